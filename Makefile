@@ -1,0 +1,51 @@
+# Two commands matter: `make run` (the platform on http://127.0.0.1:3000) and `make test`.
+# Both set up what they need themselves: .venv (Python 3.12) with the pinned tools.
+
+PYTHON ?= python3.12
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test lint unit e2e bench openapi lock clean
+
+setup: $(STAMP)
+
+# SAM CLI gets a venv of its own (inside .venv): it pins a boto3 that MiniStack's botocore refuses.
+$(STAMP): requirements-dev.txt requirements-sam.txt constraints.txt constraints-sam.txt layers/shared/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt -e .
+	$(PYTHON) -m venv $(VENV)/sam-cli
+	$(VENV)/sam-cli/bin/python -m pip install --quiet -r requirements-sam.txt -c constraints-sam.txt
+	ln -sf ../sam-cli/bin/sam $(BIN)/sam
+	touch $@
+
+run: setup
+	$(BIN)/etp-local
+
+test: setup lint unit e2e
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/sam validate --lint
+
+unit: setup
+	$(BIN)/pytest tests/unit tests/integration
+
+e2e: setup
+	$(BIN)/pytest tests/e2e
+
+bench: setup
+	$(BIN)/python bench/coldstart.py
+
+openapi: setup
+	$(BIN)/python -m etp_admin.openapi > docs/openapi.json
+
+lock: setup
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > constraints.txt
+	$(VENV)/sam-cli/bin/python -m pip freeze | grep -v '^pip==' > constraints-sam.txt
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,92 @@
+"""Find a deployed stack's resources from its CloudFormation outputs and point the data layer at them.
+
+A stack is named by a `samconfig.toml` environment (`--env local|localstack|dev|prod`), or
+explicitly with `--stack`/`--region`. The endpoint is `--endpoint-url`, else `AWS_ENDPOINT_URL`,
+else MiniStack on 127.0.0.1:4566 for `local`, else real AWS.
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+class StackNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    region: str
+    endpoint_url: str | None
+    outputs: dict[str, str]
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+    def bind_data_layer(self) -> None:
+        """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp.users import UserModel
+
+        os.environ["USERS_TABLE"] = self.outputs["UsersTableName"]
+        os.environ["JWT_SECRET_ID"] = self.outputs["JwtSecretArn"]
+        for model, output in ((UserModel, "UsersTableName"),):
+            model.Meta.table_name = self.outputs[output]
+            model.Meta.region = self.region
+            model.Meta.host = self.endpoint_url
+            model._connection = None  # drop a connection made for other settings
+
+
+def find_samconfig(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "samconfig.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def deploy_parameters(env: str, samconfig: Path | None = None) -> dict:
+    path = samconfig or find_samconfig()
+    if path is None:
+        return {}
+    config = tomllib.loads(path.read_text())
+    merged: dict = {}
+    for section in ("default", env):
+        merged.update(config.get(section, {}).get("global", {}).get("parameters", {}))
+        merged.update(config.get(section, {}).get("deploy", {}).get("parameters", {}))
+    return merged
+
+
+def resolve(
+    env: str = "local",
+    *,
+    stack_name: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> Stack:
+    params = deploy_parameters(env)
+    name = stack_name or params.get("stack_name") or f"etp-{env}"
+    region = region or params.get("region") or os.environ.get("AWS_REGION") or "us-east-1"
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or (LOCAL_ENDPOINT if env == "local" else None)
+    if env == "local":
+        for key, value in LOCAL_CREDENTIALS.items():
+            os.environ.setdefault(key, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
+    try:
+        described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    except (ClientError, BotoCoreError, IndexError) as error:
+        where = endpoint_url or f"AWS {region}"
+        raise StackNotFound(f"stack {name!r} not found at {where}: {error}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return Stack(name=name, region=region, endpoint_url=endpoint_url, outputs=outputs)

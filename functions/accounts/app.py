@@ -1,0 +1,125 @@
+"""Accounts API: POST /login, GET/PUT/POST /user, GET /participant."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field, StrictBool, StrictStr
+
+from etp import accounts, web
+from etp.clock import utcnow
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = APIGatewayRouter()
+
+Account = Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")]
+Password = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+NewPassword = Annotated[StrictStr, Field(min_length=8, max_length=256)]
+Text = Annotated[StrictStr, Field(max_length=2048)]
+
+
+class LoginRequest(BaseModel):
+    account: Account
+    password: Password
+
+
+class LoginResponse(BaseModel):
+    id: str
+    bearer: str
+    is_aggregator: bool
+
+
+class ChangePasswordRequest(BaseModel):
+    original_passwd: Password
+    new_passwd: NewPassword
+
+
+class CreateUserRequest(BaseModel):
+    account: Account
+    username: Annotated[StrictStr, Field(min_length=1, max_length=80)]
+    password: NewPassword
+    is_aggregator: StrictBool = False
+    address: Text = ""
+    avatar: Text = ""
+    eth_address: Annotated[StrictStr, Field(max_length=80)] = ""
+
+
+class UserProfile(BaseModel):
+    account: str
+    username: str
+    avatar: str
+    balance: float
+    address: str
+    eth_address: str
+    is_aggregator: bool
+
+
+class Participant(BaseModel):
+    id: str
+    name: str
+
+
+@router.post("/login", summary="Log in; returns a bearer valid for 24 h", security=[])
+def login(body: Annotated[LoginRequest, Body()]):
+    try:
+        user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
+    except accounts.InvalidCredentials:
+        metrics.add_metric(name="LoginFailed", unit=MetricUnit.Count, value=1)
+        logger.info("login refused")
+        return web.json_response(401, web.UNAUTHORIZED)
+    logger.append_keys(user_id=user.id)
+    logger.info("login")
+    return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
+
+
+@router.get("/user", summary="The caller's profile")
+def get_user() -> UserProfile:
+    return UserProfile(**accounts.profile(web.caller(router)))
+
+
+@router.put("/user", summary="Change the caller's password; revokes older bearers")
+def change_password(body: Annotated[ChangePasswordRequest, Body()]):
+    user = web.caller(router)
+    try:
+        bearer = accounts.change_password(
+            web.user_store(), user, body.original_passwd, body.new_passwd, web.issue_token
+        )
+    except accounts.WrongOriginalPassword:
+        return web.json_response(400, {"message": "Reject."})
+    logger.info("password changed", extra={"user_id": user.id})
+    return {"message": "Accept.", "bearer": bearer}
+
+
+@router.post("/user", summary="Create an account (aggregators only)")
+def create_user(body: Annotated[CreateUserRequest, Body()]):
+    spec = accounts.NewAccount(**body.model_dump())
+    try:
+        created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
+    except accounts.NotAllowed:
+        return web.json_response(403, web.FORBIDDEN)
+    except accounts.AccountExists:
+        return web.json_response(409, {"error": "Account already exists"})
+    logger.info("account created", extra={"user_id": created.id})
+    return web.json_response(201, {"message": "Account created"})
+
+
+@router.get("/participant", summary="Every account's id and name")
+def list_participants() -> list[Participant]:
+    return [Participant(**p) for p in accounts.participants(web.user_store())]
+
+
+app = web.make_resolver()
+app.include_router(router)
+PUBLIC = frozenset({("POST", "/login")})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return web.handle(app, event, context, public=PUBLIC)

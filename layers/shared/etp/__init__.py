@@ -1,0 +1,1 @@
+"""Shared code of the energy trading platform: domain logic, data access and the HTTP edge."""

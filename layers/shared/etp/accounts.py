@@ -1,0 +1,112 @@
+"""Account rules: login, password change, account creation and the views the API returns.
+
+Pure domain logic: no HTTP, no AWS. The store and the token issuer are passed in.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from etp import passwords
+from etp.clock import to_utc_iso
+from etp.users import AccountTaken, User, UserStore, VersionConflict
+
+TokenIssuer = Callable[[User], str]
+
+
+class InvalidCredentials(Exception):
+    """Unknown account or wrong password: deliberately one error for both."""
+
+
+class NotAllowed(Exception):
+    """The caller is authenticated but lacks the right (an aggregator-only action)."""
+
+
+class WrongOriginalPassword(Exception):
+    pass
+
+
+class AccountExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account: str
+    username: str
+    password: str
+    is_aggregator: bool = False
+    address: str = ""
+    avatar: str = ""
+    eth_address: str = ""
+
+
+def login(store: UserStore, account: str, password: str, issue_token: TokenIssuer) -> tuple[User, str]:
+    user = store.get(account)
+    if user is None:
+        passwords.verify_password(password, passwords.dummy_hash())  # same cost as a real check
+        raise InvalidCredentials
+    if not passwords.verify_password(password, user.password_hash):
+        raise InvalidCredentials
+    return user, issue_token(user)
+
+
+def change_password(
+    store: UserStore, user: User, original: str, new: str, issue_token: TokenIssuer
+) -> str:
+    """Replace the password, revoke every token issued before, and return a fresh token."""
+    if not passwords.verify_password(original, user.password_hash):
+        raise WrongOriginalPassword
+    try:
+        updated = store.set_password(user, passwords.hash_password(new))
+    except VersionConflict:
+        # Another change won the race; the caller's token is already revoked by it.
+        raise WrongOriginalPassword from None
+    return issue_token(updated)
+
+
+def create_account(store: UserStore, caller: User | None, spec: NewAccount, now: datetime) -> User:
+    """Create an account. Over the API only aggregators may; the operator CLI passes caller=None."""
+    if caller is not None and not caller.is_aggregator:
+        raise NotAllowed
+    user = User(
+        id=str(uuid.uuid4()),
+        account=spec.account,
+        username=spec.username,
+        password_hash=passwords.hash_password(spec.password),
+        is_aggregator=spec.is_aggregator,
+        avatar=spec.avatar,
+        address=spec.address,
+        eth_address=spec.eth_address,
+        created_at=to_utc_iso(now),
+    )
+    try:
+        store.create(user)
+    except AccountTaken:
+        raise AccountExists(spec.account) from None
+    return user
+
+
+def reset_password(store: UserStore, account: str, new: str) -> User:
+    """Operator reset: new hash, and every token of the account is revoked."""
+    user = store.get(account)
+    if user is None:
+        raise InvalidCredentials
+    return store.set_password(user, passwords.hash_password(new))
+
+
+def profile(user: User) -> dict:
+    return {
+        "account": user.account,
+        "username": user.username,
+        "avatar": user.avatar,
+        "balance": user.balance_milli / 1000,
+        "address": user.address,
+        "eth_address": user.eth_address,
+        "is_aggregator": user.is_aggregator,
+    }
+
+
+def participants(store: UserStore) -> list[dict]:
+    return [{"id": user.id, "name": user.username} for user in store.all()]

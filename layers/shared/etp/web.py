@@ -1,0 +1,157 @@
+"""The HTTP edge shared by every API function.
+
+`handle()` runs before Powertools routing so that, whatever the route and body, a request is
+(1) answered directly when it is a CORS preflight, (2) refused when its body is over 64 KB and
+(3) refused with 401 unless it carries a valid bearer or its route is explicitly public.
+Authentication therefore cannot be forgotten on a new route. CORS headers are the contract's
+fixed ones (Powertools' CORSConfig echoes the Origin instead of `*`, and only when one is sent).
+"""
+
+import functools
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from etp import tokens
+from etp.clock import utcnow
+from etp.users import DynamoUserStore, User, UserStore
+
+logger = Logger()
+# A request that records no metric is normal (a GET); Powertools would warn on every one.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+MAX_BODY_BYTES = 64 * 1024
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+UNAUTHORIZED = {"error": "Unauthorized access"}
+FORBIDDEN = {"error": "Forbidden"}
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def describe_validation_errors(errors: Iterable[dict]) -> str:
+    """One line naming each bad field, e.g. `account: String should have at most 80 characters`."""
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            parts.append("body: malformed JSON")
+            continue
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "header")]
+        parts.append(f"{'.'.join(loc) or 'body'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def default_bad_request(description: str) -> dict:
+    return {"error": "Bad request", "description": description}
+
+
+def make_resolver(bad_request: Callable[[str], Any] = default_bad_request) -> APIGatewayRestResolver:
+    """A resolver with request validation whose errors become the contract's 400 bodies."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return json_response(400, bad_request(describe_validation_errors(error.errors())))
+
+    return app
+
+
+# --- services, created on first use (never at import, so tests can start moto first) ---
+
+
+@functools.cache
+def user_store() -> UserStore:
+    return DynamoUserStore()
+
+
+def jwt_secret() -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(os.environ["JWT_SECRET_ID"], max_age=300))
+
+
+def token_ttl() -> timedelta:
+    return timedelta(hours=float(os.environ.get("TOKEN_TTL_HOURS", "24")))
+
+
+def issue_token(user: User) -> str:
+    return tokens.issue(
+        user_id=user.id, account=user.account, version=user.token_version,
+        secret=jwt_secret(), now=utcnow(), ttl=token_ttl(),
+    )
+
+
+def authenticate(headers: dict[str, str] | None) -> User | None:
+    """The user behind `Authorization: Bearer <jwt>`, or None for any kind of bad token."""
+    header = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), "") or ""
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        claims = tokens.verify(token.strip(), secret=jwt_secret(), now=utcnow())
+    except tokens.InvalidToken as reason:
+        logger.info("token rejected", extra={"reason": str(reason)})
+        return None
+    user = user_store().get(claims.account)
+    if user is None or user.id != claims.user_id or user.token_version != claims.version:
+        logger.info("token rejected", extra={"reason": "revoked or unknown user"})
+        return None
+    return user
+
+
+def caller(app: APIGatewayRestResolver) -> User:
+    """The authenticated user of the current request (set by `handle`)."""
+    return app.context["user"]
+
+
+def _raw(status: int, body: Any) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **CORS_HEADERS},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _with_cors(response: dict) -> dict:
+    if "multiValueHeaders" in response:
+        multi = response["multiValueHeaders"]
+        for name, value in CORS_HEADERS.items():
+            multi[name] = [value]
+    else:
+        response.setdefault("headers", {}).update(CORS_HEADERS)
+    return response
+
+
+def handle(
+    app: APIGatewayRestResolver,
+    event: dict,
+    context: Any,
+    *,
+    public: frozenset[tuple[str, str]] = frozenset(),
+    authenticator: Callable[[dict[str, str] | None], Any] = authenticate,
+) -> dict:
+    method = (event.get("httpMethod") or "").upper()
+    if method == "OPTIONS":
+        return {"statusCode": 200, "headers": dict(CORS_HEADERS), "body": "", "isBase64Encoded": False}
+    body = event.get("body") or ""
+    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        return _raw(400, {"error": "Bad request", "description": f"body: larger than {MAX_BODY_BYTES} bytes"})
+    if (method, event.get("resource", "")) not in public:
+        user = authenticator(event.get("headers"))
+        if user is None:
+            return _raw(401, UNAUTHORIZED)
+        app.append_context(user=user)
+    return _with_cors(app.resolve(event, context))

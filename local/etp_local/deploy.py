@@ -1,0 +1,31 @@
+"""`sam build` and `sam deploy` of template.yaml against a local endpoint, exactly as for AWS."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from etp_local.ministack import LOCAL_AWS_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sam() -> str:
+    return str(Path(sys.executable).with_name("sam"))
+
+
+def sam_env(endpoint: str) -> dict[str, str]:
+    return {**os.environ, **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "SAM_CLI_TELEMETRY": "0"}
+
+
+def build(endpoint: str) -> None:
+    subprocess.run([_sam(), "build", "--cached", "--parallel"], cwd=ROOT, env=sam_env(endpoint), check=True)
+
+
+def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides: str | None = None) -> None:
+    command = [_sam(), "deploy", "--config-env", "local"]
+    if stack_name:
+        command += ["--stack-name", stack_name]
+    if parameter_overrides:
+        command += ["--parameter-overrides", parameter_overrides]
+    subprocess.run(command, cwd=ROOT, env=sam_env(endpoint), check=True)

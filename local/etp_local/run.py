@@ -1,0 +1,81 @@
+"""`make run`: MiniStack on loopback, the SAM app deployed to it, demo data, and the API on :3000.
+
+Stays in the foreground with logs; Ctrl-C stops everything it started. State lives in
+.local/ (git-ignored), so a second run reuses the deployed stack and the data.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from etp_admin import demo
+from etp_admin import stack as stacks
+from etp_local import deploy
+from etp_local.logtail import LogTail
+from etp_local.ministack import MiniStack
+from etp_local.proxy import Proxy
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = ROOT / ".local"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="etp-local", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (default 3000)")
+    parser.add_argument("--ministack-port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+
+    STATE.mkdir(exist_ok=True)
+    ministack = MiniStack(args.ministack_port, state_dir=STATE / "ministack-state")
+    proxy = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        print(f"==> starting MiniStack on {ministack.endpoint}", flush=True)
+        ministack.start()
+        print("==> sam build && sam deploy --config-env local", flush=True)
+        deploy.build(ministack.endpoint)
+        deploy.deploy(ministack.endpoint)
+        stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
+        stack.bind_data_layer()
+        from etp.users import DynamoUserStore
+
+        print("==> demo accounts (password from DEMO_PASSWORD)", flush=True)
+        for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():
+            print(f"    {account:<16} {outcome}")
+        outputs = stack.outputs
+        upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"
+        proxy = Proxy(args.port, upstream).start()
+        LogTail(stack, prefix=f"/aws/lambda/{stack.name}-").start()
+        login = '{"account": "Aggregator", "password": "<DEMO_PASSWORD>"}'
+        print(
+            f"""
+  API           {proxy.url}  (proxy to {upstream})
+  MiniStack     {ministack.endpoint}  (stack {stack.name}; state in .local/ministack-state)
+  operator CLI  .venv/bin/etp-admin --env local accounts list
+  try           curl -s -X POST {proxy.url}/login -H 'Content-Type: application/json' -d '{login}'
+
+  Function logs follow below. Ctrl-C stops everything.
+""",
+            flush=True,
+        )
+        assert ministack.process is not None
+        ministack.process.wait()
+        print(f"MiniStack exited with {ministack.process.returncode}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n==> stopping", flush=True)
+        return 0
+    except Exception as error:
+        print(f"etp-local: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        ministack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""In-process AWS (moto): the DynamoDB tables exactly as template.yaml declares them, and the secrets."""
+
+import boto3
+import pytest
+import yaml
+from helpers import ROOT
+from moto import mock_aws
+
+JWT_SECRET = "integration-test-jwt-secret-" + "x" * 36
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node)}
+    return {name: loader.construct_mapping(node)}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def template() -> dict:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+
+
+def table_names_from_environment(tpl: dict) -> dict[str, str]:
+    """Logical id of each table -> the environment variable the functions read its name from."""
+    resources = tpl["Resources"]
+    env = tpl["Globals"]["Function"]["Environment"]["Variables"]
+    return {
+        value["Ref"]: key
+        for key, value in env.items()
+        if isinstance(value, dict) and resources.get(value.get("Ref"), {}).get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def create_tables() -> None:
+    import os
+
+    tpl = template()
+    client = boto3.client("dynamodb")
+    for logical_id, env_var in table_names_from_environment(tpl).items():
+        props = dict(tpl["Resources"][logical_id]["Properties"])
+        props.pop("PointInTimeRecoverySpecification", None)
+        props.pop("SSESpecification", None)
+        props.pop("TimeToLiveSpecification", None)
+        client.create_table(TableName=os.environ[env_var], **props)
+
+
+def reset_cached_clients() -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    from etp import web
+    from etp.users import UserModel
+
+    parameters.clear_caches()
+    web.user_store.cache_clear()
+    UserModel._connection = None
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        reset_cached_clients()
+        create_tables()
+        boto3.client("secretsmanager").create_secret(Name="etp-test-jwt", SecretString=JWT_SECRET)
+        yield
+        reset_cached_clients()

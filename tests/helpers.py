@@ -1,0 +1,53 @@
+"""Helpers for the tests: load a function's handler, load and vary a sample event."""
+
+import copy
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_function(name: str):
+    """Import functions/<name>/app.py under a unique module name (every function has an app.py)."""
+    module_name = f"function_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_event(relative: str, *, body=None, bearer: str | None = None, query=None, raw_body: str | None = None):
+    """An events/*.json API Gateway event, optionally with another body, bearer or query."""
+    event = copy.deepcopy(json.loads((ROOT / "events" / relative).read_text()))
+    if raw_body is not None:
+        event["body"] = raw_body
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    headers = event["headers"]
+    if bearer is None:
+        headers.pop("Authorization", None)
+    else:
+        headers["Authorization"] = f"Bearer {bearer}"
+    event["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
+    if query is not None:
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    return event
+
+
+class FakeLambdaContext:
+    function_name = "test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000

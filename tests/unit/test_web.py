@@ -1,0 +1,98 @@
+"""The HTTP edge: preflights, body limit, authentication before routing, CORS on every answer."""
+
+import json
+
+import pytest
+
+from etp import web
+from etp.users import User
+
+ROUTES = web.make_resolver()
+
+
+@ROUTES.get("/echo")
+def echo():
+    return {"account": web.caller(ROUTES).account}
+
+
+@ROUTES.post("/open")
+def open_route():
+    return {"ok": True}
+
+
+ALICE = User(id="u-1", account="alice", username="Alice", password_hash="x")
+
+
+def authenticator(headers):
+    return ALICE if (headers or {}).get("Authorization") == "Bearer good" else None
+
+
+def call(method, path, headers=None, body=None):
+    event = {"httpMethod": method, "resource": path, "path": path, "headers": headers or {}, "body": body,
+             "requestContext": {"stage": "Prod", "resourcePath": path, "httpMethod": method},
+             "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+             "isBase64Encoded": False}
+    return web.handle(ROUTES, event, None, public=frozenset({("POST", "/open")}), authenticator=authenticator)
+
+
+def headers_of(response):
+    if "multiValueHeaders" in response:
+        return {k: v[0] for k, v in response["multiValueHeaders"].items()}
+    return response["headers"]
+
+
+def assert_cors(response):
+    headers = headers_of(response)
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Allow-Methods"] == "GET,POST,PUT,DELETE,OPTIONS"
+    assert headers["Access-Control-Allow-Headers"] == "X-Requested-With, Content-Type, Authorization"
+
+
+def test_preflight_is_answered_without_a_token_on_any_path():
+    for path in ("/echo", "/open", "/anything"):
+        response = call("OPTIONS", path)
+        assert response["statusCode"] == 200
+        assert_cors(response)
+
+
+def test_routes_refuse_missing_or_bad_tokens_with_the_contract_body():
+    for headers in ({}, {"Authorization": "Bearer bad"}, {"Authorization": "Basic good"}):
+        response = call("GET", "/echo", headers)
+        assert response["statusCode"] == 401
+        assert json.loads(response["body"]) == {"error": "Unauthorized access"}
+        assert_cors(response)
+
+
+def test_an_authenticated_route_sees_its_caller_and_answers_with_cors():
+    response = call("GET", "/echo", {"Authorization": "Bearer good"})
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"account": "alice"}
+    assert_cors(response)
+
+
+def test_the_caller_does_not_leak_into_the_next_request():
+    call("GET", "/echo", {"Authorization": "Bearer good"})
+    assert "user" not in ROUTES.context
+
+
+def test_public_routes_need_no_token():
+    assert call("POST", "/open", body="{}")["statusCode"] == 200
+
+
+@pytest.mark.parametrize("size", [web.MAX_BODY_BYTES + 1, 1_000_000])
+def test_bodies_over_64_kb_are_refused_before_anything_else(size):
+    response = call("POST", "/open", body="x" * size)
+    assert response["statusCode"] == 400
+    assert "body" in json.loads(response["body"])["description"]
+    assert_cors(response)
+
+
+def test_validation_errors_name_each_field():
+    errors = [
+        {"type": "string_too_long", "loc": ("body", "account"), "msg": "String should have at most 80 characters"},
+        {"type": "missing", "loc": ("body", "password"), "msg": "Field required"},
+    ]
+    assert web.describe_validation_errors(errors) == (
+        "account: String should have at most 80 characters; password: Field required")
+    assert web.describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}]) == (
+        "body: malformed JSON")
