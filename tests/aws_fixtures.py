@@ -57,7 +57,7 @@ def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from etp import web
-    from etp.users import UserModel
+    from etp.users_table import UserModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()

@@ -34,7 +34,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp import accounts
     from etp.clock import utcnow
-    from etp.users import DynamoUserStore
+    from etp.users_table import DynamoUserStore
 
     spec = accounts.NewAccount(
         account=args.account, username=args.username or args.account, password=_read_password(args),
@@ -48,7 +48,7 @@ def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp.users import DynamoUserStore
+    from etp.users_table import DynamoUserStore
 
     rows = [
         {"id": u.id, "account": u.account, "username": u.username, "is_aggregator": u.is_aggregator,
@@ -65,7 +65,7 @@ def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp import accounts
-    from etp.users import DynamoUserStore
+    from etp.users_table import DynamoUserStore
 
     try:
         accounts.reset_password(DynamoUserStore(), args.account, _read_password(args))
@@ -75,7 +75,7 @@ def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> No
 
 
 def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp.users import DynamoUserStore
+    from etp.users_table import DynamoUserStore
     from etp_admin import demo
 
     for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():

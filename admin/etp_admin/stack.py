@@ -32,7 +32,7 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
-        from etp.users import UserModel
+        from etp.users_table import UserModel
 
         os.environ["USERS_TABLE"] = self.outputs["UsersTableName"]
         os.environ["JWT_SECRET_ID"] = self.outputs["JwtSecretArn"]

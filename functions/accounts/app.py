@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from etp import accounts, web
 from etp.clock import utcnow
+from etp.observability import make_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = APIGatewayRouter()
 
@@ -64,7 +65,15 @@ class Participant(BaseModel):
     name: str
 
 
-@router.post("/login", summary="Log in; returns a bearer valid for 24 h", security=[])
+def _answers(ok: tuple[int, str, type | None], *errors: int) -> dict:
+    """OpenAPI `responses` for a route: its success and the contract's error answers."""
+    status, description, model = ok
+    content = {"application/json": {"model": model}} if model else {}
+    return {status: {"description": description, "content": content}} | {e: web.ERROR_ANSWERS[e] for e in errors}
+
+
+@router.post("/login", summary="Log in; returns a bearer valid for 24 h (no token needed)", security=[],
+             responses=_answers((200, "Logged in", LoginResponse), 400, 401))
 def login(body: Annotated[LoginRequest, Body()]):
     try:
         user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
@@ -77,12 +86,13 @@ def login(body: Annotated[LoginRequest, Body()]):
     return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
 
 
-@router.get("/user", summary="The caller's profile")
+@router.get("/user", summary="The caller's profile", responses=_answers((200, "Profile", UserProfile), 401))
 def get_user() -> UserProfile:
     return UserProfile(**accounts.profile(web.caller(router)))
 
 
-@router.put("/user", summary="Change the caller's password; revokes older bearers")
+@router.put("/user", summary="Change the caller's password; revokes older bearers",
+            responses=_answers((200, "Accept. (with a fresh bearer)", None), 400, 401))
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
     try:
@@ -95,7 +105,8 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     return {"message": "Accept.", "bearer": bearer}
 
 
-@router.post("/user", summary="Create an account (aggregators only)")
+@router.post("/user", summary="Create an account (aggregators only)",
+             responses=_answers((201, "Account created", None), 400, 401, 403, 409))
 def create_user(body: Annotated[CreateUserRequest, Body()]):
     spec = accounts.NewAccount(**body.model_dump())
     try:
@@ -108,7 +119,8 @@ def create_user(body: Annotated[CreateUserRequest, Body()]):
     return web.json_response(201, {"message": "Account created"})
 
 
-@router.get("/participant", summary="Every account's id and name")
+@router.get("/participant", summary="Every account's id and name",
+            responses=_answers((200, "Participants", None), 401))
 def list_participants() -> list[Participant]:
     return [Participant(**p) for p in accounts.participants(web.user_store())]
 

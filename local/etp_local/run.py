@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         deploy.deploy(ministack.endpoint)
         stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
-        from etp.users import DynamoUserStore
+        from etp.users_table import DynamoUserStore
 
         print("==> demo accounts (password from DEMO_PASSWORD)", flush=True)
         for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():

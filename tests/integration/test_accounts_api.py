@@ -10,7 +10,7 @@ from helpers import FakeLambdaContext, load_event, load_function
 
 from etp import accounts, tokens
 from etp.clock import utcnow
-from etp.users import DynamoUserStore
+from etp.users_table import DynamoUserStore
 
 function = load_function("accounts")
 PASSWORD = "energy-demo"
@@ -122,7 +122,7 @@ def test_the_sample_preflight_event(users):
 
 def test_a_token_of_a_deleted_account_is_refused(users):
     token = bearer("NCKU_BEMS")
-    from etp.users import UserModel
+    from etp.users_table import UserModel
 
     UserModel("NCKU_BEMS").delete()
     assert invoke(load_event("accounts/get_user.json", bearer=token))[0] == 401

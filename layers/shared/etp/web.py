@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from etp import tokens
 from etp.clock import utcnow
-from etp.users import DynamoUserStore, User, UserStore
+from etp.users import User, UserStore
 
 logger = Logger()
 # A request that records no metric is normal (a GET); Powertools would warn on every one.
@@ -35,6 +35,13 @@ CORS_HEADERS = {
 }
 UNAUTHORIZED = {"error": "Unauthorized access"}
 FORBIDDEN = {"error": "Forbidden"}
+# Documentation of the contract's error answers, for the generated OpenAPI document.
+ERROR_ANSWERS = {
+    400: {"description": "Bad request: the body's `description` names each bad field"},
+    401: {"description": '`{"error": "Unauthorized access"}`: missing, malformed, expired or revoked bearer'},
+    403: {"description": '`{"error": "Forbidden"}`: the caller lacks the right (aggregators only)'},
+    409: {"description": '`{"error": "Account already exists"}`'},
+}
 
 
 def json_response(status: int, body: Any) -> Response:
@@ -73,6 +80,8 @@ def make_resolver(bad_request: Callable[[str], Any] = default_bad_request) -> AP
 
 @functools.cache
 def user_store() -> UserStore:
+    from etp.users_table import DynamoUserStore
+
     return DynamoUserStore()
 
 

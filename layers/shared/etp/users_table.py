@@ -1,0 +1,129 @@
+"""The DynamoDB user store (PynamoDB). Imported on first use, not at cold start.
+
+Table `USERS_TABLE`: hash key `account` (login and token checks are strongly consistent
+GetItems); GSI `by-id` (user id -> account); GSI `by-kind` (kind = "user", sorted by account)
+lists accounts with a Query instead of a Scan.
+"""
+
+import os
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from etp.users import AccountTaken, User, VersionConflict
+
+
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+class _ById(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by-id"
+        projection = AllProjection()
+
+    id = UnicodeAttribute(hash_key=True)
+
+
+class _ByKind(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by-kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    account = UnicodeAttribute(range_key=True)
+
+
+class UserModel(Model):
+    class Meta:
+        table_name = os.environ.get("USERS_TABLE", "etp-users")
+        region = _region()
+        host: str | None = None  # None: botocore's resolution (AWS_ENDPOINT_URL, then AWS)
+
+    account = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    kind = UnicodeAttribute(default="user")
+    username = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    is_aggregator = BooleanAttribute(default=False)
+    avatar = UnicodeAttribute(default="")
+    address = UnicodeAttribute(default="")
+    eth_address = UnicodeAttribute(default="")
+    balance_milli = NumberAttribute(default=0)
+    token_version = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+
+    by_id = _ById()
+    by_kind = _ByKind()
+
+
+def _to_user(item: UserModel) -> User:
+    return User(
+        id=item.id,
+        account=item.account,
+        username=item.username,
+        password_hash=item.password_hash,
+        is_aggregator=bool(item.is_aggregator),
+        avatar=item.avatar or "",
+        address=item.address or "",
+        eth_address=item.eth_address or "",
+        balance_milli=int(item.balance_milli or 0),
+        token_version=int(item.token_version or 0),
+        created_at=item.created_at,
+    )
+
+
+class DynamoUserStore:
+    def get(self, account: str) -> User | None:
+        try:
+            return _to_user(UserModel.get(account, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_by_id(self, user_id: str) -> User | None:
+        for item in UserModel.by_id.query(user_id, limit=1):
+            return _to_user(item)
+        return None
+
+    def create(self, user: User) -> None:
+        item = UserModel(
+            account=user.account,
+            id=user.id,
+            username=user.username,
+            password_hash=user.password_hash,
+            is_aggregator=user.is_aggregator,
+            avatar=user.avatar,
+            address=user.address,
+            eth_address=user.eth_address,
+            balance_milli=user.balance_milli,
+            token_version=user.token_version,
+            created_at=user.created_at,
+        )
+        try:
+            item.save(condition=UserModel.account.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise AccountTaken(user.account) from None
+            raise
+
+    def set_password(self, user: User, password_hash: str) -> User:
+        """Store a new hash and bump the token version, only if nobody changed them meanwhile."""
+        item = UserModel(account=user.account)
+        try:
+            item.update(
+                actions=[
+                    UserModel.password_hash.set(password_hash),
+                    UserModel.token_version.set(user.token_version + 1),
+                ],
+                condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise VersionConflict(user.account) from None
+            raise
+        return _to_user(item)
+
+    def all(self) -> list[User]:
+        return [_to_user(item) for item in UserModel.by_kind.query("user")]

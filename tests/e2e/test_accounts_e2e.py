@@ -1,0 +1,122 @@
+"""Accounts over HTTP against the SAM application deployed to MiniStack (through the proxy)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from etp_admin import demo
+
+PASSWORD = demo.DEFAULT_DEMO_PASSWORD
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+ROUTES = [("POST", "/login"), ("GET", "/user"), ("PUT", "/user"), ("POST", "/user"), ("GET", "/participant")]
+
+
+def login(api, account, password=PASSWORD):
+    return requests.post(f"{api}/login", json={"account": account, "password": password}, timeout=30)
+
+
+def bearer(api, account):
+    answer = login(api, account)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['bearer']}"}
+
+
+@pytest.mark.parametrize("account", [*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR])
+def test_every_demo_account_logs_in_and_reads_its_profile(deployment, account):
+    answer = login(deployment.api, account)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.json()["is_aggregator"] is (account == demo.DEMO_AGGREGATOR)
+    profile = requests.get(f"{deployment.api}/user", headers=bearer(deployment.api, account), timeout=30)
+    assert profile.status_code == 200
+    assert profile.json()["account"] == account
+
+
+def test_wrong_password_and_unknown_account_give_the_same_401(deployment):
+    for account, password in (("NCKU_BEMS", "wrong-password"), ("Nobody_BEMS", PASSWORD)):
+        answer = login(deployment.api, account, password)
+        assert (answer.status_code, answer.json()) == (401, {"error": "Unauthorized access"})
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_route_answers_its_preflight_with_the_contract_headers(deployment, method, path):
+    answer = requests.options(f"{deployment.api}{path}", timeout=30, headers={
+        "Origin": "http://localhost:5173", "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert answer.status_code == 200
+    for name, value in CORS.items():
+        assert answer.headers[name] == value
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r != ("POST", "/login")])
+def test_no_route_but_login_answers_without_a_valid_token(deployment, method, path):
+    for headers in ({}, {"Authorization": "Bearer not.a.token"}):
+        answer = requests.request(method, f"{deployment.api}{path}", json={}, headers=headers, timeout=30)
+        assert (answer.status_code, answer.json()) == (401, {"error": "Unauthorized access"})
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_aggregator_creates_an_account_that_then_changes_its_password(deployment):
+    api = deployment.api
+    new = {"account": "E2E_BEMS", "username": "End to end", "password": "first-passphrase"}
+    created = requests.post(f"{api}/user", json=new, headers=bearer(api, "Aggregator"), timeout=30)
+    assert (created.status_code, created.json()) == (201, {"message": "Account created"})
+    again = requests.post(f"{api}/user", json={**new, "username": "Impostor"}, headers=bearer(api, "Aggregator"),
+                          timeout=30)
+    assert (again.status_code, again.json()) == (409, {"error": "Account already exists"})
+    refused = requests.post(f"{api}/user", json={**new, "account": "Other_BEMS"}, headers=bearer(api, "ABRI_BEMS"),
+                            timeout=30)
+    assert (refused.status_code, refused.json()) == (403, {"error": "Forbidden"})
+
+    old = login(api, "E2E_BEMS", "first-passphrase").json()["bearer"]
+    changed = requests.put(f"{api}/user", json={"original_passwd": "first-passphrase", "new_passwd": "second-pass"},
+                           headers={"Authorization": f"Bearer {old}"}, timeout=30)
+    assert changed.status_code == 200 and changed.json()["message"] == "Accept."
+    assert requests.get(f"{api}/user", headers={"Authorization": f"Bearer {old}"}, timeout=30).status_code == 401
+    fresh = {"Authorization": f"Bearer {changed.json()['bearer']}"}
+    assert requests.get(f"{api}/user", headers=fresh, timeout=30).json()["username"] == "End to end"
+    assert login(api, "E2E_BEMS", "second-pass").status_code == 200
+
+    names = {p["name"] for p in requests.get(f"{api}/participant", headers=fresh, timeout=30).json()}
+    assert {"End to end", *demo.DEMO_BEMS} <= names
+
+
+def test_bad_bodies_get_400_naming_the_problem(deployment):
+    api = deployment.api
+    malformed = requests.post(f"{api}/login", data="{not json", headers={"Content-Type": "application/json"},
+                              timeout=30)
+    assert malformed.status_code == 400 and "body" in malformed.json()["description"]
+    huge = requests.post(f"{api}/login", json={"account": "A", "password": "p", "pad": "x" * 70_000}, timeout=30)
+    assert huge.status_code == 400 and "body" in huge.json()["description"]
+    long_account = login(api, "A" * 81)
+    assert long_account.status_code == 400 and "account" in long_account.json()["description"]
+
+
+def admin(deployment, *argv, stdin=""):
+    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
+               "--endpoint-url", deployment.endpoint, *argv]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment):
+    listed = admin(deployment, "accounts", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {row["account"] for row in json.loads(listed.stdout)} >= {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR}
+
+    old = bearer(deployment.api, "SGESC_D_BEMS")
+    reset = admin(deployment, "accounts", "reset-password", "SGESC_D_BEMS", "--password-stdin", stdin="operator-set\n")
+    assert reset.returncode == 0, reset.stderr
+    assert requests.get(f"{deployment.api}/user", headers=old, timeout=30).status_code == 401
+    assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
+
+    seeded = admin(deployment, "demo", "seed")
+    assert seeded.returncode == 0 and seeded.stdout.count("exists") == 6
+    assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200, "seeding never overwrites"

@@ -1,0 +1,83 @@
+"""etp-admin against a stack found through CloudFormation (moto), and the idempotent demo seed."""
+
+import io
+import json
+
+import boto3
+import pytest
+
+from etp import accounts, passwords
+from etp.users_table import DynamoUserStore, UserModel
+from etp_admin import cli, demo
+
+STACK_TEMPLATE = {
+    "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {
+        "UsersTableName": {"Value": "etp-test-users"},
+        "JwtSecretArn": {"Value": "etp-test-jwt"},
+    },
+}
+
+
+@pytest.fixture
+def stack(aws, monkeypatch):
+    boto3.client("cloudformation").create_stack(StackName="etp-cli-test", TemplateBody=json.dumps(STACK_TEMPLATE))
+    yield "etp-cli-test"
+    UserModel.Meta.host = None
+
+
+def run(stack, *argv, stdin="", monkeypatch=None, capsys=None):
+    if monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = cli.main(["--env", "dev", "--stack", stack, "--region", "us-east-1", *argv])
+    out = capsys.readouterr() if capsys is not None else None
+    return code, out
+
+
+def test_create_then_list_then_reset(stack, monkeypatch, capsys):
+    code, out = run(stack, "accounts", "create", "New_BEMS", "--username", "New", "--password-stdin",
+                    stdin="first-password\n", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and json.loads(out.out)["account"] == "New_BEMS"
+    assert "first-password" not in out.out + out.err
+
+    code, out = run(stack, "accounts", "list", "--json", capsys=capsys)
+    assert code == 0 and [row["account"] for row in json.loads(out.out)] == ["New_BEMS"]
+
+    code, out = run(stack, "accounts", "reset-password", "New_BEMS", "--password-stdin", stdin="second-password\n",
+                    monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and "revoked" in out.out
+    user = DynamoUserStore().get("New_BEMS")
+    assert passwords.verify_password("second-password", user.password_hash) and user.token_version == 1
+
+
+def test_errors_are_one_line_and_exit_1(stack, monkeypatch, capsys):
+    run(stack, "accounts", "create", "Dup_BEMS", "--password-stdin", stdin="a-password\n", monkeypatch=monkeypatch)
+    code, out = run(stack, "accounts", "create", "Dup_BEMS", "--password-stdin", stdin="b-password\n",
+                    monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "already exists" in out.err
+    code, out = run(stack, "accounts", "create", "Short_BEMS", "--password-stdin", stdin="short\n",
+                    monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "8 to 256" in out.err and DynamoUserStore().get("Short_BEMS") is None
+    code, out = run(stack, "accounts", "reset-password", "Ghost", "--password-stdin", stdin="long-enough\n",
+                    monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "no account" in out.err
+
+
+def test_an_unknown_stack_is_a_clear_error(aws, capsys):
+    code = cli.main(["--env", "dev", "--stack", "no-such-stack", "--region", "us-east-1", "accounts", "list"])
+    assert code == 1 and "no-such-stack" in capsys.readouterr().err
+
+
+def test_demo_seed_is_idempotent_and_never_overwrites(aws):
+    store = DynamoUserStore()
+    first = demo.seed_accounts(store, "energy-demo")
+    assert set(first) == {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR} and set(first.values()) == {"created"}
+    assert store.get("Aggregator").is_aggregator and not store.get("NCKU_BEMS").is_aggregator
+
+    accounts.reset_password(store, "NCKU_BEMS", "changed-by-its-owner")
+    before = {u.account: u for u in store.all()}
+    second = demo.seed_accounts(store, "energy-demo")
+    assert set(second.values()) == {"exists"}
+    assert {u.account: u for u in store.all()} == before
+    assert passwords.verify_password("changed-by-its-owner", store.get("NCKU_BEMS").password_hash)
+    assert accounts.login(store, "ABRI_BEMS", "energy-demo", lambda user: "token")[0].account == "ABRI_BEMS"
