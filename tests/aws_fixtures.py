@@ -1,5 +1,8 @@
 """In-process AWS (moto): the DynamoDB tables exactly as template.yaml declares them, and the secrets."""
 
+import functools
+import json
+
 import boto3
 import pytest
 import yaml
@@ -7,6 +10,15 @@ from helpers import ROOT
 from moto import mock_aws
 
 JWT_SECRET = "integration-test-jwt-secret-" + "x" * 36
+IOTA_SEED = "INTEGRATIONTESTSEED" + "9" * 62
+
+
+@functools.cache
+def platform_key_pair() -> tuple[str, str]:
+    """(private PEM, public PEM), made once per test session: RSA key generation is slow."""
+    from etp import envelope
+
+    return envelope.new_key_pair()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -56,12 +68,16 @@ def create_tables() -> None:
 def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from etp import web
+    from etp import jobs, web
+    from etp.meters_table import AddressModel, MeterModel
+    from etp.readings_table import LedgerModel, ReadingModel
     from etp.users_table import UserModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()
-    UserModel._connection = None
+    jobs._parsed.cache_clear()
+    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel):
+        model._connection = None
 
 
 @pytest.fixture
@@ -69,6 +85,11 @@ def aws():
     with mock_aws():
         reset_cached_clients()
         create_tables()
-        boto3.client("secretsmanager").create_secret(Name="etp-test-jwt", SecretString=JWT_SECRET)
+        secrets = boto3.client("secretsmanager")
+        secrets.create_secret(Name="etp-test-jwt", SecretString=JWT_SECRET)
+        secrets.create_secret(Name="etp-test-iota-seed", SecretString=IOTA_SEED)
+        private_pem, public_pem = platform_key_pair()
+        secrets.create_secret(Name="etp-test-platform-key",
+                              SecretString=json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem}))
         yield
         reset_cached_clients()

@@ -14,7 +14,15 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="1",
     PLATFORM_TZ="Asia/Taipei",
     USERS_TABLE="etp-test-users",
+    METERS_TABLE="etp-test-meters",
+    ADDRESSES_TABLE="etp-test-addresses",
+    READINGS_TABLE="etp-test-readings",
+    LEDGER_TABLE="etp-test-ledger",
     JWT_SECRET_ID="etp-test-jwt",
+    IOTA_SEED_SECRET_ID="etp-test-iota-seed",
+    PLATFORM_KEY_SECRET_ID="etp-test-platform-key",
+    IOTA_NODE_URL="http://127.0.0.1:9",
+    EXPLORER_URL_TEMPLATE="http://explorer.test/transaction/{hash}",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)

@@ -2,8 +2,8 @@
 
     etp-admin [--env local|localstack|dev|prod] [--stack NAME] [--region R] [--endpoint-url URL] GROUP COMMAND
 
-Groups add commands as the platform grows; each command is a function taking (stack, args).
-Passwords are read from a prompt or, with --password-stdin, from standard input: never argv.
+Each command is a function taking (stack, args); groups grow with the platform. Passwords are
+read from a prompt or, with --password-stdin, from standard input: never from argv.
 """
 
 import argparse
@@ -11,8 +11,11 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from etp_admin import stack as stacks
+
+LOCAL_STATE = Path(__file__).resolve().parents[2] / ".local"
 
 
 class CommandError(Exception):
@@ -29,6 +32,13 @@ def _read_password(args: argparse.Namespace) -> str:
     if not 8 <= len(password) <= 256:
         raise CommandError("a password has 8 to 256 characters")
     return password
+
+
+def _print_json(document) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+# --- accounts -------------------------------------------------------------------------------
 
 
 def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -56,7 +66,7 @@ def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
         for u in DynamoUserStore().all()
     ]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        _print_json(rows)
         return
     print(f"{'account':<24} {'aggregator':<10} {'id':<36} created_at")
     for row in rows:
@@ -74,12 +84,127 @@ def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> No
     print(f"password of {args.account} reset; its existing bearers are revoked")
 
 
-def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
+# --- platform key ---------------------------------------------------------------------------
+
+
+def keys_init(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp_admin import keys
+
+    public_pem, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"],
+                                    rotate=args.rotate)
+    print("platform key pair created" if created else "platform key pair already exists", file=sys.stderr)
+    print(public_pem, end="")
+
+
+def keys_public(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp_admin import keys
+
+    try:
+        print(keys.public_key(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"]), end="")
+    except keys.KeyNotInitialised as error:
+        raise CommandError(str(error)) from None
+
+
+# --- meters ---------------------------------------------------------------------------------
+
+
+def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp import meters
+    from etp.clock import to_utc_iso, utcnow
+    from etp.meters_table import DynamoMeterStore
     from etp.users_table import DynamoUserStore
-    from etp_admin import demo
+
+    user = DynamoUserStore().get(args.account)
+    if user is None:
+        raise CommandError(f"no account {args.account!r}")
+    try:
+        public_pem = Path(args.public_key).read_text()
+    except OSError as error:
+        raise CommandError(f"cannot read {args.public_key}: {error.strerror}") from None
+    try:
+        meter, token = meters.register(
+            DynamoMeterStore(), user_id=user.id, account=user.account, name=args.name,
+            description=args.description, public_key_pem=public_pem, now_iso=to_utc_iso(utcnow()),
+        )
+    except meters.InvalidPublicKey as error:
+        raise CommandError(f"{args.public_key}: {error}") from None
+    print("the meter token is shown only now; configure it on the meter", file=sys.stderr)
+    _print_json({"id": meter.id, "account": meter.account, "name": meter.name, "token": token})
+
+
+def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp.meters_table import DynamoMeterStore
+
+    rows = [{"id": m.id, "account": m.account, "name": m.name, "description": m.description, "active": m.active,
+             "created_at": m.created_at}
+            for m in DynamoMeterStore().all_active() if args.account in (None, m.account)]
+    _print_json(rows)
+
+
+def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Act as a meter: publish one reading (credentials from .local/meters/<account>.json by default)."""
+    from etp import meter_client
+    from etp.clock import local_zone, utcnow
+    from etp.jobs import job_time
+    from etp_admin import keys
+
+    path = Path(args.credentials) if args.credentials else LOCAL_STATE / "meters" / f"{args.account}.json"
+    try:
+        credentials = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CommandError(f"meter credentials {path}: {error}") from None
+    taken_at = job_time({"now": args.at}) if args.at else utcnow()
+    values = {}
+    for pair in args.value:
+        name, _, number = pair.partition("=")
+        try:
+            values[name] = float(number)
+        except ValueError:
+            raise CommandError(f"--value {pair!r}: expected name=number") from None
+    try:
+        platform_pem = keys.public_key(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
+        payload = meter_client.payload_for(args.kind, credentials["account"], values, taken_at, local_zone())
+        tx_hash = meter_client.publish(
+            api_url=args.api, node_url=args.node, meter_token=credentials["token"],
+            meter_private_pem=credentials["private_key_pem"], platform_public_pem=platform_pem,
+            payload=payload, kind=args.kind, taken_at=taken_at,
+        )
+    except (keys.KeyNotInitialised, meter_client.PublishError) as error:
+        raise CommandError(str(error)) from None
+    _print_json({"transaction": tx_hash, "payload": json.loads(payload)})
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+JOBS = {"tracker": "TrackerFunctionName", "addresses": "AddressesFunctionName"}
+
+
+def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Invoke a scheduled job's function now, optionally as of an explicit time."""
+    event = {"now": args.now} if args.now else {}
+    answer = stack.client("lambda").invoke(FunctionName=stack.outputs[JOBS[args.job]],
+                                           Payload=json.dumps(event).encode())
+    result = json.loads(answer["Payload"].read() or b"null")
+    _print_json(result)
+    if answer.get("FunctionError") or (isinstance(result, dict) and result.get("status") != "ok"):
+        raise CommandError(f"job {args.job} did not complete")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp.meters_table import DynamoMeterStore
+    from etp.users_table import DynamoUserStore
+    from etp_admin import demo, keys
 
     for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():
-        print(f"{account:<16} {outcome}")
+        print(f"{account:<16} account {outcome}")
+    _, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
+    print(f"{'platform key':<16} {'created' if created else 'exists'}")
+    seeded = demo.seed_meters(DynamoUserStore(), DynamoMeterStore(), Path(args.credentials_dir))
+    for account, outcome in seeded.items():
+        print(f"{account:<16} meter {outcome}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,13 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint-url", help="AWS API endpoint (default: AWS_ENDPOINT_URL; MiniStack for local)")
     groups = parser.add_subparsers(dest="group", required=True)
 
-    def command(group, name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, help=help_text, description=help_text)
+    def group(name: str, help_text: str):
+        return groups.add_parser(name, help=help_text).add_subparsers(dest="command", required=True)
+
+    def command(parent, name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        sub = parent.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(func=func)
         return sub
 
-    accounts = groups.add_parser("accounts", help="create, list and reset accounts").add_subparsers(
-        dest="command", required=True)
+    accounts = group("accounts", "create, list and reset accounts")
     create = command(accounts, "create", accounts_create, "create an account (prompts for its password)")
     create.add_argument("account")
     create.add_argument("--username")
@@ -105,15 +232,41 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--avatar", default="")
     create.add_argument("--eth-address", default="")
     create.add_argument("--password-stdin", action="store_true")
-    listing = command(accounts, "list", accounts_list, "list every account")
-    listing.add_argument("--json", action="store_true")
+    command(accounts, "list", accounts_list, "list every account").add_argument("--json", action="store_true")
     reset = command(accounts, "reset-password", accounts_reset_password,
                     "set a new password and revoke the account's bearers")
     reset.add_argument("account")
     reset.add_argument("--password-stdin", action="store_true")
 
-    demo = groups.add_parser("demo", help="demo data for a local stack").add_subparsers(dest="command", required=True)
-    command(demo, "seed", demo_seed, "create the demo accounts that are missing (DEMO_PASSWORD)")
+    keys = group("keys", "the platform's RSA key pair")
+    command(keys, "init", keys_init, "create the key pair once; prints the public key").add_argument(
+        "--rotate", action="store_true", help="replace an existing key pair (meters must be re-provisioned)")
+    command(keys, "public", keys_public, "print the public key (PEM) for provisioning meters")
+
+    meters = group("meters", "register, list and exercise meters")
+    register = command(meters, "register", meters_register, "register a meter of an account; prints its token once")
+    register.add_argument("account")
+    register.add_argument("--name", required=True)
+    register.add_argument("--description", default="")
+    register.add_argument("--public-key", required=True, help="the meter's RSA public key, PEM file")
+    command(meters, "list", meters_list, "list active meters").add_argument("--account")
+    publish = command(meters, "publish", meters_publish, "act as a meter: publish one reading")
+    publish.add_argument("--account", default="Carlab_BEMS", help="demo meter credentials of this account")
+    publish.add_argument("--credentials", help="meter credentials JSON (meter_id, token, private_key_pem, account)")
+    publish.add_argument("--kind", default="Demand", choices=["Demand", "ESS", "EV", "PV", "WT"])
+    publish.add_argument("--value", action="append", default=[], metavar="NAME=KW", help="e.g. grid=12.5")
+    publish.add_argument("--at", help="reading time, ISO-8601 (naive = local); default now")
+    publish.add_argument("--api", default="http://127.0.0.1:3000")
+    publish.add_argument("--node", default="http://127.0.0.1:14265")
+
+    jobs = group("jobs", "run a scheduled job now")
+    run = command(jobs, "run", jobs_run, "invoke a scheduled job's function")
+    run.add_argument("job", choices=sorted(JOBS))
+    run.add_argument("--now", help="run as of this time, ISO-8601 (naive = local time)")
+
+    demo = group("demo", "demo data for a local stack")
+    seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")
+    seed.add_argument("--credentials-dir", default=str(LOCAL_STATE / "meters"))
     return parser
 
 

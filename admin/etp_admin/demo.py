@@ -1,9 +1,11 @@
 """Demo data for a local stack, seeded idempotently: existing accounts are left exactly as they are."""
 
+import json
 import os
+from pathlib import Path
 
 from etp import accounts
-from etp.clock import utcnow
+from etp.clock import to_utc_iso, utcnow
 from etp.users import UserStore
 
 DEFAULT_DEMO_PASSWORD = "energy-demo"  # noqa: S105 (documented demo default, local stacks only)
@@ -28,3 +30,40 @@ def seed_accounts(store: UserStore, password: str) -> dict[str, str]:
         except accounts.AccountExists:
             outcome[spec.account] = "exists"
     return outcome
+
+
+def seed_meters(users: UserStore, meters, credentials_dir: Path) -> dict[str, str]:
+    """One meter per demo BEMS. Its private key and token stay in `credentials_dir` (git-ignored)
+    for the simulators; a meter whose credentials file and record both exist is left alone."""
+    from etp import envelope
+    from etp import meters as meter_rules
+
+    credentials_dir.mkdir(parents=True, exist_ok=True)
+    outcome = {}
+    for account in DEMO_BEMS:
+        path = credentials_dir / f"{account}.json"
+        known = json.loads(path.read_text()) if path.is_file() else None
+        if known and meters.get(known["meter_id"]) is not None:
+            outcome[account] = "exists"
+            continue
+        user = users.get(account)
+        if user is None:
+            outcome[account] = "no such account"
+            continue
+        private_pem, public_pem = envelope.new_key_pair()
+        meter, token = meter_rules.register(
+            meters, user_id=user.id, account=account, name=f"{account} main meter",
+            description="Demo smart meter (AMI) at the building's grid connection",
+            public_key_pem=public_pem, now_iso=to_utc_iso(utcnow()),
+        )
+        write_private(path, {"account": account, "meter_id": meter.id, "token": token,
+                             "private_key_pem": private_pem})
+        outcome[account] = "created"
+    return outcome
+
+
+def write_private(path: Path, document: dict) -> None:
+    """Write a credentials file readable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle, indent=2)

@@ -14,6 +14,32 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
+# stack output -> the environment variable the shared code reads it from (as the template sets it)
+OUTPUT_ENVIRONMENT = {
+    "UsersTableName": "USERS_TABLE",
+    "MetersTableName": "METERS_TABLE",
+    "AddressesTableName": "ADDRESSES_TABLE",
+    "ReadingsTableName": "READINGS_TABLE",
+    "LedgerTableName": "LEDGER_TABLE",
+    "JwtSecretArn": "JWT_SECRET_ID",
+    "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
+    "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
+}
+
+
+# stack output -> the environment variable the shared code reads it from (as the template sets it)
+OUTPUT_ENVIRONMENT = {
+    "UsersTableName": "USERS_TABLE",
+    "MetersTableName": "METERS_TABLE",
+    "AddressesTableName": "ADDRESSES_TABLE",
+    "ReadingsTableName": "READINGS_TABLE",
+    "LedgerTableName": "LEDGER_TABLE",
+    "JwtSecretArn": "JWT_SECRET_ID",
+    "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
+    "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
+}
+
+
 class StackNotFound(Exception):
     pass
 
@@ -32,12 +58,18 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp.meters_table import AddressModel, MeterModel
+        from etp.readings_table import LedgerModel, ReadingModel
         from etp.users_table import UserModel
 
-        os.environ["USERS_TABLE"] = self.outputs["UsersTableName"]
-        os.environ["JWT_SECRET_ID"] = self.outputs["JwtSecretArn"]
-        for model, output in ((UserModel, "UsersTableName"),):
-            model.Meta.table_name = self.outputs[output]
+        for output, variable in OUTPUT_ENVIRONMENT.items():
+            if output in self.outputs:
+                os.environ[variable] = self.outputs[output]
+        models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
+                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel}
+        for output, model in models.items():
+            if output in self.outputs:
+                model.Meta.table_name = self.outputs[output]
             model.Meta.region = self.region
             model.Meta.host = self.endpoint_url
             model._connection = None  # drop a connection made for other settings

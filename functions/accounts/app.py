@@ -65,15 +65,8 @@ class Participant(BaseModel):
     name: str
 
 
-def _answers(ok: tuple[int, str, type | None], *errors: int) -> dict:
-    """OpenAPI `responses` for a route: its success and the contract's error answers."""
-    status, description, model = ok
-    content = {"application/json": {"model": model}} if model else {}
-    return {status: {"description": description, "content": content}} | {e: web.ERROR_ANSWERS[e] for e in errors}
-
-
 @router.post("/login", summary="Log in; returns a bearer valid for 24 h (no token needed)", security=[],
-             responses=_answers((200, "Logged in", LoginResponse), 400, 401))
+             responses=web.answers((200, "Logged in", LoginResponse), 400, 401))
 def login(body: Annotated[LoginRequest, Body()]):
     try:
         user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
@@ -86,13 +79,13 @@ def login(body: Annotated[LoginRequest, Body()]):
     return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
 
 
-@router.get("/user", summary="The caller's profile", responses=_answers((200, "Profile", UserProfile), 401))
+@router.get("/user", summary="The caller's profile", responses=web.answers((200, "Profile", UserProfile), 401))
 def get_user() -> UserProfile:
     return UserProfile(**accounts.profile(web.caller(router)))
 
 
 @router.put("/user", summary="Change the caller's password; revokes older bearers",
-            responses=_answers((200, "Accept. (with a fresh bearer)", None), 400, 401))
+            responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401))
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
     try:
@@ -106,7 +99,7 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
 
 
 @router.post("/user", summary="Create an account (aggregators only)",
-             responses=_answers((201, "Account created", None), 400, 401, 403, 409))
+             responses=web.answers((201, "Account created", None), 400, 401, 403, 409))
 def create_user(body: Annotated[CreateUserRequest, Body()]):
     spec = accounts.NewAccount(**body.model_dump())
     try:
@@ -120,7 +113,7 @@ def create_user(body: Annotated[CreateUserRequest, Body()]):
 
 
 @router.get("/participant", summary="Every account's id and name",
-            responses=_answers((200, "Participants", None), 401))
+            responses=web.answers((200, "Participants", None), 401))
 def list_participants() -> list[Participant]:
     return [Participant(**p) for p in accounts.participants(web.user_store())]
 

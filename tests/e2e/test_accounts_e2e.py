@@ -118,5 +118,6 @@ def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
 
     seeded = admin(deployment, "demo", "seed")
-    assert seeded.returncode == 0 and seeded.stdout.count("exists") == 6
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.count("account exists") == 6
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200, "seeding never overwrites"

@@ -72,7 +72,7 @@ def test_an_authenticated_route_sees_its_caller_and_answers_with_cors():
 
 def test_the_caller_does_not_leak_into_the_next_request():
     call("GET", "/echo", {"Authorization": "Bearer good"})
-    assert "user" not in ROUTES.context
+    assert "principal" not in ROUTES.context
 
 
 def test_public_routes_need_no_token():

@@ -60,6 +60,13 @@ def describe_validation_errors(errors: Iterable[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def answers(ok: tuple[int, str, type | None], *errors: int) -> dict:
+    """OpenAPI `responses` of a route: its success and the contract's error answers."""
+    status, description, model = ok
+    content = {"application/json": {"model": model}} if model else {}
+    return {status: {"description": description, "content": content}} | {e: ERROR_ANSWERS[e] for e in errors}
+
+
 def default_bad_request(description: str) -> dict:
     return {"error": "Bad request", "description": description}
 
@@ -102,14 +109,19 @@ def issue_token(user: User) -> str:
     )
 
 
-def authenticate(headers: dict[str, str] | None) -> User | None:
-    """The user behind `Authorization: Bearer <jwt>`, or None for any kind of bad token."""
+def bearer_token(headers: dict[str, str] | None) -> str | None:
     header = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), "") or ""
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def authenticate(headers: dict[str, str] | None) -> User | None:
+    """The user behind `Authorization: Bearer <jwt>`, or None for any kind of bad token."""
+    token = bearer_token(headers)
+    if token is None:
         return None
     try:
-        claims = tokens.verify(token.strip(), secret=jwt_secret(), now=utcnow())
+        claims = tokens.verify(token, secret=jwt_secret(), now=utcnow())
     except tokens.InvalidToken as reason:
         logger.info("token rejected", extra={"reason": str(reason)})
         return None
@@ -120,9 +132,9 @@ def authenticate(headers: dict[str, str] | None) -> User | None:
     return user
 
 
-def caller(app: APIGatewayRestResolver) -> User:
-    """The authenticated user of the current request (set by `handle`)."""
-    return app.context["user"]
+def caller(app: APIGatewayRestResolver) -> Any:
+    """Who the current request authenticated as (set by `handle`): a User, or a Meter on /address."""
+    return app.context["principal"]
 
 
 def _raw(status: int, body: Any) -> dict:
@@ -159,8 +171,8 @@ def handle(
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         return _raw(400, {"error": "Bad request", "description": f"body: larger than {MAX_BODY_BYTES} bytes"})
     if (method, event.get("resource", "")) not in public:
-        user = authenticator(event.get("headers"))
-        if user is None:
+        principal = authenticator(event.get("headers"))
+        if principal is None:
             return _raw(401, UNAUTHORIZED)
-        app.append_context(user=user)
+        app.append_context(principal=principal)
     return _with_cors(app.resolve(event, context))

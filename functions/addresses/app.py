@@ -1,0 +1,44 @@
+"""Scheduled daily at 00:00 UTC: record every active meter's address of the (new) UTC day.
+
+Idempotent: an address is derived deterministically, so a re-run rewrites identical items.
+Event: `{}` (today) or `{"now": "<ISO-8601>"}` for the UTC day of that time.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs, meters
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+def record_day(day, meter_store, address_book, seed: str) -> int:
+    from etp.meters_table import AddressRecord
+
+    count = 0
+    for meter in meter_store.all_active():
+        address = meters.daily_address(seed, meter.id, day)
+        address_book.record(AddressRecord(address=address, meter_id=meter.id, day=day.isoformat(),
+                                          user_id=meter.user_id, account=meter.account))
+        count += 1
+    return count
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp.meters_table import DynamoAddressBook, DynamoMeterStore
+
+    try:
+        day = jobs.job_time(event).date()
+    except jobs.BadJobEvent as problem:
+        logger.error("address job event rejected", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    recorded = record_day(day, DynamoMeterStore(), DynamoAddressBook(), jobs.secret("IOTA_SEED_SECRET_ID"))
+    metrics.add_metric(name="AddressesRecorded", unit=MetricUnit.Count, value=recorded)
+    logger.info("addresses recorded", extra={"day": day.isoformat(), "meters": recorded})
+    return {"status": "ok", "day": day.isoformat(), "meters": recorded}

@@ -1,0 +1,84 @@
+"""Meters API: GET /amis (the caller's meters) and GET /address (a meter's address of today)."""
+
+import functools
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
+
+from etp import jobs, meters, web
+from etp.clock import utcnow
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+router = APIGatewayRouter()
+
+
+class MeterView(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class AddressView(BaseModel):
+    address: str
+
+
+@functools.cache
+def meter_store():
+    from etp.meters_table import DynamoMeterStore
+
+    return DynamoMeterStore()
+
+
+@functools.cache
+def address_book():
+    from etp.meters_table import DynamoAddressBook
+
+    return DynamoAddressBook()
+
+
+def authenticate_meter(headers: dict[str, str] | None) -> meters.Meter | None:
+    """The meter behind `Authorization: Bearer <meter token>` (not a user's bearer)."""
+    token = web.bearer_token(headers)
+    meter_id = meters.meter_id_of(token) if token else None
+    meter = meter_store().get(meter_id) if meter_id else None
+    if meter is None or not meters.token_matches(meter, token or ""):
+        logger.info("meter token rejected")
+        return None
+    return meter
+
+
+@router.get("/amis", summary="The caller's meters", responses=web.answers((200, "Meters", None), 401))
+def list_meters() -> list[MeterView]:
+    caller = web.caller(router)
+    return [MeterView(id=m.id, name=m.name, description=m.description) for m in meter_store().of_user(caller.id)]
+
+
+@router.get("/address", summary="Today's (UTC) address of the meter whose token is the bearer",
+            responses=web.answers((200, "The address to publish today's readings to", AddressView), 401))
+def today_address() -> AddressView:
+    from etp.meters_table import AddressRecord
+
+    meter: meters.Meter = web.caller(router)
+    day = utcnow().date()
+    address = meters.daily_address(jobs.secret("IOTA_SEED_SECRET_ID"), meter.id, day)
+    address_book().record(AddressRecord(address=address, meter_id=meter.id, day=day.isoformat(),
+                                        user_id=meter.user_id, account=meter.account))
+    return AddressView(address=address)
+
+
+app = web.make_resolver()
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    if event.get("resource") == "/address":
+        return web.handle(app, event, context, authenticator=authenticate_meter)
+    return web.handle(app, event, context)

@@ -1,0 +1,59 @@
+"""Scheduled every 5 minutes: pull new meter readings from the IOTA node (see etp.tracker).
+
+Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs
+from etp.clock import local_zone
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+def build_tracker():
+    from etp.iota.node import NodeClient
+    from etp.meters_table import DynamoAddressBook, DynamoMeterStore
+    from etp.readings_table import DynamoReadingStore
+    from etp.tracker import Tracker
+
+    return Tracker(
+        node=NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10"))),
+        addresses=DynamoAddressBook(),
+        meters=DynamoMeterStore().get,
+        store=DynamoReadingStore(),
+        platform_private_pem=jobs.platform_key()["private_key_pem"],
+        zone=local_zone(),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp.iota.node import IotaNodeError
+
+    try:
+        now = jobs.job_time(event)
+    except jobs.BadJobEvent as problem:
+        logger.error("tracker event rejected", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    try:
+        report = build_tracker().run(now)
+    except IotaNodeError as problem:
+        # Nothing was written; the readings stay on the tangle and the next run picks them up.
+        logger.error("IOTA node unavailable, run abandoned", extra={"error": str(problem)})
+        metrics.add_metric(name="TrackerNodeFailures", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="ReadingsIngested", unit=MetricUnit.Count, value=report.stored)
+    for reason, count in report.rejected.items():
+        with single_metric(name="ReadingsRejected", unit=MetricUnit.Count, value=count) as metric:
+            metric.add_dimension(name="reason", value=reason)
+    logger.info("tracker run", extra=report.as_dict())
+    return {"status": "ok", **report.as_dict()}

@@ -1,0 +1,47 @@
+"""Scheduled jobs: the explicit time an event may carry, and the shared settings they read."""
+
+import json
+import os
+from datetime import UTC, datetime
+from functools import cache
+
+from etp.clock import local_zone, utcnow
+
+
+class BadJobEvent(ValueError):
+    pass
+
+
+def job_time(event: object) -> datetime:
+    """`{"now": ISO-8601}` (naive = platform local time) or, without it, the current time. UTC."""
+    if not isinstance(event, dict) or event.get("now") in (None, ""):
+        return utcnow()
+    text = event["now"]
+    if not isinstance(text, str):
+        raise BadJobEvent("now: not an ISO-8601 time")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadJobEvent(f"now: {text!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local_zone())
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def secret(name_env: str) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(os.environ[name_env], max_age=300))
+
+
+@cache
+def _parsed(value: str) -> dict:
+    return json.loads(value)
+
+
+def platform_key() -> dict:
+    """{"private_key_pem", "public_key_pem"} from the platform key secret (set by `etp-admin keys init`)."""
+    document = _parsed(secret("PLATFORM_KEY_SECRET_ID"))
+    if "private_key_pem" not in document:
+        raise RuntimeError("the platform key is not initialised: run `etp-admin keys init`")
+    return document

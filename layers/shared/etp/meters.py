@@ -1,0 +1,86 @@
+"""Meters (AMI): the record, meter tokens and each meter's daily IOTA address. Pure logic."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+TRYTE_ALPHABET = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class Meter:
+    id: str
+    user_id: str
+    account: str
+    name: str
+    description: str
+    public_key_pem: str = field(repr=False)
+    token_hash: str = field(repr=False)
+    created_at: str = ""
+    active: bool = True
+
+
+class MeterStore(Protocol):
+    def get(self, meter_id: str) -> Meter | None: ...
+    def create(self, meter: Meter) -> None: ...
+    def of_user(self, user_id: str) -> list[Meter]: ...
+    def all_active(self) -> list[Meter]: ...
+
+
+def new_token(meter_id: str) -> str:
+    """A meter's bearer: `<meter id>.<random>`, shown once; only its SHA-256 is stored."""
+    return f"{meter_id}.{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def meter_id_of(token: str) -> str | None:
+    meter_id, dot, rest = token.partition(".")
+    return meter_id if dot and meter_id and rest else None
+
+
+def token_matches(meter: Meter, token: str) -> bool:
+    return meter.active and hmac.compare_digest(meter.token_hash, token_hash(token))
+
+
+def daily_address(seed: str, meter_id: str, day: date) -> str:
+    """The meter's 81-tryte address for a UTC day: HMAC-SHA256(seed, meter id | date) in counter mode,
+    bytes below 243 mapped uniformly onto the 27 trytes. Deterministic, unpredictable without the seed."""
+    trytes: list[str] = []
+    counter = 0
+    key = seed.encode("utf-8")
+    while len(trytes) < 81:
+        block = hmac.new(key, f"{meter_id}|{day.isoformat()}|{counter}".encode(), hashlib.sha256).digest()
+        trytes.extend(TRYTE_ALPHABET[b % 27] for b in block if b < 243)
+        counter += 1
+    return "".join(trytes[:81])
+
+
+class InvalidPublicKey(ValueError):
+    pass
+
+
+def register(store: MeterStore, *, user_id: str, account: str, name: str, description: str,
+             public_key_pem: str, now_iso: str) -> tuple[Meter, str]:
+    """A new meter of a user, and its token (shown once: only its hash is stored)."""
+    import uuid
+
+    from etp import envelope
+
+    try:
+        key = envelope.load_public_key(public_key_pem)
+    except (ValueError, TypeError, UnicodeError):
+        raise InvalidPublicKey("not a PEM public key") from None
+    if getattr(key, "key_size", 0) < 2048 or not hasattr(key, "encrypt"):
+        raise InvalidPublicKey("an RSA key of at least 2048 bits is required")
+    meter_id = str(uuid.uuid4())
+    token = new_token(meter_id)
+    meter = Meter(id=meter_id, user_id=user_id, account=account, name=name, description=description,
+                  public_key_pem=public_key_pem, token_hash=token_hash(token), created_at=now_iso)
+    store.create(meter)
+    return meter, token

@@ -1,0 +1,146 @@
+"""DynamoDB storage of meters and of their daily addresses (PynamoDB). Imported on first use.
+
+Meters: hash key `id`; GSI `by-user` (a user's meters, for GET /amis); GSI `by-kind` (every
+meter, for the daily address job and the operator CLI) — Queries, never Scans.
+Addresses: hash key `address` (the tracker maps an address back to its meter); GSI `by-day`
+(every meter's address of a UTC day, for the tracker's one discovery call).
+"""
+
+import os
+from dataclasses import dataclass
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from etp.meters import Meter
+
+
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+class MeterExists(Exception):
+    pass
+
+
+class _ByUser(GlobalSecondaryIndex["MeterModel"]):
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class _ByKind(GlobalSecondaryIndex["MeterModel"]):
+    class Meta:
+        index_name = "by-kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class MeterModel(Model):
+    class Meta:
+        table_name = os.environ.get("METERS_TABLE", "etp-meters")
+        region = _region()
+        host: str | None = None
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="meter")
+    user_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    public_key_pem = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+
+    by_user = _ByUser()
+    by_kind = _ByKind()
+
+
+def _to_meter(item: MeterModel) -> Meter:
+    return Meter(
+        id=item.id, user_id=item.user_id, account=item.account, name=item.name, description=item.description or "",
+        public_key_pem=item.public_key_pem, token_hash=item.token_hash, created_at=item.created_at,
+        active=bool(item.active),
+    )
+
+
+class DynamoMeterStore:
+    def get(self, meter_id: str) -> Meter | None:
+        try:
+            return _to_meter(MeterModel.get(meter_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def create(self, meter: Meter) -> None:
+        item = MeterModel(
+            id=meter.id, user_id=meter.user_id, account=meter.account, name=meter.name,
+            description=meter.description, public_key_pem=meter.public_key_pem, token_hash=meter.token_hash,
+            created_at=meter.created_at, active=meter.active,
+        )
+        try:
+            item.save(condition=MeterModel.id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise MeterExists(meter.id) from None
+            raise
+
+    def of_user(self, user_id: str) -> list[Meter]:
+        return [_to_meter(item) for item in MeterModel.by_user.query(user_id)]
+
+    def all_active(self) -> list[Meter]:
+        return [m for m in (_to_meter(item) for item in MeterModel.by_kind.query("meter")) if m.active]
+
+
+@dataclass(frozen=True)
+class AddressRecord:
+    address: str
+    meter_id: str
+    day: str  # UTC date, YYYY-MM-DD
+    user_id: str
+    account: str
+
+
+class _ByDay(GlobalSecondaryIndex["AddressModel"]):
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
+class AddressModel(Model):
+    class Meta:
+        table_name = os.environ.get("ADDRESSES_TABLE", "etp-addresses")
+        region = _region()
+        host: str | None = None
+
+    address = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute()
+    day = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+
+    by_day = _ByDay()
+
+
+class DynamoAddressBook:
+    def record(self, entry: AddressRecord) -> None:
+        """Idempotent: an address is derived deterministically, so re-recording writes the same item."""
+        AddressModel(
+            address=entry.address, meter_id=entry.meter_id, day=entry.day, user_id=entry.user_id, account=entry.account
+        ).save()
+
+    def of_day(self, day: str) -> list[AddressRecord]:
+        return [
+            AddressRecord(address=i.address, meter_id=i.meter_id, day=i.day, user_id=i.user_id, account=i.account)
+            for i in AddressModel.by_day.query(day)
+        ]

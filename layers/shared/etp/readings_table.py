@@ -1,0 +1,144 @@
+"""DynamoDB storage of readings and the tracker's ledger (PynamoDB). Imported on first use.
+
+Readings: hash key `user_id`, range key `sk` = `<UTC time>Z#<reading id>`, so one Query returns a
+user's readings of any time window, newest first if asked.
+Ledger: hash key `key`; `tx#<hash>` marks a transaction processed (stored or rejected, with the
+reason) and `reading#<id>` reserves a reading id. A reading is stored in one transaction with both
+markers, each conditional on not existing: a reading id is stored at most once and a transaction
+processed at most once, even when two tracker runs overlap.
+"""
+
+import os
+from datetime import datetime
+from typing import Literal
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from etp.clock import from_utc_iso, to_utc_iso, utcnow
+from etp.power import StoredReading
+
+
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+class ReadingModel(Model):
+    class Meta:
+        table_name = os.environ.get("READINGS_TABLE", "etp-readings")
+        region = _region()
+        host: str | None = None
+
+    user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    meter_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    taken_at = UnicodeAttribute()
+    power_kw = NumberAttribute()
+    values = MapAttribute[str, float](default=dict)
+    tx_hash = UnicodeAttribute()
+    address = UnicodeAttribute()
+    stored_at = UnicodeAttribute()
+
+
+class LedgerModel(Model):
+    class Meta:
+        table_name = os.environ.get("LEDGER_TABLE", "etp-ledger")
+        region = _region()
+        host: str | None = None
+
+    key = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    reading_id = UnicodeAttribute(null=True)
+    tx_hash = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+def sort_key(taken_at: datetime, reading_id: str) -> str:
+    return f"{to_utc_iso(taken_at)}#{reading_id}"
+
+
+def _to_stored(item: ReadingModel) -> StoredReading:
+    return StoredReading(
+        id=item.id, user_id=item.user_id, meter_id=item.meter_id, kind=item.kind,
+        taken_at=from_utc_iso(item.taken_at), power_kw=float(item.power_kw), tx_hash=item.tx_hash,
+    )
+
+
+Outcome = Literal["stored", "duplicate", "replayed"]
+
+
+class DynamoReadingStore:
+    def processed(self, hashes: list[str]) -> set[str]:
+        """Which of these transactions an earlier run already stored or rejected."""
+        done: set[str] = set()
+        for start in range(0, len(hashes), 100):
+            keys = [f"tx#{h}" for h in hashes[start : start + 100]]
+            done.update(item.key[3:] for item in LedgerModel.batch_get(keys, attributes_to_get=["key"]))
+        return done
+
+    def store(self, reading: StoredReading, values: dict[str, float], address: str) -> Outcome:
+        now = to_utc_iso(utcnow())
+        item = ReadingModel(
+            user_id=reading.user_id, sk=sort_key(reading.taken_at, reading.id), id=reading.id,
+            meter_id=reading.meter_id, kind=reading.kind, taken_at=to_utc_iso(reading.taken_at),
+            power_kw=reading.power_kw, values=values, tx_hash=reading.tx_hash, address=address, stored_at=now,
+        )
+        tx_marker = LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now)
+        id_marker = LedgerModel(key=f"reading#{reading.id}", tx_hash=reading.tx_hash, at=now)
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(tx_marker, condition=LedgerModel.key.does_not_exist())
+                transaction.save(id_marker, condition=LedgerModel.key.does_not_exist())
+                transaction.save(item)
+        except TransactWriteError as error:
+            reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return "duplicate"  # another run processed this transaction
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return "replayed"
+            raise
+        return "stored"
+
+    def reject(self, tx_hash: str, reason: str) -> bool:
+        """Mark a transaction rejected; False when a concurrent run already processed it."""
+        marker = LedgerModel(key=f"tx#{tx_hash}", status="rejected", reason=reason, at=to_utc_iso(utcnow()))
+        try:
+            marker.save(condition=LedgerModel.key.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
+        condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
+        return [
+            r for r in (_to_stored(i) for i in ReadingModel.query(user_id, range_key_condition=condition))
+            if start <= r.taken_at < end
+        ]
+
+    def page(self, user_id: str, start: datetime, end: datetime, page: int, per_page: int
+             ) -> tuple[list[StoredReading], int]:
+        """One page of a window's readings, newest first, and how many the window holds."""
+        condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
+        total = ReadingModel.count(user_id, range_key_condition=condition)
+        skip = (page - 1) * per_page
+        if skip >= total:
+            return [], total
+        rows = []
+        query = ReadingModel.query(user_id, range_key_condition=condition, scan_index_forward=False,
+                                   limit=skip + per_page, page_size=min(skip + per_page, 1000))
+        for index, item in enumerate(query):
+            if index >= skip:
+                rows.append(_to_stored(item))
+        return rows, total
+
+
+def _connection() -> Connection:
+    return ReadingModel._get_connection().connection

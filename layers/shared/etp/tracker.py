@@ -1,0 +1,148 @@
+"""The IOTA tracker: pull new readings from the node, check them one by one, store the good ones.
+
+One run: every active address (today's UTC day, and yesterday's during the first hour of a day)
+-> ONE findTransactions -> getTrytes for the hashes no earlier run processed -> per transaction:
+parse, check address and tag, open the envelope (platform key, then the owning meter's key),
+validate the payload, store. A bad transaction is rejected with a reason (and never refetched);
+it never stops the rest of the batch. A node that is down fails the run before anything is
+written, and the next run catches up because the readings stay on the tangle.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from etp import envelope, readings
+from etp.meters import Meter
+from etp.power import StoredReading
+
+NULL_TRYTES = "9" * 2673
+
+
+class AddressBook(Protocol):
+    def of_day(self, day: str) -> list: ...
+
+
+class ReadingStore(Protocol):
+    def processed(self, hashes: list[str]) -> set[str]: ...
+    def store(self, reading: StoredReading, values: dict[str, float], address: str) -> str: ...
+    def reject(self, tx_hash: str, reason: str) -> bool: ...
+
+
+class Node(Protocol):
+    def find_transactions(self, *, addresses: list[str]) -> list[str]: ...
+    def get_trytes(self, hashes: list[str]) -> list[str]: ...
+
+
+@dataclass
+class RunReport:
+    now: str
+    addresses: int = 0
+    discovered: int = 0
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "now": self.now, "addresses": self.addresses, "discovered": self.discovered, "fetched": self.fetched,
+            "stored": self.stored, "duplicates": self.duplicates, "rejected": dict(self.rejected),
+        }
+
+
+def active_days(now: datetime) -> list[date]:
+    today = now.astimezone(UTC).date()
+    return [today, today - timedelta(days=1)] if now.astimezone(UTC).hour == 0 else [today]
+
+
+@dataclass
+class Tracker:
+    node: Node
+    addresses: AddressBook
+    meters: Callable[[str], Meter | None]  # meter id -> meter
+    store: ReadingStore
+    platform_private_pem: str
+    zone: ZoneInfo
+    workers: int = 8
+    get_trytes_batch: int = 500
+
+    def run(self, now: datetime) -> RunReport:
+        report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        entries = {e.address: e for day in active_days(now) for e in self.addresses.of_day(day.isoformat())}
+        report.addresses = len(entries)
+        if not entries:
+            return report
+        hashes = list(dict.fromkeys(self.node.find_transactions(addresses=list(entries))))
+        report.discovered = len(hashes)
+        done = self.store.processed(hashes)
+        new = [h for h in hashes if h not in done]
+        fetched: list[tuple[str, str]] = []
+        for start in range(0, len(new), self.get_trytes_batch):
+            batch = new[start : start + self.get_trytes_batch]
+            fetched.extend(zip(batch, self.node.get_trytes(batch), strict=True))
+        report.fetched = len(fetched)
+        owners: dict[str, Meter | None] = {}
+        for entry in entries.values():
+            if entry.meter_id not in owners:
+                owners[entry.meter_id] = self.meters(entry.meter_id)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            outcomes = list(pool.map(lambda item: self._one(item[0], item[1], entries, owners), fetched))
+        for outcome in outcomes:
+            if outcome == "stored":
+                report.stored += 1
+            elif outcome == "duplicate":
+                report.duplicates += 1
+            elif outcome is not None:
+                report.rejected[outcome] += 1
+        return report
+
+    def _one(self, tx_hash: str, trytes: str, entries: dict, owners: dict) -> str | None:
+        """'stored', 'duplicate', None (node does not have it yet) or the rejection reason."""
+        if trytes == NULL_TRYTES:
+            return None
+        try:
+            reading, entry = self._check(trytes, entries, owners)
+        except (readings.ReadingRejected, envelope.EnvelopeError) as reason:
+            return str(reason) if self.store.reject(tx_hash, str(reason)) else "duplicate"
+        stored = StoredReading(
+            id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id, kind=reading.kind,
+            taken_at=reading.taken_at, power_kw=reading.power_kw, tx_hash=tx_hash,
+        )
+        outcome = self.store.store(stored, reading.values, entry.address)
+        if outcome == "replayed":
+            reason = "reading id already stored"
+            return reason if self.store.reject(tx_hash, reason) else "duplicate"
+        return outcome
+
+    def _check(self, trytes: str, entries: dict, owners: dict):
+        from etp.iota.transaction import InvalidTransaction, Transaction
+        from etp.iota.trytes import trytes_to_bytes
+
+        try:
+            transaction = Transaction.from_trytes(trytes)
+        except InvalidTransaction:
+            raise readings.ReadingRejected("broken trytes") from None
+        entry = entries.get(transaction.address)
+        if entry is None:
+            raise readings.ReadingRejected("unknown address")
+        meter = owners.get(entry.meter_id)
+        if meter is None or not meter.active:
+            raise readings.ReadingRejected("meter unknown or inactive")
+        kind, hour = readings.parse_tag(transaction.tag)
+        try:
+            raw = trytes_to_bytes(transaction.signature_message_fragment)
+        except ValueError:
+            raise readings.ReadingRejected("fragment is not a byte string") from None
+        payload = envelope.open_envelope(
+            raw, platform_private_pem=self.platform_private_pem, meter_public_pem=meter.public_key_pem
+        )
+        reading = readings.parse_payload(
+            payload, kind=kind, tag_hour=hour, account=meter.account, address_day=date.fromisoformat(entry.day),
+            zone=self.zone,
+        )
+        return reading, entry

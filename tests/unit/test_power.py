@@ -1,0 +1,45 @@
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from etp import power
+from etp.power import StoredReading
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def reading(kind: str, local: datetime, kw: float, meter: str = "m-1") -> StoredReading:
+    return StoredReading(id=f"{kind}-{local.isoformat()}", user_id="u", meter_id=meter, kind=kind,
+                         taken_at=local.replace(tzinfo=TAIPEI).astimezone(UTC), power_kw=kw, tx_hash="H" * 81)
+
+
+def test_day_bounds_are_local_midnights_in_utc():
+    start, end = power.day_bounds(date(2026, 11, 25), TAIPEI)
+    assert start == datetime(2026, 11, 24, 16, tzinfo=UTC) and end == datetime(2026, 11, 25, 16, tzinfo=UTC)
+
+
+def test_a_table_row_is_local_time_with_an_explorer_link():
+    row = power.table_row(reading("Demand", datetime(2026, 11, 25, 0, 15), 12.34567), TAIPEI, "https://x/{hash}")
+    assert row == {"id": "Demand-2026-11-25T00:15:00", "date": "2026/11/25", "time": "00:15", "data_type": "NetLoad",
+                   "power_display": 12.346, "address": "https://x/" + "H" * 81}
+
+
+def test_day_energies_per_type_with_generate_and_consume():
+    day = datetime(2026, 11, 25, 8, 0)
+    samples = [
+        reading("Demand", day, 10.0), reading("Demand", day + timedelta(minutes=15), 10.0),
+        reading("PV", day, 4.0), reading("ESS", day, 2.0), reading("EV", day, -1.0), reading("WT", day, 1.0),
+        reading("Demand", day, 8.0, meter="m-2"),  # a second meter is its own series
+        reading("Demand", day - timedelta(days=1), 99.0),  # another day
+    ]
+    energies = power.day_energies(samples, date(2026, 11, 25), TAIPEI)
+    assert energies == {"Demand": pytest.approx(5.0 + 2.0), "PV": 1.0, "EV": -0.25, "ESS": 0.5, "WT": 0.25,
+                        "Generate": 1.5, "Consume": 5.5}
+
+
+def test_chart_is_seven_days_ascending():
+    rows = power.chart([reading("PV", datetime(2026, 11, 20, 12, 0), 4.0)], date(2026, 11, 25), TAIPEI)
+    assert [r["Date"] for r in rows] == [f"2026/11/{d}" for d in range(19, 26)]
+    assert rows[1]["PV"] == 1.0 and rows[0]["PV"] == 0
+    assert set(rows[0]) == {"Date", "Demand", "PV", "EV", "ESS", "WT", "Generate", "Consume"}
