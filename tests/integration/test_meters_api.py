@@ -1,0 +1,113 @@
+"""GET /amis, GET /address and the daily address job, in-process against moto."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from aws_fixtures import IOTA_SEED, platform_key_pair
+from helpers import ROOT, FakeLambdaContext, load_event, load_function
+
+from etp import accounts, meters
+from etp.clock import utcnow
+from etp.meters_table import DynamoAddressBook, DynamoMeterStore, MeterModel
+from etp.users_table import DynamoUserStore
+
+meters_function = load_function("meters")
+addresses_function = load_function("addresses")
+accounts_function = load_function("accounts")
+PASSWORD = "energy-demo"
+
+
+def invoke(function, event):
+    response = function.lambda_handler(event, FakeLambdaContext())
+    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
+
+
+def bearer(account):
+    status, body = invoke(accounts_function, load_event("accounts/login.json",
+                                                        body={"account": account, "password": PASSWORD}))
+    assert status == 200
+    return body["bearer"]
+
+
+@pytest.fixture
+def fleet(aws):
+    """Carlab with two meters, NCKU with one; returns {name: (meter, token)}."""
+    users = DynamoUserStore()
+    for account, aggregator in (("Carlab_BEMS", False), ("NCKU_BEMS", False), ("Aggregator", True)):
+        accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD, aggregator), utcnow())
+    public_pem = platform_key_pair()[1]  # any RSA-2048 public key will do for registration
+    made = {}
+    for name, account in (("carlab-1", "Carlab_BEMS"), ("carlab-2", "Carlab_BEMS"), ("ncku-1", "NCKU_BEMS")):
+        user = users.get(account)
+        made[name] = meters.register(DynamoMeterStore(), user_id=user.id, account=account, name=name,
+                                     description=f"{name} meter", public_key_pem=public_pem,
+                                     now_iso="2026-11-25T00:00:00Z")
+    return made
+
+
+def test_amis_lists_only_the_callers_meters(fleet):
+    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=bearer("Carlab_BEMS")))
+    assert status == 200
+    assert sorted(m["name"] for m in body) == ["carlab-1", "carlab-2"]
+    assert set(body[0]) == {"id", "name", "description"}
+    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=bearer("Aggregator")))
+    assert (status, body) == (200, [])
+
+
+def test_amis_needs_a_user_bearer_not_a_meter_token(fleet):
+    _, token = fleet["carlab-1"]
+    for credential in (None, token, "garbage"):
+        assert invoke(meters_function, load_event("meters/amis.json", bearer=credential))[0] == 401
+
+
+def test_address_answers_the_meters_address_of_today_and_records_it(fleet):
+    meter, token = fleet["ncku-1"]
+    status, body = invoke(meters_function, load_event("meters/address.json", bearer=token))
+    today = utcnow().date()
+    assert status == 200
+    assert body == {"address": meters.daily_address(IOTA_SEED, meter.id, today)}
+    assert invoke(meters_function, load_event("meters/address.json", bearer=token)) == (200, body)
+    recorded = DynamoAddressBook().of_day(today.isoformat())
+    assert [(r.address, r.meter_id, r.account) for r in recorded] == [(body["address"], meter.id, "NCKU_BEMS")]
+
+
+def test_every_meter_has_its_own_address(fleet):
+    answers = {invoke(meters_function, load_event("meters/address.json", bearer=t))[1]["address"]
+               for _, t in fleet.values()}
+    assert len(answers) == 3
+
+
+def test_address_refuses_unknown_forged_user_and_inactive_credentials(fleet):
+    meter, token = fleet["carlab-1"]
+    forged = f"{meter.id}.{'A' * 43}"
+    for credential in (None, "", "garbage", forged, "00000000-0000-0000-0000-000000000000.x", bearer("Carlab_BEMS")):
+        assert invoke(meters_function, load_event("meters/address.json", bearer=credential)) == (
+            401, {"error": "Unauthorized access"})
+    MeterModel(meter.id).update(actions=[MeterModel.active.set(False)])
+    assert invoke(meters_function, load_event("meters/address.json", bearer=token))[0] == 401
+    assert DynamoAddressBook().of_day(utcnow().date().isoformat()) == []
+
+
+def test_the_daily_job_records_every_active_meters_address_idempotently(fleet):
+    event = json.loads((ROOT / "events/addresses/explicit_day.json").read_text())
+    result = addresses_function.lambda_handler(event, FakeLambdaContext())
+    assert result == {"status": "ok", "day": "2026-11-26", "meters": 3}
+    assert addresses_function.lambda_handler(event, FakeLambdaContext()) == result
+    recorded = DynamoAddressBook().of_day("2026-11-26")
+    assert sorted(r.address for r in recorded) == sorted(
+        meters.daily_address(IOTA_SEED, m.id, date(2026, 11, 26)) for m, _ in fleet.values())
+    assert DynamoAddressBook().of_day("2026-11-25") == []
+
+
+def test_the_daily_job_uses_the_utc_day_of_an_explicit_local_time(fleet):
+    # 07:30 in Taipei on the 26th is 23:30 UTC on the 25th
+    result = addresses_function.lambda_handler({"now": "2026-11-26T07:30:00"}, FakeLambdaContext())
+    assert result["day"] == "2026-11-25"
+
+
+@pytest.mark.parametrize("bad", [{"now": "tomorrow"}, {"now": 5}, {"now": "2026-13-01T00:00:00Z"}])
+def test_the_daily_job_rejects_a_bad_explicit_time_and_writes_nothing(fleet, bad):
+    result = addresses_function.lambda_handler(bad, FakeLambdaContext())
+    assert result["status"] == "rejected" and "now" in result["error"]
+    assert DynamoAddressBook().of_day(datetime.now(UTC).date().isoformat()) == []
