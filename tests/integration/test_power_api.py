@@ -34,7 +34,7 @@ def bearer(account):
 def store(user_id: str, kind: str, at: datetime, kw: float) -> StoredReading:
     reading = StoredReading(id=str(uuid.uuid4()), user_id=user_id, meter_id="m-1", kind=kind, taken_at=at,
                             power_kw=kw, tx_hash=uuid.uuid4().hex.upper()[:27].ljust(81, "9"))
-    assert DynamoReadingStore().store(reading, {"x": kw}, "A" * 81) == "stored"
+    assert DynamoReadingStore().store_many([(reading, {"x": kw}, "A" * 81)]) == ["stored"]
     return reading
 
 
@@ -60,8 +60,8 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
     status, body = table(token, per_page="10", page="1")
     assert status == 200 and body["page"] == 1 and body["totalCount"] == 26
     assert [row["time"] for row in body["data"][:3]] == ["06:00", "05:45", "05:30"]
-    assert body["data"][0] == {"id": data["stored"][-1].id, "date": "2026/11/25", "time": "06:00", "data_type": "NetLoad",
-                     "power_display": 34.0,
+    assert body["data"][0] == {"id": data["stored"][-1].id, "date": "2026/11/25", "time": "06:00",
+                               "data_type": "NetLoad", "power_display": 34.0,
                      "address": f"http://explorer.test/transaction/{data['stored'][-1].tx_hash}"}
     _, third = table(token, per_page="10", page="3")
     assert len(third["data"]) == 6 and third["data"][-1]["time"] == "00:00"

@@ -82,28 +82,46 @@ class DynamoReadingStore:
             done.update(item.key[3:] for item in LedgerModel.batch_get(keys, attributes_to_get=["key"]))
         return done
 
-    def store(self, reading: StoredReading, values: dict[str, float], address: str) -> Outcome:
+    def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
+        """Store (reading, values, address) items, at most 33 per DynamoDB transaction (3 writes
+        each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
+        overlapping run, a replayed id), its items are retried one by one for exact outcomes."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(items), 33):
+            chunk = items[start : start + 33]
+            try:
+                self._write(chunk)
+                outcomes.extend(["stored"] * len(chunk))
+            except TransactWriteError as error:
+                if error.cause_response_code != "TransactionCanceledException":
+                    raise
+                outcomes.extend([_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk))
+        return outcomes
+
+    def _one_by_one(self, chunk) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for item in chunk:
+            try:
+                self._write([item])
+                outcomes.append("stored")
+            except TransactWriteError as error:
+                outcomes.append(_single_outcome(error))
+        return outcomes
+
+    def _write(self, chunk) -> None:
         now = to_utc_iso(utcnow())
-        item = ReadingModel(
-            user_id=reading.user_id, sk=sort_key(reading.taken_at, reading.id), id=reading.id,
-            meter_id=reading.meter_id, kind=reading.kind, taken_at=to_utc_iso(reading.taken_at),
-            power_kw=reading.power_kw, values=values, tx_hash=reading.tx_hash, address=address, stored_at=now,
-        )
-        tx_marker = LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now)
-        id_marker = LedgerModel(key=f"reading#{reading.id}", tx_hash=reading.tx_hash, at=now)
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(tx_marker, condition=LedgerModel.key.does_not_exist())
-                transaction.save(id_marker, condition=LedgerModel.key.does_not_exist())
-                transaction.save(item)
-        except TransactWriteError as error:
-            reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return "duplicate"  # another run processed this transaction
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return "replayed"
-            raise
-        return "stored"
+        with TransactWrite(connection=_connection()) as transaction:
+            for reading, values, address in chunk:
+                transaction.save(LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id,
+                                             at=now), condition=LedgerModel.key.does_not_exist())
+                transaction.save(LedgerModel(key=f"reading#{reading.id}", tx_hash=reading.tx_hash, at=now),
+                                 condition=LedgerModel.key.does_not_exist())
+                transaction.save(ReadingModel(
+                    user_id=reading.user_id, sk=sort_key(reading.taken_at, reading.id), id=reading.id,
+                    meter_id=reading.meter_id, kind=reading.kind, taken_at=to_utc_iso(reading.taken_at),
+                    power_kw=reading.power_kw, values=values, tx_hash=reading.tx_hash, address=address,
+                    stored_at=now,
+                ))
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
@@ -138,6 +156,16 @@ class DynamoReadingStore:
             if index >= skip:
                 rows.append(_to_stored(item))
         return rows, total
+
+
+def _single_outcome(error: TransactWriteError) -> Outcome:
+    """What a one-reading transaction's cancellation means: items are [tx marker, id marker, reading]."""
+    reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+    if reasons and reasons[0] == "ConditionalCheckFailed":
+        return "duplicate"  # another run processed this transaction
+    if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        return "replayed"
+    raise error
 
 
 def _connection() -> Connection:

@@ -29,7 +29,7 @@ class AddressBook(Protocol):
 
 class ReadingStore(Protocol):
     def processed(self, hashes: list[str]) -> set[str]: ...
-    def store(self, reading: StoredReading, values: dict[str, float], address: str) -> str: ...
+    def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[str]: ...
     def reject(self, tx_hash: str, reason: str) -> bool: ...
 
 
@@ -70,6 +70,7 @@ class Tracker:
     zone: ZoneInfo
     workers: int = 8
     get_trytes_batch: int = 500
+    write_batch: int = 33
 
     def run(self, now: datetime) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -90,34 +91,48 @@ class Tracker:
         for entry in entries.values():
             if entry.meter_id not in owners:
                 owners[entry.meter_id] = self.meters(entry.meter_id)
+        # Checking is CPU-bound but the RSA work releases the GIL, so threads use every core.
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            outcomes = list(pool.map(lambda item: self._one(item[0], item[1], entries, owners), fetched))
-        for outcome in outcomes:
-            if outcome == "stored":
-                report.stored += 1
-            elif outcome == "duplicate":
-                report.duplicates += 1
-            elif outcome is not None:
-                report.rejected[outcome] += 1
+            checked = list(pool.map(lambda item: self._checked(item[0], item[1], entries, owners), fetched))
+        accepted, seen_ids = [], set()
+        for tx_hash, result in checked:
+            if isinstance(result, str):
+                self._rejected(report, tx_hash, result)
+            elif result is not None:
+                reading, entry = result
+                if reading.id in seen_ids:  # the same reading twice in one batch: a replay
+                    self._rejected(report, tx_hash, "reading id already stored")
+                    continue
+                seen_ids.add(reading.id)
+                stored = StoredReading(id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id,
+                                       kind=reading.kind, taken_at=reading.taken_at, power_kw=reading.power_kw,
+                                       tx_hash=tx_hash)
+                accepted.append((stored, reading.values, entry.address))
+        for start in range(0, len(accepted), self.write_batch):
+            chunk = accepted[start : start + self.write_batch]
+            for (stored, _, _), outcome in zip(chunk, self.store.store_many(chunk), strict=True):
+                if outcome == "stored":
+                    report.stored += 1
+                elif outcome == "duplicate":
+                    report.duplicates += 1
+                else:
+                    self._rejected(report, stored.tx_hash, "reading id already stored")
         return report
 
-    def _one(self, tx_hash: str, trytes: str, entries: dict, owners: dict) -> str | None:
-        """'stored', 'duplicate', None (node does not have it yet) or the rejection reason."""
+    def _rejected(self, report: RunReport, tx_hash: str, reason: str) -> None:
+        if self.store.reject(tx_hash, reason):
+            report.rejected[reason] += 1
+        else:
+            report.duplicates += 1  # an overlapping run got there first
+
+    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: dict):
+        """(hash, (reading, address entry)) or (hash, rejection reason) or (hash, None): not served yet."""
         if trytes == NULL_TRYTES:
-            return None
+            return tx_hash, None
         try:
-            reading, entry = self._check(trytes, entries, owners)
+            return tx_hash, self._check(trytes, entries, owners)
         except (readings.ReadingRejected, envelope.EnvelopeError) as reason:
-            return str(reason) if self.store.reject(tx_hash, str(reason)) else "duplicate"
-        stored = StoredReading(
-            id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id, kind=reading.kind,
-            taken_at=reading.taken_at, power_kw=reading.power_kw, tx_hash=tx_hash,
-        )
-        outcome = self.store.store(stored, reading.values, entry.address)
-        if outcome == "replayed":
-            reason = "reading id already stored"
-            return reason if self.store.reject(tx_hash, reason) else "duplicate"
-        return outcome
+            return tx_hash, str(reason)
 
     def _check(self, trytes: str, entries: dict, owners: dict):
         from etp.iota.transaction import InvalidTransaction, Transaction

@@ -1,0 +1,138 @@
+"""Tracker throughput: readings ingested per second through the whole tracker path, beside the bare
+cost of RSA-2048 decrypt + verify per reading measured in the same run.
+
+    make bench        (target: tracker >= 70 % of the crypto-bound rate; one discovery call per run)
+
+The path is the real one: a dev node on loopback holding N sealed readings to M meters' addresses,
+MiniStack (its own, on a free loopback port) holding the tables as template.yaml declares them,
+and etp.tracker.Tracker doing findTransactions -> ledger check -> getTrytes -> parse, decrypt,
+verify, validate -> conditional transactional writes.
+"""
+
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+READINGS = int(os.environ.get("BENCH_READINGS", "600"))
+METERS = int(os.environ.get("BENCH_METERS", "20"))
+TARGET = 0.70
+NOW = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+
+
+def main() -> int:
+    from etp_local.ministack import MiniStack, free_port
+
+    ministack = MiniStack(free_port()).start()
+    try:
+        return run(ministack.endpoint)
+    finally:
+        ministack.stop()
+
+
+def create_tables(endpoint: str) -> None:
+    import boto3
+    from aws_fixtures import template
+
+    tpl = template()
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    for logical_id, variable in (("MetersTable", "METERS_TABLE"), ("AddressesTable", "ADDRESSES_TABLE"),
+                                 ("ReadingsTable", "READINGS_TABLE"), ("LedgerTable", "LEDGER_TABLE")):
+        props = {k: v for k, v in tpl["Resources"][logical_id]["Properties"].items()
+                 if k not in ("PointInTimeRecoverySpecification", "SSESpecification")}
+        name = f"bench-{logical_id}-{uuid.uuid4().hex[:6]}"
+        client.create_table(TableName=name, **props)
+        os.environ[variable] = name
+    from etp.meters_table import AddressModel, MeterModel
+    from etp.readings_table import LedgerModel, ReadingModel
+
+    for model, variable in ((MeterModel, "METERS_TABLE"), (AddressModel, "ADDRESSES_TABLE"),
+                            (ReadingModel, "READINGS_TABLE"), (LedgerModel, "LEDGER_TABLE")):
+        model.Meta.table_name = os.environ[variable]
+        model.Meta.host = endpoint
+        model._connection = None
+
+
+def run(endpoint: str) -> int:
+    from etp_local.ministack import LOCAL_AWS_ENV
+
+    os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    create_tables(endpoint)
+    from etp_devnode.server import DevNode
+    from tangle import demand_payload, sealed_reading
+
+    from etp import envelope, meters
+    from etp.iota.node import NodeClient
+    from etp.meters import Meter
+    from etp.meters_table import AddressRecord, DynamoAddressBook
+    from etp.readings_table import DynamoReadingStore
+    from etp.tracker import Tracker
+
+    platform_private, platform_public = envelope.new_key_pair()
+    meter_private, meter_public = envelope.new_key_pair()
+    fleet = [Meter(id=f"m-{i}", user_id=f"u-{i}", account="Carlab_BEMS", name="m", description="",
+                   public_key_pem=meter_public, token_hash="") for i in range(METERS)]
+    book = DynamoAddressBook()
+    day = NOW.date()
+    for meter in fleet:
+        book.record(AddressRecord(address=meters.daily_address("BENCH", meter.id, day), meter_id=meter.id,
+                                  day=day.isoformat(), user_id=meter.user_id, account=meter.account))
+
+    print(f"tracker: {READINGS} readings from {METERS} meters; dev node and MiniStack on loopback")
+    sealed_messages = []
+    trytes = []
+    for index in range(READINGS):
+        meter = fleet[index % METERS]
+        taken_at = NOW - timedelta(minutes=1 + index % 25)
+        payload = demand_payload(taken_at)
+        trytes.append(sealed_reading(meters.daily_address("BENCH", meter.id, day), taken_at,
+                                     platform_public=platform_public, meter_private=meter_private, payload=payload))
+        sealed_messages.append(envelope.seal(payload, platform_public_pem=platform_public,
+                                             meter_private_pem=meter_private))
+
+    # The bare crypto cost, on the same kind of messages, in the same process and run.
+    started = time.perf_counter()
+    for message in sealed_messages:
+        envelope.open_envelope(message, platform_private_pem=platform_private, meter_public_pem=meter_public)
+    crypto_rate = READINGS / (time.perf_counter() - started)
+
+    node = DevNode("127.0.0.1", 0).start()
+    try:
+        client = NodeClient(node.url)
+        for start in range(0, len(trytes), 100):
+            client.store_transactions(trytes[start : start + 100])
+        calls = {"findTransactions": 0}
+        find = client.find_transactions
+
+        def counted_find(**kwargs):
+            calls["findTransactions"] += 1
+            return find(**kwargs)
+
+        client.find_transactions = counted_find  # type: ignore[method-assign]
+        tracker = Tracker(node=client, addresses=book, meters={m.id: m for m in fleet}.get,
+                          store=DynamoReadingStore(), platform_private_pem=platform_private,
+                          zone=ZoneInfo("Asia/Taipei"))
+        started = time.perf_counter()
+        report = tracker.run(NOW)
+        elapsed = time.perf_counter() - started
+        again = tracker.run(NOW)
+    finally:
+        node.stop()
+    assert report.stored == READINGS, report.as_dict()
+    assert again.stored == 0 and again.fetched == 0
+    tracker_rate = READINGS / elapsed
+    print(f"{'RSA-2048 decrypt + verify (1 thread)':<40}{crypto_rate:>10.0f} readings/s")
+    print(f"{'tracker, whole path':<40}{tracker_rate:>10.0f} readings/s   ({elapsed:.2f} s)")
+    print(f"ratio {tracker_rate / crypto_rate:.2f} (target >= {TARGET}); discovery calls per run: "
+          f"{calls['findTransactions'] // 2} for {METERS} meters; second run fetched {again.fetched}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
