@@ -39,6 +39,7 @@ e2e: setup
 
 bench: setup
 	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/tracker.py
 
 openapi: setup
 	$(BIN)/python -m etp_admin.openapi > docs/openapi.json

@@ -64,7 +64,6 @@ def run(endpoint: str) -> int:
 
     os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     create_tables(endpoint)
-    from etp_devnode.server import DevNode
     from tangle import demand_payload, sealed_reading
 
     from etp import envelope, meters
@@ -73,6 +72,7 @@ def run(endpoint: str) -> int:
     from etp.meters_table import AddressRecord, DynamoAddressBook
     from etp.readings_table import DynamoReadingStore
     from etp.tracker import Tracker
+    from etp_devnode.server import DevNode
 
     platform_private, platform_public = envelope.new_key_pair()
     meter_private, meter_public = envelope.new_key_pair()

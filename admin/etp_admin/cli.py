@@ -194,17 +194,10 @@ def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp.meters_table import DynamoMeterStore
-    from etp.users_table import DynamoUserStore
-    from etp_admin import demo, keys
+    from etp_admin import demo
 
-    for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():
-        print(f"{account:<16} account {outcome}")
-    _, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
-    print(f"{'platform key':<16} {'created' if created else 'exists'}")
-    seeded = demo.seed_meters(DynamoUserStore(), DynamoMeterStore(), Path(args.credentials_dir))
-    for account, outcome in seeded.items():
-        print(f"{account:<16} meter {outcome}")
+    for name, outcome in demo.seed_stack(stack, Path(args.credentials_dir)):
+        print(f"{name:<16} {outcome}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,3 +67,21 @@ def write_private(path: Path, document: dict) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle, indent=2)
+
+
+def seed_stack(stack, credentials_dir: Path) -> list[tuple[str, str]]:
+    """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
+    demo BEMS, and today's addresses (by running the daily address job's function once)."""
+    from etp.meters_table import DynamoMeterStore
+    from etp.users_table import DynamoUserStore
+    from etp_admin import keys
+
+    users = DynamoUserStore()
+    done = [(account, f"account {outcome}") for account, outcome in seed_accounts(users, demo_password()).items()]
+    _, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
+    done.append(("platform key", "created" if created else "exists"))
+    done += [(account, f"meter {outcome}")
+             for account, outcome in seed_meters(users, DynamoMeterStore(), credentials_dir).items()]
+    answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
+    done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))
+    return done

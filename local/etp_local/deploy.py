@@ -29,3 +29,8 @@ def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides:
     if parameter_overrides:
         command += ["--parameter-overrides", parameter_overrides]
     subprocess.run(command, cwd=ROOT, env=sam_env(endpoint), check=True)
+
+
+def local_parameters(node_url: str) -> str:
+    """Template parameters of a local stack: the dev node, and its explorer page as the link target."""
+    return f"IotaNodeUrl={node_url} ExplorerUrlTemplate={node_url}/explorer/transaction/{{hash}}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from etp_admin import demo
 from etp_admin import stack as stacks
+from etp_devnode.server import DevNode
 from etp_local import deploy
 from etp_local.logtail import LogTail
 from etp_local.ministack import MiniStack
@@ -25,26 +26,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="etp-local", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (default 3000)")
     parser.add_argument("--ministack-port", type=int, default=4566)
+    parser.add_argument("--node-port", type=int, default=14265, help="IOTA dev node port (default 14265)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
 
     STATE.mkdir(exist_ok=True)
     ministack = MiniStack(args.ministack_port, state_dir=STATE / "ministack-state")
+    node = DevNode("127.0.0.1", args.node_port, state_path=STATE / "devnode.trytes")
     proxy = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print(f"==> starting MiniStack on {ministack.endpoint}", flush=True)
         ministack.start()
+        node.start()
+        print(f"==> IOTA dev node on {node.url}", flush=True)
         print("==> sam build && sam deploy --config-env local", flush=True)
         deploy.build(ministack.endpoint)
-        deploy.deploy(ministack.endpoint)
+        deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url))
         stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
-        from etp.users_table import DynamoUserStore
-
-        print("==> demo accounts (password from DEMO_PASSWORD)", flush=True)
-        for account, outcome in demo.seed_accounts(DynamoUserStore(), demo.demo_password()).items():
-            print(f"    {account:<16} {outcome}")
+        print("==> demo data (accounts' password from DEMO_PASSWORD)", flush=True)
+        for name, outcome in demo.seed_stack(stack, STATE / "meters"):
+            print(f"    {name:<16} {outcome}")
         outputs = stack.outputs
         upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"
         proxy = Proxy(args.port, upstream).start()
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             f"""
   API           {proxy.url}  (proxy to {upstream})
   MiniStack     {ministack.endpoint}  (stack {stack.name}; state in .local/ministack-state)
+  IOTA dev node {node.url}  (transactions in .local/devnode.trytes)
+  demo meters   .local/meters/<account>.json (token and private key, for the simulators)
   operator CLI  .venv/bin/etp-admin --env local accounts list
   try           curl -s -X POST {proxy.url}/login -H 'Content-Type: application/json' -d '{login}'
 
@@ -74,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if proxy is not None:
             proxy.stop()
+        node.stop()
         ministack.stop()
 
 

@@ -2,11 +2,13 @@
 deployed to it with the SAM CLI, the demo data seeded, and the :3000-style proxy in front."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from etp_admin import demo
 from etp_admin import stack as stacks
+from etp_devnode.server import DevNode
 from etp_local import deploy
 from etp_local.ministack import MiniStack, free_port
 from etp_local.proxy import Proxy
@@ -19,25 +21,28 @@ class Deployment:
     api: str  # the proxy, as a browser front end would use it
     endpoint: str  # MiniStack's AWS API endpoint
     stack: stacks.Stack
+    node: str  # the IOTA dev node
+    meters: Path  # the demo meters' credentials
 
 
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory):
-    logs = tmp_path_factory.mktemp("ministack")
-    ministack = MiniStack(free_port(), log_path=logs / "ministack.log").start()
+    state = tmp_path_factory.mktemp("e2e")
+    ministack = MiniStack(free_port(), log_path=state / "ministack.log").start()
+    node = DevNode("127.0.0.1", 0).start()
     proxy = None
     try:
         deploy.build(ministack.endpoint)
-        deploy.deploy(ministack.endpoint, stack_name=STACK_NAME)
+        deploy.deploy(ministack.endpoint, stack_name=STACK_NAME, parameter_overrides=deploy.local_parameters(node.url))
         stack = stacks.resolve("local", stack_name=STACK_NAME, endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
-        from etp.users_table import DynamoUserStore
-
-        demo.seed_accounts(DynamoUserStore(), demo.DEFAULT_DEMO_PASSWORD)
+        demo.seed_stack(stack, state / "meters")
         upstream = f"{ministack.endpoint}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
         proxy = Proxy(free_port(), upstream).start()
-        yield Deployment(api=proxy.url, endpoint=ministack.endpoint, stack=stack)
+        yield Deployment(api=proxy.url, endpoint=ministack.endpoint, stack=stack, node=node.url,
+                         meters=state / "meters")
     finally:
         if proxy is not None:
             proxy.stop()
+        node.stop()
         ministack.stop()

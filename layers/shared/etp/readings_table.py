@@ -1,11 +1,12 @@
 """DynamoDB storage of readings and the tracker's ledger (PynamoDB). Imported on first use.
 
-Readings: hash key `user_id`, range key `sk` = `<UTC time>Z#<reading id>`, so one Query returns a
-user's readings of any time window, newest first if asked.
-Ledger: hash key `key`; `tx#<hash>` marks a transaction processed (stored or rejected, with the
-reason) and `reading#<id>` reserves a reading id. A reading is stored in one transaction with both
-markers, each conditional on not existing: a reading id is stored at most once and a transaction
-processed at most once, even when two tracker runs overlap.
+Readings: hash key `id` (the reading id, so storing is conditional on it being new); GSI
+`by-user-time` (`user_id`, `sk` = `<UTC time>Z#<reading id>`), so one Query returns a user's
+readings of any time window, newest first if asked.
+Ledger: hash key `key` = `tx#<hash>`, marking a transaction processed (stored, or rejected with the
+reason). A reading and its transaction's marker are written in one DynamoDB transaction, each
+conditional on not existing: a reading id is stored at most once and a transaction processed at
+most once, even when two tracker runs overlap.
 """
 
 import os
@@ -15,6 +16,7 @@ from typing import Literal
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -26,15 +28,24 @@ def _region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
+class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
+    class Meta:
+        index_name = "by-user-time"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
 class ReadingModel(Model):
     class Meta:
         table_name = os.environ.get("READINGS_TABLE", "etp-readings")
         region = _region()
         host: str | None = None
 
-    user_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    id = UnicodeAttribute()
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    sk = UnicodeAttribute()
     meter_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     taken_at = UnicodeAttribute()
@@ -43,6 +54,8 @@ class ReadingModel(Model):
     tx_hash = UnicodeAttribute()
     address = UnicodeAttribute()
     stored_at = UnicodeAttribute()
+
+    by_user_time = _ByUserTime()
 
 
 class LedgerModel(Model):
@@ -83,12 +96,12 @@ class DynamoReadingStore:
         return done
 
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
-        """Store (reading, values, address) items, at most 33 per DynamoDB transaction (3 writes
+        """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
         each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
         overlapping run, a replayed id), its items are retried one by one for exact outcomes."""
         outcomes: list[Outcome] = []
-        for start in range(0, len(items), 33):
-            chunk = items[start : start + 33]
+        for start in range(0, len(items), 50):
+            chunk = items[start : start + 50]
             try:
                 self._write(chunk)
                 outcomes.extend(["stored"] * len(chunk))
@@ -114,14 +127,12 @@ class DynamoReadingStore:
             for reading, values, address in chunk:
                 transaction.save(LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id,
                                              at=now), condition=LedgerModel.key.does_not_exist())
-                transaction.save(LedgerModel(key=f"reading#{reading.id}", tx_hash=reading.tx_hash, at=now),
-                                 condition=LedgerModel.key.does_not_exist())
                 transaction.save(ReadingModel(
                     user_id=reading.user_id, sk=sort_key(reading.taken_at, reading.id), id=reading.id,
                     meter_id=reading.meter_id, kind=reading.kind, taken_at=to_utc_iso(reading.taken_at),
                     power_kw=reading.power_kw, values=values, tx_hash=reading.tx_hash, address=address,
                     stored_at=now,
-                ))
+                ), condition=ReadingModel.id.does_not_exist())
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
@@ -137,7 +148,7 @@ class DynamoReadingStore:
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
         return [
-            r for r in (_to_stored(i) for i in ReadingModel.query(user_id, range_key_condition=condition))
+            r for r in (_to_stored(i) for i in ReadingModel.by_user_time.query(user_id, range_key_condition=condition))
             if start <= r.taken_at < end
         ]
 
@@ -145,13 +156,13 @@ class DynamoReadingStore:
              ) -> tuple[list[StoredReading], int]:
         """One page of a window's readings, newest first, and how many the window holds."""
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
-        total = ReadingModel.count(user_id, range_key_condition=condition)
+        total = ReadingModel.by_user_time.count(user_id, range_key_condition=condition)
         skip = (page - 1) * per_page
         if skip >= total:
             return [], total
         rows = []
-        query = ReadingModel.query(user_id, range_key_condition=condition, scan_index_forward=False,
-                                   limit=skip + per_page, page_size=min(skip + per_page, 1000))
+        query = ReadingModel.by_user_time.query(user_id, range_key_condition=condition, scan_index_forward=False,
+                                                limit=skip + per_page, page_size=min(skip + per_page, 1000))
         for index, item in enumerate(query):
             if index >= skip:
                 rows.append(_to_stored(item))
@@ -159,7 +170,7 @@ class DynamoReadingStore:
 
 
 def _single_outcome(error: TransactWriteError) -> Outcome:
-    """What a one-reading transaction's cancellation means: items are [tx marker, id marker, reading]."""
+    """What a one-reading transaction's cancellation means: items are [tx marker, reading]."""
     reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
     if reasons and reasons[0] == "ConditionalCheckFailed":
         return "duplicate"  # another run processed this transaction

@@ -8,6 +8,7 @@ it never stops the rest of the batch. A node that is down fails the run before a
 written, and the next run catches up because the readings stay on the tangle.
 """
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,9 +69,9 @@ class Tracker:
     store: ReadingStore
     platform_private_pem: str
     zone: ZoneInfo
-    workers: int = 8
+    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention
     get_trytes_batch: int = 500
-    write_batch: int = 33
+    write_batch: int = 50
 
     def run(self, now: datetime) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -91,33 +92,40 @@ class Tracker:
         for entry in entries.values():
             if entry.meter_id not in owners:
                 owners[entry.meter_id] = self.meters(entry.meter_id)
-        # Checking is CPU-bound but the RSA work releases the GIL, so threads use every core.
+        # Checking is CPU-bound, but the RSA work releases the GIL, so the worker threads use every
+        # core; meanwhile this thread stores what is already checked, a batch at a time.
+        accepted: list[tuple[StoredReading, dict[str, float], str]] = []
+        seen_ids: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            checked = list(pool.map(lambda item: self._checked(item[0], item[1], entries, owners), fetched))
-        accepted, seen_ids = [], set()
-        for tx_hash, result in checked:
-            if isinstance(result, str):
-                self._rejected(report, tx_hash, result)
-            elif result is not None:
-                reading, entry = result
-                if reading.id in seen_ids:  # the same reading twice in one batch: a replay
-                    self._rejected(report, tx_hash, "reading id already stored")
-                    continue
-                seen_ids.add(reading.id)
-                stored = StoredReading(id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id,
-                                       kind=reading.kind, taken_at=reading.taken_at, power_kw=reading.power_kw,
-                                       tx_hash=tx_hash)
-                accepted.append((stored, reading.values, entry.address))
-        for start in range(0, len(accepted), self.write_batch):
-            chunk = accepted[start : start + self.write_batch]
-            for (stored, _, _), outcome in zip(chunk, self.store.store_many(chunk), strict=True):
-                if outcome == "stored":
-                    report.stored += 1
-                elif outcome == "duplicate":
-                    report.duplicates += 1
-                else:
-                    self._rejected(report, stored.tx_hash, "reading id already stored")
+            for tx_hash, result in pool.map(lambda item: self._checked(item[0], item[1], entries, owners), fetched):
+                if isinstance(result, str):
+                    self._rejected(report, tx_hash, result)
+                elif result is not None:
+                    reading, entry = result
+                    if reading.id in seen_ids:  # the same reading twice in one batch: a replay
+                        self._rejected(report, tx_hash, "reading id already stored")
+                        continue
+                    seen_ids.add(reading.id)
+                    stored = StoredReading(id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id,
+                                           kind=reading.kind, taken_at=reading.taken_at,
+                                           power_kw=reading.power_kw, tx_hash=tx_hash)
+                    accepted.append((stored, reading.values, entry.address))
+                    if len(accepted) == self.write_batch:
+                        self._store(report, accepted)
+                        accepted = []
+        self._store(report, accepted)
         return report
+
+    def _store(self, report: RunReport, batch: list[tuple[StoredReading, dict[str, float], str]]) -> None:
+        if not batch:
+            return
+        for (stored, _, _), outcome in zip(batch, self.store.store_many(batch), strict=True):
+            if outcome == "stored":
+                report.stored += 1
+            elif outcome == "duplicate":
+                report.duplicates += 1
+            else:
+                self._rejected(report, stored.tx_hash, "reading id already stored")
 
     def _rejected(self, report: RunReport, tx_hash: str, reason: str) -> None:
         if self.store.reject(tx_hash, reason):
@@ -135,22 +143,22 @@ class Tracker:
             return tx_hash, str(reason)
 
     def _check(self, trytes: str, entries: dict, owners: dict):
-        from etp.iota.transaction import InvalidTransaction, Transaction
+        from etp.iota.transaction import InvalidTransaction, message_fields
         from etp.iota.trytes import trytes_to_bytes
 
         try:
-            transaction = Transaction.from_trytes(trytes)
+            address, tag, fragment = message_fields(trytes)
         except InvalidTransaction:
             raise readings.ReadingRejected("broken trytes") from None
-        entry = entries.get(transaction.address)
+        entry = entries.get(address)
         if entry is None:
             raise readings.ReadingRejected("unknown address")
         meter = owners.get(entry.meter_id)
         if meter is None or not meter.active:
             raise readings.ReadingRejected("meter unknown or inactive")
-        kind, hour = readings.parse_tag(transaction.tag)
+        kind, hour = readings.parse_tag(tag)
         try:
-            raw = trytes_to_bytes(transaction.signature_message_fragment)
+            raw = trytes_to_bytes(fragment)
         except ValueError:
             raise readings.ReadingRejected("fragment is not a byte string") from None
         payload = envelope.open_envelope(

@@ -1,0 +1,248 @@
+"""A client of the legacy IOTA node HTTP API (IRI): POST / with `{"command": ...}` JSON.
+
+Answers are checked strictly (hashes are 81 trytes, lists as long as asked, ...): whatever the
+node gets wrong surfaces as `NodeProtocolError`, never as a half-parsed value.
+
+IRI refuses lists longer than its `maxRequestsList` (1000 by default) with "Could not complete
+request". `find_transactions`, `get_trytes`, `get_inclusion_states` and the store/broadcast calls
+therefore split longer lists into requests of `max_request_list` items and join the answers; a
+request within the limit (the tracker's discovery of every meter's address) stays one round trip.
+"""
+
+import http.client
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from etp.iota.transaction import TRANSACTION_LENGTH
+from etp.iota.trytes import is_address, is_hash, is_tag, is_trytes, pad_tag, strip_checksum
+
+API_VERSION = "1"
+IRI_MAX_REQUEST_LIST = 1000
+_MAX_ANSWER_BYTES = 64 * 1024 * 1024  # 10000 transactions of getTrytes are 27 MB
+
+
+class IotaNodeError(Exception):
+    """Any failure to get a usable answer from the node."""
+
+
+class NodeUnavailable(IotaNodeError):
+    """No answer: connection refused, name not resolved, timeout, or HTTP 5xx."""
+
+
+class NodeError(IotaNodeError):
+    """The node refused the request (HTTP 4xx, or an error in its JSON); `message` is the node's."""
+
+    def __init__(self, command: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{command}: node answered {status or 'with an error'}: {message}")
+        self.command = command
+        self.message = message
+        self.status = status
+
+
+class NodeProtocolError(IotaNodeError):
+    """The node answered something that is not the legacy API's answer (not JSON, wrong shape or types)."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirected POST would come back as a GET without its body; an IRI node never redirects.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def _error_message(body: bytes) -> str:
+    """IRI's `{"error": ...}` or `{"exception": ...}`, else the start of the body."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        for key in ("error", "exception"):
+            if isinstance(answer.get(key), str):
+                return answer[key]
+    return body[:200].decode("utf-8", "replace") or "(empty body)"
+
+
+class NodeClient:
+    def __init__(self, url: str, timeout: float = 10.0, *, max_request_list: int = IRI_MAX_REQUEST_LIST) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"node URL {url!r} is not http(s)")
+        if max_request_list < 1:
+            raise ValueError("max_request_list must be positive")
+        self.url = url
+        self.timeout = timeout
+        self.max_request_list = max_request_list
+        self._opener = urllib.request.build_opener(_NoRedirects)
+
+    def __repr__(self) -> str:
+        return f"NodeClient({self.url!r})"
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _call(self, command: str, **params: Any) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
+            self.url,
+            data=json.dumps({"command": command, **params}).encode(),
+            headers={"Content-Type": "application/json", "X-IOTA-API-Version": API_VERSION},
+            method="POST",
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                body = response.read(_MAX_ANSWER_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            with error:
+                body = error.read(64 * 1024)
+            if error.code >= 500:
+                raise NodeUnavailable(f"{command}: HTTP {error.code}: {_error_message(body)}") from None
+            if 400 <= error.code < 500:
+                raise NodeError(command, _error_message(body), error.code) from None
+            raise NodeProtocolError(f"{command}: unexpected HTTP {error.code}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            raise NodeUnavailable(f"{command}: {self.url} unreachable: {reason}") from None
+        except OSError as error:  # e.g. the connection dropped halfway through the answer
+            raise NodeUnavailable(f"{command}: {self.url}: {error}") from None
+        except http.client.IncompleteRead:
+            raise NodeUnavailable(f"{command}: {self.url}: answer cut short") from None
+        except http.client.HTTPException as error:  # the peer does not speak HTTP
+            raise NodeProtocolError(f"{command}: not an HTTP answer: {error!r}") from None
+        if len(body) > _MAX_ANSWER_BYTES:
+            raise NodeProtocolError(f"{command}: answer larger than {_MAX_ANSWER_BYTES} bytes")
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise NodeProtocolError(f"{command}: answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise NodeProtocolError(f"{command}: answer is not a JSON object")
+        if "error" in answer:
+            raise NodeError(command, str(answer["error"]))
+        return answer
+
+    @staticmethod
+    def _field(answer: dict[str, Any], command: str, name: str, kind: type | tuple[type, ...]) -> Any:
+        value = answer.get(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise NodeProtocolError(f"{command}: '{name}' missing or of the wrong type")
+        return value
+
+    def _list(self, answer: dict[str, Any], command: str, name: str, length: int | None,
+              valid: Any) -> list[Any]:
+        items = self._field(answer, command, name, list)
+        if length is not None and len(items) != length:
+            raise NodeProtocolError(f"{command}: {len(items)} '{name}' for {length} asked")
+        if not all(valid(item) for item in items):
+            raise NodeProtocolError(f"{command}: '{name}' holds an invalid item")
+        return items
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def get_node_info(self) -> dict[str, Any]:
+        answer = self._call("getNodeInfo")
+        for name in ("appName", "appVersion"):
+            self._field(answer, "getNodeInfo", name, str)
+        for name in ("latestMilestone", "latestSolidSubtangleMilestone"):
+            if not is_hash(answer.get(name)):
+                raise NodeProtocolError(f"getNodeInfo: '{name}' is not a hash")
+        for name in ("latestMilestoneIndex", "latestSolidSubtangleMilestoneIndex", "neighbors",
+                     "packetsQueueSize", "time", "tips", "transactionsToRequest"):
+            self._field(answer, "getNodeInfo", name, int)
+        return answer
+
+    def find_transactions(self, addresses: Sequence[str] | None = None, tags: Sequence[str] | None = None,
+                          bundles: Sequence[str] | None = None,
+                          approvees: Sequence[str] | None = None) -> list[str]:
+        """Hashes of the transactions matching every given kind (IRI: union within a kind, intersection across).
+
+        Addresses may carry their 9-tryte checksum (checked, then stripped, as PyOTA does); tags are
+        padded to 27 trytes.
+        """
+        query: dict[str, list[str]] = {}
+        if addresses is not None:
+            if not all(is_address(a) for a in addresses):
+                raise ValueError("addresses must be 81 trytes, or 90 with a valid checksum")
+            query["addresses"] = [strip_checksum(a) for a in addresses]
+        if tags is not None:
+            if not all(is_tag(t) for t in tags):
+                raise ValueError("tags must be at most 27 trytes")
+            query["tags"] = [pad_tag(t) for t in tags]
+        for name, hashes in (("bundles", bundles), ("approvees", approvees)):
+            if hashes is not None:
+                if not all(is_hash(h) for h in hashes):
+                    raise ValueError(f"{name} must be 81-tryte hashes")
+                query[name] = list(hashes)
+        if not query:
+            raise ValueError("find_transactions needs addresses, tags, bundles or approvees")
+        if not all(query.values()):
+            return []  # an empty kind matches nothing, and the intersection is empty
+        oversized = [name for name, values in query.items() if len(values) > self.max_request_list]
+        if len(oversized) > 1:
+            raise ValueError(f"only one of {oversized} may exceed {self.max_request_list} items")
+        # Intersection distributes over union: splitting one kind and joining the answers is exact.
+        split = oversized[0] if oversized else next(iter(query))
+        found: dict[str, None] = {}
+        for part in _chunks(query[split], self.max_request_list):
+            answer = self._call("findTransactions", **{**query, split: part})
+            found.update(dict.fromkeys(self._list(answer, "findTransactions", "hashes", None, is_hash)))
+        return list(found)
+
+    def get_trytes(self, hashes: Sequence[str]) -> list[str]:
+        """The trytes of each hash, in order; IRI answers all-9 trytes for a hash it does not have."""
+        if not all(is_hash(h) for h in hashes):
+            raise ValueError("hashes must be 81-tryte hashes")
+        trytes: list[str] = []
+        for part in _chunks(hashes, self.max_request_list):
+            answer = self._call("getTrytes", hashes=part)
+            trytes += self._list(answer, "getTrytes", "trytes", len(part),
+                                 lambda t: is_trytes(t, TRANSACTION_LENGTH))
+        return trytes
+
+    def get_inclusion_states(self, transactions: Sequence[str], tips: Sequence[str] | None = None) -> list[bool]:
+        """Whether each transaction is confirmed (as seen from `tips`, when given)."""
+        tips = list(tips or [])
+        if not all(is_hash(h) for h in [*transactions, *tips]):
+            raise ValueError("transactions and tips must be 81-tryte hashes")
+        if len(tips) > self.max_request_list:
+            raise ValueError(f"at most {self.max_request_list} tips")
+        states: list[bool] = []
+        for part in _chunks(transactions, self.max_request_list):
+            # `tips` is always sent: IRI before 1.8 requires the key, later ones accept it.
+            answer = self._call("getInclusionStates", transactions=part, tips=tips)
+            states += self._list(answer, "getInclusionStates", "states", len(part), lambda s: isinstance(s, bool))
+        return states
+
+    def get_transactions_to_approve(self, depth: int = 3) -> tuple[str, str]:
+        """(trunk, branch) for a new bundle."""
+        answer = self._call("getTransactionsToApprove", depth=depth)
+        trunk, branch = answer.get("trunkTransaction"), answer.get("branchTransaction")
+        if not (is_hash(trunk) and is_hash(branch)):
+            raise NodeProtocolError("getTransactionsToApprove: trunk or branch is not a hash")
+        return trunk, branch
+
+    def attach_to_tangle(self, trunk: str, branch: str, min_weight_magnitude: int, trytes: Sequence[str]) -> list[str]:
+        """The node's proof of work over a bundle's trytes (head first, as IRI expects); the attached trytes."""
+        if not (is_hash(trunk) and is_hash(branch)):
+            raise ValueError("trunk and branch must be 81-tryte hashes")
+        if not all(is_trytes(t, TRANSACTION_LENGTH) for t in trytes):
+            raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
+        answer = self._call("attachToTangle", trunkTransaction=trunk, branchTransaction=branch,
+                            minWeightMagnitude=min_weight_magnitude, trytes=list(trytes))
+        return self._list(answer, "attachToTangle", "trytes", len(trytes), lambda t: is_trytes(t, TRANSACTION_LENGTH))
+
+    def store_transactions(self, trytes: Sequence[str]) -> None:
+        self._send_trytes("storeTransactions", trytes)
+
+    def broadcast_transactions(self, trytes: Sequence[str]) -> None:
+        self._send_trytes("broadcastTransactions", trytes)
+
+    def _send_trytes(self, command: str, trytes: Sequence[str]) -> None:
+        if not all(is_trytes(t, TRANSACTION_LENGTH) for t in trytes):
+            raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
+        for part in _chunks(trytes, self.max_request_list):
+            self._call(command, trytes=part)

@@ -1,0 +1,84 @@
+"""The meters pipeline over HTTP on the deployed stack: a meter fetches its address, publishes a
+sealed reading to the dev node, the tracker (run through the operator CLI) stores it once, and
+/power_info shows it in all three modes."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from etp.clock import local_zone
+from etp.iota.node import NodeClient
+from etp_admin import demo
+
+PASSWORD = demo.DEFAULT_DEMO_PASSWORD
+
+
+def admin(deployment, *argv):
+    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
+               "--endpoint-url", deployment.endpoint, *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+
+
+def bearer(api, account):
+    answer = requests.post(f"{api}/login", json={"account": account, "password": PASSWORD}, timeout=30)
+    return {"Authorization": f"Bearer {answer.json()['bearer']}"}
+
+
+def test_a_reading_travels_from_meter_to_power_info(deployment):
+    credentials = json.loads((deployment.meters / "ABRI_BEMS.json").read_text())
+    address = requests.get(f"{deployment.api}/address", timeout=30,
+                           headers={"Authorization": f"Bearer {credentials['token']}"})
+    assert address.status_code == 200 and len(address.json()["address"]) == 81
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    taken_at = now - timedelta(minutes=1)
+    published = admin(deployment, "meters", "publish", "--credentials", str(deployment.meters / "ABRI_BEMS.json"),
+                      "--api", deployment.api, "--node", deployment.node, "--value", "grid=21.96",
+                      "--at", taken_at.isoformat())
+    assert published.returncode == 0, published.stderr
+    tx_hash = json.loads(published.stdout)["transaction"]
+    on_tangle = NodeClient(deployment.node).find_transactions(addresses=[address.json()["address"]])
+    assert on_tangle == [tx_hash]
+
+    first = admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert json.loads(first.stdout)["stored"] == 1
+    second = admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
+    assert second.returncode == 0 and json.loads(second.stdout)["stored"] == 0
+    assert json.loads(second.stdout)["fetched"] == 0
+
+    day = taken_at.astimezone(local_zone()).strftime("%Y/%m/%d")
+    headers = bearer(deployment.api, "ABRI_BEMS")
+    table = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
+                         params={"per_page": 10, "page": 1, "time": day}).json()
+    assert table["totalCount"] == 1
+    row = table["data"][0]
+    assert (row["data_type"], row["power_display"]) == ("NetLoad", 21.96)
+    assert row["address"] == f"{deployment.node}/explorer/transaction/{tx_hash}"
+    summary = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
+                           params={"summary_date": day}).json()
+    assert summary["Demand"] > 0
+    chart = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
+                         params={"chart_date": day}).json()
+    assert len(chart) == 7 and chart[-1]["Demand"] == summary["Demand"]
+
+    others = requests.get(f"{deployment.api}/power_info", headers=bearer(deployment.api, "NCKU_BEMS"), timeout=30,
+                          params={"per_page": 10, "page": 1, "time": day}).json()
+    assert others["totalCount"] == 0, "a BEMS sees only its own readings"
+
+
+def test_amis_lists_the_demo_meter_and_address_refuses_unknown_tokens(deployment):
+    amis = requests.get(f"{deployment.api}/amis", headers=bearer(deployment.api, "NCKU_BEMS"), timeout=30)
+    assert amis.status_code == 200 and [m["name"] for m in amis.json()] == ["NCKU_BEMS main meter"]
+    for token in ("", "garbage", "00000000-0000-0000-0000-000000000000.secret"):
+        answer = requests.get(f"{deployment.api}/address", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert answer.status_code == 401
+
+
+def test_the_operator_cli_prints_the_platform_public_key(deployment):
+    public = admin(deployment, "keys", "public")
+    assert public.returncode == 0 and public.stdout.startswith("-----BEGIN PUBLIC KEY-----")
