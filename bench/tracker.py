@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -127,11 +128,31 @@ def run(endpoint: str) -> int:
     assert report.stored == READINGS, report.as_dict()
     assert again.stored == 0 and again.fetched == 0
     tracker_rate = READINGS / elapsed
+
+    # Context: the storage writes alone (the same conditional transactions, fresh ids) on MiniStack,
+    # an emulator sharing these cores with the tracker.
+    store = DynamoReadingStore()
+    fresh = [(replace(item[0], id=str(uuid.uuid4()), tx_hash=uuid.uuid4().hex.upper()), item[1], item[2])
+             for item in _stored_items(READINGS)]
+    started = time.perf_counter()
+    for start in range(0, len(fresh), tracker.write_batch):
+        store.store_many(fresh[start : start + tracker.write_batch])
+    storage_rate = READINGS / (time.perf_counter() - started)
     print(f"{'RSA-2048 decrypt + verify (1 thread)':<40}{crypto_rate:>10.0f} readings/s")
     print(f"{'tracker, whole path':<40}{tracker_rate:>10.0f} readings/s   ({elapsed:.2f} s)")
+    print(f"{'storage writes alone (MiniStack)':<40}{storage_rate:>10.0f} readings/s")
     print(f"ratio {tracker_rate / crypto_rate:.2f} (target >= {TARGET}); discovery calls per run: "
           f"{calls['findTransactions'] // 2} for {METERS} meters; second run fetched {again.fetched}")
     return 0
+
+
+def _stored_items(count: int) -> list:
+    from etp.power import StoredReading
+
+    values = {"grid": 12.5, "pv": 1.0, "building": 13.5, "ess": 0.0, "ev": 0.0}
+    return [(StoredReading(id="", user_id=f"u-{i % METERS}", meter_id=f"m-{i % METERS}", kind="Demand",
+                           taken_at=NOW - timedelta(minutes=i % 25), power_kw=12.5, tx_hash=""), values, "A" * 81)
+            for i in range(count)]
 
 
 if __name__ == "__main__":
