@@ -16,8 +16,8 @@ from etp.users_table import DynamoUserStore
 power_function = load_function("power")
 accounts_function = load_function("accounts")
 PASSWORD = "energy-demo"
-# 2026/11/25 local (Asia/Taipei) is [2026-11-24T16:00Z, 2026-11-25T16:00Z)
-DAY_START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+# 2025/03/12 local (Asia/Taipei) is [2025-03-11T16:00Z, 2025-03-12T16:00Z): never "today"
+DAY_START = datetime(2025, 3, 11, 16, 0, tzinfo=UTC)
 
 
 def invoke(event):
@@ -52,7 +52,7 @@ def data(aws):
 
 
 def table(token, **query):
-    return invoke(load_event("power/table.json", bearer=token, query={"time": "2026/11/25", **query}))
+    return invoke(load_event("power/table.json", bearer=token, query={"time": "2025/03/12", **query}))
 
 
 def test_table_mode_pages_the_days_readings_newest_first(data):
@@ -60,7 +60,7 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
     status, body = table(token, per_page="10", page="1")
     assert status == 200 and body["page"] == 1 and body["totalCount"] == 26
     assert [row["time"] for row in body["data"][:3]] == ["06:00", "05:45", "05:30"]
-    assert body["data"][0] == {"id": data["stored"][-1].id, "date": "2026/11/25", "time": "06:00",
+    assert body["data"][0] == {"id": data["stored"][-1].id, "date": "2025/03/12", "time": "06:00",
                                "data_type": "NetLoad", "power_display": 34.0,
                      "address": f"http://explorer.test/transaction/{data['stored'][-1].tx_hash}"}
     _, third = table(token, per_page="10", page="3")
@@ -79,7 +79,7 @@ def test_table_mode_defaults_to_today(data):
 
 def test_chart_mode_gives_seven_days_of_energy(data):
     status, body = invoke(load_event("power/chart.json", bearer=bearer("Carlab_BEMS")))
-    assert status == 200 and [d["Date"] for d in body][-2:] == ["2026/11/24", "2026/11/25"]
+    assert status == 200 and [d["Date"] for d in body][-2:] == ["2025/03/11", "2025/03/12"]
     # 25 samples 15 min apart, the last held 15 min: sum(10..34) kW x 0.25 h
     assert body[-1]["Demand"] == pytest.approx(sum(10 + i for i in range(25)) * 0.25)
     assert body[-1]["PV"] == 1.0 and body[-1]["Generate"] == 1.0
@@ -107,7 +107,7 @@ def test_an_aggregator_sees_a_participants_data(data):
     assert status == 200 and body["totalCount"] == 26
     assert table(bearer("Aggregator"), per_page="10", page="1")[1]["totalCount"] == 0
     status, body = invoke(load_event("power/chart.json", bearer=bearer("Aggregator"),
-                                     query={"chart_date": "2026/11/25", "participant_id": data["ncku"].id}))
+                                     query={"chart_date": "2025/03/12", "participant_id": data["ncku"].id}))
     assert status == 200 and body[-1]["Demand"] == 12.5
 
 

@@ -1,0 +1,85 @@
+"""The tracker function in-process: moto storage, a real dev node on loopback, events/tracker/*.json."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from aws_fixtures import IOTA_SEED, platform_key_pair
+from helpers import ROOT, FakeLambdaContext, load_function
+from tangle import demand_payload
+
+from etp import accounts, envelope, meters, readings
+from etp.clock import utcnow
+from etp.iota.node import NodeClient, NodeUnavailable
+from etp.iota.send import send
+from etp.meters_table import AddressRecord, DynamoAddressBook, DynamoMeterStore
+from etp.readings_table import DynamoReadingStore, LedgerModel
+from etp.users_table import DynamoUserStore
+from etp_devnode.server import DevNode
+
+tracker_function = load_function("tracker")
+EXPLICIT = json.loads((ROOT / "events/tracker/explicit_time.json").read_text())  # 2026-11-25T10:05:00Z
+TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def node(monkeypatch):
+    with DevNode("127.0.0.1", 0) as running:
+        monkeypatch.setenv("IOTA_NODE_URL", running.url)
+        yield running
+
+
+@pytest.fixture
+def meter(aws, node):
+    users = DynamoUserStore()
+    accounts.create_account(users, None, accounts.NewAccount("Carlab_BEMS", "Carlab", "energy-demo"), utcnow())
+    user = users.get("Carlab_BEMS")
+    private_pem, public_pem = envelope.new_key_pair()
+    registered, _ = meters.register(DynamoMeterStore(), user_id=user.id, account=user.account, name="main",
+                                    description="", public_key_pem=public_pem, now_iso="2026-11-25T00:00:00Z")
+    address = meters.daily_address(IOTA_SEED, registered.id, date(2026, 11, 25))
+    DynamoAddressBook().record(AddressRecord(address=address, meter_id=registered.id, day="2026-11-25",
+                                             user_id=user.id, account=user.account))
+    return {"user": user, "private": private_pem, "address": address}
+
+
+def publish(node, meter, payload: bytes) -> str:
+    message = envelope.seal(payload, platform_public_pem=platform_key_pair()[1], meter_private_pem=meter["private"])
+    return send(NodeClient(node.url), meter["address"], readings.tag_for("Demand", TAKEN), message)
+
+
+def test_the_job_stores_new_readings_once(node, meter):
+    good = publish(node, meter, demand_payload(TAKEN))
+    bad = publish(node, meter, demand_payload(TAKEN, account="NCKU_BEMS"))
+    first = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
+    assert first["status"] == "ok" and first["now"] == "2026-11-25T10:05:00Z"
+    assert (first["stored"], first["rejected"]) == (1, {"field is not the meter owner's account": 1})
+    second = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
+    assert (second["stored"], second["fetched"], second["discovered"]) == (0, 0, 2)
+    stored = DynamoReadingStore().between(meter["user"].id, datetime(2026, 11, 25, tzinfo=UTC),
+                                          datetime(2026, 11, 26, tzinfo=UTC))
+    assert [r.tx_hash for r in stored] == [good]
+    assert LedgerModel.get(f"tx#{bad}").reason == "field is not the meter owner's account"
+
+
+def test_a_node_that_is_down_fails_the_run_and_writes_nothing(meter, node, monkeypatch):
+    publish(node, meter, demand_payload(TAKEN))
+    monkeypatch.setenv("IOTA_NODE_URL", "http://127.0.0.1:9")
+    with pytest.raises(NodeUnavailable):
+        tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
+    assert list(LedgerModel.scan()) == []
+    monkeypatch.setenv("IOTA_NODE_URL", node.url)
+    assert tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())["stored"] == 1, "the next run catches up"
+
+
+@pytest.mark.parametrize("event", [{"now": "soon"}, {"now": 12}])
+def test_a_bad_explicit_time_is_rejected_cleanly(meter, event):
+    result = tracker_function.lambda_handler(event, FakeLambdaContext())
+    assert result["status"] == "rejected" and "now" in result["error"]
+
+
+def test_the_scheduled_event_runs_as_of_now(meter):
+    event = json.loads((ROOT / "events/tracker/scheduled.json").read_text())
+    result = tracker_function.lambda_handler(event, FakeLambdaContext())
+    ran_at = datetime.strptime(result["now"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert result["status"] == "ok" and abs((utcnow() - ran_at).total_seconds()) < 60
