@@ -27,19 +27,6 @@ OUTPUT_ENVIRONMENT = {
 }
 
 
-# stack output -> the environment variable the shared code reads it from (as the template sets it)
-OUTPUT_ENVIRONMENT = {
-    "UsersTableName": "USERS_TABLE",
-    "MetersTableName": "METERS_TABLE",
-    "AddressesTableName": "ADDRESSES_TABLE",
-    "ReadingsTableName": "READINGS_TABLE",
-    "LedgerTableName": "LEDGER_TABLE",
-    "JwtSecretArn": "JWT_SECRET_ID",
-    "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
-    "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
-}
-
-
 class StackNotFound(Exception):
     pass
 

@@ -21,3 +21,8 @@ def from_utc_iso(text: str) -> datetime:
 def local_zone() -> ZoneInfo:
     # Not `TZ`: Lambda reserves that variable (and sets it to UTC).
     return ZoneInfo(os.environ.get("PLATFORM_TZ") or "Asia/Taipei")
+
+
+def aws_region() -> str | None:
+    """The region the data layer talks to: Lambda's AWS_REGION, else the CLI's default."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

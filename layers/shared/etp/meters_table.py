@@ -14,11 +14,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from etp.clock import aws_region
 from etp.meters import Meter
-
-
-def _region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 class MeterExists(Exception):
@@ -46,7 +43,7 @@ class _ByKind(GlobalSecondaryIndex["MeterModel"]):
 class MeterModel(Model):
     class Meta:
         table_name = os.environ.get("METERS_TABLE", "etp-meters")
-        region = _region()
+        region = aws_region()
         host: str | None = None
 
     id = UnicodeAttribute(hash_key=True)
@@ -120,7 +117,7 @@ class _ByDay(GlobalSecondaryIndex["AddressModel"]):
 class AddressModel(Model):
     class Meta:
         table_name = os.environ.get("ADDRESSES_TABLE", "etp-addresses")
-        region = _region()
+        region = aws_region()
         host: str | None = None
 
     address = UnicodeAttribute(hash_key=True)

@@ -20,12 +20,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import from_utc_iso, to_utc_iso, utcnow
+from etp.clock import aws_region, from_utc_iso, to_utc_iso, utcnow
 from etp.power import StoredReading
-
-
-def _region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
@@ -40,7 +36,7 @@ class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
 class ReadingModel(Model):
     class Meta:
         table_name = os.environ.get("READINGS_TABLE", "etp-readings")
-        region = _region()
+        region = aws_region()
         host: str | None = None
 
     id = UnicodeAttribute(hash_key=True)
@@ -61,7 +57,7 @@ class ReadingModel(Model):
 class LedgerModel(Model):
     class Meta:
         table_name = os.environ.get("LEDGER_TABLE", "etp-ledger")
-        region = _region()
+        region = aws_region()
         host: str | None = None
 
     key = UnicodeAttribute(hash_key=True)

@@ -12,11 +12,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from etp.clock import aws_region
 from etp.users import AccountTaken, User, VersionConflict
-
-
-def _region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 class _ById(GlobalSecondaryIndex["UserModel"]):
@@ -39,7 +36,7 @@ class _ByKind(GlobalSecondaryIndex["UserModel"]):
 class UserModel(Model):
     class Meta:
         table_name = os.environ.get("USERS_TABLE", "etp-users")
-        region = _region()
+        region = aws_region()
         host: str | None = None  # None: botocore's resolution (AWS_ENDPOINT_URL, then AWS)
 
     account = UnicodeAttribute(hash_key=True)
