@@ -1,0 +1,62 @@
+"""Bid rules of the hourly market. Pure logic: no HTTP, no AWS.
+
+Volumes are kept as integer Wh and prices as integer milli-NT$ per kWh, so clearing and
+settlement are exact. A bid's slot must be exactly one local hour and still open (its gate
+closes at H-1:40); volume and price must be finite, positive and within sane maxima.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from etp import slots
+
+SUBMITTED, SEALED, WON, LOST = "投標中", "已投標", "已得標", "未得標"
+DELIVERING, SETTLING, SETTLED = "執行中", "結算中", "已結算"
+STATUSES = (SUBMITTED, SEALED, WON, LOST, DELIVERING, SETTLING, SETTLED)
+SIDES = ("buy", "sell")
+
+MAX_VOLUME_KWH = 10_000  # 10 MWh in one hour: beyond any building on this market
+MAX_PRICE_NTD = 100  # NT$/kWh: ~30x the grid tariff
+
+
+class BidRejected(Exception):
+    """The contract's `description`: why a bid cannot be accepted."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    side: str
+    slot_start: datetime  # aware, local
+    volume_wh: int
+    price_milli: int
+
+
+def _amount(name: str, value: object, maximum: int) -> int:
+    """A positive JSON number with at most 3 decimals, as an integer number of thousandths."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BidRejected(f"{name} must be a number")
+    if not math.isfinite(value) or value <= 0 or value > maximum:
+        raise BidRejected(f"{name} must be greater than 0 and at most {maximum}")
+    thousandths = round(value * 1000)
+    if thousandths < 1 or abs(value * 1000 - thousandths) > 1e-6 * max(1, thousandths):
+        raise BidRejected(f"{name} has more than 3 decimals")
+    return thousandths
+
+
+def offer(*, bid_type: object, start_time: object, end_time: object, value: object, price: object,
+          now: datetime, zone: ZoneInfo) -> Offer:
+    if bid_type not in SIDES:
+        raise BidRejected("bid_type must be buy or sell")
+    try:
+        start = slots.parse_dh(start_time, zone)
+        end = slots.parse_dh(end_time, zone)
+    except slots.BadSlotTime as problem:
+        raise BidRejected(f"start_time/end_time: {problem}") from None
+    if end - start != slots.SLOT:
+        raise BidRejected("end_time must be one hour after start_time")
+    if not slots.is_open(start, now):
+        raise BidRejected("The bidding for this slot has closed")
+    return Offer(side=str(bid_type), slot_start=start, volume_wh=_amount("value", value, MAX_VOLUME_KWH),
+                 price_milli=_amount("price", price, MAX_PRICE_NTD))

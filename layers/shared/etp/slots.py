@@ -1,0 +1,58 @@
+"""Hourly market slots, in platform local time. Pure logic.
+
+A slot is one local hour [H:00, H+1:00). Its gate closes at H-1:40 local: from then on its bids
+cannot be created, edited or deleted. The front end writes times as `YYYY/MM/DD H` (hour 0-24,
+padded or not); hour 24 means 00:00 of the next day.
+"""
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+SLOT = timedelta(hours=1)
+GATE_BEFORE_START = timedelta(minutes=20)
+_DH = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{1,2})$")
+
+
+class BadSlotTime(ValueError):
+    pass
+
+
+def parse_dh(text: object, zone: ZoneInfo) -> datetime:
+    """`YYYY/MM/DD H` as an aware local datetime (hour 24 = next day 00:00)."""
+    match = _DH.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise BadSlotTime(f"{text!r} is not YYYY/MM/DD H")
+    year, month, day, hour = (int(part) for part in match.groups())
+    if hour > 24:
+        raise BadSlotTime(f"{text!r}: hour {hour} is not 0-24")
+    try:
+        midnight = datetime(year, month, day, tzinfo=zone)
+    except ValueError:
+        raise BadSlotTime(f"{text!r} is not a date") from None
+    # Wall-clock arithmetic: Taipei has no DST, and a slot is a wall-clock hour anyway.
+    return (midnight.replace(tzinfo=None) + timedelta(hours=hour)).replace(tzinfo=zone)
+
+
+def format_dh(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y/%m/%d %H")
+
+
+def gate_closure(slot_start: datetime) -> datetime:
+    return slot_start - GATE_BEFORE_START
+
+
+def is_open(slot_start: datetime, now: datetime) -> bool:
+    return now < gate_closure(slot_start)
+
+
+def next_open_slot(now: datetime, zone: ZoneInfo) -> datetime:
+    """The earliest slot still open for bidding: the coming hour while the minute is < 40, else the next."""
+    local = now.astimezone(zone)
+    coming = local.replace(minute=0, second=0, microsecond=0) + SLOT
+    return coming if is_open(coming, now) else coming + SLOT
+
+
+def http_date(moment: datetime, zone: ZoneInfo) -> str:
+    """RFC 1123 date of the local time with its offset, e.g. `Thu, 12 Mar 2020 22:15:00 +0800`."""
+    return moment.astimezone(zone).strftime("%a, %d %b %Y %H:%M:%S %z")
