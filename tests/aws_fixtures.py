@@ -69,6 +69,7 @@ def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from etp import jobs, web
+    from etp.bids_table import BidModel
     from etp.meters_table import AddressModel, MeterModel
     from etp.readings_table import LedgerModel, ReadingModel
     from etp.users_table import UserModel
@@ -76,7 +77,7 @@ def reset_cached_clients() -> None:
     parameters.clear_caches()
     web.user_store.cache_clear()
     jobs._parsed.cache_clear()
-    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel):
+    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel):
         model._connection = None
 
 

@@ -18,6 +18,7 @@ os.environ.update(
     ADDRESSES_TABLE="etp-test-addresses",
     READINGS_TABLE="etp-test-readings",
     LEDGER_TABLE="etp-test-ledger",
+    BIDS_TABLE="etp-test-bids",
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",
     PLATFORM_KEY_SECRET_ID="etp-test-platform-key",

@@ -21,6 +21,7 @@ OUTPUT_ENVIRONMENT = {
     "AddressesTableName": "ADDRESSES_TABLE",
     "ReadingsTableName": "READINGS_TABLE",
     "LedgerTableName": "LEDGER_TABLE",
+    "BidsTableName": "BIDS_TABLE",
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
@@ -45,6 +46,7 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp.bids_table import BidModel
         from etp.meters_table import AddressModel, MeterModel
         from etp.readings_table import LedgerModel, ReadingModel
         from etp.users_table import UserModel
@@ -53,7 +55,7 @@ class Stack:
             if output in self.outputs:
                 os.environ[variable] = self.outputs[output]
         models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
-                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel}
+                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel}
         for output, model in models.items():
             if output in self.outputs:
                 model.Meta.table_name = self.outputs[output]

@@ -1,0 +1,174 @@
+"""Market API: GET/POST/PUT/DELETE /bidsubmit and GET /bidstatus."""
+
+import functools
+import uuid
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, Field, StrictStr
+
+from etp import bids, slots, web
+from etp.clock import local_zone, utcnow
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+router = APIGatewayRouter()
+
+BidId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class OfferBody(BaseModel):
+    bid_type: Any = Field(description="buy | sell")
+    start_time: Any = Field(description="YYYY/MM/DD H, local; hour 24 = next day 00")
+    end_time: Any = Field(description="start_time + 1 hour")
+    value: Any = Field(description="kWh, > 0, at most 3 decimals")
+    price: Any = Field(description="NT$/kWh, > 0, at most 3 decimals")
+
+
+class EditBody(OfferBody):
+    id: BidId
+
+
+class DeleteBody(BaseModel):
+    id: BidId
+
+
+def reject(description: str) -> dict:
+    return {"message": "Reject", "description": description}
+
+
+@functools.cache
+def bid_store():
+    from etp.bids_table import DynamoBidStore
+
+    return DynamoBidStore()
+
+
+def _offer(body: OfferBody) -> bids.Offer:
+    return bids.offer(bid_type=body.bid_type, start_time=body.start_time, end_time=body.end_time,
+                      value=body.value, price=body.price, now=utcnow(), zone=local_zone())
+
+
+def _view(bid) -> dict:
+    zone = local_zone()
+    start = bid.slot.astimezone(zone)
+    volume, price = bid.volume_wh / 1000, bid.price_milli / 1000
+    return {
+        "id": bid.id, "bid_type": bid.side, "start_time": slots.format_dh(start, zone),
+        "end_time": slots.format_dh(start + slots.SLOT, zone), "date": start.strftime("%Y/%m/%d"),
+        "time": start.hour, "volume": volume, "price": price, "total_price": round(volume * price, 3),
+        "upload_time": slots.http_date(bid.uploaded_at, zone),
+    }
+
+
+def _owned_open_bid(bid_id: str):
+    """The caller's bid, still open; or the contract's Reject answer."""
+    bid = bid_store().get(bid_id)
+    if bid is None or bid.user_id != web.caller(router).id:
+        return None, web.json_response(400, reject("Invalid ID"))
+    if bid.status != bids.SUBMITTED or not slots.is_open(bid.slot, utcnow()):
+        return None, web.json_response(400, reject("The bid has been closed"))
+    return bid, None
+
+
+@router.get("/bidsubmit", summary="The caller's bids of one type whose slot has not started yet",
+            responses=web.answers((200, "A page of bids", None), 400, 401))
+def list_bids(
+    bid_type: Annotated[Literal["buy", "sell"], Query()],
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
+    page: Annotated[int, Query(ge=1)] = 1,
+):
+    now = utcnow()
+    mine = [b for b in bid_store().of_user_from(web.caller(router).id, now) if b.side == bid_type and b.slot > now]
+    mine.sort(key=lambda b: (b.slot, -b.price_milli if bid_type == "buy" else b.price_milli, b.id))
+    start = (page - 1) * per_page
+    return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
+
+
+@router.post("/bidsubmit", summary="Submit a bid for one slot", responses=web.answers((200, "Accept", None), 400, 401))
+def submit_bid(body: Annotated[OfferBody, Body()]):
+    from etp.bids_table import BidConflict, StoredBid
+
+    try:
+        offer = _offer(body)
+    except bids.BidRejected as why:
+        return web.json_response(400, reject(str(why)))
+    caller = web.caller(router)
+    bid = StoredBid(id=str(uuid.uuid4()), user_id=caller.id, account=caller.account, side=offer.side,
+                    slot=offer.slot_start, volume_wh=offer.volume_wh, price_milli=offer.price_milli,
+                    status=bids.SUBMITTED, uploaded_at=utcnow(), version=0)
+    try:
+        bid_store().create(bid)
+    except BidConflict:
+        return web.json_response(400, reject("You already have a bid of the other type in this slot"))
+    logger.info("bid submitted", extra={"bid_id": bid.id, "slot": bid.slot.isoformat(), "side": bid.side})
+    return {"message": "Accept", "id": bid.id}
+
+
+@router.put("/bidsubmit", summary="Change an open bid of the caller",
+            responses=web.answers((200, "Accept", None), 400, 401))
+def edit_bid(body: Annotated[EditBody, Body()]):
+    from dataclasses import replace
+
+    from etp.bids_table import BidConflict
+
+    old, refusal = _owned_open_bid(body.id)
+    if refusal is not None:
+        return refusal
+    try:
+        offer = _offer(body)
+    except bids.BidRejected as why:
+        return web.json_response(400, reject(str(why)))
+    new = replace(old, side=offer.side, slot=offer.slot_start, volume_wh=offer.volume_wh,
+                  price_milli=offer.price_milli, uploaded_at=utcnow(), version=old.version + 1)
+    try:
+        bid_store().replace(old, new)
+    except BidConflict as conflict:
+        logger.info("bid edit refused", extra={"bid_id": old.id, "reason": str(conflict)})
+        return web.json_response(400, reject("The bid changed meanwhile, or that slot has a bid of the other type"))
+    return {"message": "Accept"}
+
+
+@router.delete("/bidsubmit", summary="Withdraw an open bid of the caller",
+               responses=web.answers((200, "Accept", None), 400, 401))
+def delete_bid(body: Annotated[DeleteBody, Body()]):
+    from etp.bids_table import BidConflict
+
+    bid, refusal = _owned_open_bid(body.id)
+    if refusal is not None:
+        return refusal
+    try:
+        bid_store().delete(bid)
+    except BidConflict:
+        return web.json_response(400, reject("The bid has been closed"))
+    return {"message": "Accept"}
+
+
+@router.get("/bidstatus", summary="The next slot still open for bidding: average price, volume, participants",
+            responses=web.answers((200, "Bid statistics", None), 401))
+def bid_status():
+    slot = slots.next_open_slot(utcnow(), local_zone())
+    open_bids = bid_store().of_slot(slot)
+    if not open_bids:
+        return {"average_price": 0, "average_volume": 0, "participants": 0}
+    return {
+        "average_price": round(sum(b.price_milli for b in open_bids) / len(open_bids) / 1000, 3),
+        "average_volume": round(sum(b.volume_wh for b in open_bids) / len(open_bids) / 1000, 3),
+        "participants": len({b.user_id for b in open_bids}),
+    }
+
+
+app = web.make_resolver(bad_request=reject)
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return web.handle(app, event, context)

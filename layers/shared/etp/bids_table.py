@@ -1,0 +1,185 @@
+"""DynamoDB storage of bids (PynamoDB). Imported on first use.
+
+Table `BIDS_TABLE`, hash key `id`:
+- bid items, with GSI `by-user-slot` (`user_id`, `slot_key` = `<slot start UTC>#<id>`: a user's
+  bids from a time on, for GET /bidsubmit and /matchresult) and GSI `by-slot` (`slot`, `id`: every
+  bid of a slot, for the market jobs and /bidstatus);
+- side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
+  bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
+  in one slot, even when two requests race.
+Every change of a bid is conditional on its owner, its status (投標中) and its version, so two
+concurrent edits, or an edit racing the seal job, leave it fully before or fully after.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from etp.bids import SUBMITTED
+from etp.clock import aws_region, from_utc_iso, to_utc_iso
+
+
+class BidConflict(Exception):
+    """A condition failed: the side rule, or the bid changed (status, version, owner) meanwhile."""
+
+
+@dataclass(frozen=True)
+class StoredBid:
+    id: str
+    user_id: str
+    account: str
+    side: str
+    slot: datetime  # UTC start of the slot
+    volume_wh: int
+    price_milli: int
+    status: str
+    uploaded_at: datetime
+    version: int
+
+
+class _ByUserSlot(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-user-slot"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    slot_key = UnicodeAttribute(range_key=True)
+
+
+class _BySlot(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-slot"
+        projection = AllProjection()
+
+    slot = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class BidModel(Model):
+    class Meta:
+        table_name = os.environ.get("BIDS_TABLE", "etp-bids")
+        region = aws_region()
+        host: str | None = None
+
+    id = UnicodeAttribute(hash_key=True)
+    # bid items
+    user_id = UnicodeAttribute(null=True)
+    account = UnicodeAttribute(null=True)
+    side = UnicodeAttribute(null=True)
+    slot = UnicodeAttribute(null=True)
+    slot_key = UnicodeAttribute(null=True)
+    volume_wh = NumberAttribute(null=True)
+    price_milli = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    uploaded_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    # side guards
+    open_bids = NumberAttribute(null=True)
+
+    by_user_slot = _ByUserSlot()
+    by_slot = _BySlot()
+
+
+def _guard_key(user_id: str, slot: datetime) -> str:
+    return f"side#{user_id}#{to_utc_iso(slot)}"
+
+
+def _to_bid(item: BidModel) -> StoredBid:
+    return StoredBid(
+        id=item.id, user_id=item.user_id or "", account=item.account or "", side=item.side or "",
+        slot=from_utc_iso(item.slot or ""), volume_wh=int(item.volume_wh or 0), price_milli=int(item.price_milli or 0),
+        status=item.status or "", uploaded_at=from_utc_iso(item.uploaded_at or ""), version=int(item.version or 0),
+    )
+
+
+def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: str) -> None:
+    guard = BidModel(_guard_key(user_id, slot))
+    transaction.update(
+        guard,
+        actions=[BidModel.side.set(side), BidModel.open_bids.add(1)],
+        condition=BidModel.side.does_not_exist() | (BidModel.side == side) | (BidModel.open_bids == 0),
+    )
+
+
+def _release_side(transaction: TransactWrite, user_id: str, slot: datetime) -> None:
+    transaction.update(BidModel(_guard_key(user_id, slot)), actions=[BidModel.open_bids.add(-1)],
+                       condition=BidModel.open_bids > 0)
+
+
+def _open_bid_condition(bid: StoredBid):
+    return (BidModel.user_id == bid.user_id) & (BidModel.status == SUBMITTED) & (BidModel.version == bid.version)
+
+
+class DynamoBidStore:
+    def _connection(self):
+        return BidModel._get_connection().connection
+
+    def get(self, bid_id: str) -> StoredBid | None:
+        try:
+            item = BidModel.get(bid_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _to_bid(item) if item.user_id else None  # a guard key is no bid
+
+    def create(self, bid: StoredBid) -> None:
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                _claim_side(transaction, bid.user_id, bid.slot, bid.side)
+                transaction.save(_bid_item(bid), condition=BidModel.id.does_not_exist())
+        except TransactWriteError as error:
+            raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+
+    def replace(self, old: StoredBid, new: StoredBid) -> None:
+        """Swap an open bid's offer (maybe its slot or side), only if nobody changed it meanwhile."""
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                if old.slot != new.slot:
+                    _release_side(transaction, old.user_id, old.slot)
+                    _claim_side(transaction, new.user_id, new.slot, new.side)
+                elif old.side != new.side:  # the same guard: switch sides only if this is its only bid
+                    transaction.update(BidModel(_guard_key(old.user_id, old.slot)),
+                                       actions=[BidModel.side.set(new.side)],
+                                       condition=(BidModel.side == old.side) & (BidModel.open_bids == 1))
+                transaction.save(_bid_item(new), condition=_open_bid_condition(old))
+        except TransactWriteError as error:
+            raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+
+    def delete(self, bid: StoredBid) -> None:
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                _release_side(transaction, bid.user_id, bid.slot)
+                transaction.delete(BidModel(bid.id), condition=_open_bid_condition(bid))
+        except TransactWriteError as error:
+            raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+
+    def set_status(self, bid: StoredBid, status: str, expected: str) -> bool:
+        """Move one bid on (e.g. 投標中 -> 已投標); False when it is not in `expected` any more."""
+        try:
+            BidModel(bid.id).update(actions=[BidModel.status.set(status), BidModel.version.add(1)],
+                                    condition=(BidModel.status == expected))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def of_user_from(self, user_id: str, start: datetime) -> list[StoredBid]:
+        condition = BidModel.slot_key >= to_utc_iso(start)
+        return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
+
+    def of_slot(self, slot: datetime) -> list[StoredBid]:
+        return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
+
+
+def _bid_item(bid: StoredBid) -> BidModel:
+    return BidModel(
+        id=bid.id, user_id=bid.user_id, account=bid.account, side=bid.side, slot=to_utc_iso(bid.slot),
+        slot_key=f"{to_utc_iso(bid.slot)}#{bid.id}", volume_wh=bid.volume_wh, price_milli=bid.price_milli,
+        status=bid.status, uploaded_at=to_utc_iso(bid.uploaded_at), version=bid.version,
+    )
