@@ -16,7 +16,9 @@ CORS = {
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
 }
-ROUTES = [("POST", "/login"), ("GET", "/user"), ("PUT", "/user"), ("POST", "/user"), ("GET", "/participant")]
+ROUTES = [("POST", "/login"), ("GET", "/user"), ("PUT", "/user"), ("POST", "/user"), ("GET", "/participant"),
+          ("GET", "/amis"), ("GET", "/address"), ("GET", "/power_info"), ("GET", "/bidsubmit"),
+          ("POST", "/bidsubmit"), ("PUT", "/bidsubmit"), ("DELETE", "/bidsubmit"), ("GET", "/bidstatus")]
 
 
 def login(api, account, password=PASSWORD):
