@@ -176,12 +176,19 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 # --- jobs -----------------------------------------------------------------------------------
 
-JOBS = {"tracker": "TrackerFunctionName", "addresses": "AddressesFunctionName"}
+JOBS = {"tracker": "TrackerFunctionName", "addresses": "AddressesFunctionName", "seal": "MarketJobsFunctionName",
+        "clear": "MarketJobsFunctionName", "deliver": "MarketJobsFunctionName", "settle": "MarketJobsFunctionName"}
 
 
 def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """Invoke a scheduled job's function now, optionally as of an explicit time."""
     event = {"now": args.now} if args.now else {}
+    if JOBS[args.job] == "MarketJobsFunctionName":
+        event["job"] = args.job
+        if args.slot:
+            event["slot"] = args.slot
+    elif args.slot:
+        raise CommandError("--slot is for the market jobs (seal, clear, deliver, settle)")
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs[JOBS[args.job]],
                                            Payload=json.dumps(event).encode())
     result = json.loads(answer["Payload"].read() or b"null")
@@ -256,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command(jobs, "run", jobs_run, "invoke a scheduled job's function")
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--now", help="run as of this time, ISO-8601 (naive = local time)")
+    run.add_argument("--slot", help="market jobs: the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
 
     demo = group("demo", "demo data for a local stack")
     seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")

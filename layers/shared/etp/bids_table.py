@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -30,6 +30,17 @@ class BidConflict(Exception):
 
 
 @dataclass(frozen=True)
+class BidPair:
+    """One counterpart of a cleared bid, and (once settled) how that pair settled."""
+
+    counterpart_id: str
+    counterpart: str  # account
+    volume_wh: int
+    achievement: float | None = None
+    settlement_milli: int | None = None
+
+
+@dataclass(frozen=True)
 class StoredBid:
     id: str
     user_id: str
@@ -41,6 +52,17 @@ class StoredBid:
     status: str
     uploaded_at: datetime
     version: int
+    fill_wh: int = 0
+    cleared_price_milli: int | None = None
+    pairs: tuple[BidPair, ...] = ()
+
+
+class _PairAttribute(MapAttribute):
+    counterpart_id = UnicodeAttribute()
+    counterpart = UnicodeAttribute()
+    volume_wh = NumberAttribute()
+    achievement = NumberAttribute(null=True)
+    settlement_milli = NumberAttribute(null=True)
 
 
 class _ByUserSlot(GlobalSecondaryIndex["BidModel"]):
@@ -79,6 +101,9 @@ class BidModel(Model):
     status = UnicodeAttribute(null=True)
     uploaded_at = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
+    fill_wh = NumberAttribute(null=True)
+    cleared_price_milli = NumberAttribute(null=True)
+    pairs = ListAttribute(of=_PairAttribute, null=True)
     # side guards
     open_bids = NumberAttribute(null=True)
 
@@ -95,6 +120,14 @@ def _to_bid(item: BidModel) -> StoredBid:
         id=item.id, user_id=item.user_id or "", account=item.account or "", side=item.side or "",
         slot=from_utc_iso(item.slot or ""), volume_wh=int(item.volume_wh or 0), price_milli=int(item.price_milli or 0),
         status=item.status or "", uploaded_at=from_utc_iso(item.uploaded_at or ""), version=int(item.version or 0),
+        fill_wh=int(item.fill_wh or 0),
+        cleared_price_milli=None if item.cleared_price_milli is None else int(item.cleared_price_milli),
+        pairs=tuple(
+            BidPair(counterpart_id=p.counterpart_id, counterpart=p.counterpart, volume_wh=int(p.volume_wh),
+                    achievement=None if p.achievement is None else float(p.achievement),
+                    settlement_milli=None if p.settlement_milli is None else int(p.settlement_milli))
+            for p in (item.pairs or [])
+        ),
     )
 
 
@@ -163,6 +196,26 @@ class DynamoBidStore:
         try:
             BidModel(bid.id).update(actions=[BidModel.status.set(status), BidModel.version.add(1)],
                                     condition=(BidModel.status == expected))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_outcome(self, bid: StoredBid, *, status: str, expected: str, fill_wh: int,
+                       cleared_price_milli: int | None, pairs: tuple[BidPair, ...]) -> bool:
+        """Write a clearing or settlement outcome, only if the bid is still in `expected`."""
+        stored_pairs = [_PairAttribute(counterpart_id=p.counterpart_id, counterpart=p.counterpart,
+                                       volume_wh=p.volume_wh, achievement=p.achievement,
+                                       settlement_milli=p.settlement_milli) for p in pairs]
+        try:
+            price = (BidModel.cleared_price_milli.remove() if cleared_price_milli is None
+                     else BidModel.cleared_price_milli.set(cleared_price_milli))
+            BidModel(bid.id).update(
+                actions=[BidModel.status.set(status), BidModel.version.add(1), BidModel.fill_wh.set(fill_wh), price,
+                         BidModel.pairs.set(stored_pairs)],
+                condition=(BidModel.status == expected),
+            )
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return False

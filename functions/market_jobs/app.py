@@ -1,0 +1,73 @@
+"""Scheduled market steps: seal (:40), clear (:45), deliver (:00), settle (:05); see etp.market_jobs.
+
+Event: `{"job": "seal" | "clear" | "deliver" | "settle"}` and optionally `"slot"` (ISO-8601 start of
+the slot, naive = local time, on the hour) or `"now"`; without them the job's own slot of now.
+"""
+
+import os
+from datetime import datetime
+from fractions import Fraction
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs, market_jobs
+from etp.observability import make_tracer
+from etp.slots import SLOT
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+JOBS = ("seal", "clear", "deliver", "settle")
+
+
+def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
+    """(job, the slot starts to work on, now) of an event; raises BadJobEvent."""
+    job = event.get("job") if isinstance(event, dict) else None
+    if job not in JOBS:
+        raise jobs.BadJobEvent(f"job: one of {', '.join(JOBS)}")
+    now = jobs.job_time(event)
+    if event.get("slot") not in (None, ""):
+        slot = jobs.job_time({"now": event["slot"]})
+        if slot.minute or slot.second:
+            raise jobs.BadJobEvent("slot: a slot starts on the hour")
+        return job, [slot], now
+    hour = now.replace(minute=0, second=0)
+    chosen = {
+        "seal": [hour + SLOT], "clear": [hour + SLOT], "deliver": [hour],
+        # the slots that ended and may still wait for readings, oldest first
+        "settle": [hour - SLOT * n for n in range(int(market_jobs.SETTLE_DEADLINE / SLOT) + 1, 0, -1)],
+    }[job]
+    return job, chosen, now
+
+
+def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
+    from etp.bids_table import DynamoBidStore
+
+    store = DynamoBidStore()
+    if job == "seal":
+        return market_jobs.seal(store, slot)
+    if job == "clear":
+        return market_jobs.clear(store, slot, Fraction(os.environ.get("CLEARING_K", "0.5")))
+    if job == "deliver":
+        return market_jobs.deliver(store, slot)
+    from etp.readings_table import DynamoReadingStore
+
+    return market_jobs.settle(store, DynamoReadingStore(), slot, now)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    try:
+        job, slots, now = slots_of(event)
+    except jobs.BadJobEvent as problem:
+        logger.error("market job event rejected", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    reports = [run(job, slot, now) for slot in slots]
+    changed = sum(r.changed for r in reports)
+    metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)
+    results = [{"slot": r.slot, "changed": r.changed, **r.details} for r in reports]
+    logger.info("market job", extra={"job": job, "results": results})
+    return {"status": "ok", "job": job, "results": results}

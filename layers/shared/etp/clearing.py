@@ -1,0 +1,211 @@
+"""Gate-closure clearing of one hourly slot: a sealed-bid uniform-price double auction. Pure, exact integers.
+
+Rules (volumes in Wh, prices in milli-NT$ per kWh):
+
+- Q* = max over prices p of min(D(p), S(p)); D(p) is the volume of buys priced >= p, S(p) of sells priced <= p.
+  Equivalently: walk the buys from the highest price down and the sells from the lowest price up, Wh by Wh,
+  while the buy price still covers the sell price.
+- b is the price of the buy holding the Q*-th Wh of that walk (the lowest buy price needed), s that of the sell
+  (the highest sell price needed). Every trade is at p* = s + k·(b - s), rounded half up to a whole milli-NT$:
+  p* = floor(s + k·(b - s) + 1/2). Since s and b are integers, s <= p* <= b.
+- Bids priced strictly better than their side's marginal price (b or s) fill completely. The bids AT the marginal
+  price share what is left of Q* pro-rata to their volume: each gets the floor of its exact share, and the Wh left
+  over go one each to the largest remainders, ties to the smaller bid id. Every bid gets at most its volume, and
+  each side's fills sum to Q* exactly. Both sides are rationed by the same rule, independently; with this Q* at
+  most one side is actually cut (if both marginal groups kept volume, the next Wh would still cross).
+- Pairing: the filled buys, best price first, take their Wh from the filled sells, best price first (two
+  pointers), so each bid's pairs sum to its fill.
+- Self-trades: the platform forbids one participant from having both a buy and a sell in a slot, so such input
+  raises ValueError (whether or not both would fill); no pair can then match a participant with itself.
+- Equal prices are ordered by bid id, so the result never depends on the order the bids arrive in (fills too are
+  listed in bid-id order).
+
+Cost: O(n log n): one sort by id, one stable integer-key sort per side; Q* by binary search; the rest is linear.
+"""
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import accumulate
+from operator import attrgetter
+from typing import Literal
+
+SIDES = ("buy", "sell")
+WH_PER_KWH = 1000
+_ID, _PRICE, _VOLUME = attrgetter("id"), attrgetter("price_milli"), attrgetter("volume_wh")
+
+
+@dataclass(frozen=True, slots=True)
+class Bid:
+    id: str
+    participant: str
+    side: Literal["buy", "sell"]
+    volume_wh: int
+    price_milli: int  # milli-NT$ per kWh
+
+    def __post_init__(self) -> None:
+        for name in ("id", "participant"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"bid {self.id!r}: {name} must be a non-empty string, got {value!r}")
+        if self.side not in SIDES:
+            raise ValueError(f"bid {self.id!r}: side must be 'buy' or 'sell', got {self.side!r}")
+        for name in ("volume_wh", "price_milli"):
+            value = getattr(self, name)
+            # type() rather than isinstance(): bool is an int subclass and must be refused.
+            if type(value) is not int or value <= 0:
+                raise ValueError(f"bid {self.id!r}: {name} must be a positive int, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    buy_id: str
+    sell_id: str
+    buyer: str
+    seller: str
+    volume_wh: int
+
+
+@dataclass(frozen=True)
+class Clearing:
+    volume_wh: int  # Q*
+    price_milli: int | None  # p*; None when nothing clears
+    fills: dict[str, int]  # every input bid id, in id order -> Wh filled (0 when unfilled)
+    pairs: tuple[Pair, ...]
+    marginal_buy_milli: int | None  # b
+    marginal_sell_milli: int | None  # s
+
+
+def clear(bids: Iterable[Bid], k: Fraction | int = Fraction(1, 2)) -> Clearing:
+    """Clear one slot by the rules in the module docstring. Raises ValueError on invalid k or bids."""
+    share = _checked_share(k)
+    by_id = sorted(bids, key=_ID)
+    fills = _zero_fills(by_id)
+    buys, sells = _priority_orders(by_id)
+    buy_totals, sell_totals = list(accumulate(map(_VOLUME, buys))), list(accumulate(map(_VOLUME, sells)))
+    volume = _cleared_volume(buys, buy_totals, sells, sell_totals)
+    if volume == 0:
+        return Clearing(0, None, fills, (), None, None)
+    buy_fills, sell_fills = _side_fills(buys, buy_totals, volume), _side_fills(sells, sell_totals, volume)
+    fills.update((bid.id, fill) for bid, fill in buy_fills + sell_fills)
+    high = buys[bisect_left(buy_totals, volume)].price_milli
+    low = sells[bisect_left(sell_totals, volume)].price_milli
+    return Clearing(volume, _uniform_price(high, low, share), fills, _pairs(buy_fills, sell_fills), high, low)
+
+
+def settlement_milli(price_milli: int, contracted_wh: int, achievement: Fraction | int) -> int:
+    """What a contract settles for, in milli-NT$: p* (per kWh) * contracted Wh / 1000 * achievement.
+
+    Achievement is clamped to [0, 1] (over-delivery earns nothing extra, a shortfall below zero costs nothing
+    extra here); the exact product is rounded half up to a whole milli-NT$: floor(x + 1/2).
+    """
+    for name, value in (("price_milli", price_milli), ("contracted_wh", contracted_wh)):
+        if type(value) is not int or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if isinstance(achievement, bool) or not isinstance(achievement, int | Fraction):
+        raise ValueError(f"achievement must be a Fraction, got {achievement!r}")
+    exact = price_milli * contracted_wh * min(max(Fraction(achievement), Fraction(0)), Fraction(1)) / WH_PER_KWH
+    return _round_half_up(exact)
+
+
+def _round_half_up(value: Fraction) -> int:
+    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
+
+
+def _checked_share(k: Fraction | int) -> Fraction:
+    # Floats are refused: the price must be exact.
+    if isinstance(k, bool) or not isinstance(k, int | Fraction) or not 0 <= k <= 1:
+        raise ValueError(f"k must be a Fraction in [0, 1], got {k!r}")
+    return Fraction(k)
+
+
+def _zero_fills(bids: list[Bid]) -> dict[str, int]:
+    fills = dict.fromkeys(map(_ID, bids), 0)
+    if len(fills) < len(bids):
+        duplicates = sorted(bid_id for bid_id, count in Counter(map(_ID, bids)).items() if count > 1)
+        raise ValueError(f"duplicate bid ids: {duplicates}")
+    return fills
+
+
+def _priority_orders(by_id: list[Bid]) -> tuple[list[Bid], list[Bid]]:
+    """Buys highest price first, sells lowest first. The sorts are stable (reverse=True too) and the input is
+    in id order, so equal prices stay in id order: two cheap integer-key sorts instead of tuple keys."""
+    buys = sorted((bid for bid in by_id if bid.side == "buy"), key=_PRICE, reverse=True)
+    sells = sorted((bid for bid in by_id if bid.side == "sell"), key=_PRICE)
+    both = {bid.participant for bid in buys} & {bid.participant for bid in sells}
+    if both:
+        raise ValueError(f"participants with both a buy and a sell in the slot: {sorted(both)}")
+    return buys, sells
+
+
+def _cleared_volume(buys: list[Bid], buy_totals: list[int], sells: list[Bid], sell_totals: list[int]) -> int:
+    """Q*: the largest x whose x-th Wh of demand (highest price first) is priced at least as high as the x-th Wh
+    of supply (lowest first). Demand prices only fall and supply prices only rise along x, so the test holds for
+    every Wh up to Q* and for none after it: a binary search finds Q*."""
+
+    def crosses(wh: int) -> bool:
+        # The wh-th Wh of a side lies in its first bid whose running total reaches wh.
+        return buys[bisect_left(buy_totals, wh)].price_milli >= sells[bisect_left(sell_totals, wh)].price_milli
+
+    low, high = 0, min(buy_totals[-1], sell_totals[-1]) if buys and sells else 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if crosses(middle) else (low, middle - 1)
+    return low
+
+
+def _side_fills(ordered: list[Bid], totals: list[int], volume: int) -> list[tuple[Bid, int]]:
+    """(bid, Wh) for the bids of one side that fill, in priority order: in full before the marginal price group,
+    pro-rata within it (a bid whose share rounds to 0 is left out)."""
+    start, end = _price_group(ordered, bisect_left(totals, volume))
+    group = ordered[start:end]
+    before = totals[start - 1] if start else 0
+    shares = _pro_rata([bid.volume_wh for bid in group], [bid.id for bid in group], volume - before)
+    in_full = [(bid, bid.volume_wh) for bid in ordered[:start]]
+    return in_full + [(bid, wh) for bid, wh in zip(group, shares, strict=True) if wh]
+
+
+def _price_group(ordered: list[Bid], index: int) -> tuple[int, int]:
+    """[start, end) of the run of bids sharing ordered[index]'s price."""
+    price = ordered[index].price_milli
+    start, end = index, index + 1
+    while start and ordered[start - 1].price_milli == price:
+        start -= 1
+    while end < len(ordered) and ordered[end].price_milli == price:
+        end += 1
+    return start, end
+
+
+def _pro_rata(volumes: list[int], ids: list[str], amount: int) -> list[int]:
+    """Split `amount` (<= sum of volumes) pro-rata to volumes by largest remainder; ties to the smaller id."""
+    total = sum(volumes)
+    shares = [divmod(amount * volume, total) for volume in volumes]
+    fills = [whole for whole, _ in shares]
+    leftover = amount - sum(fills)
+    by_remainder = sorted(range(len(volumes)), key=lambda n: (-shares[n][1], ids[n]))
+    for n in by_remainder[:leftover]:
+        fills[n] += 1
+    return fills
+
+
+def _pairs(buys: list[tuple[Bid, int]], sells: list[tuple[Bid, int]]) -> tuple[Pair, ...]:
+    """Each filled buy, best price first, takes its Wh from the filled sells in order, best price first."""
+    pairs = []
+    j, taken = 0, 0  # current sell, and Wh of its fill already paired
+    for buy, wanted in buys:
+        while wanted:
+            sell, fill = sells[j]
+            volume = min(wanted, fill - taken)
+            pairs.append(Pair(buy.id, sell.id, buy.participant, sell.participant, volume))
+            wanted -= volume
+            taken += volume
+            if taken == fill:
+                j, taken = j + 1, 0
+    return tuple(pairs)
+
+
+def _uniform_price(high: int, low: int, k: Fraction) -> int:
+    """p* = low + k·(high - low), rounded half up; stays in [low, high] because both ends are integers."""
+    return low + _round_half_up(k * (high - low))
