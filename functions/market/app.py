@@ -1,4 +1,4 @@
-"""Market API: GET/POST/PUT/DELETE /bidsubmit and GET /bidstatus."""
+"""Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult and /homepage."""
 
 import functools
 import uuid
@@ -161,6 +161,43 @@ def bid_status():
         "average_volume": round(sum(b.volume_wh for b in open_bids) / len(open_bids) / 1000, 3),
         "participants": len({b.user_id for b in open_bids}),
     }
+
+
+@router.get("/matchresult", summary="The caller's bids from local midnight three days ago, newest slot first",
+            responses=web.answers((200, "One row per matched pair; unmatched bids as one row", None), 401))
+def match_result():
+    from datetime import timedelta
+
+    from etp.market_views import match_rows
+
+    zone, caller = local_zone(), web.caller(router)
+    since = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
+    mine = sorted(bid_store().of_user_from(caller.id, since), key=lambda b: (b.slot, b.id), reverse=True)
+    people: dict[str, tuple[str, str]] = {}
+
+    def counterpart(user_id: str) -> tuple[str, str]:
+        if user_id not in people:
+            user = web.user_store().get_by_id(user_id)
+            people[user_id] = (user.username, user.address) if user else ("", "")
+        return people[user_id]
+
+    return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
+
+
+@router.get("/homepage", summary="What the caller delivers now, and its ten latest won bids",
+            responses=web.answers((200, "Home page figures", None), 401))
+def homepage():
+    from itertools import islice
+
+    from etp.market_views import CLEARED, delivering_now, won_result
+
+    zone, caller, now = local_zone(), web.caller(router), utcnow()
+    current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    current = [b for b in bid_store().of_user_from(caller.id, current_slot) if b.slot == current_slot]
+    won = (b for b in bid_store().latest_of_user(caller.id, before=current_slot + slots.SLOT)
+           if b.status in CLEARED and b.fill_wh)
+    return {"buy": delivering_now(current, "buy"), "sell": delivering_now(current, "sell"),
+            "results": [won_result(b, zone) for b in islice(won, 10)]}
 
 
 app = web.make_resolver(bad_request=reject)

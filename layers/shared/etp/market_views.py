@@ -1,0 +1,55 @@
+"""What /matchresult and /homepage show of a user's bids. Pure logic."""
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from etp import bids, slots
+
+CLEARED = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
+
+
+def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
+    """(`YYYY/MM/DD`, `HH:00-HH:00`) of a slot in local time."""
+    start = slot.astimezone(zone)
+    end = start + slots.SLOT
+    return start.strftime("%Y/%m/%d"), f"{start:%H}:00-{end:%H}:00"
+
+
+def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]]) -> list[dict]:
+    """One row per pair of a cleared bid; one row for a bid not cleared yet (win null) or lost (win 0).
+    `counterpart(user id)` gives (name, address)."""
+    day, hours = slot_label(bid.slot, zone)
+    price = (bid.cleared_price_milli or 0) / 1000
+    base = {
+        "id": bid.id, "date": day, "time": hours, "bid_type": bid.side, "status": bid.status,
+        "transaction_hash": None, "upload": slots.http_date(bid.uploaded_at, zone),
+        "bids": {"price": bid.price_milli / 1000, "value": bid.volume_wh / 1000},
+    }
+    if bid.status not in CLEARED:
+        lost = bid.status == bids.LOST
+        return [{**base, "win": 0 if lost else None, "counterpart": {"name": "", "address": ""},
+                 "wins": {"price": price if lost else 0, "value": 0}, "achievement": None, "settlement": None}]
+    rows = []
+    for pair in bid.pairs:
+        name, address = counterpart(pair.counterpart_id)
+        rows.append({
+            **base, "win": 1, "counterpart": {"name": name, "address": address},
+            "wins": {"price": price, "value": pair.volume_wh / 1000},
+            "achievement": pair.achievement,
+            "settlement": None if pair.settlement_milli is None else pair.settlement_milli / 1000,
+        })
+    return rows
+
+
+def delivering_now(current: list, side: str) -> dict:
+    """The caller's side of the slot being delivered now: price and volume, or nulls."""
+    mine = [b for b in current if b.side == side and b.status in CLEARED and b.fill_wh]
+    if not mine:
+        return {"price": None, "volume": None}
+    return {"price": (mine[0].cleared_price_milli or 0) / 1000, "volume": sum(b.fill_wh for b in mine) / 1000}
+
+
+def won_result(bid, zone: ZoneInfo) -> dict:
+    day, hours = slot_label(bid.slot, zone)
+    return {"date": day, "time": hours, "price": (bid.cleared_price_milli or 0) / 1000, "volume": bid.fill_wh / 1000}

@@ -1,0 +1,90 @@
+"""GET /matchresult and GET /homepage after the market jobs ran, in-process against moto."""
+
+import json
+import uuid
+from datetime import UTC, timedelta
+
+import pytest
+from helpers import FakeLambdaContext, load_event, load_function
+
+from etp import accounts, bids, slots
+from etp.bids_table import DynamoBidStore, StoredBid
+from etp.clock import local_zone, utcnow
+from etp.users_table import DynamoUserStore
+
+market = load_function("market")
+jobs_function = load_function("market_jobs")
+accounts_function = load_function("accounts")
+PASSWORD = "energy-demo"
+ZONE = local_zone()
+
+
+def invoke(name, token):
+    response = market.lambda_handler(load_event(f"market/{name}.json", bearer=token), FakeLambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def bearer(account):
+    response = accounts_function.lambda_handler(
+        load_event("accounts/login.json", body={"account": account, "password": PASSWORD}), FakeLambdaContext())
+    return json.loads(response["body"])["bearer"]
+
+
+@pytest.fixture
+def market_state(aws):
+    users = DynamoUserStore()
+    people = {}
+    for account in ("Seller_BEMS", "Buyer_BEMS", "Loser_BEMS"):
+        spec = accounts.NewAccount(account, account.split("_")[0], PASSWORD, address=f"{account} street")
+        people[account] = accounts.create_account(users, None, spec, utcnow())
+    slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)  # being delivered now
+    store = DynamoBidStore()
+    for account, side, kwh, price in (("Seller_BEMS", "sell", 4, 2.0), ("Buyer_BEMS", "buy", 3, 3.0),
+                                      ("Loser_BEMS", "buy", 2, 1.0)):
+        store.create(StoredBid(id=str(uuid.uuid4()), user_id=people[account].id, account=account, side=side,
+                               slot=slot.astimezone(UTC), volume_wh=kwh * 1000, price_milli=round(price * 1000),
+                               status=bids.SUBMITTED, uploaded_at=utcnow(), version=0))
+    for job in ("seal", "clear", "deliver"):
+        jobs_function.lambda_handler({"job": job, "slot": slot.replace(tzinfo=None).isoformat()}, FakeLambdaContext())
+    return {"slot": slot, "people": people}
+
+
+def test_matchresult_shows_pairs_with_counterparts_and_lost_bids(market_state):
+    slot = market_state["slot"]
+    date, hours = slot.strftime("%Y/%m/%d"), f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00"
+    status, rows = invoke("match_result", bearer("Seller_BEMS"))
+    assert status == 200 and len(rows) == 1
+    row = rows[0]
+    assert {k: row[k] for k in ("date", "time", "bid_type", "win", "status", "transaction_hash")} == {
+        "date": date, "time": hours, "bid_type": "sell", "win": 1, "status": bids.DELIVERING,
+        "transaction_hash": None}
+    assert row["counterpart"] == {"name": "Buyer", "address": "Buyer_BEMS street"}
+    assert row["bids"] == {"price": 2.0, "value": 4.0} and row["wins"] == {"price": 2.5, "value": 3.0}
+    assert (row["achievement"], row["settlement"]) == (None, None)
+    assert row["upload"].endswith("+0800")
+    _, lost = invoke("match_result", bearer("Loser_BEMS"))
+    assert [(r["win"], r["status"], r["wins"]["value"]) for r in lost] == [(0, bids.LOST, 0)]
+
+
+def test_matchresult_lists_pending_bids_with_win_null(market_state):
+    token = bearer("Loser_BEMS")
+    start = slots.next_open_slot(utcnow(), ZONE) + timedelta(hours=2)
+    body = {"bid_type": "buy", "start_time": slots.format_dh(start, ZONE),
+            "end_time": slots.format_dh(start + timedelta(hours=1), ZONE), "value": 1, "price": 2}
+    market.lambda_handler(load_event("market/submit_bid.json", bearer=token, body=body), FakeLambdaContext())
+    _, rows = invoke("match_result", token)
+    assert [r["win"] for r in rows] == [None, 0], "newest slot first"
+    assert rows[0]["status"] == bids.SUBMITTED
+
+
+def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
+    status, body = invoke("homepage", bearer("Buyer_BEMS"))
+    assert status == 200
+    assert body["buy"] == {"price": 2.5, "volume": 3.0} and body["sell"] == {"price": None, "volume": None}
+    slot = market_state["slot"]
+    assert body["results"] == [{"date": slot.strftime("%Y/%m/%d"),
+                                "time": f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00", "price": 2.5,
+                                "volume": 3.0}]
+    _, loser = invoke("homepage", bearer("Loser_BEMS"))
+    assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None},
+                     "results": []}
