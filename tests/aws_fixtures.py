@@ -71,13 +71,14 @@ def reset_cached_clients() -> None:
     from etp import jobs, web
     from etp.bids_table import BidModel
     from etp.meters_table import AddressModel, MeterModel
+    from etp.news_table import NewsModel
     from etp.readings_table import LedgerModel, ReadingModel
     from etp.users_table import UserModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()
     jobs._parsed.cache_clear()
-    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel):
+    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel, NewsModel):
         model._connection = None
 
 

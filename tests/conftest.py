@@ -19,6 +19,7 @@ os.environ.update(
     READINGS_TABLE="etp-test-readings",
     LEDGER_TABLE="etp-test-ledger",
     BIDS_TABLE="etp-test-bids",
+    NEWS_TABLE="etp-test-news",
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",
     PLATFORM_KEY_SECRET_ID="etp-test-platform-key",

@@ -197,6 +197,49 @@ def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
         raise CommandError(f"job {args.job} did not complete")
 
 
+# --- news and the market's outcome ----------------------------------------------------------
+
+
+def news_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp.clock import utcnow
+    from etp.news_table import DynamoNews
+
+    try:
+        item = DynamoNews().publish(args.content, utcnow())
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps({"id": item.id, "published_at": item.published_at.isoformat()}))
+
+
+def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """A slot's order book, clearing and statuses, as an operator needs to see them."""
+    from etp.bids_table import DynamoBidStore
+    from etp.clock import local_zone
+    from etp.jobs import BadJobEvent, job_time
+
+    try:
+        slot = job_time({"now": args.slot})
+    except BadJobEvent as error:
+        raise CommandError(f"--slot: {error}") from None
+    book = sorted(DynamoBidStore().of_slot(slot), key=lambda b: (b.side, -b.price_milli if b.side == "buy"
+                                                                    else b.price_milli, b.id))
+    zone = local_zone()
+    print(f"slot {slot.astimezone(zone):%Y/%m/%d %H:00} (local)  {len(book)} bids")
+    print(f"{'side':<5} {'account':<16} {'kWh':>9} {'NT$/kWh':>8} {'status':<4} {'filled kWh':>10}  pairs")
+    for bid in book:
+        pairs = ", ".join(f"{p.counterpart} {p.volume_wh / 1000:g} kWh"
+                          + (f" ach {p.achievement} = NT$ {p.settlement_milli / 1000:g}"
+                             if p.settlement_milli is not None else "") for p in bid.pairs)
+        print(f"{bid.side:<5} {bid.account:<16} {bid.volume_wh / 1000:>9g} {bid.price_milli / 1000:>8g} "
+              f"{bid.status:<4} {bid.fill_wh / 1000:>10g}  {pairs}")
+    price = next((b.cleared_price_milli for b in book if b.cleared_price_milli is not None), None)
+    if price is None:
+        print("not cleared (yet), or nothing crossed")
+        return
+    volume = sum(b.fill_wh for b in book if b.side == "buy")
+    print(f"Q* = {volume / 1000:g} kWh   p* = {price / 1000:g} NT$/kWh")
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -264,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--now", help="run as of this time, ISO-8601 (naive = local time)")
     run.add_argument("--slot", help="market jobs: the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
+
+    news = group("news", "the news feed")
+    command(news, "publish", news_publish, "publish a news item").add_argument("content")
+
+    market = group("market", "the hourly market")
+    command(market, "show", market_show, "a slot's order book, Q*, p*, pairs and statuses").add_argument(
+        "--slot", required=True, help="the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
 
     demo = group("demo", "demo data for a local stack")
     seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")

@@ -22,6 +22,7 @@ OUTPUT_ENVIRONMENT = {
     "ReadingsTableName": "READINGS_TABLE",
     "LedgerTableName": "LEDGER_TABLE",
     "BidsTableName": "BIDS_TABLE",
+    "NewsTableName": "NEWS_TABLE",
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
@@ -48,6 +49,7 @@ class Stack:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
         from etp.bids_table import BidModel
         from etp.meters_table import AddressModel, MeterModel
+        from etp.news_table import NewsModel
         from etp.readings_table import LedgerModel, ReadingModel
         from etp.users_table import UserModel
 
@@ -55,7 +57,8 @@ class Stack:
             if output in self.outputs:
                 os.environ[variable] = self.outputs[output]
         models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
-                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel}
+                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel,
+                  "NewsTableName": NewsModel}
         for output, model in models.items():
             if output in self.outputs:
                 model.Meta.table_name = self.outputs[output]

@@ -1,4 +1,4 @@
-"""Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult and /homepage."""
+"""Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult, /homepage and /news."""
 
 import functools
 import uuid
@@ -198,6 +198,15 @@ def homepage():
            if b.status in CLEARED and b.fill_wh)
     return {"buy": delivering_now(current, "buy"), "sell": delivering_now(current, "sell"),
             "results": [won_result(b, zone) for b in islice(won, 10)]}
+
+
+@router.get("/news", summary="The ten latest news items, newest first", responses=web.answers((200, "News", None), 401))
+def news():
+    from etp.news_table import DynamoNews
+
+    zone = local_zone()
+    return [{"id": item.id, "time": item.published_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"),
+             "content": item.content} for item in DynamoNews().latest(10)]
 
 
 app = web.make_resolver(bad_request=reject)

@@ -81,3 +81,30 @@ def test_demo_seed_is_idempotent_and_never_overwrites(aws):
     assert {u.account: u for u in store.all()} == before
     assert passwords.verify_password("changed-by-its-owner", store.get("NCKU_BEMS").password_hash)
     assert accounts.login(store, "ABRI_BEMS", "energy-demo", lambda user: "token")[0].account == "ABRI_BEMS"
+
+
+def test_news_publish_and_market_show(stack, capsys):
+    import uuid
+    from datetime import UTC, datetime
+
+    from helpers import FakeLambdaContext, load_function
+
+    from etp import bids
+    from etp.bids_table import DynamoBidStore, StoredBid
+    from etp.news_table import DynamoNews
+
+    code, out = run(stack, "news", "publish", "The market opens at 10:00", capsys=capsys)
+    assert code == 0 and [n.content for n in DynamoNews().latest()] == ["The market opens at 10:00"]
+    assert run(stack, "news", "publish", " ", capsys=capsys)[0] == 1
+
+    slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
+    for user, side, price in (("u-1", "sell", 2000), ("u-2", "buy", 3000)):
+        DynamoBidStore().create(StoredBid(id=str(uuid.uuid4()), user_id=user, account=f"{user}_BEMS", side=side,
+                                          slot=slot, volume_wh=5000, price_milli=price, status=bids.SUBMITTED,
+                                          uploaded_at=slot, version=0))
+    code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
+    assert code == 0 and "2 bids" in out.out and "not cleared" in out.out
+    load_function("market_jobs").lambda_handler({"job": "clear", "slot": "2030-01-01T10:00"}, FakeLambdaContext())
+    code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
+    assert code == 0 and "Q* = 5 kWh   p* = 2.5 NT$/kWh" in out.out and "u-2_BEMS 5 kWh" in out.out
+    assert run(stack, "market", "show", "--slot", "whenever", capsys=capsys)[0] == 1

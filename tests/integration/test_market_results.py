@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import FakeLambdaContext, load_event, load_function
@@ -88,3 +88,17 @@ def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
     _, loser = invoke("homepage", bearer("Loser_BEMS"))
     assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None},
                      "results": []}
+
+
+def test_news_are_the_ten_latest_newest_first(aws):
+    from etp.news_table import DynamoNews
+
+    accounts.create_account(DynamoUserStore(), None, accounts.NewAccount("Reader_BEMS", "R", PASSWORD), utcnow())
+    start = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    for index in range(12):
+        DynamoNews().publish(f"news {index}", start + timedelta(minutes=index))
+    status, body = invoke("news", bearer("Reader_BEMS"))
+    assert status == 200 and [n["content"] for n in body] == [f"news {i}" for i in range(11, 1, -1)]
+    assert body[0]["time"] == "2026/03/01 09:11" and set(body[0]) == {"id", "time", "content"}
+    with pytest.raises(ValueError):
+        DynamoNews().publish("   ", start)
