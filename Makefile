@@ -40,6 +40,7 @@ e2e: setup
 bench: setup
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/tracker.py
+	$(BIN)/python bench/clearing.py
 
 openapi: setup
 	$(BIN)/python -m etp_admin.openapi > docs/openapi.json

@@ -1,6 +1,6 @@
 """Bids over HTTP on the deployed stack (through the proxy)."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import requests
 
@@ -37,3 +37,76 @@ def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     assert withdrawn.json() == {"message": "Accept"}
     status = requests.get(f"{api}/bidstatus", headers=carlab, timeout=30)
     assert status.status_code == 200 and set(status.json()) == {"average_price", "average_volume", "participants"}
+
+
+def admin(deployment, *argv):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
+               "--endpoint-url", deployment.endpoint, *argv]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+def publish_readings(deployment, account: str, slot_start, grid_kw: float) -> None:
+    """The account's meter publishes Demand readings every 15 minutes over the slot, to its address of
+    the slot's UTC day (computed from the seed as an operator can; GET /address serves today only)."""
+    import json
+
+    from etp import envelope, meter_client, meters, readings
+    from etp.iota.node import NodeClient
+    from etp.iota.send import send
+
+    credentials = json.loads((deployment.meters / f"{account}.json").read_text())
+    secrets = deployment.stack.client("secretsmanager")
+    seed = secrets.get_secret_value(SecretId=deployment.stack.outputs["IotaSeedSecretArn"])["SecretString"]
+    platform = json.loads(secrets.get_secret_value(
+        SecretId=deployment.stack.outputs["PlatformKeySecretArn"])["SecretString"])["public_key_pem"]
+    address = meters.daily_address(seed, credentials["meter_id"], slot_start.astimezone(UTC).date())
+    for quarter in range(5):
+        taken_at = slot_start + timedelta(minutes=15 * quarter)
+        payload = meter_client.payload_for("Demand", account, {"grid": grid_kw}, taken_at, local_zone())
+        message = envelope.seal(payload, platform_public_pem=platform, meter_private_pem=credentials["private_key_pem"])
+        send(NodeClient(deployment.node), address, readings.tag_for("Demand", taken_at), message)
+
+
+def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(deployment):
+    import json
+
+    api, zone = deployment.api, local_zone()
+    start = slots.next_open_slot(utcnow(), zone) + timedelta(hours=5)
+    window = {"start_time": slots.format_dh(start, zone), "end_time": slots.format_dh(start + timedelta(hours=1), zone)}
+    offers = {"SGESC_C_BEMS": ("sell", 10, 2.0), "NCKU_BEMS": ("buy", 6, 4.0), "ABRI_BEMS": ("buy", 6, 3.0)}
+    for account, (side, kwh, price) in offers.items():
+        answer = requests.post(f"{api}/bidsubmit", json={"bid_type": side, **window, "value": kwh, "price": price},
+                               headers=bearer(api, account), timeout=30)
+        assert answer.status_code == 200, answer.text
+    slot_arg = start.replace(tzinfo=None).isoformat(timespec="minutes")
+    admin(deployment, "jobs", "run", "seal", "--slot", slot_arg)
+    cleared = json.loads(admin(deployment, "jobs", "run", "clear", "--slot", slot_arg))
+    assert cleared["results"][0]["volume_wh"] == 10_000 and cleared["results"][0]["price_milli"] == 2_500
+    assert "Q* = 10 kWh   p* = 2.5 NT$/kWh" in admin(deployment, "market", "show", "--slot", slot_arg)
+
+    rows = requests.get(f"{api}/matchresult", headers=bearer(api, "SGESC_C_BEMS"), timeout=30).json()
+    mine = sorted((r["counterpart"]["name"], r["wins"]["value"], r["wins"]["price"], r["status"]) for r in rows
+                  if r["time"].startswith(f"{start:%H}:00"))
+    assert mine == [("ABRI_BEMS", 4.0, 2.5, "已得標"), ("NCKU_BEMS", 6.0, 2.5, "已得標")]
+    assert requests.get(f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "buy"},
+                        headers=bearer(api, "ABRI_BEMS"), timeout=30).json()["totalCount"] >= 1
+
+    admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
+    admin(deployment, "jobs", "run", "addresses", "--now", start.astimezone(UTC).isoformat())  # the slot's UTC day
+    publish_readings(deployment, "SGESC_C_BEMS", start, -20.0)  # exports 20 kWh of its 10
+    publish_readings(deployment, "NCKU_BEMS", start, 6.0)  # imports 6 kWh of its 6
+    publish_readings(deployment, "ABRI_BEMS", start, 2.0)  # imports 2 kWh of its 4
+    after = (start + timedelta(hours=1, minutes=5)).astimezone(UTC).isoformat()
+    tracked = json.loads(admin(deployment, "jobs", "run", "tracker", "--now", after))
+    assert tracked["stored"] == 15, tracked
+    settled = json.loads(admin(deployment, "jobs", "run", "settle", "--slot", slot_arg, "--now", after))
+    assert settled["results"][0]["changed"] == 6
+    rows = requests.get(f"{api}/matchresult", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
+    row = next(r for r in rows if r["time"].startswith(f"{start:%H}:00"))
+    assert (row["status"], row["achievement"], row["settlement"]) == ("已結算", 0.5, 5.0)
