@@ -110,3 +110,5 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     rows = requests.get(f"{api}/matchresult", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
     row = next(r for r in rows if r["time"].startswith(f"{start:%H}:00"))
     assert (row["status"], row["achievement"], row["settlement"]) == ("已結算", 0.5, 5.0)
+    home = requests.get(f"{api}/homepage", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
+    assert {"price": 2.5, "volume": 4.0, "settlement": 5.0}.items() <= home["results"][0].items()

@@ -84,7 +84,7 @@ def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
     slot = market_state["slot"]
     assert body["results"] == [{"date": slot.strftime("%Y/%m/%d"),
                                 "time": f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00", "price": 2.5,
-                                "volume": 3.0}]
+                                "volume": 3.0, "settlement": None}]
     _, loser = invoke("homepage", bearer("Loser_BEMS"))
     assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None},
                      "results": []}

@@ -226,11 +226,9 @@ class DynamoBidStore:
         condition = BidModel.slot_key >= to_utc_iso(start)
         return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
 
-    def latest_of_user(self, user_id: str, before: datetime, scan_limit: int = 500):
-        """A user's bids of slots starting before `before`, newest first (at most `scan_limit` read)."""
-        condition = BidModel.slot_key < to_utc_iso(before)
-        for item in BidModel.by_user_slot.query(user_id, range_key_condition=condition, scan_index_forward=False,
-                                                limit=scan_limit):
+    def latest_of_user(self, user_id: str, scan_limit: int = 500):
+        """A user's bids, newest slot first (at most `scan_limit` read)."""
+        for item in BidModel.by_user_slot.query(user_id, scan_index_forward=False, limit=scan_limit):
             yield _to_bid(item)
 
     def of_slot(self, slot: datetime) -> list[StoredBid]:

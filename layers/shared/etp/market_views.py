@@ -51,5 +51,8 @@ def delivering_now(current: list, side: str) -> dict:
 
 
 def won_result(bid, zone: ZoneInfo) -> dict:
+    """A won bid on the home page; `settlement` (NT$, null until settled) is an addition to the contract."""
     day, hours = slot_label(bid.slot, zone)
-    return {"date": day, "time": hours, "price": (bid.cleared_price_milli or 0) / 1000, "volume": bid.fill_wh / 1000}
+    settled = [p.settlement_milli for p in bid.pairs if p.settlement_milli is not None]
+    return {"date": day, "time": hours, "price": (bid.cleared_price_milli or 0) / 1000, "volume": bid.fill_wh / 1000,
+            "settlement": sum(settled) / 1000 if bid.status == bids.SETTLED else None}
