@@ -51,3 +51,17 @@ class FakeLambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 10_000
+
+
+def call(function, event) -> tuple[int, object]:
+    """(status, parsed body) of a handler's answer to an API Gateway event."""
+    response = function.lambda_handler(event, FakeLambdaContext())
+    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
+
+
+def login_bearer(account: str, password: str = "energy-demo") -> str:
+    """A bearer for `account`, from the accounts function's POST /login."""
+    status, body = call(load_function("accounts"), load_event("accounts/login.json",
+                                                              body={"account": account, "password": password}))
+    assert status == 200, body
+    return body["bearer"]  # type: ignore[index]

@@ -225,13 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         status, answer = self._answer()
         answer["duration"] = int((time.monotonic() - started) * 1000)
-        body = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.end_headers()
-        self.wfile.write(body)
+        self._send_json(status, json.dumps(answer).encode())
 
     def do_GET(self) -> None:
         """The explorer page the platform links readings to: `/explorer/transaction/<hash>` answers
@@ -249,7 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "timestamp": transaction.timestamp, "bundle": transaction.bundle_hash,
                 "message": _message_text(transaction.signature_message_fragment), "trytes": trytes,
             }
-        body = json.dumps(answer, indent=2).encode()
+        self._send_json(status, json.dumps(answer, indent=2).encode())
+
+    def _send_json(self, status: int, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
 from etp import accounts, bids, slots
 from etp.bids_table import BidConflict, DynamoBidStore
@@ -12,7 +12,6 @@ from etp.clock import local_zone, utcnow
 from etp.users_table import DynamoUserStore
 
 market = load_function("market")
-accounts_function = load_function("accounts")
 PASSWORD = "energy-demo"
 ZONE = local_zone()
 
@@ -22,10 +21,6 @@ def invoke(event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-def bearer(account):
-    response = accounts_function.lambda_handler(
-        load_event("accounts/login.json", body={"account": account, "password": PASSWORD}), FakeLambdaContext())
-    return json.loads(response["body"])["bearer"]
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def tokens(aws):
     users = DynamoUserStore()
     for account in ("Carlab_BEMS", "NCKU_BEMS"):
         accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD), utcnow())
-    return {"carlab": bearer("Carlab_BEMS"), "ncku": bearer("NCKU_BEMS")}
+    return {"carlab": login_bearer("Carlab_BEMS"), "ncku": login_bearer("NCKU_BEMS")}
 
 
 def slot(hours_ahead: int) -> tuple[str, str]:

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
 from etp import accounts, bids, slots
 from etp.bids_table import DynamoBidStore, StoredBid
@@ -14,7 +14,6 @@ from etp.users_table import DynamoUserStore
 
 market = load_function("market")
 jobs_function = load_function("market_jobs")
-accounts_function = load_function("accounts")
 PASSWORD = "energy-demo"
 ZONE = local_zone()
 
@@ -24,10 +23,6 @@ def invoke(name, token):
     return response["statusCode"], json.loads(response["body"])
 
 
-def bearer(account):
-    response = accounts_function.lambda_handler(
-        load_event("accounts/login.json", body={"account": account, "password": PASSWORD}), FakeLambdaContext())
-    return json.loads(response["body"])["bearer"]
 
 
 @pytest.fixture
@@ -52,7 +47,7 @@ def market_state(aws):
 def test_matchresult_shows_pairs_with_counterparts_and_lost_bids(market_state):
     slot = market_state["slot"]
     date, hours = slot.strftime("%Y/%m/%d"), f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00"
-    status, rows = invoke("match_result", bearer("Seller_BEMS"))
+    status, rows = invoke("match_result", login_bearer("Seller_BEMS"))
     assert status == 200 and len(rows) == 1
     row = rows[0]
     assert {k: row[k] for k in ("date", "time", "bid_type", "win", "status", "transaction_hash")} == {
@@ -62,12 +57,12 @@ def test_matchresult_shows_pairs_with_counterparts_and_lost_bids(market_state):
     assert row["bids"] == {"price": 2.0, "value": 4.0} and row["wins"] == {"price": 2.5, "value": 3.0}
     assert (row["achievement"], row["settlement"]) == (None, None)
     assert row["upload"].endswith("+0800")
-    _, lost = invoke("match_result", bearer("Loser_BEMS"))
+    _, lost = invoke("match_result", login_bearer("Loser_BEMS"))
     assert [(r["win"], r["status"], r["wins"]["value"]) for r in lost] == [(0, bids.LOST, 0)]
 
 
 def test_matchresult_lists_pending_bids_with_win_null(market_state):
-    token = bearer("Loser_BEMS")
+    token = login_bearer("Loser_BEMS")
     start = slots.next_open_slot(utcnow(), ZONE) + timedelta(hours=2)
     body = {"bid_type": "buy", "start_time": slots.format_dh(start, ZONE),
             "end_time": slots.format_dh(start + timedelta(hours=1), ZONE), "value": 1, "price": 2}
@@ -78,14 +73,14 @@ def test_matchresult_lists_pending_bids_with_win_null(market_state):
 
 
 def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
-    status, body = invoke("homepage", bearer("Buyer_BEMS"))
+    status, body = invoke("homepage", login_bearer("Buyer_BEMS"))
     assert status == 200
     assert body["buy"] == {"price": 2.5, "volume": 3.0} and body["sell"] == {"price": None, "volume": None}
     slot = market_state["slot"]
     assert body["results"] == [{"date": slot.strftime("%Y/%m/%d"),
                                 "time": f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00", "price": 2.5,
                                 "volume": 3.0, "settlement": None}]
-    _, loser = invoke("homepage", bearer("Loser_BEMS"))
+    _, loser = invoke("homepage", login_bearer("Loser_BEMS"))
     assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None},
                      "results": []}
 
@@ -97,7 +92,7 @@ def test_news_are_the_ten_latest_newest_first(aws):
     start = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
     for index in range(12):
         DynamoNews().publish(f"news {index}", start + timedelta(minutes=index))
-    status, body = invoke("news", bearer("Reader_BEMS"))
+    status, body = invoke("news", login_bearer("Reader_BEMS"))
     assert status == 200 and [n["content"] for n in body] == [f"news {i}" for i in range(11, 1, -1)]
     assert body[0]["time"] == "2026/03/01 09:11" and set(body[0]) == {"id", "time", "content"}
     with pytest.raises(ValueError):

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
-from helpers import ROOT, FakeLambdaContext, load_event, load_function
+from helpers import ROOT, FakeLambdaContext, load_event, load_function, login_bearer
 
 from etp import accounts, meters
 from etp.clock import utcnow
@@ -14,7 +14,6 @@ from etp.users_table import DynamoUserStore
 
 meters_function = load_function("meters")
 addresses_function = load_function("addresses")
-accounts_function = load_function("accounts")
 PASSWORD = "energy-demo"
 
 
@@ -23,11 +22,6 @@ def invoke(function, event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-def bearer(account):
-    status, body = invoke(accounts_function, load_event("accounts/login.json",
-                                                        body={"account": account, "password": PASSWORD}))
-    assert status == 200
-    return body["bearer"]
 
 
 @pytest.fixture
@@ -47,11 +41,11 @@ def fleet(aws):
 
 
 def test_amis_lists_only_the_callers_meters(fleet):
-    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=bearer("Carlab_BEMS")))
+    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200
     assert sorted(m["name"] for m in body) == ["carlab-1", "carlab-2"]
     assert set(body[0]) == {"id", "name", "description"}
-    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=bearer("Aggregator")))
+    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=login_bearer("Aggregator")))
     assert (status, body) == (200, [])
 
 
@@ -81,7 +75,8 @@ def test_every_meter_has_its_own_address(fleet):
 def test_address_refuses_unknown_forged_user_and_inactive_credentials(fleet):
     meter, token = fleet["carlab-1"]
     forged = f"{meter.id}.{'A' * 43}"
-    for credential in (None, "", "garbage", forged, "00000000-0000-0000-0000-000000000000.x", bearer("Carlab_BEMS")):
+    user_bearer = login_bearer("Carlab_BEMS")
+    for credential in (None, "", "garbage", forged, "00000000-0000-0000-0000-000000000000.x", user_bearer):
         assert invoke(meters_function, load_event("meters/address.json", bearer=credential)) == (
             401, {"error": "Unauthorized access"})
     MeterModel(meter.id).update(actions=[MeterModel.active.set(False)])

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
 from etp import accounts
 from etp.clock import utcnow
@@ -14,7 +14,6 @@ from etp.readings_table import DynamoReadingStore
 from etp.users_table import DynamoUserStore
 
 power_function = load_function("power")
-accounts_function = load_function("accounts")
 PASSWORD = "energy-demo"
 # 2025/03/12 local (Asia/Taipei) is [2025-03-11T16:00Z, 2025-03-12T16:00Z): never "today"
 DAY_START = datetime(2025, 3, 11, 16, 0, tzinfo=UTC)
@@ -25,10 +24,6 @@ def invoke(event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-def bearer(account):
-    response = accounts_function.lambda_handler(
-        load_event("accounts/login.json", body={"account": account, "password": PASSWORD}), FakeLambdaContext())
-    return json.loads(response["body"])["bearer"]
 
 
 def store(user_id: str, kind: str, at: datetime, kw: float) -> StoredReading:
@@ -56,7 +51,7 @@ def table(token, **query):
 
 
 def test_table_mode_pages_the_days_readings_newest_first(data):
-    token = bearer("Carlab_BEMS")
+    token = login_bearer("Carlab_BEMS")
     status, body = table(token, per_page="10", page="1")
     assert status == 200 and body["page"] == 1 and body["totalCount"] == 26
     assert [row["time"] for row in body["data"][:3]] == ["06:00", "05:45", "05:30"]
@@ -72,13 +67,13 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
 
 
 def test_table_mode_defaults_to_today(data):
-    status, body = invoke(load_event("power/table.json", bearer=bearer("Carlab_BEMS"),
+    status, body = invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"),
                                      query={"per_page": "5", "page": "1"}))
     assert status == 200 and body == {"data": [], "page": 1, "totalCount": 0}
 
 
 def test_chart_mode_gives_seven_days_of_energy(data):
-    status, body = invoke(load_event("power/chart.json", bearer=bearer("Carlab_BEMS")))
+    status, body = invoke(load_event("power/chart.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200 and [d["Date"] for d in body][-2:] == ["2025/03/11", "2025/03/12"]
     # 25 samples 15 min apart, the last held 15 min: sum(10..34) kW x 0.25 h
     assert body[-1]["Demand"] == pytest.approx(sum(10 + i for i in range(25)) * 0.25)
@@ -88,32 +83,32 @@ def test_chart_mode_gives_seven_days_of_energy(data):
 
 
 def test_summary_mode_is_one_day(data):
-    status, body = invoke(load_event("power/summary.json", bearer=bearer("Carlab_BEMS")))
+    status, body = invoke(load_event("power/summary.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200 and set(body) == {"Demand", "PV", "EV", "ESS", "WT", "Generate", "Consume"}
     assert body["PV"] == 1.0
 
 
 def test_no_mode_parameter_gives_an_empty_list(data):
-    assert invoke(load_event("power/table.json", bearer=bearer("Carlab_BEMS"), query={})) == (200, [])
+    assert invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={})) == (200, [])
 
 
 def test_a_bems_sees_only_its_own_data_even_when_naming_another(data):
-    ncku_view = table(bearer("NCKU_BEMS"), per_page="10", page="1", participant_id=data["carlab"].id)[1]
+    ncku_view = table(login_bearer("NCKU_BEMS"), per_page="10", page="1", participant_id=data["carlab"].id)[1]
     assert ncku_view["totalCount"] == 1 and ncku_view["data"][0]["power_display"] == 50.0
 
 
 def test_an_aggregator_sees_a_participants_data(data):
-    status, body = table(bearer("Aggregator"), per_page="10", page="1", participant_id=data["carlab"].id)
+    status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=data["carlab"].id)
     assert status == 200 and body["totalCount"] == 26
-    assert table(bearer("Aggregator"), per_page="10", page="1")[1]["totalCount"] == 0
-    status, body = invoke(load_event("power/chart.json", bearer=bearer("Aggregator"),
+    assert table(login_bearer("Aggregator"), per_page="10", page="1")[1]["totalCount"] == 0
+    status, body = invoke(load_event("power/chart.json", bearer=login_bearer("Aggregator"),
                                      query={"chart_date": "2025/03/12", "participant_id": data["ncku"].id}))
     assert status == 200 and body[-1]["Demand"] == 12.5
 
 
 @pytest.mark.parametrize("participant", [str(uuid.uuid4()), "not-a-uuid", "x" * 65])
 def test_an_unknown_participant_is_a_400_for_an_aggregator(data, participant):
-    status, body = table(bearer("Aggregator"), per_page="10", page="1", participant_id=participant)
+    status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=participant)
     assert status == 400 and "participant_id" in body["description"]
 
 
@@ -133,7 +128,7 @@ def test_an_unknown_participant_is_a_400_for_an_aggregator(data, participant):
     ],
 )
 def test_malformed_queries_get_400_naming_the_parameter(data, query, names):
-    status, body = invoke(load_event("power/table.json", bearer=bearer("Carlab_BEMS"), query=query))
+    status, body = invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query=query))
     assert status == 400 and names in body["description"]
 
 
