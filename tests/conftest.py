@@ -23,6 +23,7 @@ os.environ.update(
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",
     PLATFORM_KEY_SECRET_ID="etp-test-platform-key",
+    SIMULATOR_SECRET_ID="etp-test-simulators",
     IOTA_NODE_URL="http://127.0.0.1:9",
     EXPLORER_URL_TEMPLATE="http://explorer.test/transaction/{hash}",
 )

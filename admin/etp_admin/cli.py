@@ -243,10 +243,23 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
 # --- demo -----------------------------------------------------------------------------------
 
 
+def simulate(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Run a simulator's function now, optionally as of an explicit time or for one building."""
+    event = {key: value for key, value in (("now", args.now), ("building", args.building)) if value}
+    function = stack.outputs["PowerSimulatorFunctionName" if args.kind == "power" else "BidSimulatorFunctionName"]
+    answer = stack.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    result = json.loads(answer["Payload"].read() or b"null")
+    _print_json(result)
+    if answer.get("FunctionError") or not isinstance(result, dict) or result.get("status") != "ok":
+        raise CommandError(f"the {args.kind} simulator did not run")
+    if result.get("failed"):
+        raise CommandError(f"buildings failed: {', '.join(result['failed'])}")
+
+
 def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp_admin import demo
 
-    for name, outcome in demo.seed_stack(stack, Path(args.credentials_dir)):
+    for name, outcome in demo.seed_stack(stack, Path(args.credentials_dir), node_url=args.node):
         print(f"{name:<16} {outcome}")
 
 
@@ -318,6 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = group("demo", "demo data for a local stack")
     seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")
     seed.add_argument("--credentials-dir", default=str(LOCAL_STATE / "meters"))
+    seed.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the simulated meters use")
+
+    simulators = group("simulate", "run a simulator now")
+    for kind, text in (("power", "the meters publish their historical readings of now"),
+                       ("bids", "the buildings bid every hour of the next local day")):
+        sim = command(simulators, kind, simulate, text)
+        sim.set_defaults(kind=kind)
+        sim.add_argument("--now", help="as of this time, ISO-8601 (naive = local time)")
+        sim.add_argument("--building", help="only this account")
     return parser
 
 

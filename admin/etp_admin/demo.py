@@ -69,9 +69,34 @@ def write_private(path: Path, document: dict) -> None:
         json.dump(document, handle, indent=2)
 
 
-def seed_stack(stack, credentials_dir: Path) -> list[tuple[str, str]]:
+# The demo buildings' bid plans: PV-heavy SGESC sites sell, the others buy (kWh, NT$/kWh).
+DEMO_BIDS = {
+    "Carlab_BEMS": {"type": "buy", "volume": 8, "price": 3.2, "jitter": 0.1},
+    "NCKU_BEMS": {"type": "buy", "volume": 1, "price": 3.5, "jitter": 0.1},
+    "SGESC_C_BEMS": {"type": "sell", "volume": 10, "price": 2.4, "jitter": 0.1},
+    "SGESC_D_BEMS": {"type": "sell", "volume": 6, "price": 2.6, "jitter": 0.1},
+    "ABRI_BEMS": {"type": "buy", "volume": 15, "price": 3.0, "jitter": 0.1},
+}
+
+
+def simulator_config(api_url: str, node_url: str, credentials_dir: Path, password: str) -> dict:
+    """The simulators' document for the demo buildings (it holds meter keys: it goes to Secrets Manager)."""
+    buildings = []
+    for account in DEMO_BEMS:
+        path = credentials_dir / f"{account}.json"
+        if not path.is_file():
+            continue
+        meter = json.loads(path.read_text())
+        buildings.append({"account": account, "csv": f"demo:{account}.csv", "meter_token": meter["token"],
+                          "meter_private_key_pem": meter["private_key_pem"], "password": password,
+                          "bid": DEMO_BIDS[account]})
+    return {"api_url": api_url, "node_url": node_url, "buildings": buildings}
+
+
+def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:14265") -> list[tuple[str, str]]:
     """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
-    demo BEMS, and today's addresses (by running the daily address job's function once)."""
+    demo BEMS, the simulators' configuration, and today's addresses (by running the daily address
+    job's function once)."""
     from etp.meters_table import DynamoMeterStore
     from etp.users_table import DynamoUserStore
     from etp_admin import keys
@@ -82,6 +107,13 @@ def seed_stack(stack, credentials_dir: Path) -> list[tuple[str, str]]:
     done.append(("platform key", "created" if created else "exists"))
     done += [(account, f"meter {outcome}")
              for account, outcome in seed_meters(users, DynamoMeterStore(), credentials_dir).items()]
+    if "SimulatorSecretArn" in stack.outputs:
+        api_url = (f"{stack.endpoint_url}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
+                   if stack.endpoint_url else stack.outputs["ApiUrl"])
+        config = simulator_config(api_url, node_url, credentials_dir, demo_password())
+        stack.client("secretsmanager").put_secret_value(SecretId=stack.outputs["SimulatorSecretArn"],
+                                                        SecretString=json.dumps(config))
+        done.append(("simulators", f"{len(config['buildings'])} buildings"))
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
     done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))
     return done

@@ -1,6 +1,6 @@
 """Generate the demo buildings' one-week meter histories for the power-data simulator.
 
-    .venv/bin/python -m etp_admin.simdata data/simulation      (rewrites the committed CSVs)
+    .venv/bin/python -m etp_admin.simdata      (rewrites layers/shared/etp/demo_histories/*.csv)
 
 One row every 15 minutes from a Monday to the Sunday after, in each building's CSV shape (see
 etp.simulation). The load curves are synthetic but shaped like the buildings: offices with a
@@ -17,6 +17,8 @@ from pathlib import Path
 
 START = datetime(2020, 5, 4)  # a Monday
 STEPS = 7 * 96
+# Shipped in the shared layer, so the simulator function reads them from its own package.
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "layers" / "shared" / "etp" / "demo_histories"
 
 # account -> (base kW, weekday daytime extra kW, PV peak kW, noise kW)
 PROFILES = {
@@ -70,7 +72,7 @@ def write(account: str, folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    folder = Path((argv or sys.argv[1:] or ["data/simulation"])[0])
+    folder = Path((argv or sys.argv[1:] or [str(DEFAULT_FOLDER)])[0])
     folder.mkdir(parents=True, exist_ok=True)
     for account in PROFILES:
         print(write(account, folder))

@@ -26,6 +26,7 @@ OUTPUT_ENVIRONMENT = {
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
+    "SimulatorSecretArn": "SIMULATOR_SECRET_ID",
 }
 
 

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
         print("==> demo data (accounts' password from DEMO_PASSWORD)", flush=True)
-        for name, outcome in demo.seed_stack(stack, STATE / "meters"):
+        for name, outcome in demo.seed_stack(stack, STATE / "meters", node_url=node.url):
             print(f"    {name:<16} {outcome}")
         outputs = stack.outputs
         upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"

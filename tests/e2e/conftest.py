@@ -36,7 +36,7 @@ def deployment(tmp_path_factory):
         deploy.deploy(ministack.endpoint, stack_name=STACK_NAME, parameter_overrides=deploy.local_parameters(node.url))
         stack = stacks.resolve("local", stack_name=STACK_NAME, endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
-        demo.seed_stack(stack, state / "meters")
+        demo.seed_stack(stack, state / "meters", node_url=node.url)
         upstream = f"{ministack.endpoint}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
         proxy = Proxy(free_port(), upstream).start()
         yield Deployment(api=proxy.url, endpoint=ministack.endpoint, stack=stack, node=node.url,

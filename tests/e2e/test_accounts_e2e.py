@@ -119,7 +119,7 @@ def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment
     assert requests.get(f"{deployment.api}/user", headers=old, timeout=30).status_code == 401
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
 
-    seeded = admin(deployment, "demo", "seed", "--credentials-dir", str(deployment.meters))
+    seeded = admin(deployment, "demo", "seed", "--credentials-dir", str(deployment.meters), "--node", deployment.node)
     assert seeded.returncode == 0, seeded.stderr
     assert seeded.stdout.count("account exists") == 6 and seeded.stdout.count("meter exists") == 5
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200, "seeding never overwrites"

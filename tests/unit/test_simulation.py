@@ -66,7 +66,7 @@ def test_the_committed_demo_histories_are_what_the_generator_makes(tmp_path):
 
     for account in simdata.PROFILES:
         made = simdata.write(account, tmp_path).read_text()
-        assert (ROOT / "data" / "simulation" / f"{account}.csv").read_text() == made, "run etp_admin.simdata"
+        assert (simdata.DEFAULT_FOLDER / f"{account}.csv").read_text() == made, "run etp_admin.simdata"
         samples = simulation.parse_csv(made, simulation.shape_for(account)[0])
         assert {(s.weekday, s.minute // 60) for s in samples} == {(d, h) for d in range(7) for h in range(24)}
 

@@ -1,0 +1,42 @@
+"""Scheduled daily at 00:10 local: each configured building bids every hour of the next local day
+with its configured type, volume and price (jittered), through the HTTP API (see etp.simulators).
+
+Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
+"""
+
+import random
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs, simulators
+from etp.clock import local_zone
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp import simulator_io
+    from etp.api_client import ApiClient, ApiError
+
+    try:
+        now = jobs.job_time(event)
+        api_url, _, buildings = simulator_io.configuration(event)
+        api = ApiClient(api_url)
+    except (jobs.BadJobEvent, simulators.ConfigError, ApiError) as problem:
+        logger.error("bid simulator not run", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    report = simulators.simulate_bids(buildings, now, zone=local_zone(), api=api,
+                                      rng=random.Random())  # noqa: S311 (jitter, not secrecy)
+    for warning in report.warnings:
+        logger.warning(warning)
+    for building, cause in report.failed.items():
+        logger.error("building did not bid", extra={"building": building, "cause": cause})
+    metrics.add_metric(name="SimulatedBids", unit=MetricUnit.Count, value=sum(int(n) for n in report.done.values()))
+    return {"status": "ok", "bids": report.done, "failed": report.failed}

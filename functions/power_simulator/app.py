@@ -1,0 +1,39 @@
+"""Scheduled every 15 minutes: each configured building's meter publishes its historical reading of
+now (same weekday and hour, nearest minute), as a meter in the field would (see etp.simulators).
+
+Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs, simulators
+from etp.clock import local_zone
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp import simulator_io
+
+    try:
+        now = jobs.job_time(event)
+        api_url, node_url, buildings = simulator_io.configuration(event)
+    except (jobs.BadJobEvent, simulators.ConfigError) as problem:
+        logger.error("power simulator not run", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    report = simulators.simulate_power(buildings, now, zone=local_zone(), read_csv=simulator_io.read_csv,
+                                       publish=simulator_io.meter_publisher(api_url, node_url))
+    for warning in report.warnings:
+        logger.warning(warning)
+    for building, cause in report.failed.items():
+        logger.error("building not simulated", extra={"building": building, "cause": cause})
+    metrics.add_metric(name="SimulatedReadings", unit=MetricUnit.Count, value=len(report.done))
+    metrics.add_metric(name="SimulatorFailures", unit=MetricUnit.Count, value=len(report.failed))
+    return {"status": "ok", "published": report.done, "failed": report.failed}
