@@ -107,20 +107,22 @@ def simulate_bids(buildings: list[Building], now: datetime, *, zone: ZoneInfo, a
     of that type (so a re-run adds nothing); a building that fails midway withdraws what it placed."""
     report = Report()
     day = now.astimezone(zone).date() + timedelta(days=1)
-    for building in (b for b in buildings if b.bid is not None):
-        assert building.bid is not None
+    for building in buildings:
+        plan = building.bid
+        if plan is None:
+            continue
         placed: list[str] = []
-        token = None
+        token = ""
         try:
             token = api.login(building.account, building.password)
-            taken = {b["start_time"] for b in api.my_bids(token, building.bid.side)}
-            for body in day_bids(building.bid, day, zone, rng):
+            taken = {b["start_time"] for b in api.my_bids(token, plan.side)}
+            for body in day_bids(plan, day, zone, rng):
                 if body["start_time"] not in taken:
                     placed.append(api.submit_bid(token, body))
             report.done[building.account] = len(placed)
         except Exception as error:  # one building's failure must not stop the others
             report.failed[building.account] = f"{type(error).__name__}: {error}"
-            for bid_id in placed if token else []:
+            for bid_id in placed:  # nothing partial: withdraw what this run placed
                 try:
                     api.delete_bid(token, bid_id)
                 except Exception as cleanup:
