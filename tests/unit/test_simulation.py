@@ -5,7 +5,7 @@ from helpers import ROOT
 
 from etp import simulation
 
-SHARED = ROOT.parent / "shared" / "data"
+SAMPLES = ROOT / "tests" / "data"  # the old service's sample files (shared/data), copied
 ABRI = "AMI_1,AMI_2,AMI_3,total_load(kW),PV_generate(kW),net_load(kW),TIME\n8,12.16,1.8,21.96,0,21.96,2020/5/2 00:00\n"
 CARLAB = ("id,field,grid_power,inserted_at\n4451,carlab,12.228,2020/4/25 00:00\n4452,carlab,11.817,2020/4/25 00:15\n"
           "4453,carlab,12.13,2020/4/25 00:30\n4454,carlab,12.264,2020/4/25 00:45\n4455,carlab,12.069,2020/4/25 01:00\n")
@@ -20,7 +20,7 @@ def test_each_bems_has_its_shape_and_unknown_ones_fall_back_with_a_warning():
 
 @pytest.mark.parametrize(("name", "shape"), [("ABRI_BEMS", "abri"), ("Carlab_BEMS", "carlab"), ("NCKU_BEMS", "carlab")])
 def test_the_sample_files_of_the_old_service_parse(name, shape):
-    samples = simulation.parse_csv((SHARED / f"{name}.sample.csv").read_text(), shape)  # shared/ is beside the clone
+    samples = simulation.parse_csv((SAMPLES / f"{name}.sample.csv").read_text(), shape)
     assert samples and all(s.minute % 15 == 0 for s in samples)
 
 
