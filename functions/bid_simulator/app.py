@@ -34,9 +34,6 @@ def lambda_handler(event: dict, context) -> dict:
         return {"status": "rejected", "error": str(problem)}
     report = simulators.simulate_bids(buildings, now, zone=local_zone(), api=api,
                                       rng=random.Random())  # noqa: S311 (jitter, not secrecy)
-    for warning in report.warnings:
-        logger.warning(warning)
-    for building, cause in report.failed.items():
-        logger.error("building did not bid", extra={"building": building, "cause": cause})
+    simulator_io.log_report(logger, metrics, report, "bid simulator")
     metrics.add_metric(name="SimulatedBids", unit=MetricUnit.Count, value=sum(int(n) for n in report.done.values()))
     return {"status": "ok", "bids": report.done, "failed": report.failed}

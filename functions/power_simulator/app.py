@@ -30,10 +30,6 @@ def lambda_handler(event: dict, context) -> dict:
         return {"status": "rejected", "error": str(problem)}
     report = simulators.simulate_power(buildings, now, zone=local_zone(), read_csv=simulator_io.read_csv,
                                        publish=simulator_io.meter_publisher(api_url, node_url))
-    for warning in report.warnings:
-        logger.warning(warning)
-    for building, cause in report.failed.items():
-        logger.error("building not simulated", extra={"building": building, "cause": cause})
+    simulator_io.log_report(logger, metrics, report, "power simulator")
     metrics.add_metric(name="SimulatedReadings", unit=MetricUnit.Count, value=len(report.done))
-    metrics.add_metric(name="SimulatorFailures", unit=MetricUnit.Count, value=len(report.failed))
     return {"status": "ok", "published": report.done, "failed": report.failed}

@@ -40,3 +40,15 @@ def meter_publisher(api_url: str, node_url: str):
                                     taken_at=now)
 
     return publish
+
+
+def log_report(logger, metrics, report, what: str) -> None:
+    """Each warning and each failed building on its own log line (naming the building and the cause),
+    and the count of failed buildings as a metric."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for warning in report.warnings:
+        logger.warning(warning)
+    for building, cause in report.failed.items():
+        logger.error(f"{what}: building failed", extra={"building": building, "cause": cause})
+    metrics.add_metric(name="SimulatorFailures", unit=MetricUnit.Count, value=len(report.failed))
