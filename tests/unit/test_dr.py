@@ -1,0 +1,54 @@
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from etp import dr
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=TAIPEI)
+
+
+def test_the_target_day_turns_at_half_past_ten_local():
+    assert dr.target_day(local(2026, 11, 25, 10, 29, 59), TAIPEI) == date(2026, 11, 26)
+    assert dr.target_day(local(2026, 11, 25, 10, 30), TAIPEI) == date(2026, 11, 27)
+    assert dr.target_day(datetime(2026, 11, 24, 23, 0, tzinfo=UTC), TAIPEI) == date(2026, 11, 26)  # 07:00 local
+
+
+@pytest.mark.parametrize(("volume", "price"), [(0, 1), (-1, 1), (1, 0), (float("nan"), 1), (1, float("inf")),
+                                               ("5", 1), (True, 1), (1e6, 1), (1, 1e4)])
+def test_offers_need_finite_positive_sane_amounts(volume, price):
+    with pytest.raises(dr.DrRejected):
+        dr.offer_amounts(volume, price)
+
+
+def test_a_valid_offer():
+    assert dr.offer_amounts(5, 2.5) == (5.0, 2.5)
+
+
+def test_the_window_lies_within_the_target_day():
+    day = date(2026, 11, 26)
+    dr.acceptance_window(local(2026, 11, 26, 13), local(2026, 11, 26, 15), day, TAIPEI)
+    dr.acceptance_window(local(2026, 11, 26, 0), local(2026, 11, 27, 0), day, TAIPEI)
+    for start, end in ((local(2026, 11, 26, 15), local(2026, 11, 26, 13)), (local(2026, 11, 26, 13),) * 2,
+                       (local(2026, 11, 25, 23), local(2026, 11, 26, 1)),
+                       (local(2026, 11, 26, 23), local(2026, 11, 27, 0, 30))):
+        with pytest.raises(dr.DrRejected):
+            dr.acceptance_window(start, end, day, TAIPEI)
+
+
+def flat(kw: float, start: datetime, hours: int) -> list[tuple[datetime, float]]:
+    return [(start + timedelta(minutes=15 * q), kw) for q in range(hours * 4 + 1)]
+
+
+def test_rate_is_the_curtailment_against_the_seven_day_baseline():
+    start, end = local(2026, 11, 26, 13), local(2026, 11, 26, 15)
+    history = [s for day in range(1, 8) for s in flat(10.0, start - timedelta(days=day), 2)]
+    assert dr.rate(history + flat(7.0, start, 2), start, end, committed_kw=6.0) == pytest.approx(0.5)
+    assert dr.rate(history + flat(2.0, start, 2), start, end, committed_kw=6.0) == 1.0, "clamped"
+    assert dr.rate(history + flat(12.0, start, 2), start, end, committed_kw=6.0) == 0.0, "clamped"
+    assert dr.rate(flat(7.0, start, 2), start, end, committed_kw=6.0) == 0.0, "no history, no curtailment"
+    assert dr.rate(history, start, end, committed_kw=0) == 0.0
