@@ -95,3 +95,15 @@ def aws():
                               SecretString=json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem}))
         yield
         reset_cached_clients()
+
+
+@pytest.fixture(scope="session")
+def keys() -> dict[str, str]:
+    """The platform's key pair, a meter's, and another meter's, as PEM strings."""
+    from etp import envelope
+
+    platform_private, platform_public = platform_key_pair()
+    meter_private, meter_public = envelope.new_key_pair()
+    other_private, other_public = envelope.new_key_pair()
+    return dict(platform_private=platform_private, platform_public=platform_public, meter_private=meter_private,
+                meter_public=meter_public, other_private=other_private, other_public=other_public)

@@ -2,18 +2,8 @@ import base64
 import json
 
 import pytest
-from aws_fixtures import platform_key_pair
 
 from etp import envelope
-
-
-@pytest.fixture(scope="module")
-def keys():
-    platform_private, platform_public = platform_key_pair()
-    meter_private, meter_public = envelope.new_key_pair()
-    other_private, other_public = envelope.new_key_pair()
-    return dict(platform_private=platform_private, platform_public=platform_public, meter_private=meter_private,
-                meter_public=meter_public, other_private=other_private, other_public=other_public)
 
 
 def test_a_sealed_payload_opens_with_the_right_keys(keys):

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from aws_fixtures import platform_key_pair
 from tangle import demand_payload, sealed_reading, transaction_trytes
 
 from etp import envelope, meters
@@ -78,15 +77,6 @@ class AddressBook:
 
     def of_day(self, day):
         return [e for e in self.entries if e.day == day]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    platform_private, platform_public = platform_key_pair()
-    meter_private, meter_public = envelope.new_key_pair()
-    other_private, other_public = envelope.new_key_pair()
-    return dict(platform_private=platform_private, platform_public=platform_public, meter_private=meter_private,
-                meter_public=meter_public, other_private=other_private, other_public=other_public)
 
 
 @pytest.fixture

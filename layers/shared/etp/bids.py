@@ -1,4 +1,4 @@
-"""Bid rules of the hourly market. Pure logic: no HTTP, no AWS.
+"""Bid rules of the hourly market, and the bid record. Pure logic: no HTTP, no AWS.
 
 Volumes are kept as integer Wh and prices as integer milli-NT$ per kWh, so clearing and
 settlement are exact. A bid's slot must be exactly one local hour and still open (its gate
@@ -60,3 +60,31 @@ def offer(*, bid_type: object, start_time: object, end_time: object, value: obje
         raise BidRejected("The bidding for this slot has closed")
     return Offer(side=str(bid_type), slot_start=start, volume_wh=_amount("value", value, MAX_VOLUME_KWH),
                  price_milli=_amount("price", price, MAX_PRICE_NTD))
+
+
+@dataclass(frozen=True)
+class BidPair:
+    """One counterpart of a cleared bid, and (once settled) how that pair settled."""
+
+    counterpart_id: str
+    counterpart: str  # account
+    volume_wh: int
+    achievement: float | None = None
+    settlement_milli: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredBid:
+    id: str
+    user_id: str
+    account: str
+    side: str
+    slot: datetime  # UTC start of the slot
+    volume_wh: int
+    price_milli: int
+    status: str
+    uploaded_at: datetime
+    version: int
+    fill_wh: int = 0
+    cleared_price_milli: int | None = None
+    pairs: tuple[BidPair, ...] = ()

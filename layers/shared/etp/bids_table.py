@@ -12,7 +12,6 @@ concurrent edits, or an edit racing the seal job, leave it fully before or fully
 """
 
 import os
-from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
@@ -21,40 +20,12 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.bids import SUBMITTED
+from etp.bids import SUBMITTED, BidPair, StoredBid
 from etp.clock import aws_region, from_utc_iso, to_utc_iso
 
 
 class BidConflict(Exception):
     """A condition failed: the side rule, or the bid changed (status, version, owner) meanwhile."""
-
-
-@dataclass(frozen=True)
-class BidPair:
-    """One counterpart of a cleared bid, and (once settled) how that pair settled."""
-
-    counterpart_id: str
-    counterpart: str  # account
-    volume_wh: int
-    achievement: float | None = None
-    settlement_milli: int | None = None
-
-
-@dataclass(frozen=True)
-class StoredBid:
-    id: str
-    user_id: str
-    account: str
-    side: str
-    slot: datetime  # UTC start of the slot
-    volume_wh: int
-    price_milli: int
-    status: str
-    uploaded_at: datetime
-    version: int
-    fill_wh: int = 0
-    cleared_price_milli: int | None = None
-    pairs: tuple[BidPair, ...] = ()
 
 
 class _PairAttribute(MapAttribute):

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from etp import bids, clearing
+from etp.bids import BidPair
 from etp.readings import energy_kwh
 from etp.slots import SLOT
 
@@ -77,8 +78,6 @@ def clear(store: BidStore, slot: datetime, k: Fraction) -> StepReport:
     for pair in result.pairs:
         pairs[pair.buy_id].append((pair.seller, pair.volume_wh))
         pairs[pair.sell_id].append((pair.buyer, pair.volume_wh))
-    from etp.bids_table import BidPair
-
     for bid in book:
         if bid.status != bids.SEALED:
             continue
@@ -126,8 +125,6 @@ def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -
     if not complete and now < end + SETTLE_DEADLINE:
         report.details = {"waiting": "readings have not reached the slot's end yet"}
         return report
-    from etp.bids_table import BidPair
-
     for bid in settling:
         settled = []
         for pair in bid.pairs:

@@ -18,6 +18,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from etp import envelope, readings
+from etp.iota.transaction import InvalidTransaction, message_fields
+from etp.iota.trytes import trytes_to_bytes
 from etp.meters import Meter
 from etp.power import StoredReading
 
@@ -143,9 +145,6 @@ class Tracker:
             return tx_hash, str(reason)
 
     def _check(self, trytes: str, entries: dict, owners: dict):
-        from etp.iota.transaction import InvalidTransaction, message_fields
-        from etp.iota.trytes import trytes_to_bytes
-
         try:
             address, tag, fragment = message_fields(trytes)
         except InvalidTransaction:
