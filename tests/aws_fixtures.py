@@ -69,7 +69,9 @@ def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from etp import jobs, web
+    from etp.audit_table import AuditModel
     from etp.bids_table import BidModel
+    from etp.dr_table import DrModel
     from etp.meters_table import AddressModel, MeterModel
     from etp.news_table import NewsModel
     from etp.readings_table import LedgerModel, ReadingModel
@@ -78,7 +80,8 @@ def reset_cached_clients() -> None:
     parameters.clear_caches()
     web.user_store.cache_clear()
     jobs._parsed.cache_clear()
-    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel, NewsModel):
+    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel, NewsModel, DrModel,
+                  AuditModel):
         model._connection = None
 
 

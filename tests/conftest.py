@@ -20,6 +20,8 @@ os.environ.update(
     LEDGER_TABLE="etp-test-ledger",
     BIDS_TABLE="etp-test-bids",
     NEWS_TABLE="etp-test-news",
+    DR_TABLE="etp-test-dr",
+    AUDIT_TABLE="etp-test-audit",
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",
     PLATFORM_KEY_SECRET_ID="etp-test-platform-key",

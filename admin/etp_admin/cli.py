@@ -177,7 +177,8 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
 # --- jobs -----------------------------------------------------------------------------------
 
 JOBS = {"tracker": "TrackerFunctionName", "addresses": "AddressesFunctionName", "seal": "MarketJobsFunctionName",
-        "clear": "MarketJobsFunctionName", "deliver": "MarketJobsFunctionName", "settle": "MarketJobsFunctionName"}
+        "clear": "MarketJobsFunctionName", "deliver": "MarketJobsFunctionName", "settle": "MarketJobsFunctionName",
+        "audit": "AuditFunctionName", "dr-close": "DrJobsFunctionName"}
 
 
 def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:

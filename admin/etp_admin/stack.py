@@ -23,6 +23,8 @@ OUTPUT_ENVIRONMENT = {
     "LedgerTableName": "LEDGER_TABLE",
     "BidsTableName": "BIDS_TABLE",
     "NewsTableName": "NEWS_TABLE",
+    "DrTableName": "DR_TABLE",
+    "AuditTableName": "AUDIT_TABLE",
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
@@ -48,7 +50,9 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp.audit_table import AuditModel
         from etp.bids_table import BidModel
+        from etp.dr_table import DrModel
         from etp.meters_table import AddressModel, MeterModel
         from etp.news_table import NewsModel
         from etp.readings_table import LedgerModel, ReadingModel
@@ -59,7 +63,7 @@ class Stack:
                 os.environ[variable] = self.outputs[output]
         models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
                   "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel,
-                  "NewsTableName": NewsModel}
+                  "NewsTableName": NewsModel, "DrTableName": DrModel, "AuditTableName": AuditModel}
         for output, model in models.items():
             if output in self.outputs:
                 model.Meta.table_name = self.outputs[output]

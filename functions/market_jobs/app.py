@@ -42,13 +42,14 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
 
 
 def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
+    from etp.audit_table import DynamoOutbox
     from etp.bids_table import DynamoBidStore
 
     store = DynamoBidStore()
     if job == "seal":
-        return market_jobs.seal(store, slot)
+        return market_jobs.seal(store, slot, DynamoOutbox(), now)
     if job == "clear":
-        return market_jobs.clear(store, slot, Fraction(os.environ.get("CLEARING_K", "0.5")))
+        return market_jobs.clear(store, slot, Fraction(os.environ.get("CLEARING_K", "0.5")), DynamoOutbox(), now)
     if job == "deliver":
         return market_jobs.deliver(store, slot)
     from etp.readings_table import DynamoReadingStore

@@ -50,12 +50,13 @@ def book(aws):
 
 
 def test_the_whole_life_of_a_slot(book):
-    assert run("seal")["results"][0]["changed"] == 4
+    assert run("seal")["results"][0] == {"slot": SLOT.isoformat(), "changed": 4, "audit_recorded": True}
     assert set(statuses().values()) == {bids.SEALED}
-    assert run("seal")["results"][0]["changed"] == 0
+    assert run("seal")["results"][0] == {"slot": SLOT.isoformat(), "changed": 0, "audit_recorded": False}
 
     cleared = run("clear")["results"][0]
-    assert cleared == {"slot": SLOT.isoformat(), "changed": 4, "volume_wh": 10_000, "price_milli": 2_500, "pairs": 2}
+    assert cleared == {"slot": SLOT.isoformat(), "changed": 4, "volume_wh": 10_000, "price_milli": 2_500, "pairs": 2,
+                       "audit_recorded": True}
     assert statuses() == {"A_BEMS": bids.WON, "B_BEMS": bids.WON, "C_BEMS": bids.WON, "D_BEMS": bids.LOST}
     by_account = {b.account: b for b in DynamoBidStore().of_slot(SLOT)}
     assert (by_account["B_BEMS"].fill_wh, by_account["C_BEMS"].fill_wh, by_account["A_BEMS"].fill_wh) == (
@@ -63,7 +64,8 @@ def test_the_whole_life_of_a_slot(book):
     assert sorted((p.counterpart, p.volume_wh) for p in by_account["A_BEMS"].pairs) == [("B_BEMS", 6_000),
                                                                                          ("C_BEMS", 4_000)]
     assert [(p.counterpart, p.volume_wh) for p in by_account["C_BEMS"].pairs] == [("A_BEMS", 4_000)]
-    assert run("clear")["results"][0]["changed"] == 0, "clearing again changes nothing"
+    assert run("clear")["results"][0] == {"slot": SLOT.isoformat(), "changed": 0, "audit_recorded": False}, (
+        "clearing again changes nothing")
     assert {b.account: b for b in DynamoBidStore().of_slot(SLOT)}["C_BEMS"].pairs == by_account["C_BEMS"].pairs
 
     assert run("deliver")["results"][0]["changed"] == 3

@@ -19,14 +19,15 @@ def test_the_target_day_turns_at_half_past_ten_local():
 
 
 @pytest.mark.parametrize(("volume", "price"), [(0, 1), (-1, 1), (1, 0), (float("nan"), 1), (1, float("inf")),
-                                               ("5", 1), (True, 1), (1e6, 1), (1, 1e4)])
+                                               ("5", 1), (True, 1), (1e6, 1), (1, 1e4), (1.0001, 1)])
 def test_offers_need_finite_positive_sane_amounts(volume, price):
     with pytest.raises(dr.DrRejected):
         dr.offer_amounts(volume, price)
 
 
 def test_a_valid_offer():
-    assert dr.offer_amounts(5, 2.5) == (5.0, 2.5)
+    assert dr.offer_amounts(5, 2.5) == (5000, 2500)
+    assert dr.offer_amounts(0.001, 999.999) == (1, 999_999)
 
 
 def test_the_window_lies_within_the_target_day():
@@ -47,8 +48,8 @@ def flat(kw: float, start: datetime, hours: int) -> list[tuple[datetime, float]]
 def test_rate_is_the_curtailment_against_the_seven_day_baseline():
     start, end = local(2026, 11, 26, 13), local(2026, 11, 26, 15)
     history = [s for day in range(1, 8) for s in flat(10.0, start - timedelta(days=day), 2)]
-    assert dr.rate(history + flat(7.0, start, 2), start, end, committed_kw=6.0) == pytest.approx(0.5)
-    assert dr.rate(history + flat(2.0, start, 2), start, end, committed_kw=6.0) == 1.0, "clamped"
-    assert dr.rate(history + flat(12.0, start, 2), start, end, committed_kw=6.0) == 0.0, "clamped"
-    assert dr.rate(flat(7.0, start, 2), start, end, committed_kw=6.0) == 0.0, "no history, no curtailment"
-    assert dr.rate(history, start, end, committed_kw=0) == 0.0
+    assert dr.rate(history + flat(7.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == pytest.approx(0.5)
+    assert dr.rate(history + flat(2.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == 1.0, "clamped"
+    assert dr.rate(history + flat(12.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == 0.0, "clamped"
+    assert dr.rate(flat(7.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == 0.0, "no history, no curtailment"
+    assert dr.rate(history, start, end, committed_kw=0, zone=TAIPEI) == 0.0

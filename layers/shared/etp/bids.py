@@ -33,7 +33,7 @@ class Offer:
     price_milli: int
 
 
-def _amount(name: str, value: object, maximum: int) -> int:
+def thousandths(name: str, value: object, maximum: int) -> int:
     """A positive JSON number with at most 3 decimals, as an integer number of thousandths."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BidRejected(f"{name} must be a number")
@@ -58,8 +58,8 @@ def offer(*, bid_type: object, start_time: object, end_time: object, value: obje
         raise BidRejected("end_time must be one hour after start_time")
     if not slots.is_open(start, now):
         raise BidRejected("The bidding for this slot has closed")
-    return Offer(side=str(bid_type), slot_start=start, volume_wh=_amount("value", value, MAX_VOLUME_KWH),
-                 price_milli=_amount("price", price, MAX_PRICE_NTD))
+    return Offer(side=str(bid_type), slot_start=start, volume_wh=thousandths("value", value, MAX_VOLUME_KWH),
+                 price_milli=thousandths("price", price, MAX_PRICE_NTD))
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,5 @@ class StoredBid:
     fill_wh: int = 0
     cleared_price_milli: int | None = None
     pairs: tuple[BidPair, ...] = ()
+    seal_tx: str | None = None  # audit-trail transaction of the slot's sealed bids
+    clear_tx: str | None = None  # ... and of its clearing result

@@ -75,6 +75,8 @@ class BidModel(Model):
     fill_wh = NumberAttribute(null=True)
     cleared_price_milli = NumberAttribute(null=True)
     pairs = ListAttribute(of=_PairAttribute, null=True)
+    seal_tx = UnicodeAttribute(null=True)  # audit-trail transactions of the slot's sealed bids and clearing
+    clear_tx = UnicodeAttribute(null=True)
     # side guards
     open_bids = NumberAttribute(null=True)
 
@@ -99,6 +101,7 @@ def _to_bid(item: BidModel) -> StoredBid:
                     settlement_milli=None if p.settlement_milli is None else int(p.settlement_milli))
             for p in (item.pairs or [])
         ),
+        seal_tx=item.seal_tx, clear_tx=item.clear_tx,
     )
 
 
@@ -204,6 +207,17 @@ class DynamoBidStore:
 
     def of_slot(self, slot: datetime) -> list[StoredBid]:
         return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
+
+    def reread(self, book: list[StoredBid]) -> list[StoredBid]:
+        """The same bids, read consistently (the slot index is only eventually consistent)."""
+        return [_to_bid(i) for i in BidModel.batch_get([b.id for b in book], consistent_read=True)]
+
+    def set_audit_hash(self, slot: datetime, step: str, tx_hash: str) -> None:
+        """Note the audit transaction of a slot's `seal` or `clear` step on each bid it covers."""
+        attribute = BidModel.seal_tx if step == "seal" else BidModel.clear_tx
+        for bid in self.of_slot(slot):
+            if bid.status != SUBMITTED:
+                BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
 
 
 def _bid_item(bid: StoredBid) -> BidModel:

@@ -1,28 +1,60 @@
-"""Demand response rules (pure logic): the offer's target day, the acceptance window, and the rate.
+"""Demand response rules (pure logic): offers, their target day, acceptance, views and the rate.
 
 - An offer made before 10:30 local is for tomorrow; from 10:30 on, for the day after tomorrow.
-- An aggregator accepts offers for a window [start, end) that lies within their target day.
-- Baseline: for each moment of the window, the mean metered net load (kW) at the same local time of
-  day over the previous seven days (step-hold samples, as everywhere). The achieved curtailment is
-  the baseline energy minus the metered energy over the window; the committed curtailment is the
-  offered kW times the window's hours; rate = achieved / committed, clamped to [0, 1].
+- An aggregator accepts offers for a window [start, end) that lies within their (one) target day and
+  has not started yet; all the listed offers or none (unknown, decided or other-day offers refuse
+  the whole request).
+- At 00:10 local, offers of days that have passed without acceptance become `result: false`.
+- Baseline: for each moment of the window, the mean metered net load (kW, the Demand readings'
+  grid power: import positive) at the same local time of day over the previous seven days
+  (step-hold samples, as everywhere). The achieved curtailment is the baseline energy minus the
+  metered energy over the window; the committed curtailment is the offered kW times the window's
+  hours; rate = achieved / committed, clamped to [0, 1]. Days without readings count as zero load.
 """
 
-import math
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from etp.bids import BidRejected, thousandths
 from etp.readings import energy_kwh
 
 CUTOFF = time(10, 30)
 BASELINE_DAYS = 7
-MAX_KW = 100_000.0
-MAX_PRICE = 1_000.0
+MAX_KW = 100_000
+MAX_PRICE = 1_000
+MAX_ACCEPTED = 50  # offers in one acceptance: two writes each in one DynamoDB transaction (≤ 100)
+OFFERED, ACCEPTED, DECLINED, RATED = "已投標", "已得標", "未得標", "已結算"
+ISO_DT = "%Y-%m-%d %H:%M:%S"
 
 
 class DrRejected(ValueError):
     pass
+
+
+class DrConflict(Exception):
+    """An offer changed (or its audit record existed) meanwhile: nothing was written."""
+
+
+@dataclass(frozen=True)
+class DrOffer:
+    id: str
+    user_id: str
+    executor: str  # the offering BEMS's account
+    day: date  # target day, local
+    volume_w: int  # committed curtailment, W (kW x 1000)
+    price_milli: int  # NT$ x 1000
+    offered_at: datetime  # UTC
+    status: str = OFFERED
+    version: int = 0
+    result: bool | None = None
+    acceptor_id: str | None = None
+    acceptor: str | None = None  # the accepting aggregator's account
+    start: datetime | None = None  # the accepted window, UTC
+    end: datetime | None = None
+    rate: float | None = None
+    tx_hash: str | None = None  # the audit-trail transaction of its result
 
 
 def target_day(offered_at: datetime, zone: ZoneInfo) -> date:
@@ -30,30 +62,91 @@ def target_day(offered_at: datetime, zone: ZoneInfo) -> date:
     return local.date() + timedelta(days=1 if local.time() < CUTOFF else 2)
 
 
-def offer_amounts(volume: object, price: object) -> tuple[float, float]:
-    """(kW, NT$) of a BEMS offer: finite, positive JSON numbers within sane maxima."""
-    checked = []
-    for name, value, maximum in (("volume", volume, MAX_KW), ("price", price, MAX_PRICE)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise DrRejected(f"{name} must be a finite number")
-        if not 0 < value <= maximum:
-            raise DrRejected(f"{name} must be greater than 0 and at most {maximum:g}")
-        checked.append(float(value))
-    return checked[0], checked[1]
+def offer_amounts(volume: object, price: object) -> tuple[int, int]:
+    """(W, milli-NT$) of a BEMS offer: finite, positive JSON numbers, ≤ 3 decimals, within sane maxima."""
+    try:
+        return thousandths("volume", volume, MAX_KW), thousandths("price", price, MAX_PRICE)
+    except BidRejected as why:
+        raise DrRejected(str(why)) from None
+
+
+def parse_iso_date(text: object, name: str) -> date:
+    if not isinstance(text, str) or len(text) != 10:
+        raise DrRejected(f"{name}: expected YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DrRejected(f"{name}: expected YYYY-MM-DD") from None
+
+
+def parse_iso_dt(text: object, name: str, zone: ZoneInfo) -> datetime:
+    """A local `YYYY-MM-DD HH:MM:SS` as an aware UTC time."""
+    try:
+        return datetime.strptime(str(text), ISO_DT).replace(tzinfo=zone).astimezone(UTC)
+    except ValueError:
+        raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS") from None
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of `day`, in UTC."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo) -> None:
     """Raise unless [start, end) (aware) is a non-empty window within the local `day`."""
-    day_start = datetime.combine(day, time(0), tzinfo=zone)
-    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    day_start, day_end = day_bounds(day, zone)
     if not day_start <= start < end <= day_end:
         raise DrRejected("the window must be non-empty and lie within the offers' target day")
 
 
-def rate(samples: Iterable[tuple[datetime, float]], start: datetime, end: datetime, committed_kw: float) -> float:
+def check_acceptance(ids: list[str], found: dict[str, DrOffer], start: datetime, end: datetime,
+                     now: datetime, zone: ZoneInfo) -> date:
+    """The target day of an acceptance of `ids` for [start, end); raises unless every rule holds."""
+    if not 1 <= len(ids) <= MAX_ACCEPTED or len(set(ids)) != len(ids):
+        raise DrRejected(f"uuid: 1 to {MAX_ACCEPTED} distinct offers")
+    offers = [found.get(i) for i in ids]
+    if any(o is None for o in offers):
+        raise DrRejected("uuid: unknown offer")
+    if any(o.status != OFFERED for o in offers if o):
+        raise DrRejected("uuid: an offer is already decided")
+    days = {o.day for o in offers if o}
+    if len(days) != 1:
+        raise DrRejected("uuid: the offers are for different days")
+    (day,) = days
+    acceptance_window(start, end, day, zone)
+    if start < now:
+        raise DrRejected("start_time: the window has already started")
+    return day
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(ISO_DT)
+
+
+def offer_row(offer: DrOffer, zone: ZoneInfo) -> dict:
+    """GET /DR_bid: before acceptance, `start_time` is the target day's local midnight."""
+    start = offer.start or day_bounds(offer.day, zone)[0]
+    return {"uuid": offer.id, "executor": offer.executor, "start_time": _local(start, zone),
+            "end_time": _local(offer.end, zone) if offer.end else None,
+            "volume": offer.volume_w / 1000, "price": offer.price_milli / 1000}
+
+
+def result_row(offer: DrOffer, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]],
+               explorer_url: Callable[[str], str]) -> dict:
+    """GET /DR_result. The counterpart is the accepting aggregator (name, address): null until accepted."""
+    name, address = counterpart(offer.acceptor_id) if offer.acceptor_id else (None, None)
+    return {**offer_row(offer, zone), "acceptor": offer.acceptor, "counterpart_name": name,
+            "counterpart_address": address, "result": offer.result, "status": offer.status, "rate": offer.rate,
+            "blockchain_url": explorer_url(offer.tx_hash) if offer.tx_hash else None}
+
+
+def rate(samples: Iterable[tuple[datetime, float]], start: datetime, end: datetime, committed_kw: float,
+         zone: ZoneInfo) -> float:
     """Achieved ÷ committed curtailment over [start, end), from (time, net load kW) samples that
-    include the previous seven days."""
+    include the previous seven days (same local wall-clock hours, across a DST change too)."""
     samples = list(samples)
+    start, end = start.astimezone(zone), end.astimezone(zone)  # aware arithmetic on one zone is wall-clock
     committed = committed_kw * (end - start).total_seconds() / 3600
     if committed <= 0:
         return 0.0
@@ -62,4 +155,4 @@ def rate(samples: Iterable[tuple[datetime, float]], start: datetime, end: dateti
         for days in range(1, BASELINE_DAYS + 1)
     ) / BASELINE_DAYS
     achieved = baseline - energy_kwh(samples, start, end)
-    return min(1.0, max(0.0, achieved / committed))
+    return round(min(1.0, max(0.0, achieved / committed)), 3)

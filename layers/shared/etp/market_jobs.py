@@ -1,7 +1,8 @@
 """The market's scheduled steps for one slot, each idempotent (re-running changes nothing done).
 
-seal    (:40, for the coming slot)  投標中 -> 已投標
-clear   (:45, for the coming slot)  已投標 -> 已得標 / 未得標, with fills, the price and the pairs
+seal    (:40, for the coming slot)  投標中 -> 已投標, then the sealed bids' digest goes to the audit trail
+clear   (:45, for the coming slot)  已投標 -> 已得標 / 未得標, with fills, the price and the pairs, then the
+        clearing result goes to the audit trail
 deliver (:00, for the slot starting) 已得標 -> 執行中
 settle  (:05, for the slots that ended) 執行中 -> 結算中, then -> 已結算 once every participant's
         readings reach the slot's end, or SETTLE_DEADLINE after it: achievement from metered data.
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Protocol
 
-from etp import bids, clearing
+from etp import audit, bids, clearing
 from etp.bids import BidPair
 from etp.readings import energy_kwh
 from etp.slots import SLOT
@@ -29,9 +30,14 @@ SETTLE_DEADLINE = timedelta(hours=2)
 
 class BidStore(Protocol):
     def of_slot(self, slot: datetime) -> list: ...
+    def reread(self, book: list) -> list: ...
     def set_status(self, bid, status: str, expected: str) -> bool: ...
     def record_outcome(self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None,
                        pairs: tuple) -> bool: ...
+
+
+class Trail(Protocol):
+    def put(self, record: audit.Record, now: datetime) -> bool: ...
 
 
 class Readings(Protocol):
@@ -54,22 +60,35 @@ def _move(store: BidStore, slot: datetime, job: str, source: str, target: str) -
     return report
 
 
-def seal(store: BidStore, slot: datetime) -> StepReport:
-    return _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
+def seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> StepReport:
+    report = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
+    # read back consistently: the digest covers each bid exactly as it was sealed
+    sealed = [b for b in store.reread(store.of_slot(slot)) if b.status != bids.SUBMITTED]
+    if sealed:
+        report.details["audit_recorded"] = trail.put(audit.sealed_bids_record(slot, sealed), now)
+    return report
 
 
 def deliver(store: BidStore, slot: datetime) -> StepReport:
     return _move(store, slot, "deliver", bids.WON, bids.DELIVERING)
 
 
-def clear(store: BidStore, slot: datetime, k: Fraction) -> StepReport:
+def clear(store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datetime) -> StepReport:
     """Clear the slot over every bid sealed at its gate (those still 已投標 and, after a partial run,
-    those already cleared), so a re-run computes the same result and writes only what is missing."""
-    seal(store, slot)  # a missed seal run must not leave bids out of the auction
+    those already cleared), so a re-run computes the same result and writes only what is missing.
+    Once no bid is left 已投標, the clearing result goes to the audit trail (once)."""
+    seal(store, slot, trail, now)  # a missed seal run must not leave bids out of the auction
     book = [b for b in store.of_slot(slot) if b.status != bids.SUBMITTED]
     report = StepReport(job="clear", slot=slot.isoformat())
-    if not any(b.status == bids.SEALED for b in book):
-        return report
+    if any(b.status == bids.SEALED for b in book):
+        _clear_book(store, book, k, report)
+    cleared = store.reread(book)
+    if cleared and all(b.status != bids.SEALED for b in cleared):
+        report.details["audit_recorded"] = trail.put(audit.clearing_record(slot, cleared), now)
+    return report
+
+
+def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) -> None:
     result = clearing.clear(
         (clearing.Bid(id=b.id, participant=b.user_id, side=b.side, volume_wh=b.volume_wh, price_milli=b.price_milli)
          for b in book), k)
@@ -89,7 +108,6 @@ def clear(store: BidStore, slot: datetime, k: Fraction) -> StepReport:
                         for user, volume in pairs[bid.id]))
         report.changed += written
     report.details = {"volume_wh": result.volume_wh, "price_milli": result.price_milli, "pairs": len(result.pairs)}
-    return report
 
 
 def _delivered_wh(readings: Readings, user_id: str, side: str, start: datetime, end: datetime) -> tuple[int, bool]:

@@ -18,12 +18,13 @@ def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
 
 def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]]) -> list[dict]:
     """One row per pair of a cleared bid; one row for a bid not cleared yet (win null) or lost (win 0).
-    `counterpart(user id)` gives (name, address)."""
+    `counterpart(user id)` gives (name, address). `transaction_hash` is the audit-trail transaction of
+    the slot's clearing result, or before that of its sealed bids (null until published)."""
     day, hours = slot_label(bid.slot, zone)
     price = (bid.cleared_price_milli or 0) / 1000
     base = {
         "id": bid.id, "date": day, "time": hours, "bid_type": bid.side, "status": bid.status,
-        "transaction_hash": None, "upload": slots.http_date(bid.uploaded_at, zone),
+        "transaction_hash": bid.clear_tx or bid.seal_tx, "upload": slots.http_date(bid.uploaded_at, zone),
         "bids": {"price": bid.price_milli / 1000, "value": bid.volume_wh / 1000},
     }
     if bid.status not in CLEARED:

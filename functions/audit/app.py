@@ -1,0 +1,42 @@
+"""Every minute: publish the audit trail's pending records to the IOTA node (see etp.audit).
+
+Event: `{}` (now) or `{"now": "<ISO-8601>"}`. A node outage leaves records pending for the next run;
+it is logged and counted (metric AuditNodeFailures, alarmed on), not raised, so it is not retried
+on top of the next scheduled run.
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp.audit import publish_pending
+    from etp.audit_table import DynamoOutbox
+    from etp.iota.node import NodeClient
+
+    try:
+        now = jobs.job_time(event)
+    except jobs.BadJobEvent as problem:
+        logger.error("audit job event rejected", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    node = NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10")))
+    report = publish_pending(DynamoOutbox(), node, now)
+    metrics.add_metric(name="AuditRecordsPublished", unit=MetricUnit.Count, value=report.published)
+    if report.node_error:
+        metrics.add_metric(name="AuditNodeFailures", unit=MetricUnit.Count, value=1)
+        logger.error("IOTA node unavailable, records left pending", extra=report.as_dict())
+        return {"status": "node unavailable", **report.as_dict()}
+    logger.info("audit trail published", extra=report.as_dict())
+    return {"status": "ok", **report.as_dict()}

@@ -1,0 +1,185 @@
+"""Demand response API: GET/POST /DR_bid, GET /DR_result (rules in etp.dr).
+
+Every refusal is a JSON string, as the contract gives them: `"error"`, or `"parameter is required"`
+when /DR_result has neither query form; the reason goes to the log.
+"""
+
+import functools
+import os
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+from etp import dr, web
+from etp.clock import local_zone, utcnow
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+router = APIGatewayRouter()
+
+MAX_DAYS = 366  # one query range of /DR_result
+MAX_UUIDS = 100
+
+
+class DrBidBody(BaseModel):
+    """A BEMS offers {volume, price}; an aggregator accepts {start_time, end_time, uuid}."""
+
+    model_config = ConfigDict(extra="forbid")
+    volume: Any = Field(None, description="BEMS: kW of curtailment, > 0")
+    price: Any = Field(None, description="BEMS: NT$, > 0")
+    start_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local")
+    end_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local")
+    uuid: Any = Field(None, description="aggregator: the offers to accept, all or none")
+
+
+def refuse(reason: str, answer: str = "error"):
+    logger.info("DR request refused", extra={"reason": reason})
+    return web.json_response(400, answer)
+
+
+@functools.cache
+def dr_store():
+    from etp.dr_table import DynamoDrStore
+
+    return DynamoDrStore()
+
+
+def _uuids(value: object, name: str, limit: int) -> list[str]:
+    """A list of 1..limit UUIDs, in canonical form."""
+    if not isinstance(value, list) or not 1 <= len(value) <= limit:
+        raise dr.DrRejected(f"{name}: a list of 1 to {limit} uuids")
+    ids = []
+    for item in value:
+        try:
+            ids.append(str(UUID(item)))
+        except (AttributeError, TypeError, ValueError):
+            raise dr.DrRejected(f"{name}: {item!r} is not a uuid") from None
+    return ids
+
+
+@router.get("/DR_bid", summary="DR offers of a target day: a BEMS its own, an aggregator all",
+            responses=web.answers((200, "The offers", None), 400, 401))
+def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
+    try:
+        day = dr.parse_iso_date(date, "date")
+    except dr.DrRejected as why:
+        return refuse(str(why))
+    caller = web.caller(router)
+    offers = dr_store().of_days(day, day) if caller.is_aggregator else dr_store().of_user(caller.id, day, day)
+    zone = local_zone()
+    return [dr.offer_row(o, zone) for o in _ordered(offers)]
+
+
+@router.post("/DR_bid", summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
+             responses=web.answers((200, '"ok"', None), 400, 401))
+def post_offer(body: Annotated[DrBidBody, Body()]):
+    caller = web.caller(router)
+    try:
+        if caller.is_aggregator:
+            return _accept(caller, body)
+        return _offer(caller, body)
+    except dr.DrRejected as why:
+        return refuse(str(why))
+
+
+def _offer(caller, body: DrBidBody) -> str:
+    if body.start_time is not None or body.end_time is not None or body.uuid is not None:
+        raise dr.DrRejected("a BEMS offers {volume, price}; accepting is for aggregators")
+    volume_w, price_milli = dr.offer_amounts(body.volume, body.price)
+    now = utcnow()
+    offer = dr.DrOffer(id=str(uuid4()), user_id=caller.id, executor=caller.account,
+                       day=dr.target_day(now, local_zone()), volume_w=volume_w, price_milli=price_milli,
+                       offered_at=now)
+    dr_store().create(offer)
+    logger.info("DR offer", extra={"offer_id": offer.id, "day": offer.day.isoformat()})
+    metrics.add_metric(name="DrOffers", unit=MetricUnit.Count, value=1)
+    return "ok"
+
+
+def _accept(caller, body: DrBidBody):
+    from dataclasses import replace
+
+
+    if body.volume is not None or body.price is not None:
+        raise dr.DrRejected("an aggregator accepts {start_time, end_time, uuid}; offering is for a BEMS")
+    zone, now = local_zone(), utcnow()
+    start = dr.parse_iso_dt(body.start_time, "start_time", zone)
+    end = dr.parse_iso_dt(body.end_time, "end_time", zone)
+    ids = _uuids(body.uuid, "uuid", dr.MAX_ACCEPTED)
+    found = dr_store().get_many(ids)
+    dr.check_acceptance(ids, found, start, end, now, zone)
+    changes = [(found[i], replace(found[i], status=dr.ACCEPTED, result=True, acceptor_id=caller.id,
+                                  acceptor=caller.account, start=start, end=end)) for i in ids]
+    try:
+        dr_store().decide(changes, now)
+    except dr.DrConflict as conflict:
+        return refuse(f"an offer changed meanwhile: {conflict}")
+    logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
+    metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
+    return "ok"
+
+
+@router.get("/DR_result", summary="DR results by target days (end inclusive) or by uuid",
+            responses=web.answers((200, "The results", None), 400, 401))
+def results(
+    start_date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    end_date: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+    uuid: Annotated[list[str] | None, Query(description="offer ids, repeatable")] = None,
+):
+    by_days = start_date is not None and end_date is not None
+    if not by_days and not uuid:
+        return refuse("neither start_date&end_date nor uuid", "parameter is required")
+    if by_days and uuid:
+        return refuse("give either start_date&end_date or uuid")
+    caller = web.caller(router)
+    try:
+        if uuid:
+            found = dr_store().get_many(_uuids(uuid, "uuid", MAX_UUIDS)).values()
+            offers = [o for o in found if caller.is_aggregator or o.user_id == caller.id]
+        else:
+            first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
+            if not timedelta(0) <= last - first < timedelta(days=MAX_DAYS):
+                raise dr.DrRejected(f"end_date: from start_date on, at most {MAX_DAYS} days")
+            offers = (dr_store().of_days(first, last) if caller.is_aggregator
+                      else dr_store().of_user(caller.id, first, last))
+    except dr.DrRejected as why:
+        return refuse(str(why))
+    zone, people = local_zone(), {}
+    template = os.environ.get("EXPLORER_URL_TEMPLATE", "{hash}")
+
+    def counterpart(user_id: str) -> tuple[str, str]:
+        if user_id not in people:
+            user = web.user_store().get_by_id(user_id)
+            people[user_id] = (user.username, user.address) if user else ("", "")
+        return people[user_id]
+
+    return [dr.result_row(o, zone, counterpart, lambda h: template.replace("{hash}", h)) for o in _ordered(offers)]
+
+
+def _ordered(offers) -> list:
+    return sorted(offers, key=lambda o: (o.day, o.start or o.offered_at, o.offered_at, o.id))
+
+
+def invalid_request(description: str) -> str:
+    logger.info("DR request refused", extra={"reason": description})
+    return "error"
+
+
+app = web.make_resolver(bad_request=invalid_request)
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return web.handle(app, event, context)

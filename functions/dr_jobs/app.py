@@ -1,0 +1,35 @@
+"""Daily at 00:10 local: close the demand-response days that have passed (see etp.dr_jobs).
+
+Event: `{}` (now) or `{"now": "<ISO-8601>"}` (naive = local time) to run as of an explicit time.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etp import jobs
+from etp.clock import local_zone
+from etp.observability import make_tracer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    from etp.dr_jobs import close
+    from etp.dr_table import DynamoDrStore
+    from etp.readings_table import DynamoReadingStore
+
+    try:
+        now = jobs.job_time(event)
+    except jobs.BadJobEvent as problem:
+        logger.error("DR job event rejected", extra={"reason": str(problem)})
+        return {"status": "rejected", "error": str(problem)}
+    report = close(DynamoDrStore(), DynamoReadingStore(), now, local_zone())
+    metrics.add_metric(name="DrDeclined", unit=MetricUnit.Count, value=report.declined)
+    metrics.add_metric(name="DrRated", unit=MetricUnit.Count, value=report.rated)
+    logger.info("DR days closed", extra=report.as_dict())
+    return {"status": "ok", **report.as_dict()}

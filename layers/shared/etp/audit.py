@@ -1,0 +1,181 @@
+"""The audit trail: records of outcomes that matter, published as zero-value IOTA transactions.
+
+A record is a small canonical JSON document with a tag per record type:
+
+  kind         tag                     subject       written when
+  sealed-bids  ETP9SEALED9BIDS         slot (UTC)    the seal job closed a slot with bids
+  clearing     ETP9CLEARING9RESULT     slot (UTC)    the clear job wrote every bid's outcome
+  dr-result    ETP9DR9RESULT           offer uuid    a DR offer was accepted, or its day passed
+
+Each record goes to its own address, derived from its key (`<kind>#<subject>`), so anyone can find
+it and the publisher can see whether an earlier run already published it. Producers put records in
+an outbox in the same step as the outcome; the publisher (every minute) sends what is pending:
+a node outage only delays a record, and a record is published once even when runs overlap or a run
+dies between sending and noting the hash. Records carry digests where the covered data is long, so
+that verification recomputes them from the stored data.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from etp import bids
+from etp.clock import to_utc_iso
+from etp.iota.node import NodeClient
+from etp.iota.send import send
+from etp.iota.transaction import message_fields
+from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
+
+SEALED, CLEARING, DR_RESULT = "sealed-bids", "clearing", "dr-result"
+TAGS = {SEALED: "ETP9SEALED9BIDS", CLEARING: "ETP9CLEARING9RESULT", DR_RESULT: "ETP9DR9RESULT"}
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str
+    subject: str
+    body: dict = field(hash=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.subject}"
+
+    @property
+    def tag(self) -> str:
+        return pad_tag(TAGS[self.kind])
+
+    @property
+    def address(self) -> str:
+        return record_address(self.key)
+
+    def message(self) -> bytes:
+        return canonical({"record": self.kind, "subject": self.subject, **self.body})
+
+
+def canonical(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def record_address(key: str) -> str:
+    """81 trytes from SHA-256 of the key: public and stable, one address per record."""
+    return bytes_to_trytes(hashlib.sha256(key.encode()).digest()).ljust(81, "9")
+
+
+def _digest(rows: Iterable[list]) -> str:
+    return hashlib.sha256(canonical({"rows": sorted(rows)})).hexdigest()
+
+
+def sealed_bids_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
+    """The bids sealed at a slot's gate: how many, and a digest of each one's id, owner, side and offer."""
+    rows = [[b.id, b.account, b.side, b.volume_wh, b.price_milli] for b in book if b.status != bids.SUBMITTED]
+    return Record(SEALED, to_utc_iso(slot), {"bids": len(rows), "sha256": _digest(rows)})
+
+
+def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
+    """A slot's clearing: the uniform price, the volume traded, and a digest of every bid's fill and pairs."""
+    cleared = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
+    rows = [[b.id, b.fill_wh, sorted([p.counterpart_id, p.volume_wh] for p in b.pairs)] for b in cleared]
+    prices = {b.cleared_price_milli for b in cleared}
+    return Record(CLEARING, to_utc_iso(slot), {
+        "bids": len(rows), "price_milli": max(prices, key=lambda p: p or 0) if prices else None,
+        "volume_wh": sum(b.fill_wh for b in cleared if b.side == "buy"), "sha256": _digest(rows)})
+
+
+def dr_result_record(offer) -> Record:
+    """A DR offer's decision (an etp.dr.DrOffer): accepted for a window, or not accepted (result false)."""
+    return Record(DR_RESULT, offer.id, {
+        "executor": offer.executor, "day": offer.day.isoformat(), "volume_w": offer.volume_w,
+        "price_milli": offer.price_milli, "result": offer.result, "acceptor": offer.acceptor,
+        "start": to_utc_iso(offer.start) if offer.start else None,
+        "end": to_utc_iso(offer.end) if offer.end else None})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A transaction as found on the tangle."""
+
+    hash: str
+    address: str
+    tag: str
+    message: bytes | None  # None when the fragment is not a message
+
+
+def read_entries(node: NodeClient, hashes: list[str]) -> list[Entry]:
+    entries = []
+    for tx_hash, trytes in zip(hashes, node.get_trytes(hashes), strict=True):
+        if set(trytes) == {"9"}:
+            continue  # IRI answers 9s for a hash it does not hold
+        address, tag, fragment = message_fields(trytes)
+        try:
+            message: bytes | None = trytes_to_bytes(fragment)
+        except ValueError:
+            message = None
+        entries.append(Entry(tx_hash, address, tag, message))
+    return entries
+
+
+def matches(entry: Entry, record_key: str, tag: str, message: bytes) -> bool:
+    return entry.address == record_address(record_key) and entry.tag == tag and entry.message == message
+
+
+def publish(node: NodeClient, key: str, tag: str, message: bytes, when: datetime) -> str:
+    """The hash of `message` on the tangle at the record's address: an earlier publication of the
+    same message when there is one, else a new zero-value transaction (timestamp `when`)."""
+    address = record_address(key)
+    for entry in read_entries(node, node.find_transactions(addresses=[address])):
+        if matches(entry, key, tag, message):
+            return entry.hash
+    return send(node, address, tag, message, now=when)
+
+
+@dataclass(frozen=True)
+class Pending:
+    key: str
+    tag: str
+    message: bytes
+    created_at: datetime
+
+
+class Outbox(Protocol):
+    def pending(self, limit: int) -> list[Pending]: ...
+    def claim(self, key: str, now: datetime) -> bool: ...
+    def stamp(self, key: str, tx_hash: str) -> None: ...
+    def mark_published(self, key: str, tx_hash: str, now: datetime) -> None: ...
+    def release(self, key: str) -> None: ...
+
+
+@dataclass
+class PublishReport:
+    published: int = 0
+    still_pending: int = 0
+    node_error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"published": self.published, "still_pending": self.still_pending, "node_error": self.node_error}
+
+
+def publish_pending(outbox: Outbox, node: NodeClient, now: datetime, limit: int = 200) -> PublishReport:
+    """Publish what the outbox holds, oldest first. Each record is claimed for a while first, so that
+    overlapping runs do not both send it; its hash is written onto the records it covers before the
+    record counts as published. A node error ends the run: what is left waits for the next one."""
+    from etp.iota.node import IotaNodeError
+
+    report = PublishReport()
+    waiting = outbox.pending(limit)
+    for index, record in enumerate(waiting):
+        if not outbox.claim(record.key, now):
+            continue  # another run holds it
+        try:
+            tx_hash = publish(node, record.key, record.tag, record.message, record.created_at)
+        except IotaNodeError as problem:
+            outbox.release(record.key)
+            report.node_error = str(problem)
+            report.still_pending = len(waiting) - index
+            return report
+        outbox.stamp(record.key, tx_hash)
+        outbox.mark_published(record.key, tx_hash, now)
+        report.published += 1
+    return report
