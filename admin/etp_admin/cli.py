@@ -241,6 +241,69 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     print(f"Q* = {volume / 1000:g} kWh   p* = {price / 1000:g} NT$/kWh")
 
 
+# --- the audit trail ------------------------------------------------------------------------
+
+
+def _recomputed(kind: str, subject: str):
+    """(the record rebuilt from the stored data, the hash each covered record carries)."""
+    from etp import audit, bids
+    from etp.bids_table import DynamoBidStore
+    from etp.clock import from_utc_iso
+    from etp.dr_table import DynamoDrStore
+
+    if kind == audit.DR_RESULT:
+        offer = DynamoDrStore().get_many([subject]).get(subject)
+        if offer is None:
+            raise CommandError(f"no DR offer {subject}")
+        return audit.dr_result_record(offer), [offer.tx_hash]
+    slot = from_utc_iso(subject)
+    book = DynamoBidStore().of_slot(slot)
+    if kind == audit.SEALED:
+        sealed = [b for b in book if b.status != bids.SUBMITTED]
+        return audit.sealed_bids_record(slot, sealed), [b.seal_tx for b in sealed]
+    cleared = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
+    return audit.clearing_record(slot, cleared), [b.clear_tx for b in cleared]
+
+
+def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """A record's tangle entry, checked against the outbox and the data as stored now; exit 1 on a mismatch."""
+    from etp import audit
+    from etp.audit_table import DynamoOutbox
+    from etp.clock import to_utc_iso
+    from etp.iota.node import IotaNodeError, NodeClient
+    from etp.jobs import BadJobEvent, job_time
+
+    subject = args.subject
+    if args.kind != audit.DR_RESULT:
+        try:
+            subject = to_utc_iso(job_time({"now": args.subject}))
+        except BadJobEvent as error:
+            raise CommandError(f"slot: {error}") from None
+    stored = DynamoOutbox().get(f"{args.kind}#{subject}")
+    if stored is None:
+        raise CommandError(f"no audit record {args.kind}#{subject} (not decided yet, or nothing to record)")
+    recomputed, covered = _recomputed(args.kind, subject)
+    entry = None
+    if stored.tx_hash:
+        try:
+            found = audit.read_entries(NodeClient(args.node), [stored.tx_hash])
+        except IotaNodeError as error:
+            raise CommandError(f"IOTA node: {error}") from None
+        entry = found[0] if found else None
+    problems = audit.verify(stored.message.encode(), recomputed, stored.tx_hash, entry, covered)
+    _print_json({
+        "record": stored.key, "tag": stored.tag.rstrip("9"), "address": recomputed.address,
+        "recorded_at": stored.created_at, "published_at": stored.published_at, "transaction": stored.tx_hash,
+        "message": json.loads(stored.message),
+        "on_tangle": None if entry is None else {
+            "address": entry.address, "tag": entry.tag.rstrip("9"),
+            "message": entry.message.decode("utf-8", "replace") if entry.message else None},
+        "verified": not problems, "problems": problems,
+    })
+    if problems:
+        raise CommandError("the record does not verify")
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -328,6 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
     market = group("market", "the hourly market")
     command(market, "show", market_show, "a slot's order book, Q*, p*, pairs and statuses").add_argument(
         "--slot", required=True, help="the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
+
+    trail = group("audit", "the audit trail on the tangle")
+    show = command(trail, "show", audit_show,
+                   "show a record's tangle entry and verify it against the stored data (exit 1 if it does not)")
+    show.add_argument("kind", choices=["dr-result", "sealed-bids", "clearing"])
+    show.add_argument("subject", help="dr-result: the offer's uuid; else the slot's start, ISO-8601 (naive = local)")
+    show.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the platform writes to")
 
     demo = group("demo", "demo data for a local stack")
     seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")

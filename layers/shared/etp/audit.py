@@ -179,3 +179,26 @@ def publish_pending(outbox: Outbox, node: NodeClient, now: datetime, limit: int 
         outbox.mark_published(record.key, tx_hash, now)
         report.published += 1
     return report
+
+
+def verify(stored: bytes, recomputed: Record, tx_hash: str | None, entry: Entry | None,
+           covered: list[str | None]) -> list[str]:
+    """What is wrong with a record (empty: verified): `stored` is the message the outbox holds,
+    `recomputed` the record rebuilt from the data as stored now, `entry` what the node holds under
+    `tx_hash`, `covered` the hash each covered record carries."""
+    problems = []
+    if recomputed.message() != stored:
+        problems.append("the stored data no longer matches the recorded message")
+    if tx_hash is None:
+        return [*problems, "not published yet"]
+    if entry is None:
+        return [*problems, f"transaction {tx_hash} is not on the node"]
+    if entry.address != recomputed.address:
+        problems.append("the transaction is at another address")
+    if entry.tag != recomputed.tag:
+        problems.append("the transaction has another tag")
+    if entry.message != stored:
+        problems.append("the transaction's message differs from the recorded message")
+    if not covered or any(h != tx_hash for h in covered):
+        problems.append("not every covered record carries the transaction hash")
+    return problems
