@@ -97,3 +97,18 @@ def test_news_are_the_ten_latest_newest_first(aws):
     assert body[0]["time"] == "2026/03/01 09:11" and set(body[0]) == {"id", "time", "content"}
     with pytest.raises(ValueError):
         DynamoNews().publish("   ", start)
+
+
+def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, monkeypatch):
+    from etp_devnode.server import DevNode
+
+    from etp.audit_table import DynamoOutbox
+    from etp.clock import to_utc_iso
+
+    token = login_bearer("Buyer_BEMS")
+    assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [None], "not published yet"
+    with DevNode("127.0.0.1", 0) as node:
+        monkeypatch.setenv("IOTA_NODE_URL", node.url)
+        assert load_function("audit").lambda_handler({}, FakeLambdaContext())["published"] == 2
+    clearing = DynamoOutbox().get(f"clearing#{to_utc_iso(market_state['slot'])}")
+    assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [clearing.tx_hash]
