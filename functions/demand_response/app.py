@@ -91,7 +91,7 @@ def post_offer(body: Annotated[DrBidBody, Body()]):
         return refuse(str(why))
 
 
-def _offer(caller, body: DrBidBody) -> str:
+def _offer(caller, body: DrBidBody):
     if body.start_time is not None or body.end_time is not None or body.uuid is not None:
         raise dr.DrRejected("a BEMS offers {volume, price}; accepting is for aggregators")
     volume_w, price_milli = dr.offer_amounts(body.volume, body.price)
@@ -102,7 +102,7 @@ def _offer(caller, body: DrBidBody) -> str:
     dr_store().create(offer)
     logger.info("DR offer", extra={"offer_id": offer.id, "day": offer.day.isoformat()})
     metrics.add_metric(name="DrOffers", unit=MetricUnit.Count, value=1)
-    return "ok"
+    return web.json_response(200, "ok")
 
 
 def _accept(caller, body: DrBidBody):
@@ -125,7 +125,7 @@ def _accept(caller, body: DrBidBody):
         return refuse(f"an offer changed meanwhile: {conflict}")
     logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
     metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
-    return "ok"
+    return web.json_response(200, "ok")
 
 
 @router.get("/DR_result", summary="DR results by target days (end inclusive) or by uuid",

@@ -3,16 +3,10 @@
 from datetime import UTC, timedelta
 
 import requests
+from stack_client import admin, bearer, eventually
 
 from etp import slots
 from etp.clock import local_zone, utcnow
-from etp_admin import demo
-
-
-def bearer(api, account):
-    answer = requests.post(f"{api}/login", json={"account": account, "password": demo.DEFAULT_DEMO_PASSWORD},
-                           timeout=30)
-    return {"Authorization": f"Bearer {answer.json()['bearer']}"}
 
 
 def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
@@ -37,18 +31,6 @@ def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     assert withdrawn.json() == {"message": "Accept"}
     status = requests.get(f"{api}/bidstatus", headers=carlab, timeout=30)
     assert status.status_code == 200 and set(status.json()) == {"average_price", "average_volume", "participants"}
-
-
-def admin(deployment, *argv):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
-               "--endpoint-url", deployment.endpoint, *argv]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr + done.stdout
-    return done.stdout
 
 
 def publish_readings(deployment, account: str, slot_start, grid_kw: float) -> None:
@@ -94,6 +76,18 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     mine = sorted((r["counterpart"]["name"], r["wins"]["value"], r["wins"]["price"], r["status"]) for r in rows
                   if r["time"].startswith(f"{start:%H}:00"))
     assert mine == [("ABRI_BEMS", 4.0, 2.5, "已得標"), ("NCKU_BEMS", 6.0, 2.5, "已得標")]
+    admin(deployment, "jobs", "run", "audit")  # the sealed and cleared slot go on the tangle
+
+    def slot_hashes():  # a scheduled run may be the one publishing: wait for it
+        rows = requests.get(f"{api}/matchresult", headers=bearer(api, "SGESC_C_BEMS"), timeout=30).json()
+        found = {r["transaction_hash"] for r in rows if r["time"].startswith(f"{start:%H}:00")}
+        return found if None not in found else None
+
+    (cleared_tx,) = eventually(slot_hashes)
+    entry = requests.get(f"{deployment.node}/explorer/transaction/{cleared_tx}", timeout=30).json()
+    assert entry["tag"].startswith("ETP9CLEARING9RESULT") and json.loads(entry["message"])["volume_wh"] == 10_000
+    for kind in ("sealed-bids", "clearing"):
+        assert json.loads(admin(deployment, "audit", "show", kind, slot_arg, "--node", deployment.node))["verified"]
     assert requests.get(f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "buy"},
                         headers=bearer(api, "ABRI_BEMS"), timeout=30).json()["totalCount"] >= 1
 

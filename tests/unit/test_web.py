@@ -96,3 +96,8 @@ def test_validation_errors_name_each_field():
         "account: String should have at most 80 characters; password: Field required")
     assert web.describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}]) == (
         "body: malformed JSON")
+
+
+def test_a_string_answer_is_sent_as_a_json_string():
+    assert web.json_response(200, "ok").body == '"ok"'
+    assert web.json_response(400, {"error": "x"}).body == {"error": "x"}

@@ -45,6 +45,9 @@ ERROR_ANSWERS = {
 
 
 def json_response(status: int, body: Any) -> Response:
+    """`body` as JSON; a str too (Powertools would send a str as it is, and the contract has `"ok"`)."""
+    if isinstance(body, str):
+        body = json.dumps(body)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
