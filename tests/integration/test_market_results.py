@@ -100,10 +100,9 @@ def test_news_are_the_ten_latest_newest_first(aws):
 
 
 def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, monkeypatch):
-    from etp_devnode.server import DevNode
-
     from etp.audit_table import DynamoOutbox
     from etp.clock import to_utc_iso
+    from etp_devnode.server import DevNode
 
     token = login_bearer("Buyer_BEMS")
     assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [None], "not published yet"

@@ -101,3 +101,13 @@ def test_validation_errors_name_each_field():
 def test_a_string_answer_is_sent_as_a_json_string():
     assert web.json_response(200, "ok").body == '"ok"'
     assert web.json_response(400, {"error": "x"}).body == {"error": "x"}
+
+
+def test_a_body_that_is_not_a_json_object_is_refused_before_validation():
+    # Powertools would validate the first element of a list against an object model
+    for body in ('[{"ok": true}]', '"text"', "3"):
+        response = call("POST", "/open", body=body)
+        assert response["statusCode"] == 400
+        assert json.loads(response["body"])["description"] == "body: must be a JSON object"
+        assert_cors(response)
+    assert call("POST", "/open", body="{}")["statusCode"] == 200

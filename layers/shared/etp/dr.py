@@ -12,6 +12,7 @@
   hours; rate = achieved / committed, clamped to [0, 1]. Days without readings count as zero load.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +28,8 @@ MAX_PRICE = 1_000
 MAX_ACCEPTED = 50  # offers in one acceptance: two writes each in one DynamoDB transaction (≤ 100)
 OFFERED, ACCEPTED, DECLINED, RATED = "已投標", "已得標", "未得標", "已結算"
 ISO_DT = "%Y-%m-%d %H:%M:%S"
+ISO_D_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DT_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 class DrRejected(ValueError):
@@ -71,7 +74,7 @@ def offer_amounts(volume: object, price: object) -> tuple[int, int]:
 
 
 def parse_iso_date(text: object, name: str) -> date:
-    if not isinstance(text, str) or len(text) != 10:
+    if not isinstance(text, str) or not ISO_D_SHAPE.fullmatch(text):  # fromisoformat takes other ISO forms too
         raise DrRejected(f"{name}: expected YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
@@ -80,9 +83,11 @@ def parse_iso_date(text: object, name: str) -> date:
 
 
 def parse_iso_dt(text: object, name: str, zone: ZoneInfo) -> datetime:
-    """A local `YYYY-MM-DD HH:MM:SS` as an aware UTC time."""
+    """A local `YYYY-MM-DD HH:MM:SS` (exactly: strptime alone takes unpadded fields) as an aware UTC time."""
+    if not isinstance(text, str) or not ISO_DT_SHAPE.fullmatch(text):
+        raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS")
     try:
-        return datetime.strptime(str(text), ISO_DT).replace(tzinfo=zone).astimezone(UTC)
+        return datetime.strptime(text, ISO_DT).replace(tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS") from None
 
