@@ -110,3 +110,13 @@ def keys() -> dict[str, str]:
     other_private, other_public = envelope.new_key_pair()
     return dict(platform_private=platform_private, platform_public=platform_public, meter_private=meter_private,
                 meter_public=meter_public, other_private=other_private, other_public=other_public)
+
+
+@pytest.fixture
+def node(monkeypatch):
+    """An IOTA dev node on a free loopback port, which the functions are pointed at."""
+    from etp_devnode.server import DevNode
+
+    with DevNode("127.0.0.1", 0) as running:
+        monkeypatch.setenv("IOTA_NODE_URL", running.url)
+        yield running

@@ -32,4 +32,4 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from aws_fixtures import aws, keys  # noqa: F401 (the fixtures, for every test folder)
+from aws_fixtures import aws, keys, node  # noqa: F401 (the fixtures, for every test folder)

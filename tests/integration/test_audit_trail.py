@@ -13,7 +13,6 @@ from etp.audit_table import PENDING, AuditModel, DynamoOutbox
 from etp.bids_table import BidModel, DynamoBidStore, StoredBid
 from etp.iota.node import NodeClient
 from etp_admin import cli
-from etp_devnode.server import DevNode
 
 audit_function = load_function("audit")
 market_jobs = load_function("market_jobs")
@@ -21,13 +20,6 @@ SLOT = datetime(2030, 1, 1, 2, 0, tzinfo=UTC)  # 10:00-11:00 in Taipei
 SLOT_EVENT = "2030-01-01T10:00:00"
 NOW = json.loads((ROOT / "events/audit/explicit_time.json").read_text())  # 09:46 local, after the clear
 SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-01T02:00:00Z", "clearing#2030-01-01T02:00:00Z"
-
-
-@pytest.fixture
-def node(monkeypatch):
-    with DevNode("127.0.0.1", 0) as running:
-        monkeypatch.setenv("IOTA_NODE_URL", running.url)
-        yield running
 
 
 @pytest.fixture

@@ -15,18 +15,10 @@ from etp.iota.send import send
 from etp.meters_table import AddressRecord, DynamoAddressBook, DynamoMeterStore
 from etp.readings_table import DynamoReadingStore, LedgerModel
 from etp.users_table import DynamoUserStore
-from etp_devnode.server import DevNode
 
 tracker_function = load_function("tracker")
 EXPLICIT = json.loads((ROOT / "events/tracker/explicit_time.json").read_text())  # 2026-11-25T10:05:00Z
 TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def node(monkeypatch):
-    with DevNode("127.0.0.1", 0) as running:
-        monkeypatch.setenv("IOTA_NODE_URL", running.url)
-        yield running
 
 
 @pytest.fixture
