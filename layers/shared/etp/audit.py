@@ -20,14 +20,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from etp import bids
 from etp.clock import to_utc_iso
-from etp.iota.node import NodeClient
-from etp.iota.send import send
-from etp.iota.transaction import message_fields
 from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
+
+if TYPE_CHECKING:  # the node client (urllib) is imported when publishing, not by the market jobs
+    from etp.iota.node import NodeClient
 
 SEALED, CLEARING, DR_RESULT = "sealed-bids", "clearing", "dr-result"
 TAGS = {SEALED: "ETP9SEALED9BIDS", CLEARING: "ETP9CLEARING9RESULT", DR_RESULT: "ETP9DR9RESULT"}
@@ -103,7 +103,9 @@ class Entry:
     message: bytes | None  # None when the fragment is not a message
 
 
-def read_entries(node: NodeClient, hashes: list[str]) -> list[Entry]:
+def read_entries(node: "NodeClient", hashes: list[str]) -> list[Entry]:
+    from etp.iota.transaction import message_fields
+
     entries = []
     for tx_hash, trytes in zip(hashes, node.get_trytes(hashes), strict=True):
         if set(trytes) == {"9"}:
@@ -121,9 +123,11 @@ def matches(entry: Entry, record_key: str, tag: str, message: bytes) -> bool:
     return entry.address == record_address(record_key) and entry.tag == tag and entry.message == message
 
 
-def publish(node: NodeClient, key: str, tag: str, message: bytes, when: datetime) -> str:
+def publish(node: "NodeClient", key: str, tag: str, message: bytes, when: datetime) -> str:
     """The hash of `message` on the tangle at the record's address: an earlier publication of the
     same message when there is one, else a new zero-value transaction (timestamp `when`)."""
+    from etp.iota.send import send
+
     address = record_address(key)
     for entry in read_entries(node, node.find_transactions(addresses=[address])):
         if matches(entry, key, tag, message):
@@ -157,7 +161,7 @@ class PublishReport:
         return {"published": self.published, "still_pending": self.still_pending, "node_error": self.node_error}
 
 
-def publish_pending(outbox: Outbox, node: NodeClient, now: datetime, limit: int = 200) -> PublishReport:
+def publish_pending(outbox: Outbox, node: "NodeClient", now: datetime, limit: int = 200) -> PublishReport:
     """Publish what the outbox holds, oldest first. Each record is claimed for a while first, so that
     overlapping runs do not both send it; its hash is written onto the records it covers before the
     record counts as published. A node error ends the run: what is left waits for the next one."""
