@@ -136,3 +136,10 @@ def test_the_cli_shows_a_record_and_verifies_it_against_the_stored_data(cleared_
     code, report, _ = show(cleared_slot, capsys, "sealed-bids", SLOT_EVENT)
     assert code == 0 and report["verified"], "the sealed offers themselves are untouched"
     assert show(cleared_slot, capsys, "clearing", "2030-01-01T11:00")[0] == 1, "no record for that slot"
+
+
+def test_the_scheduled_event_publishes_as_of_now(cleared_slot):
+    scheduled = json.loads((ROOT / "events/audit/scheduled.json").read_text())
+    answer = audit_function.lambda_handler(scheduled, FakeLambdaContext())
+    assert (answer["status"], answer["published"]) == ("ok", 2)
+    assert DynamoOutbox().get(SEALED_KEY).published_at < "2030", "published as of now, before the slot"
