@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from etp import bids
+from etp import bids, dr
 from etp.clock import to_utc_iso
 from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
 
@@ -78,14 +78,14 @@ def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
     """A slot's clearing: the uniform price, the volume traded, and a digest of every bid's fill and pairs."""
     cleared = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
     rows = [[b.id, b.fill_wh, sorted([p.counterpart_id, p.volume_wh] for p in b.pairs)] for b in cleared]
-    prices = {b.cleared_price_milli for b in cleared}
+    price = next((b.cleared_price_milli for b in cleared), None)  # one uniform price per slot
     return Record(CLEARING, to_utc_iso(slot), {
-        "bids": len(rows), "price_milli": max(prices, key=lambda p: p or 0) if prices else None,
+        "bids": len(rows), "price_milli": price,
         "volume_wh": sum(b.fill_wh for b in cleared if b.side == "buy"), "sha256": _digest(rows)})
 
 
-def dr_result_record(offer) -> Record:
-    """A DR offer's decision (an etp.dr.DrOffer): accepted for a window, or not accepted (result false)."""
+def dr_result_record(offer: dr.DrOffer) -> Record:
+    """A DR offer's decision: accepted for a window, or not accepted (result false)."""
     return Record(DR_RESULT, offer.id, {
         "executor": offer.executor, "day": offer.day.isoformat(), "volume_w": offer.volume_w,
         "price_milli": offer.price_milli, "result": offer.result, "acceptor": offer.acceptor,
