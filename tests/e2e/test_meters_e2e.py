@@ -42,7 +42,7 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
     assert published.returncode == 0, published.stderr
     tx_hash = json.loads(published.stdout)["transaction"]
     on_tangle = NodeClient(deployment.node).find_transactions(addresses=[address.json()["address"]])
-    assert on_tangle == [tx_hash]
+    assert tx_hash in on_tangle  # with other tests' readings of today, when their slot falls on it
 
     first = admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
     assert first.returncode == 0, first.stderr + first.stdout
