@@ -36,8 +36,7 @@ def lambda_handler(event: dict, context) -> dict:
     try:
         day = jobs.job_time(event).date()
     except jobs.BadJobEvent as problem:
-        logger.error("address job event rejected", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "address job", problem)
     recorded = record_day(day, DynamoMeterStore(), DynamoAddressBook(), jobs.secret("IOTA_SEED_SECRET_ID"))
     metrics.add_metric(name="AddressesRecorded", unit=MetricUnit.Count, value=recorded)
     logger.info("addresses recorded", extra={"day": day.isoformat(), "meters": recorded})

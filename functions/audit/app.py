@@ -5,8 +5,6 @@ it is logged and counted (metric AuditNodeFailures, alarmed on), not raised, so 
 on top of the next scheduled run.
 """
 
-import os
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -24,15 +22,12 @@ metrics = Metrics()
 def lambda_handler(event: dict, context) -> dict:
     from etp.audit import publish_pending
     from etp.audit_table import DynamoOutbox
-    from etp.iota.node import NodeClient
 
     try:
         now = jobs.job_time(event)
     except jobs.BadJobEvent as problem:
-        logger.error("audit job event rejected", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
-    node = NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10")))
-    report = publish_pending(DynamoOutbox(), node, now)
+        return jobs.rejected(logger, "audit job", problem)
+    report = publish_pending(DynamoOutbox(), jobs.node_client(), now)
     metrics.add_metric(name="AuditRecordsPublished", unit=MetricUnit.Count, value=report.published)
     if report.node_error:
         metrics.add_metric(name="AuditNodeFailures", unit=MetricUnit.Count, value=1)

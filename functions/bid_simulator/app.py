@@ -30,8 +30,7 @@ def lambda_handler(event: dict, context) -> dict:
         api_url, _, buildings = simulator_io.configuration(event)
         api = ApiClient(api_url)
     except (jobs.BadJobEvent, simulators.ConfigError, ApiError) as problem:
-        logger.error("bid simulator not run", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "bid simulator", problem)
     report = simulators.simulate_bids(buildings, now, zone=local_zone(), api=api,
                                       rng=random.Random())  # noqa: S311 (jitter, not secrecy)
     simulator_io.log_report(logger, metrics, report, "bid simulator")

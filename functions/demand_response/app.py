@@ -153,15 +153,8 @@ def results(
                       else dr_store().of_user(caller.id, first, last))
     except dr.DrRejected as why:
         return refuse(str(why))
-    zone, people = local_zone(), {}
+    zone, counterpart = local_zone(), web.people()
     template = os.environ.get("EXPLORER_URL_TEMPLATE", "{hash}")
-
-    def counterpart(user_id: str) -> tuple[str, str]:
-        if user_id not in people:
-            user = web.user_store().get_by_id(user_id)
-            people[user_id] = (user.username, user.address) if user else ("", "")
-        return people[user_id]
-
     return [dr.result_row(o, zone, counterpart, lambda h: template.replace("{hash}", h)) for o in _ordered(offers)]
 
 

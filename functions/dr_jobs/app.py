@@ -26,8 +26,7 @@ def lambda_handler(event: dict, context) -> dict:
     try:
         now = jobs.job_time(event)
     except jobs.BadJobEvent as problem:
-        logger.error("DR job event rejected", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "DR job", problem)
     report = close(DynamoDrStore(), DynamoReadingStore(), now, local_zone())
     metrics.add_metric(name="DrDeclined", unit=MetricUnit.Count, value=report.declined)
     metrics.add_metric(name="DrRated", unit=MetricUnit.Count, value=report.rated)

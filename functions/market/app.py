@@ -173,14 +173,7 @@ def match_result():
     zone, caller = local_zone(), web.caller(router)
     since = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
     mine = sorted(bid_store().of_user_from(caller.id, since), key=lambda b: (b.slot, b.id), reverse=True)
-    people: dict[str, tuple[str, str]] = {}
-
-    def counterpart(user_id: str) -> tuple[str, str]:
-        if user_id not in people:
-            user = web.user_store().get_by_id(user_id)
-            people[user_id] = (user.username, user.address) if user else ("", "")
-        return people[user_id]
-
+    counterpart = web.people()
     return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
 
 

@@ -64,8 +64,7 @@ def lambda_handler(event: dict, context) -> dict:
     try:
         job, slots, now = slots_of(event)
     except jobs.BadJobEvent as problem:
-        logger.error("market job event rejected", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "market job", problem)
     reports = [run(job, slot, now) for slot in slots]
     changed = sum(r.changed for r in reports)
     metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)

@@ -26,8 +26,7 @@ def lambda_handler(event: dict, context) -> dict:
         now = jobs.job_time(event)
         api_url, node_url, buildings = simulator_io.configuration(event)
     except (jobs.BadJobEvent, simulators.ConfigError) as problem:
-        logger.error("power simulator not run", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "power simulator", problem)
     report = simulators.simulate_power(buildings, now, zone=local_zone(), read_csv=simulator_io.read_csv,
                                        publish=simulator_io.meter_publisher(api_url, node_url))
     simulator_io.log_report(logger, metrics, report, "power simulator")

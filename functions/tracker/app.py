@@ -3,7 +3,6 @@
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
 """
 
-import os
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,13 +17,12 @@ metrics = Metrics()
 
 
 def build_tracker():
-    from etp.iota.node import NodeClient
     from etp.meters_table import DynamoAddressBook, DynamoMeterStore
     from etp.readings_table import DynamoReadingStore
     from etp.tracker import Tracker
 
     return Tracker(
-        node=NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10"))),
+        node=jobs.node_client(),
         addresses=DynamoAddressBook(),
         meters=DynamoMeterStore().get,
         store=DynamoReadingStore(),
@@ -42,8 +40,7 @@ def lambda_handler(event: dict, context) -> dict:
     try:
         now = jobs.job_time(event)
     except jobs.BadJobEvent as problem:
-        logger.error("tracker event rejected", extra={"reason": str(problem)})
-        return {"status": "rejected", "error": str(problem)}
+        return jobs.rejected(logger, "tracker", problem)
     try:
         report = build_tracker().run(now)
     except IotaNodeError as problem:

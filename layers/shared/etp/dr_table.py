@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -117,13 +118,13 @@ class DynamoDrStore:
         try:
             with TransactWrite(connection=DrModel._get_connection().connection) as transaction:
                 for old, new in changes:
-                    transaction.update(DrModel(old.id), actions=[
-                        DrModel.status.set(new.status), DrModel.version.set(old.version + 1),
-                        DrModel.result.set(bool(new.result)),
-                        *((DrModel.acceptor_id.set(new.acceptor_id), DrModel.acceptor.set(new.acceptor),
-                           DrModel.start.set(to_utc_iso(new.start)), DrModel.end.set(to_utc_iso(new.end)))
-                          if new.start and new.end and new.acceptor and new.acceptor_id else ()),
-                    ], condition=(DrModel.status == old.status) & (DrModel.version == old.version))
+                    actions: list[Action] = [DrModel.status.set(new.status), DrModel.version.set(old.version + 1),
+                               DrModel.result.set(bool(new.result))]
+                    if new.acceptor_id and new.acceptor and new.start and new.end:  # accepted: by whom, when
+                        actions += [DrModel.acceptor_id.set(new.acceptor_id), DrModel.acceptor.set(new.acceptor),
+                                    DrModel.start.set(to_utc_iso(new.start)), DrModel.end.set(to_utc_iso(new.end))]
+                    transaction.update(DrModel(old.id), actions=actions,
+                                       condition=(DrModel.status == old.status) & (DrModel.version == old.version))
                     add_to_outbox(transaction, audit.dr_result_record(new), now)
         except TransactWriteError as error:
             raise DrConflict(f"{error.cause_response_code}: {error.cause}") from None

@@ -28,6 +28,19 @@ def job_time(event: object) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+def rejected(logger, job: str, problem: Exception) -> dict:
+    """Log why a job did not run and answer so (retrying the same event would not help)."""
+    logger.error(f"{job} not run", extra={"reason": str(problem)})
+    return {"status": "rejected", "error": str(problem)}
+
+
+def node_client():
+    """The configured IOTA node (`IOTA_NODE_URL`, `IOTA_NODE_TIMEOUT` seconds per call)."""
+    from etp.iota.node import NodeClient
+
+    return NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10")))
+
+
 def secret(name_env: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 

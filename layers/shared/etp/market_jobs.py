@@ -52,33 +52,39 @@ class StepReport:
     details: dict = field(default_factory=dict)
 
 
-def _move(store: BidStore, slot: datetime, job: str, source: str, target: str) -> StepReport:
+def _move(store: BidStore, slot: datetime, job: str, source: str, target: str) -> tuple[StepReport, list]:
+    """Move the slot's bids from `source` to `target`; the report, and the bids as read before."""
     report = StepReport(job=job, slot=slot.isoformat())
-    for bid in store.of_slot(slot):
+    book = store.of_slot(slot)
+    for bid in book:
         if bid.status == source and store.set_status(bid, target, expected=source):
             report.changed += 1
-    return report
+    return report, book
+
+
+def _seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> tuple[StepReport, list]:
+    """Seal the slot and record its sealed bids; the report, and those bids read back consistently
+    (the digest covers each bid exactly as it was sealed)."""
+    report, book = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
+    sealed = [b for b in store.reread(book) if b.status != bids.SUBMITTED]
+    if sealed:
+        report.details["audit_recorded"] = trail.put(audit.sealed_bids_record(slot, sealed), now)
+    return report, sealed
 
 
 def seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> StepReport:
-    report = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
-    # read back consistently: the digest covers each bid exactly as it was sealed
-    sealed = [b for b in store.reread(store.of_slot(slot)) if b.status != bids.SUBMITTED]
-    if sealed:
-        report.details["audit_recorded"] = trail.put(audit.sealed_bids_record(slot, sealed), now)
-    return report
+    return _seal(store, slot, trail, now)[0]
 
 
 def deliver(store: BidStore, slot: datetime) -> StepReport:
-    return _move(store, slot, "deliver", bids.WON, bids.DELIVERING)
+    return _move(store, slot, "deliver", bids.WON, bids.DELIVERING)[0]
 
 
 def clear(store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datetime) -> StepReport:
     """Clear the slot over every bid sealed at its gate (those still 已投標 and, after a partial run,
     those already cleared), so a re-run computes the same result and writes only what is missing.
     Once no bid is left 已投標, the clearing result goes to the audit trail (once)."""
-    seal(store, slot, trail, now)  # a missed seal run must not leave bids out of the auction
-    book = [b for b in store.of_slot(slot) if b.status != bids.SUBMITTED]
+    _, book = _seal(store, slot, trail, now)  # a missed seal run must not leave bids out of the auction
     report = StepReport(job="clear", slot=slot.isoformat())
     if any(b.status == bids.SEALED for b in book):
         _clear_book(store, book, k, report)
@@ -124,7 +130,7 @@ def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -
     report = StepReport(job="settle", slot=slot.isoformat())
     if now < end:
         return report
-    report.changed += _move(store, slot, "settle", bids.DELIVERING, bids.SETTLING).changed
+    report.changed += _move(store, slot, "settle", bids.DELIVERING, bids.SETTLING)[0].changed
     book = [b for b in store.of_slot(slot) if b.status in (bids.SETTLING, bids.SETTLED)]
     settling = [b for b in book if b.status == bids.SETTLING]
     if not settling:

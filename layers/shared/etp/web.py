@@ -96,6 +96,17 @@ def user_store() -> UserStore:
     return DynamoUserStore()
 
 
+def people() -> Callable[[str], tuple[str, str]]:
+    """(username, address) of a user id, each user read once per request ("" for an unknown id)."""
+
+    @functools.cache
+    def lookup(user_id: str) -> tuple[str, str]:
+        user = user_store().get_by_id(user_id)
+        return (user.username, user.address) if user else ("", "")
+
+    return lookup
+
+
 def jwt_secret() -> str:
     from aws_lambda_powertools.utilities import parameters
 
