@@ -68,10 +68,10 @@ def create_tables() -> None:
 def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from etp import jobs, web
     from etp.audit_table import AuditModel
     from etp.bids_table import BidModel
     from etp.dr_table import DrModel
+    from etp.edge import jobs, web
     from etp.meters_table import AddressModel, MeterModel
     from etp.news_table import NewsModel
     from etp.readings_table import LedgerModel, ReadingModel

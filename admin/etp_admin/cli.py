@@ -145,7 +145,7 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """Act as a meter: publish one reading (credentials from .local/meters/<account>.json by default)."""
     from etp import meter_client
     from etp.clock import local_zone, utcnow
-    from etp.jobs import job_time
+    from etp.edge.jobs import job_time
     from etp_admin import keys
 
     path = Path(args.credentials) if args.credentials else LOCAL_STATE / "meters" / f"{args.account}.json"
@@ -216,7 +216,7 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """A slot's order book, clearing and statuses, as an operator needs to see them."""
     from etp.bids_table import DynamoBidStore
     from etp.clock import local_zone
-    from etp.jobs import BadJobEvent, job_time
+    from etp.edge.jobs import BadJobEvent, job_time
 
     try:
         slot = job_time({"now": args.slot})
@@ -270,8 +270,8 @@ def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp import audit
     from etp.audit_table import DynamoOutbox
     from etp.clock import to_utc_iso
+    from etp.edge.jobs import BadJobEvent, job_time
     from etp.iota.node import IotaNodeError, NodeClient
-    from etp.jobs import BadJobEvent, job_time
 
     subject = args.subject
     if args.kind != audit.DR_RESULT:

@@ -9,9 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from etp import accounts, web
+from etp import accounts
 from etp.clock import utcnow
-from etp.observability import make_tracer
+from etp.edge import web
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

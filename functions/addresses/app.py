@@ -7,8 +7,9 @@ Event: `{}` (today) or `{"now": "<ISO-8601>"}` for the UTC day of that time.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs, meters
-from etp.observability import make_tracer
+from etp import meters
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

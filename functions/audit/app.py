@@ -8,8 +8,8 @@ on top of the next scheduled run.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs
-from etp.observability import make_tracer
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

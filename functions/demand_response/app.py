@@ -17,9 +17,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from etp import dr, web
+from etp import dr
 from etp.clock import local_zone, utcnow
-from etp.observability import make_tracer
+from etp.edge import web
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

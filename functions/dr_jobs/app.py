@@ -6,9 +6,9 @@ Event: `{}` (now) or `{"now": "<ISO-8601>"}` (naive = local time) to run as of a
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs
 from etp.clock import local_zone
-from etp.observability import make_tracer
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field, StrictStr
 
-from etp import bids, slots, web
+from etp import bids, slots
 from etp.clock import local_zone, utcnow
-from etp.observability import make_tracer
+from etp.edge import web
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

@@ -11,8 +11,9 @@ from fractions import Fraction
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs, market_jobs
-from etp.observability import make_tracer
+from etp import market_jobs
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 from etp.slots import SLOT
 
 logger = Logger()

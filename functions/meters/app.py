@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from etp import jobs, meters, web
+from etp import meters
 from etp.clock import utcnow
-from etp.observability import make_tracer
+from etp.edge import jobs, web
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

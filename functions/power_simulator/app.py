@@ -7,9 +7,10 @@ Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs, simulators
+from etp import simulators
 from etp.clock import local_zone
-from etp.observability import make_tracer
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

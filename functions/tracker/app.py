@@ -7,9 +7,9 @@ Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import jobs
 from etp.clock import local_zone
-from etp.observability import make_tracer
+from etp.edge import jobs
+from etp.edge.observability import make_tracer
 
 logger = Logger()
 tracer = make_tracer()

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 import pytest
 from helpers import FakeLambdaContext, call, load_event, load_function
 
-from etp import accounts, audit, dr, web
+from etp import accounts, audit, dr
 from etp.audit_table import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr_table import DynamoDrStore
+from etp.edge import web
 from etp.users import User
 from etp.users_table import DynamoUserStore
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from etp import web
+from etp.edge import web
 from etp.users import User
 
 ROUTES = web.make_resolver()
