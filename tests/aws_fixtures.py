@@ -68,6 +68,7 @@ def create_tables() -> None:
 def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
+    from etp.accounts.store import UserModel
     from etp.audit_table import AuditModel
     from etp.bids_table import BidModel
     from etp.dr_table import DrModel
@@ -75,7 +76,6 @@ def reset_cached_clients() -> None:
     from etp.meters_table import AddressModel, MeterModel
     from etp.news_table import NewsModel
     from etp.readings_table import LedgerModel, ReadingModel
-    from etp.users_table import UserModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()

@@ -42,9 +42,9 @@ def _print_json(document) -> None:
 
 
 def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp import accounts
+    from etp.accounts import service as accounts
+    from etp.accounts.store import DynamoUserStore
     from etp.clock import utcnow
-    from etp.users_table import DynamoUserStore
 
     spec = accounts.NewAccount(
         account=args.account, username=args.username or args.account, password=_read_password(args),
@@ -58,7 +58,7 @@ def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp.users_table import DynamoUserStore
+    from etp.accounts.store import DynamoUserStore
 
     rows = [
         {"id": u.id, "account": u.account, "username": u.username, "is_aggregator": u.is_aggregator,
@@ -74,8 +74,8 @@ def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp import accounts
-    from etp.users_table import DynamoUserStore
+    from etp.accounts import service as accounts
+    from etp.accounts.store import DynamoUserStore
 
     try:
         accounts.reset_password(DynamoUserStore(), args.account, _read_password(args))
@@ -110,9 +110,9 @@ def keys_public(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp import meters
+    from etp.accounts.store import DynamoUserStore
     from etp.clock import to_utc_iso, utcnow
     from etp.meters_table import DynamoMeterStore
-    from etp.users_table import DynamoUserStore
 
     user = DynamoUserStore().get(args.account)
     if user is None:

@@ -4,9 +4,9 @@ import json
 import os
 from pathlib import Path
 
-from etp import accounts
+from etp.accounts import service as accounts
+from etp.accounts.users import UserStore
 from etp.clock import to_utc_iso, utcnow
-from etp.users import UserStore
 
 DEFAULT_DEMO_PASSWORD = "energy-demo"  # noqa: S105 (documented demo default, local stacks only)
 DEMO_BEMS = ("Carlab_BEMS", "NCKU_BEMS", "SGESC_C_BEMS", "SGESC_D_BEMS", "ABRI_BEMS")
@@ -97,8 +97,8 @@ def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:1
     """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
     demo BEMS, the simulators' configuration, and today's addresses (by running the daily address
     job's function once)."""
+    from etp.accounts.store import DynamoUserStore
     from etp.meters_table import DynamoMeterStore
-    from etp.users_table import DynamoUserStore
     from etp_admin import keys
 
     users = DynamoUserStore()

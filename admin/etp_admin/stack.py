@@ -50,13 +50,13 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp.accounts.store import UserModel
         from etp.audit_table import AuditModel
         from etp.bids_table import BidModel
         from etp.dr_table import DrModel
         from etp.meters_table import AddressModel, MeterModel
         from etp.news_table import NewsModel
         from etp.readings_table import LedgerModel, ReadingModel
-        from etp.users_table import UserModel
 
         for output, variable in OUTPUT_ENVIRONMENT.items():
             if output in self.outputs:

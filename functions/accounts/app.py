@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from etp import accounts
+from etp.accounts import service as accounts
 from etp.clock import utcnow
 from etp.edge import web
 from etp.edge.observability import make_tracer

@@ -8,9 +8,10 @@ import pytest
 from aws_fixtures import JWT_SECRET
 from helpers import FakeLambdaContext, load_event, load_function
 
-from etp import accounts, tokens
+from etp.accounts import service as accounts
+from etp.accounts import tokens
+from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
-from etp.users_table import DynamoUserStore
 
 function = load_function("accounts")
 PASSWORD = "energy-demo"
@@ -122,7 +123,7 @@ def test_the_sample_preflight_event(users):
 
 def test_a_token_of_a_deleted_account_is_refused(users):
     token = bearer("NCKU_BEMS")
-    from etp.users_table import UserModel
+    from etp.accounts.store import UserModel
 
     UserModel("NCKU_BEMS").delete()
     assert invoke(load_event("accounts/get_user.json", bearer=token))[0] == 401

@@ -6,8 +6,9 @@ import json
 import boto3
 import pytest
 
-from etp import accounts, passwords
-from etp.users_table import DynamoUserStore, UserModel
+from etp.accounts import passwords
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore, UserModel
 from etp_admin import cli, demo
 
 STACK_TEMPLATE = {

@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 import pytest
 from helpers import FakeLambdaContext, call, load_event, load_function
 
-from etp import accounts, audit, dr
+from etp import audit, dr
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore
+from etp.accounts.users import User
 from etp.audit_table import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr_table import DynamoDrStore
 from etp.edge import web
-from etp.users import User
-from etp.users_table import DynamoUserStore
 
 dr_app = load_function("demand_response")
 ZONE = local_zone()

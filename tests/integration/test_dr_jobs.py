@@ -12,14 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from helpers import ROOT, FakeLambdaContext, call, load_event, load_function
 
-from etp import accounts, audit, dr
+from etp import audit, dr
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore
 from etp.audit_table import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr_table import DynamoDrStore
 from etp.edge import jobs, web
 from etp.power import StoredReading
 from etp.readings_table import DynamoReadingStore
-from etp.users_table import DynamoUserStore
 
 dr_jobs = load_function("dr_jobs")
 dr_app = load_function("demand_response")

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
-from etp import accounts, bids, slots
+from etp import bids, slots
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore
 from etp.bids_table import DynamoBidStore, StoredBid
 from etp.clock import local_zone, utcnow
-from etp.users_table import DynamoUserStore
 
 market = load_function("market")
 jobs_function = load_function("market_jobs")

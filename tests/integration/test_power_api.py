@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
-from etp import accounts
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.power import StoredReading
 from etp.readings_table import DynamoReadingStore
-from etp.users_table import DynamoUserStore
 
 power_function = load_function("power")
 PASSWORD = "energy-demo"

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from etp.users import AccountTaken, User, VersionConflict
-from etp.users_table import DynamoUserStore
+from etp.accounts.store import DynamoUserStore
+from etp.accounts.users import AccountTaken, User, VersionConflict
 
 
 def user(account: str, **fields) -> User:

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from etp import accounts, passwords
-from etp.users import AccountTaken, User, VersionConflict
+from etp.accounts import passwords
+from etp.accounts import service as accounts
+from etp.accounts.users import AccountTaken, User, VersionConflict
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 

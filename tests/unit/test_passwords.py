@@ -1,4 +1,4 @@
-from etp import passwords
+from etp.accounts import passwords
 
 
 def test_hash_verifies_only_the_same_password():

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from etp import tokens
+from etp.accounts import tokens
 
 NOW = datetime(2026, 3, 12, 14, 15, tzinfo=UTC)
 SECRET = "s" * 64

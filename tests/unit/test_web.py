@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from etp.accounts.users import User
 from etp.edge import web
-from etp.users import User
 
 ROUTES = web.make_resolver()
 

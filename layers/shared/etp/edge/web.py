@@ -19,9 +19,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from etp import tokens
+from etp.accounts import tokens
+from etp.accounts.users import User, UserStore
 from etp.clock import utcnow
-from etp.users import User, UserStore
 
 logger = Logger()
 # A request that records no metric is normal (a GET); Powertools would warn on every one.
@@ -91,7 +91,7 @@ def make_resolver(bad_request: Callable[[str], Any] = default_bad_request) -> AP
 
 @functools.cache
 def user_store() -> UserStore:
-    from etp.users_table import DynamoUserStore
+    from etp.accounts.store import DynamoUserStore
 
     return DynamoUserStore()
 

@@ -12,8 +12,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from etp.accounts.users import AccountTaken, User, VersionConflict
 from etp.clock import aws_region
-from etp.users import AccountTaken, User, VersionConflict
 
 
 class _ById(GlobalSecondaryIndex["UserModel"]):

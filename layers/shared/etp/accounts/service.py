@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from etp import passwords
+from etp.accounts import passwords
+from etp.accounts.users import AccountTaken, User, UserStore, VersionConflict
 from etp.clock import to_utc_iso
-from etp.users import AccountTaken, User, UserStore, VersionConflict
 
 TokenIssuer = Callable[[User], str]
 

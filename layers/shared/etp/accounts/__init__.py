@@ -1,0 +1,1 @@
+"""Accounts: users, passwords (scrypt), bearer tokens (JWT), the account service and its DynamoDB store."""
