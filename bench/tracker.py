@@ -5,7 +5,7 @@ cost of RSA-2048 decrypt + verify per reading measured in the same run.
 
 The path is the real one: a dev node on loopback holding N sealed readings to M meters' addresses,
 MiniStack (its own, on a free loopback port) holding the tables as template.yaml declares them,
-and etp.tracker.Tracker doing findTransactions -> ledger check -> getTrytes -> parse, decrypt,
+and etp.meters.tracker.Tracker doing findTransactions -> ledger check -> getTrytes -> parse, decrypt,
 verify, validate -> conditional transactional writes.
 """
 
@@ -50,8 +50,8 @@ def create_tables(endpoint: str) -> None:
         name = f"bench-{logical_id}-{uuid.uuid4().hex[:6]}"
         client.create_table(TableName=name, **props)
         os.environ[variable] = name
-    from etp.meters_table import AddressModel, MeterModel
-    from etp.readings_table import LedgerModel, ReadingModel
+    from etp.meters.readings_store import LedgerModel, ReadingModel
+    from etp.meters.store import AddressModel, MeterModel
 
     for model, variable in ((MeterModel, "METERS_TABLE"), (AddressModel, "ADDRESSES_TABLE"),
                             (ReadingModel, "READINGS_TABLE"), (LedgerModel, "LEDGER_TABLE")):
@@ -67,12 +67,13 @@ def run(endpoint: str) -> int:
     create_tables(endpoint)
     from tangle import demand_payload, sealed_reading
 
-    from etp import envelope, meters
     from etp.iota.node import NodeClient
-    from etp.meters import Meter
-    from etp.meters_table import AddressRecord, DynamoAddressBook
-    from etp.readings_table import DynamoReadingStore
-    from etp.tracker import Tracker
+    from etp.meters import envelope
+    from etp.meters import registry as meters
+    from etp.meters.readings_store import DynamoReadingStore
+    from etp.meters.registry import Meter
+    from etp.meters.store import AddressRecord, DynamoAddressBook
+    from etp.meters.tracker import Tracker
     from etp_devnode.server import DevNode
 
     platform_private, platform_public = envelope.new_key_pair()
@@ -147,7 +148,7 @@ def run(endpoint: str) -> int:
 
 
 def _stored_items(count: int) -> list:
-    from etp.power import StoredReading
+    from etp.meters.power import StoredReading
 
     values = {"grid": 12.5, "pv": 1.0, "building": 13.5, "ess": 0.0, "ev": 0.0}
     return [(StoredReading(id="", user_id=f"u-{i % METERS}", meter_id=f"m-{i % METERS}", kind="Demand",

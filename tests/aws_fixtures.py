@@ -16,7 +16,7 @@ IOTA_SEED = "INTEGRATIONTESTSEED" + "9" * 62
 @functools.cache
 def platform_key_pair() -> tuple[str, str]:
     """(private PEM, public PEM), made once per test session: RSA key generation is slow."""
-    from etp import envelope
+    from etp.meters import envelope
 
     return envelope.new_key_pair()
 
@@ -73,9 +73,9 @@ def reset_cached_clients() -> None:
     from etp.bids_table import BidModel
     from etp.dr_table import DrModel
     from etp.edge import jobs, web
-    from etp.meters_table import AddressModel, MeterModel
+    from etp.meters.readings_store import LedgerModel, ReadingModel
+    from etp.meters.store import AddressModel, MeterModel
     from etp.news_table import NewsModel
-    from etp.readings_table import LedgerModel, ReadingModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()
@@ -103,7 +103,7 @@ def aws():
 @pytest.fixture(scope="session")
 def keys() -> dict[str, str]:
     """The platform's key pair, a meter's, and another meter's, as PEM strings."""
-    from etp import envelope
+    from etp.meters import envelope
 
     platform_private, platform_public = platform_key_pair()
     meter_private, meter_public = envelope.new_key_pair()

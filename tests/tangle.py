@@ -4,9 +4,9 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from etp import envelope, readings
 from etp.iota.transaction import NULL_HASH, Transaction
 from etp.iota.trytes import bytes_to_trytes
+from etp.meters import envelope, readings
 
 ACCOUNT = "Carlab_BEMS"
 

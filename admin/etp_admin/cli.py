@@ -109,10 +109,10 @@ def keys_public(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp import meters
     from etp.accounts.store import DynamoUserStore
     from etp.clock import to_utc_iso, utcnow
-    from etp.meters_table import DynamoMeterStore
+    from etp.meters import registry as meters
+    from etp.meters.store import DynamoMeterStore
 
     user = DynamoUserStore().get(args.account)
     if user is None:
@@ -133,7 +133,7 @@ def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    from etp.meters_table import DynamoMeterStore
+    from etp.meters.store import DynamoMeterStore
 
     rows = [{"id": m.id, "account": m.account, "name": m.name, "description": m.description, "active": m.active,
              "created_at": m.created_at}
@@ -143,9 +143,9 @@ def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """Act as a meter: publish one reading (credentials from .local/meters/<account>.json by default)."""
-    from etp import meter_client
     from etp.clock import local_zone, utcnow
     from etp.edge.jobs import job_time
+    from etp.meters import meter_client
     from etp_admin import keys
 
     path = Path(args.credentials) if args.credentials else LOCAL_STATE / "meters" / f"{args.account}.json"

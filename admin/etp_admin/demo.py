@@ -35,8 +35,8 @@ def seed_accounts(store: UserStore, password: str) -> dict[str, str]:
 def seed_meters(users: UserStore, meters, credentials_dir: Path) -> dict[str, str]:
     """One meter per demo BEMS. Its private key and token stay in `credentials_dir` (git-ignored)
     for the simulators; a meter whose credentials file and record both exist is left alone."""
-    from etp import envelope
-    from etp import meters as meter_rules
+    from etp.meters import envelope
+    from etp.meters import registry as meter_rules
 
     credentials_dir.mkdir(parents=True, exist_ok=True)
     outcome = {}
@@ -98,7 +98,7 @@ def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:1
     demo BEMS, the simulators' configuration, and today's addresses (by running the daily address
     job's function once)."""
     from etp.accounts.store import DynamoUserStore
-    from etp.meters_table import DynamoMeterStore
+    from etp.meters.store import DynamoMeterStore
     from etp_admin import keys
 
     users = DynamoUserStore()

@@ -2,7 +2,7 @@
 
 import json
 
-from etp import envelope
+from etp.meters import envelope
 
 
 class KeyNotInitialised(Exception):

@@ -54,9 +54,9 @@ class Stack:
         from etp.audit_table import AuditModel
         from etp.bids_table import BidModel
         from etp.dr_table import DrModel
-        from etp.meters_table import AddressModel, MeterModel
+        from etp.meters.readings_store import LedgerModel, ReadingModel
+        from etp.meters.store import AddressModel, MeterModel
         from etp.news_table import NewsModel
-        from etp.readings_table import LedgerModel, ReadingModel
 
         for output, variable in OUTPUT_ENVIRONMENT.items():
             if output in self.outputs:

@@ -7,9 +7,9 @@ Event: `{}` (today) or `{"now": "<ISO-8601>"}` for the UTC day of that time.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import meters
 from etp.edge import jobs
 from etp.edge.observability import make_tracer
+from etp.meters import registry as meters
 
 logger = Logger()
 tracer = make_tracer()
@@ -17,7 +17,7 @@ metrics = Metrics()
 
 
 def record_day(day, meter_store, address_book, seed: str) -> int:
-    from etp.meters_table import AddressRecord
+    from etp.meters.store import AddressRecord
 
     count = 0
     for meter in meter_store.all_active():
@@ -32,7 +32,7 @@ def record_day(day, meter_store, address_book, seed: str) -> int:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp.meters_table import DynamoAddressBook, DynamoMeterStore
+    from etp.meters.store import DynamoAddressBook, DynamoMeterStore
 
     try:
         day = jobs.job_time(event).date()

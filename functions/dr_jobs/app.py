@@ -21,7 +21,7 @@ metrics = Metrics()
 def lambda_handler(event: dict, context) -> dict:
     from etp.dr_jobs import close
     from etp.dr_table import DynamoDrStore
-    from etp.readings_table import DynamoReadingStore
+    from etp.meters.readings_store import DynamoReadingStore
 
     try:
         now = jobs.job_time(event)

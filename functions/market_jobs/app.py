@@ -53,7 +53,7 @@ def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
         return market_jobs.clear(store, slot, Fraction(os.environ.get("CLEARING_K", "0.5")), DynamoOutbox(), now)
     if job == "deliver":
         return market_jobs.deliver(store, slot)
-    from etp.readings_table import DynamoReadingStore
+    from etp.meters.readings_store import DynamoReadingStore
 
     return market_jobs.settle(store, DynamoReadingStore(), slot, now)
 

@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from etp import meters
 from etp.clock import utcnow
 from etp.edge import jobs, web
 from etp.edge.observability import make_tracer
+from etp.meters import registry as meters
 
 logger = Logger()
 tracer = make_tracer()
@@ -30,14 +30,14 @@ class AddressView(BaseModel):
 
 @functools.cache
 def meter_store():
-    from etp.meters_table import DynamoMeterStore
+    from etp.meters.store import DynamoMeterStore
 
     return DynamoMeterStore()
 
 
 @functools.cache
 def address_book():
-    from etp.meters_table import DynamoAddressBook
+    from etp.meters.store import DynamoAddressBook
 
     return DynamoAddressBook()
 
@@ -62,7 +62,7 @@ def list_meters() -> list[MeterView]:
 @router.get("/address", summary="Today's (UTC) address of the meter whose token is the bearer",
             responses=web.answers((200, "The address to publish today's readings to", AddressView), 401))
 def today_address() -> AddressView:
-    from etp.meters_table import AddressRecord
+    from etp.meters.store import AddressRecord
 
     meter: meters.Meter = web.caller(router)
     day = utcnow().date()

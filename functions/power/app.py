@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from etp import power
 from etp.clock import local_zone, utcnow
 from etp.edge import web
 from etp.edge.observability import make_tracer
+from etp.meters import power
 
 logger = Logger()
 tracer = make_tracer()
@@ -30,7 +30,7 @@ class BadQuery(ValueError):
 
 @functools.cache
 def reading_store():
-    from etp.readings_table import DynamoReadingStore
+    from etp.meters.readings_store import DynamoReadingStore
 
     return DynamoReadingStore()
 

@@ -1,4 +1,4 @@
-"""Scheduled every 5 minutes: pull new meter readings from the IOTA node (see etp.tracker).
+"""Scheduled every 5 minutes: pull new meter readings from the IOTA node (see etp.meters.tracker).
 
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
 """
@@ -17,9 +17,9 @@ metrics = Metrics()
 
 
 def build_tracker():
-    from etp.meters_table import DynamoAddressBook, DynamoMeterStore
-    from etp.readings_table import DynamoReadingStore
-    from etp.tracker import Tracker
+    from etp.meters.readings_store import DynamoReadingStore
+    from etp.meters.store import DynamoAddressBook, DynamoMeterStore
+    from etp.meters.tracker import Tracker
 
     return Tracker(
         node=jobs.node_client(),

@@ -38,9 +38,10 @@ def publish_readings(deployment, account: str, slot_start, grid_kw: float) -> No
     the slot's UTC day (computed from the seed as an operator can; GET /address serves today only)."""
     import json
 
-    from etp import envelope, meter_client, meters, readings
     from etp.iota.node import NodeClient
     from etp.iota.send import send
+    from etp.meters import envelope, meter_client, readings
+    from etp.meters import registry as meters
 
     credentials = json.loads((deployment.meters / f"{account}.json").read_text())
     secrets = deployment.stack.client("secretsmanager")

@@ -19,8 +19,8 @@ from etp.audit_table import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr_table import DynamoDrStore
 from etp.edge import jobs, web
-from etp.power import StoredReading
-from etp.readings_table import DynamoReadingStore
+from etp.meters.power import StoredReading
+from etp.meters.readings_store import DynamoReadingStore
 
 dr_jobs = load_function("dr_jobs")
 dr_app = load_function("demand_response")

@@ -8,8 +8,8 @@ from helpers import FakeLambdaContext, load_function
 
 from etp import bids
 from etp.bids_table import DynamoBidStore, StoredBid
-from etp.power import StoredReading
-from etp.readings_table import DynamoReadingStore
+from etp.meters.power import StoredReading
+from etp.meters.readings_store import DynamoReadingStore
 
 jobs_function = load_function("market_jobs")
 SLOT = datetime(2030, 1, 1, 2, 0, tzinfo=UTC)  # 10:00-11:00 in Taipei

@@ -7,11 +7,11 @@ import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
 from helpers import ROOT, FakeLambdaContext, load_event, load_function, login_bearer
 
-from etp import meters
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
-from etp.meters_table import DynamoAddressBook, DynamoMeterStore, MeterModel
+from etp.meters import registry as meters
+from etp.meters.store import DynamoAddressBook, DynamoMeterStore, MeterModel
 
 meters_function = load_function("meters")
 addresses_function = load_function("addresses")

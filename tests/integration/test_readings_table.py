@@ -4,8 +4,8 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from etp.power import StoredReading
-from etp.readings_table import DynamoReadingStore, LedgerModel
+from etp.meters.power import StoredReading
+from etp.meters.readings_store import DynamoReadingStore, LedgerModel
 
 T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)
 

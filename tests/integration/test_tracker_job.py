@@ -8,14 +8,15 @@ from aws_fixtures import IOTA_SEED, platform_key_pair
 from helpers import ROOT, FakeLambdaContext, load_function
 from tangle import demand_payload
 
-from etp import envelope, meters, readings
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.iota.node import NodeClient, NodeUnavailable
 from etp.iota.send import send
-from etp.meters_table import AddressRecord, DynamoAddressBook, DynamoMeterStore
-from etp.readings_table import DynamoReadingStore, LedgerModel
+from etp.meters import envelope, readings
+from etp.meters import registry as meters
+from etp.meters.readings_store import DynamoReadingStore, LedgerModel
+from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
 
 tracker_function = load_function("tracker")
 EXPLICIT = json.loads((ROOT / "events/tracker/explicit_time.json").read_text())  # 2026-11-25T10:05:00Z

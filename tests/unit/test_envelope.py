@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from etp import envelope
+from etp.meters import envelope
 
 
 def test_a_sealed_payload_opens_with_the_right_keys(keys):

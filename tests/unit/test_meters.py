@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from etp import meters
-from etp.meters import Meter
+from etp.meters import registry as meters
+from etp.meters.registry import Meter
 
 SEED = "PLATFORMSEED" + "9" * 69
 

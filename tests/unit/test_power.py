@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import power
-from etp.power import StoredReading
+from etp.meters import power
+from etp.meters.power import StoredReading
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 

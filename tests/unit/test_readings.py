@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import readings
+from etp.meters import readings
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 DAY = date(2026, 11, 25)

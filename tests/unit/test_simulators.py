@@ -8,7 +8,7 @@ import pytest
 
 from etp import simulators
 from etp.api_client import ApiError
-from etp.meter_client import PublishError
+from etp.meters.meter_client import PublishError
 
 ZONE = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 28, 0, 7, tzinfo=ZONE).astimezone(UTC)  # a Saturday, 00:07 local

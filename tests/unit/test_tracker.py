@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from tangle import demand_payload, sealed_reading, transaction_trytes
 
-from etp import envelope, meters
 from etp.iota.curl import curl_hash
-from etp.meters import Meter
-from etp.meters_table import AddressRecord
-from etp.tracker import NULL_TRYTES, Tracker, active_days
+from etp.meters import envelope
+from etp.meters import registry as meters
+from etp.meters.registry import Meter
+from etp.meters.store import AddressRecord
+from etp.meters.tracker import NULL_TRYTES, Tracker, active_days
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
 TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

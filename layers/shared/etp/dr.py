@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.bids import BidRejected, thousandths
-from etp.readings import energy_kwh
+from etp.meters.readings import energy_kwh
 
 CUTOFF = time(10, 30)
 BASELINE_DAYS = 7

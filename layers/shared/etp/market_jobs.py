@@ -22,7 +22,7 @@ from typing import Protocol
 
 from etp import audit, bids, clearing
 from etp.bids import BidPair
-from etp.readings import energy_kwh
+from etp.meters.readings import energy_kwh
 from etp.slots import SLOT
 
 SETTLE_DEADLINE = timedelta(hours=2)

@@ -5,9 +5,9 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from etp import meter_client
 from etp.clock import local_zone
 from etp.edge import jobs
+from etp.meters import meter_client
 from etp.simulators import Building, parse_config
 
 

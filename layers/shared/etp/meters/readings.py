@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etp.meters import TRYTE_ALPHABET
+from etp.meters.registry import TRYTE_ALPHABET
 
 MAX_ABS_KW = 100_000.0  # 100 MW: anything beyond is a broken meter, not a building
 HOLD_CAP = timedelta(minutes=15)

@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import aws_region, from_utc_iso, to_utc_iso, utcnow
-from etp.power import StoredReading
+from etp.meters.power import StoredReading
 
 
 class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from etp.readings import TYPES, energy_kwh
+from etp.meters.readings import TYPES, energy_kwh
 
 ENERGY_KEYS = ("Demand", "PV", "EV", "ESS", "WT")
 

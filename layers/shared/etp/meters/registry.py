@@ -70,7 +70,7 @@ def register(store: MeterStore, *, user_id: str, account: str, name: str, descri
     """A new meter of a user, and its token (shown once: only its hash is stored)."""
     import uuid
 
-    from etp import envelope
+    from etp.meters import envelope
 
     try:
         key = envelope.load_public_key(public_key_pem)

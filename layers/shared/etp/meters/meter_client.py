@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from etp import envelope, readings
+from etp.meters import envelope, readings
 
 
 class PublishError(Exception):

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from etp import envelope, readings
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
-from etp.meters import Meter
-from etp.power import StoredReading
+from etp.meters import envelope, readings
+from etp.meters.power import StoredReading
+from etp.meters.registry import Meter
 
 NULL_TRYTES = "9" * 2673
 

@@ -15,7 +15,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from etp.clock import aws_region
-from etp.meters import Meter
+from etp.meters.registry import Meter
 
 
 class MeterExists(Exception):
