@@ -1,4 +1,4 @@
-"""Clearing cost: median time of etp.clearing.clear() on one slot of random bids, beside (and as a ratio to)
+"""Clearing cost: median time of etp.market.clearing.clear() on one slot of random bids, beside (and as a ratio to)
 one sorted() of the same bids by price measured in the same run.
 
     .venv/bin/python bench/clearing.py      (targets: clear() <= 1 s and <= 4x the sort, for 100 000 bids)
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from operator import attrgetter
 
-from etp.clearing import Bid, clear
+from etp.market.clearing import Bid, clear
 
 BIDS = int(os.environ.get("BENCH_BIDS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))

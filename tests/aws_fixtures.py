@@ -70,12 +70,12 @@ def reset_cached_clients() -> None:
 
     from etp.accounts.store import UserModel
     from etp.audit_table import AuditModel
-    from etp.bids_table import BidModel
     from etp.dr_table import DrModel
     from etp.edge import jobs, web
+    from etp.market.news import NewsModel
+    from etp.market.store import BidModel
     from etp.meters.readings_store import LedgerModel, ReadingModel
     from etp.meters.store import AddressModel, MeterModel
-    from etp.news_table import NewsModel
 
     parameters.clear_caches()
     web.user_store.cache_clear()

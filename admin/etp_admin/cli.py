@@ -203,7 +203,7 @@ def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def news_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.clock import utcnow
-    from etp.news_table import DynamoNews
+    from etp.market.news import DynamoNews
 
     try:
         item = DynamoNews().publish(args.content, utcnow())
@@ -214,9 +214,9 @@ def news_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """A slot's order book, clearing and statuses, as an operator needs to see them."""
-    from etp.bids_table import DynamoBidStore
     from etp.clock import local_zone
     from etp.edge.jobs import BadJobEvent, job_time
+    from etp.market.store import DynamoBidStore
 
     try:
         slot = job_time({"now": args.slot})
@@ -246,10 +246,11 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def _recomputed(kind: str, subject: str):
     """(the record rebuilt from the stored data, the hash each covered record carries)."""
-    from etp import audit, bids
-    from etp.bids_table import DynamoBidStore
+    from etp import audit
     from etp.clock import from_utc_iso
     from etp.dr_table import DynamoDrStore
+    from etp.market import bids
+    from etp.market.store import DynamoBidStore
 
     if kind == audit.DR_RESULT:
         offer = DynamoDrStore().get_many([subject]).get(subject)

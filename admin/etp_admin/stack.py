@@ -52,11 +52,11 @@ class Stack:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
         from etp.accounts.store import UserModel
         from etp.audit_table import AuditModel
-        from etp.bids_table import BidModel
         from etp.dr_table import DrModel
+        from etp.market.news import NewsModel
+        from etp.market.store import BidModel
         from etp.meters.readings_store import LedgerModel, ReadingModel
         from etp.meters.store import AddressModel, MeterModel
-        from etp.news_table import NewsModel
 
         for output, variable in OUTPUT_ENVIRONMENT.items():
             if output in self.outputs:

@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field, StrictStr
 
-from etp import bids, slots
 from etp.clock import local_zone, utcnow
 from etp.edge import web
 from etp.edge.observability import make_tracer
+from etp.market import bids, slots
 
 logger = Logger()
 tracer = make_tracer()
@@ -45,7 +45,7 @@ def reject(description: str) -> dict:
 
 @functools.cache
 def bid_store():
-    from etp.bids_table import DynamoBidStore
+    from etp.market.store import DynamoBidStore
 
     return DynamoBidStore()
 
@@ -93,7 +93,7 @@ def list_bids(
 
 @router.post("/bidsubmit", summary="Submit a bid for one slot", responses=web.answers((200, "Accept", None), 400, 401))
 def submit_bid(body: Annotated[OfferBody, Body()]):
-    from etp.bids_table import BidConflict, StoredBid
+    from etp.market.store import BidConflict, StoredBid
 
     try:
         offer = _offer(body)
@@ -116,7 +116,7 @@ def submit_bid(body: Annotated[OfferBody, Body()]):
 def edit_bid(body: Annotated[EditBody, Body()]):
     from dataclasses import replace
 
-    from etp.bids_table import BidConflict
+    from etp.market.store import BidConflict
 
     old, refusal = _owned_open_bid(body.id)
     if refusal is not None:
@@ -138,7 +138,7 @@ def edit_bid(body: Annotated[EditBody, Body()]):
 @router.delete("/bidsubmit", summary="Withdraw an open bid of the caller",
                responses=web.answers((200, "Accept", None), 400, 401))
 def delete_bid(body: Annotated[DeleteBody, Body()]):
-    from etp.bids_table import BidConflict
+    from etp.market.store import BidConflict
 
     bid, refusal = _owned_open_bid(body.id)
     if refusal is not None:
@@ -169,7 +169,7 @@ def bid_status():
 def match_result():
     from datetime import timedelta
 
-    from etp.market_views import match_rows
+    from etp.market.views import match_rows
 
     zone, caller = local_zone(), web.caller(router)
     since = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
@@ -183,7 +183,7 @@ def match_result():
 def homepage():
     from itertools import islice
 
-    from etp.market_views import CLEARED, delivering_now, won_result
+    from etp.market.views import CLEARED, delivering_now, won_result
 
     zone, caller, now = local_zone(), web.caller(router), utcnow()
     current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
@@ -195,7 +195,7 @@ def homepage():
 
 @router.get("/news", summary="The ten latest news items, newest first", responses=web.answers((200, "News", None), 401))
 def news():
-    from etp.news_table import DynamoNews
+    from etp.market.news import DynamoNews
 
     zone = local_zone()
     return [{"id": item.id, "time": item.published_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"),

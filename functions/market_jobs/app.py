@@ -1,4 +1,4 @@
-"""Scheduled market steps: seal (:40), clear (:45), deliver (:00), settle (:05); see etp.market_jobs.
+"""Scheduled market steps: seal (:40), clear (:45), deliver (:00), settle (:05); see etp.market.jobs.
 
 Event: `{"job": "seal" | "clear" | "deliver" | "settle"}` and optionally `"slot"` (ISO-8601 start of
 the slot, naive = local time, on the hour) or `"now"`; without them the job's own slot of now.
@@ -11,10 +11,10 @@ from fractions import Fraction
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import market_jobs
 from etp.edge import jobs
 from etp.edge.observability import make_tracer
-from etp.slots import SLOT
+from etp.market import jobs as market_jobs
+from etp.market.slots import SLOT
 
 logger = Logger()
 tracer = make_tracer()
@@ -44,7 +44,7 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
 
 def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
     from etp.audit_table import DynamoOutbox
-    from etp.bids_table import DynamoBidStore
+    from etp.market.store import DynamoBidStore
 
     store = DynamoBidStore()
     if job == "seal":

@@ -5,8 +5,8 @@ from datetime import UTC, timedelta
 import requests
 from stack_client import admin, bearer, eventually
 
-from etp import slots
 from etp.clock import local_zone, utcnow
+from etp.market import slots
 
 
 def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):

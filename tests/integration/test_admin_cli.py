@@ -90,9 +90,9 @@ def test_news_publish_and_market_show(stack, capsys):
 
     from helpers import FakeLambdaContext, load_function
 
-    from etp import bids
-    from etp.bids_table import DynamoBidStore, StoredBid
-    from etp.news_table import DynamoNews
+    from etp.market import bids
+    from etp.market.news import DynamoNews
+    from etp.market.store import DynamoBidStore, StoredBid
 
     code, out = run(stack, "news", "publish", "The market opens at 10:00", capsys=capsys)
     assert code == 0 and [n.content for n in DynamoNews().latest()] == ["The market opens at 10:00"]

@@ -8,10 +8,11 @@ import boto3
 import pytest
 from helpers import ROOT, FakeLambdaContext, load_function
 
-from etp import audit, bids
+from etp import audit
 from etp.audit_table import PENDING, AuditModel, DynamoOutbox
-from etp.bids_table import BidModel, DynamoBidStore, StoredBid
 from etp.iota.node import NodeClient
+from etp.market import bids
+from etp.market.store import BidModel, DynamoBidStore, StoredBid
 from etp_admin import cli
 
 audit_function = load_function("audit")

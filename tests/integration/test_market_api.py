@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
-from etp import bids, slots
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
-from etp.bids_table import BidConflict, DynamoBidStore
 from etp.clock import local_zone, utcnow
+from etp.market import bids, slots
+from etp.market.store import BidConflict, DynamoBidStore
 
 market = load_function("market")
 PASSWORD = "energy-demo"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import FakeLambdaContext, load_function
 
-from etp import bids
-from etp.bids_table import DynamoBidStore, StoredBid
+from etp.market import bids
+from etp.market.store import DynamoBidStore, StoredBid
 from etp.meters.power import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 
-from etp import bids, slots
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
-from etp.bids_table import DynamoBidStore, StoredBid
 from etp.clock import local_zone, utcnow
+from etp.market import bids, slots
+from etp.market.store import DynamoBidStore, StoredBid
 
 market = load_function("market")
 jobs_function = load_function("market_jobs")
@@ -87,7 +87,7 @@ def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
 
 
 def test_news_are_the_ten_latest_newest_first(aws):
-    from etp.news_table import DynamoNews
+    from etp.market.news import DynamoNews
 
     accounts.create_account(DynamoUserStore(), None, accounts.NewAccount("Reader_BEMS", "R", PASSWORD), utcnow())
     start = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)

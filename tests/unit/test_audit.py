@@ -4,9 +4,10 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from etp import audit, bids, dr
+from etp import audit, dr
 from etp.iota.send import MAX_MESSAGE_BYTES
 from etp.iota.trytes import is_address
+from etp.market import bids
 
 SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import bids
+from etp.market import bids
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2021, 3, 24, 8, 15, tzinfo=TAIPEI)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etp.clearing import Bid, Clearing, Pair, clear, settlement_milli
+from etp.market.clearing import Bid, Clearing, Pair, clear, settlement_milli
 
 HALF = Fraction(1, 2)
 

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import slots
+from etp.market import slots
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from etp import bids, dr
+from etp import dr
 from etp.clock import to_utc_iso
 from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
+from etp.market import bids
 
 if TYPE_CHECKING:  # the node client (urllib) is imported when publishing, not by the market jobs
     from etp.iota.node import NodeClient

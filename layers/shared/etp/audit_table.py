@@ -103,7 +103,7 @@ class DynamoOutbox:
 
             DynamoDrStore().set_tx_hash(subject, tx_hash)
             return
-        from etp.bids_table import DynamoBidStore
+        from etp.market.store import DynamoBidStore
 
         DynamoBidStore().set_audit_hash(from_utc_iso(subject), "seal" if kind == audit.SEALED else "clear", tx_hash)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from etp.bids import BidRejected, thousandths
+from etp.market.bids import BidRejected, thousandths
 from etp.meters.readings import energy_kwh
 
 CUTOFF = time(10, 30)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from etp import slots
+from etp.market import slots
 from etp.simulation import parse_csv, pick, shape_for
 
 

@@ -20,8 +20,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.bids import SUBMITTED, BidPair, StoredBid
 from etp.clock import aws_region, from_utc_iso, to_utc_iso
+from etp.market.bids import SUBMITTED, BidPair, StoredBid
 
 
 class BidConflict(Exception):

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from etp import bids, slots
+from etp.market import bids, slots
 
 CLEARED = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
 

@@ -11,7 +11,7 @@ Settlement rule: over the slot, a seller delivered the energy it exported (the s
 of max(-grid, 0) of its Demand readings) and a buyer the energy it imported (of max(grid, 0)).
 A participant's achievement is delivered / contracted (the sum of its fills in the slot), clamped
 to [0, 1]; a pair's achievement is the lower of its seller's and its buyer's; a pair settles for
-p* x its volume x its achievement (etp.clearing.settlement_milli).
+p* x its volume x its achievement (etp.market.clearing.settlement_milli).
 """
 
 from collections import defaultdict
@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Protocol
 
-from etp import audit, bids, clearing
-from etp.bids import BidPair
+from etp import audit
+from etp.market import bids, clearing
+from etp.market.bids import BidPair
+from etp.market.slots import SLOT
 from etp.meters.readings import energy_kwh
-from etp.slots import SLOT
 
 SETTLE_DEADLINE = timedelta(hours=2)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from etp import slots
+from etp.market import slots
 
 SUBMITTED, SEALED, WON, LOST = "投標中", "已投標", "已得標", "未得標"
 DELIVERING, SETTLING, SETTLED = "執行中", "結算中", "已結算"
