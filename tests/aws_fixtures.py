@@ -69,8 +69,8 @@ def reset_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from etp.accounts.store import UserModel
-    from etp.audit_table import AuditModel
-    from etp.dr_table import DrModel
+    from etp.audit.store import AuditModel
+    from etp.dr.store import DrModel
     from etp.edge import jobs, web
     from etp.market.news import NewsModel
     from etp.market.store import BidModel

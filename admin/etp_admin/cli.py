@@ -246,9 +246,9 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def _recomputed(kind: str, subject: str):
     """(the record rebuilt from the stored data, the hash each covered record carries)."""
-    from etp import audit
+    from etp.audit import trail as audit
     from etp.clock import from_utc_iso
-    from etp.dr_table import DynamoDrStore
+    from etp.dr.store import DynamoDrStore
     from etp.market import bids
     from etp.market.store import DynamoBidStore
 
@@ -268,8 +268,8 @@ def _recomputed(kind: str, subject: str):
 
 def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """A record's tangle entry, checked against the outbox and the data as stored now; exit 1 on a mismatch."""
-    from etp import audit
-    from etp.audit_table import DynamoOutbox
+    from etp.audit import trail as audit
+    from etp.audit.store import DynamoOutbox
     from etp.clock import to_utc_iso
     from etp.edge.jobs import BadJobEvent, job_time
     from etp.iota.node import IotaNodeError, NodeClient

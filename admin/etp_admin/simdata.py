@@ -1,9 +1,9 @@
 """Generate the demo buildings' one-week meter histories for the power-data simulator.
 
-    .venv/bin/python -m etp_admin.simdata      (rewrites layers/shared/etp/demo_histories/*.csv)
+    .venv/bin/python -m etp_admin.simdata      (rewrites layers/shared/etp/simulators/demo_histories/*.csv)
 
 One row every 15 minutes from a Monday to the Sunday after, in each building's CSV shape (see
-etp.simulation). The load curves are synthetic but shaped like the buildings: offices with a
+etp.simulators.histories). The load curves are synthetic but shaped like the buildings: offices with a
 weekday daytime peak, a lab, PV-heavy sites that export at noon (negative net load), and ABRI's
 three AMI feeders. A fixed seed makes the files reproducible.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 START = datetime(2020, 5, 4)  # a Monday
 STEPS = 7 * 96
 # Shipped in the shared layer, so the simulator function reads them from its own package.
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "layers" / "shared" / "etp" / "demo_histories"
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "layers" / "shared" / "etp" / "simulators" / "demo_histories"
 
 # account -> (base kW, weekday daytime extra kW, PV peak kW, noise kW)
 PROFILES = {

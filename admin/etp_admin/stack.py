@@ -2,7 +2,9 @@
 
 A stack is named by a `samconfig.toml` environment (`--env local|localstack|dev|prod`), or
 explicitly with `--stack`/`--region`. The endpoint is `--endpoint-url`, else `AWS_ENDPOINT_URL`,
-else MiniStack on 127.0.0.1:4566 for `local`, else real AWS.
+else MiniStack on 127.0.0.1:4566 for `local`, else LocalStack's own conventions for `localstack`
+(`LOCALSTACK_HOST`, `USE_SSL`, default http://localhost:4566, as the localstack-client package
+resolves them), else real AWS.
 """
 
 import os
@@ -12,6 +14,7 @@ from pathlib import Path
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+EMULATED = ("local", "localstack")  # environments whose endpoint is an emulator (dummy credentials do)
 
 
 # stack output -> the environment variable the shared code reads it from (as the template sets it)
@@ -51,8 +54,8 @@ class Stack:
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
         from etp.accounts.store import UserModel
-        from etp.audit_table import AuditModel
-        from etp.dr_table import DrModel
+        from etp.audit.store import AuditModel
+        from etp.dr.store import DrModel
         from etp.market.news import NewsModel
         from etp.market.store import BidModel
         from etp.meters.readings_store import LedgerModel, ReadingModel
@@ -93,6 +96,21 @@ def deploy_parameters(env: str, samconfig: Path | None = None) -> dict:
     return merged
 
 
+def endpoint_for(env: str, explicit: str | None = None) -> str | None:
+    """The AWS API endpoint of an environment; None means real AWS."""
+    if explicit:
+        return explicit
+    if os.environ.get("AWS_ENDPOINT_URL", "").strip():
+        return os.environ["AWS_ENDPOINT_URL"].strip()
+    if env == "local":
+        return LOCAL_ENDPOINT
+    if env == "localstack":
+        from localstack_client.config import get_service_endpoint
+
+        return get_service_endpoint("cloudformation")
+    return None
+
+
 def resolve(
     env: str = "local",
     *,
@@ -103,8 +121,8 @@ def resolve(
     params = deploy_parameters(env)
     name = stack_name or params.get("stack_name") or f"etp-{env}"
     region = region or params.get("region") or os.environ.get("AWS_REGION") or "us-east-1"
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or (LOCAL_ENDPOINT if env == "local" else None)
-    if env == "local":
+    endpoint_url = endpoint_for(env, endpoint_url)
+    if env in EMULATED:
         for key, value in LOCAL_CREDENTIALS.items():
             os.environ.setdefault(key, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)

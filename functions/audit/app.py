@@ -1,4 +1,4 @@
-"""Every minute: publish the audit trail's pending records to the IOTA node (see etp.audit).
+"""Every minute: publish the audit trail's pending records to the IOTA node (see etp.audit.trail).
 
 Event: `{}` (now) or `{"now": "<ISO-8601>"}`. A node outage leaves records pending for the next run;
 it is logged and counted (metric AuditNodeFailures, alarmed on), not raised, so it is not retried
@@ -20,8 +20,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp.audit import publish_pending
-    from etp.audit_table import DynamoOutbox
+    from etp.audit.store import DynamoOutbox
+    from etp.audit.trail import publish_pending
 
     try:
         now = jobs.job_time(event)

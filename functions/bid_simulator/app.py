@@ -1,5 +1,5 @@
 """Scheduled daily at 00:10 local: each configured building bids every hour of the next local day
-with its configured type, volume and price (jittered), through the HTTP API (see etp.simulators).
+with its configured type, volume and price (jittered), through the HTTP API (see etp.simulators.buildings).
 
 Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
 """
@@ -9,10 +9,10 @@ import random
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import simulators
 from etp.clock import local_zone
 from etp.edge import jobs
 from etp.edge.observability import make_tracer
+from etp.simulators import buildings as simulators
 
 logger = Logger()
 tracer = make_tracer()
@@ -23,8 +23,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp import simulator_io
-    from etp.api_client import ApiClient, ApiError
+    from etp.simulators import runner as simulator_io
+    from etp.simulators.api_client import ApiClient, ApiError
 
     try:
         now = jobs.job_time(event)

@@ -1,4 +1,4 @@
-"""Demand response API: GET/POST /DR_bid, GET /DR_result (rules in etp.dr).
+"""Demand response API: GET/POST /DR_bid, GET /DR_result (rules in etp.dr.rules).
 
 Every refusal is a JSON string, as the contract gives them: `"error"`, or `"parameter is required"`
 when /DR_result has neither query form; the reason goes to the log.
@@ -17,8 +17,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from etp import dr
 from etp.clock import local_zone, utcnow
+from etp.dr import rules as dr
 from etp.edge import web
 from etp.edge.observability import make_tracer
 
@@ -49,7 +49,7 @@ def refuse(reason: str, answer: str = "error"):
 
 @functools.cache
 def dr_store():
-    from etp.dr_table import DynamoDrStore
+    from etp.dr.store import DynamoDrStore
 
     return DynamoDrStore()
 

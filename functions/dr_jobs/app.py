@@ -1,4 +1,4 @@
-"""Daily at 00:10 local: close the demand-response days that have passed (see etp.dr_jobs).
+"""Daily at 00:10 local: close the demand-response days that have passed (see etp.dr.jobs).
 
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` (naive = local time) to run as of an explicit time.
 """
@@ -19,8 +19,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp.dr_jobs import close
-    from etp.dr_table import DynamoDrStore
+    from etp.dr.jobs import close
+    from etp.dr.store import DynamoDrStore
     from etp.meters.readings_store import DynamoReadingStore
 
     try:

@@ -43,7 +43,7 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
 
 
 def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
-    from etp.audit_table import DynamoOutbox
+    from etp.audit.store import DynamoOutbox
     from etp.market.store import DynamoBidStore
 
     store = DynamoBidStore()

@@ -1,5 +1,5 @@
 """Scheduled every 15 minutes: each configured building's meter publishes its historical reading of
-now (same weekday and hour, nearest minute), as a meter in the field would (see etp.simulators).
+now (same weekday and hour, nearest minute), as a meter in the field would (see etp.simulators.buildings).
 
 Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
 """
@@ -7,10 +7,10 @@ Event: `{}`, or `{"now": ISO-8601}` and/or `{"building": account}`.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp import simulators
 from etp.clock import local_zone
 from etp.edge import jobs
 from etp.edge.observability import make_tracer
+from etp.simulators import buildings as simulators
 
 logger = Logger()
 tracer = make_tracer()
@@ -21,7 +21,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp import simulator_io
+    from etp.simulators import runner as simulator_io
 
     try:
         now = jobs.job_time(event)

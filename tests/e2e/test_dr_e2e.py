@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import requests
 from stack_client import admin, bearer, eventually
 
-from etp import dr
 from etp.clock import local_zone, utcnow
+from etp.dr import rules as dr
 from etp_admin import demo
 
 

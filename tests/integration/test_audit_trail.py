@@ -8,8 +8,8 @@ import boto3
 import pytest
 from helpers import ROOT, FakeLambdaContext, load_function
 
-from etp import audit
-from etp.audit_table import PENDING, AuditModel, DynamoOutbox
+from etp.audit import trail as audit
+from etp.audit.store import PENDING, AuditModel, DynamoOutbox
 from etp.iota.node import NodeClient
 from etp.market import bids
 from etp.market.store import BidModel, DynamoBidStore, StoredBid

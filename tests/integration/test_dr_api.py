@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 import pytest
 from helpers import FakeLambdaContext, call, load_event, load_function
 
-from etp import audit, dr
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.accounts.users import User
-from etp.audit_table import AuditModel, DynamoOutbox
+from etp.audit import trail as audit
+from etp.audit.store import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
-from etp.dr_table import DynamoDrStore
+from etp.dr import rules as dr
+from etp.dr.store import DynamoDrStore
 from etp.edge import web
 
 dr_app = load_function("demand_response")

@@ -12,12 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from helpers import ROOT, FakeLambdaContext, call, load_event, load_function
 
-from etp import audit, dr
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
-from etp.audit_table import AuditModel, DynamoOutbox
+from etp.audit import trail as audit
+from etp.audit.store import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
-from etp.dr_table import DynamoDrStore
+from etp.dr import rules as dr
+from etp.dr.store import DynamoDrStore
 from etp.edge import jobs, web
 from etp.meters.power import StoredReading
 from etp.meters.readings_store import DynamoReadingStore

@@ -101,7 +101,7 @@ def test_news_are_the_ten_latest_newest_first(aws):
 
 
 def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, monkeypatch):
-    from etp.audit_table import DynamoOutbox
+    from etp.audit.store import DynamoOutbox
     from etp.clock import to_utc_iso
     from etp_devnode.server import DevNode
 

@@ -4,7 +4,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from etp import audit, dr
+from etp.audit import trail as audit
+from etp.dr import rules as dr
 from etp.iota.send import MAX_MESSAGE_BYTES
 from etp.iota.trytes import is_address
 from etp.market import bids

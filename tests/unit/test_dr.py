@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import dr
+from etp.dr import rules as dr
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 

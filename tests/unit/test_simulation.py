@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 from helpers import ROOT
 
-from etp import simulation
+from etp.simulators import histories as simulation
 
 SAMPLES = ROOT / "tests" / "data"  # the old service's sample files (shared/data), copied
 ABRI = "AMI_1,AMI_2,AMI_3,total_load(kW),PV_generate(kW),net_load(kW),TIME\n8,12.16,1.8,21.96,0,21.96,2020/5/2 00:00\n"

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etp import simulators
-from etp.api_client import ApiError
 from etp.meters.meter_client import PublishError
+from etp.simulators import buildings as simulators
+from etp.simulators.api_client import ApiError
 
 ZONE = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 28, 0, 7, tzinfo=ZONE).astimezone(UTC)  # a Saturday, 00:07 local

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Protocol
 
-from etp import audit
+from etp.audit import trail as audit
 from etp.market import bids, clearing
 from etp.market.bids import BidPair
 from etp.market.slots import SLOT

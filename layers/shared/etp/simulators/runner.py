@@ -8,7 +8,7 @@ from pathlib import Path
 from etp.clock import local_zone
 from etp.edge import jobs
 from etp.meters import meter_client
-from etp.simulators import Building, parse_config
+from etp.simulators.buildings import Building, parse_config
 
 
 def configuration(event: dict) -> tuple[str, str, list[Building]]:
@@ -21,7 +21,7 @@ def configuration(event: dict) -> tuple[str, str, list[Building]]:
 def read_csv(location: str) -> str:
     """`demo:<file>` (shipped with the layer), `s3://bucket/key`, or a path in the function package."""
     if location.startswith("demo:"):
-        return (resources.files("etp") / "demo_histories" / location.removeprefix("demo:")).read_text()
+        return (resources.files("etp.simulators") / "demo_histories" / location.removeprefix("demo:")).read_text()
     if location.startswith("s3://"):
         import boto3
 

@@ -19,9 +19,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp import audit
+from etp.audit import trail as audit
 from etp.clock import aws_region, from_utc_iso, to_utc_iso
-from etp.dr import ACCEPTED, RATED, DrConflict, DrOffer
+from etp.dr.rules import ACCEPTED, RATED, DrConflict, DrOffer
 
 
 class _ByUser(GlobalSecondaryIndex["DrModel"]):
@@ -113,7 +113,7 @@ class DynamoDrStore:
 
     def decide(self, changes: list[tuple[DrOffer, DrOffer]], now: datetime) -> None:
         """Write each (as read, decided) offer, only if still as read, with its audit record; all or nothing."""
-        from etp.audit_table import add_to_outbox
+        from etp.audit.store import add_to_outbox
 
         try:
             with TransactWrite(connection=DrModel._get_connection().connection) as transaction:

@@ -3,7 +3,7 @@
 For the target days of the last CATCH_UP days before today (so missed runs catch up):
 - an offer still 已投標 becomes `result: false` (未得標), with its audit record, in one transaction;
 - an accepted offer whose window has ended gets its rate from metered data (已得標 -> 已結算);
-  see etp.dr for the baseline. The window ended before today began, so its readings are in.
+  see etp.dr.rules for the baseline. The window ended before today began, so its readings are in.
 """
 
 from dataclasses import dataclass, replace
@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from etp import dr
+from etp.dr import rules as dr
 
 CATCH_UP = 7
 

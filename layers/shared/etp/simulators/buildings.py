@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import slots
-from etp.simulation import parse_csv, pick, shape_for
+from etp.simulators.histories import parse_csv, pick, shape_for
 
 
 class ConfigError(ValueError):

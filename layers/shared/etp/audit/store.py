@@ -1,6 +1,6 @@
 """The audit trail's outbox in DynamoDB (PynamoDB), and where published hashes go. Imported on first use.
 
-Table `AUDIT_TABLE`, hash key `key` (`<kind>#<subject>`, see etp.audit). A record is put once
+Table `AUDIT_TABLE`, hash key `key` (`<kind>#<subject>`, see etp.audit.trail). A record is put once
 (conditional on its key being new) with its exact message, and `pending` set; sparse GSI
 `pending` (`pending`, `created_at`) lists what is still to publish, oldest first. Publishing
 claims a record for LEASE, writes the hash onto the records it covers (a DR offer's `tx_hash`,
@@ -16,7 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp import audit
+from etp.audit import trail as audit
 from etp.clock import aws_region, from_utc_iso, to_utc_iso
 
 PENDING = "pending"
@@ -99,7 +99,7 @@ class DynamoOutbox:
         """Write the hash onto the records the audit record covers."""
         kind, _, subject = key.partition("#")
         if kind == audit.DR_RESULT:
-            from etp.dr_table import DynamoDrStore
+            from etp.dr.store import DynamoDrStore
 
             DynamoDrStore().set_tx_hash(subject, tx_hash)
             return

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from etp import dr
 from etp.clock import to_utc_iso
+from etp.dr import rules as dr
 from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
 from etp.market import bids
 

@@ -1,0 +1,1 @@
+"""Demand response: offers, acceptance and the seven-day baseline rate, the DR close job, its store."""

@@ -1,0 +1,1 @@
+"""Simulated buildings: CSV histories, building configuration, the power and bid simulators."""
