@@ -248,22 +248,23 @@ def _recomputed(kind: str, subject: str):
     """(the record rebuilt from the stored data, the hash each covered record carries)."""
     from etp.audit import trail as audit
     from etp.clock import from_utc_iso
+    from etp.dr.records import dr_result_record
     from etp.dr.store import DynamoDrStore
-    from etp.market import bids
+    from etp.market import bids, records
     from etp.market.store import DynamoBidStore
 
     if kind == audit.DR_RESULT:
         offer = DynamoDrStore().get_many([subject]).get(subject)
         if offer is None:
             raise CommandError(f"no DR offer {subject}")
-        return audit.dr_result_record(offer), [offer.tx_hash]
+        return dr_result_record(offer), [offer.tx_hash]
     slot = from_utc_iso(subject)
     book = DynamoBidStore().of_slot(slot)
     if kind == audit.SEALED:
         sealed = [b for b in book if b.status != bids.SUBMITTED]
-        return audit.sealed_bids_record(slot, sealed), [b.seal_tx for b in sealed]
-    cleared = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
-    return audit.clearing_record(slot, cleared), [b.clear_tx for b in cleared]
+        return records.sealed_bids_record(slot, sealed), [b.seal_tx for b in sealed]
+    decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
+    return records.clearing_record(slot, decided), [b.clear_tx for b in decided]
 
 
 def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:

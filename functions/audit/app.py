@@ -16,18 +16,33 @@ tracer = make_tracer()
 metrics = Metrics()
 
 
+def stamps() -> dict:
+    """Where each kind of record's transaction hash goes: onto the DR offer, or every bid of the slot."""
+    from etp.audit.trail import CLEARING, DR_RESULT, SEALED
+    from etp.clock import from_utc_iso
+    from etp.dr.store import DynamoDrStore
+    from etp.market.store import DynamoBidStore
+
+    bid_store = DynamoBidStore()
+    return {
+        DR_RESULT: DynamoDrStore().set_tx_hash,
+        SEALED: lambda slot, tx_hash: bid_store.set_audit_hash(from_utc_iso(slot), "seal", tx_hash),
+        CLEARING: lambda slot, tx_hash: bid_store.set_audit_hash(from_utc_iso(slot), "clear", tx_hash),
+    }
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from etp.audit.store import DynamoOutbox
-    from etp.audit.trail import publish_pending
-
     try:
         now = jobs.job_time(event)
     except jobs.BadJobEvent as problem:
         return jobs.rejected(logger, "audit job", problem)
-    report = publish_pending(DynamoOutbox(), jobs.node_client(), now)
+    from etp.audit.store import DynamoOutbox
+    from etp.audit.trail import publish_pending
+
+    report = publish_pending(DynamoOutbox(), jobs.node_client(), stamps(), now)
     metrics.add_metric(name="AuditRecordsPublished", unit=MetricUnit.Count, value=report.published)
     if report.node_error:
         metrics.add_metric(name="AuditNodeFailures", unit=MetricUnit.Count, value=1)

@@ -13,10 +13,10 @@ from helpers import FakeLambdaContext, call, load_event, load_function
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.accounts.users import User
-from etp.audit import trail as audit
 from etp.audit.store import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
+from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
 from etp.edge import web
 
@@ -218,7 +218,7 @@ def test_an_aggregator_accepts_offers_for_a_window(people):
         record = DynamoOutbox().get(outbox_key(offer_id))
         assert record is not None and record.pending == "pending"
         stored = DynamoDrStore().get_many([offer_id])[offer_id]
-        assert record.message == audit.dr_result_record(stored).message().decode()
+        assert record.message == dr_result_record(stored).message().decode()
         assert json.loads(record.message)["result"] is True
         assert json.loads(record.message)["acceptor"] == "NCKU_Aggregator"
     assert rows[theirs[30]]["status"] == "已投標" and rows[theirs[30]]["result"] is None
@@ -229,7 +229,7 @@ def test_an_aggregator_accepts_offers_for_a_window(people):
     assert (listed_row["start_time"], listed_row["end_time"]) == WINDOW
     assert all(ISO_DT.match(rows[mine][f]) for f in ("start_time", "end_time"))
 
-    DynamoOutbox().stamp(outbox_key(mine), "TXHASH9")  # what publishing the audit record does
+    DynamoDrStore().set_tx_hash(mine, "TXHASH9")  # what publishing the audit record does
     (published,) = found(results_by_uuid(people["carlab"], [mine]))
     assert published["blockchain_url"] == "http://explorer.test/transaction/TXHASH9"
 

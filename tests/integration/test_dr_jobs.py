@@ -14,10 +14,10 @@ from helpers import ROOT, FakeLambdaContext, call, load_event, load_function
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
-from etp.audit import trail as audit
 from etp.audit.store import AuditModel, DynamoOutbox
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
+from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
 from etp.edge import jobs, web
 from etp.meters.power import StoredReading
@@ -127,7 +127,7 @@ def test_unaccepted_offers_of_days_that_passed_are_declined_once(people, clock):
         assert row["start_time"].endswith(" 00:00:00")
         offer_now = stored()[row["uuid"]]
         record = DynamoOutbox().get(record_key(row["uuid"]))
-        assert record is not None and record.message == audit.dr_result_record(offer_now).message().decode()
+        assert record is not None and record.message == dr_result_record(offer_now).message().decode()
         assert json.loads(record.message)["result"] is False
     for volume in (1, 5, 6):
         assert (rows[volume]["result"], rows[volume]["status"]) == (None, "已投標"), volume

@@ -8,17 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.trytes import (
     TrytesDecodeError,
     bytes_to_trytes,
     int_to_trits,
     int_to_trytes,
-    is_address,
     is_hash,
     is_tag,
     is_trytes,
     pad_tag,
-    strip_checksum,
     trits_to_int,
     trits_to_trytes,
     trytes_to_bytes,

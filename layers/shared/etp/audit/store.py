@@ -95,18 +95,6 @@ class DynamoOutbox:
     def release(self, key: str) -> None:
         AuditModel(key).update(actions=[AuditModel.claimed_until.remove()], condition=AuditModel.key.exists())
 
-    def stamp(self, key: str, tx_hash: str) -> None:
-        """Write the hash onto the records the audit record covers."""
-        kind, _, subject = key.partition("#")
-        if kind == audit.DR_RESULT:
-            from etp.dr.store import DynamoDrStore
-
-            DynamoDrStore().set_tx_hash(subject, tx_hash)
-            return
-        from etp.market.store import DynamoBidStore
-
-        DynamoBidStore().set_audit_hash(from_utc_iso(subject), "seal" if kind == audit.SEALED else "clear", tx_hash)
-
     def mark_published(self, key: str, tx_hash: str, now: datetime) -> None:
         AuditModel(key).update(actions=[
             AuditModel.tx_hash.set(tx_hash), AuditModel.published_at.set(to_utc_iso(now)),

@@ -17,15 +17,12 @@ that verification recomputes them from the stored data.
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from etp.clock import to_utc_iso
-from etp.dr import rules as dr
 from etp.iota.trytes import bytes_to_trytes, pad_tag, trytes_to_bytes
-from etp.market import bids
 
 if TYPE_CHECKING:  # the node client (urllib) is imported when publishing, not by the market jobs
     from etp.iota.node import NodeClient
@@ -65,33 +62,9 @@ def record_address(key: str) -> str:
     return bytes_to_trytes(hashlib.sha256(key.encode()).digest()).ljust(81, "9")
 
 
-def _digest(rows: Iterable[list]) -> str:
+def digest(rows: Iterable[list]) -> str:
+    """SHA-256 of rows in a canonical order: a record covers long data by its digest."""
     return hashlib.sha256(canonical({"rows": sorted(rows)})).hexdigest()
-
-
-def sealed_bids_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
-    """The bids sealed at a slot's gate: how many, and a digest of each one's id, owner, side and offer."""
-    rows = [[b.id, b.account, b.side, b.volume_wh, b.price_milli] for b in book if b.status != bids.SUBMITTED]
-    return Record(SEALED, to_utc_iso(slot), {"bids": len(rows), "sha256": _digest(rows)})
-
-
-def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
-    """A slot's clearing: the uniform price, the volume traded, and a digest of every bid's fill and pairs."""
-    cleared = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
-    rows = [[b.id, b.fill_wh, sorted([p.counterpart_id, p.volume_wh] for p in b.pairs)] for b in cleared]
-    price = next((b.cleared_price_milli for b in cleared), None)  # one uniform price per slot
-    return Record(CLEARING, to_utc_iso(slot), {
-        "bids": len(rows), "price_milli": price,
-        "volume_wh": sum(b.fill_wh for b in cleared if b.side == "buy"), "sha256": _digest(rows)})
-
-
-def dr_result_record(offer: dr.DrOffer) -> Record:
-    """A DR offer's decision: accepted for a window, or not accepted (result false)."""
-    return Record(DR_RESULT, offer.id, {
-        "executor": offer.executor, "day": offer.day.isoformat(), "volume_w": offer.volume_w,
-        "price_milli": offer.price_milli, "result": offer.result, "acceptor": offer.acceptor,
-        "start": to_utc_iso(offer.start) if offer.start else None,
-        "end": to_utc_iso(offer.end) if offer.end else None})
 
 
 @dataclass(frozen=True)
@@ -147,7 +120,6 @@ class Pending:
 class Outbox(Protocol):
     def pending(self, limit: int) -> list[Pending]: ...
     def claim(self, key: str, now: datetime) -> bool: ...
-    def stamp(self, key: str, tx_hash: str) -> None: ...
     def mark_published(self, key: str, tx_hash: str, now: datetime) -> None: ...
     def release(self, key: str) -> None: ...
 
@@ -162,10 +134,16 @@ class PublishReport:
         return {"published": self.published, "still_pending": self.still_pending, "node_error": self.node_error}
 
 
-def publish_pending(outbox: Outbox, node: "NodeClient", now: datetime, limit: int = 200) -> PublishReport:
+# Writes a published record's transaction hash onto what the record covers: (subject, tx_hash).
+Stamp = Callable[[str, str], None]
+
+
+def publish_pending(outbox: Outbox, node: "NodeClient", stamps: Mapping[str, Stamp], now: datetime,
+                    limit: int = 200) -> PublishReport:
     """Publish what the outbox holds, oldest first. Each record is claimed for a while first, so that
-    overlapping runs do not both send it; its hash is written onto the records it covers before the
-    record counts as published. A node error ends the run: what is left waits for the next one."""
+    overlapping runs do not both send it; its hash is written onto the records it covers (by the
+    `stamps` of its kind, which the covering contexts provide) before the record counts as published.
+    A node error ends the run: what is left waits for the next one."""
     from etp.iota.node import IotaNodeError
 
     report = PublishReport()
@@ -180,7 +158,8 @@ def publish_pending(outbox: Outbox, node: "NodeClient", now: datetime, limit: in
             report.node_error = str(problem)
             report.still_pending = len(waiting) - index
             return report
-        outbox.stamp(record.key, tx_hash)
+        kind, _, subject = record.key.partition("#")
+        stamps[kind](subject, tx_hash)
         outbox.mark_published(record.key, tx_hash, now)
         report.published += 1
     return report

@@ -19,7 +19,6 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.audit import trail as audit
 from etp.clock import aws_region, from_utc_iso, to_utc_iso
 from etp.dr.rules import ACCEPTED, RATED, DrConflict, DrOffer
 
@@ -114,6 +113,7 @@ class DynamoDrStore:
     def decide(self, changes: list[tuple[DrOffer, DrOffer]], now: datetime) -> None:
         """Write each (as read, decided) offer, only if still as read, with its audit record; all or nothing."""
         from etp.audit.store import add_to_outbox
+        from etp.dr.records import dr_result_record
 
         try:
             with TransactWrite(connection=DrModel._get_connection().connection) as transaction:
@@ -125,7 +125,7 @@ class DynamoDrStore:
                                     DrModel.start.set(to_utc_iso(new.start)), DrModel.end.set(to_utc_iso(new.end))]
                     transaction.update(DrModel(old.id), actions=actions,
                                        condition=(DrModel.status == old.status) & (DrModel.version == old.version))
-                    add_to_outbox(transaction, audit.dr_result_record(new), now)
+                    add_to_outbox(transaction, dr_result_record(new), now)
         except TransactWriteError as error:
             raise DrConflict(f"{error.cause_response_code}: {error.cause}") from None
 

@@ -16,8 +16,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.transaction import TRANSACTION_LENGTH
-from etp.iota.trytes import is_address, is_hash, is_tag, is_trytes, pad_tag, strip_checksum
+from etp.iota.trytes import is_hash, is_tag, is_trytes, pad_tag
 
 API_VERSION = "1"
 IRI_MAX_REQUEST_LIST = 1000

@@ -2,9 +2,10 @@
 
 from datetime import UTC, datetime
 
+from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.node import NodeClient, NodeProtocolError
 from etp.iota.transaction import FRAGMENT_LENGTH, NULL_HASH, InvalidTransaction, Transaction, finalize_bundle
-from etp.iota.trytes import TAG_LENGTH, bytes_to_trytes, is_address, pad_tag, strip_checksum
+from etp.iota.trytes import TAG_LENGTH, bytes_to_trytes, pad_tag
 
 MAX_MESSAGE_BYTES = FRAGMENT_LENGTH // 2  # two trytes per byte: 1093 bytes fill 2186 of the 2187 trytes
 

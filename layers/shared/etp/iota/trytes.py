@@ -34,24 +34,6 @@ def is_hash(text: object) -> TypeGuard[str]:
     return is_trytes(text, HASH_LENGTH)
 
 
-def is_address(text: object) -> TypeGuard[str]:
-    """81 trytes, or 90 whose last 9 are the address's valid Kerl checksum (PyOTA's `Address`)."""
-    if is_hash(text):
-        return True
-    if not is_trytes(text, HASH_LENGTH + CHECKSUM_LENGTH):
-        return False
-    from etp.iota.kerl import address_checksum  # kerl imports this module
-
-    return address_checksum(text[:HASH_LENGTH]) == text[HASH_LENGTH:]
-
-
-def strip_checksum(address: str) -> str:
-    """The 81-tryte address of an address with or without a valid checksum."""
-    if not is_address(address):
-        raise ValueError("not an address (81 trytes, or 90 with a valid checksum)")
-    return address[:HASH_LENGTH]
-
-
 def is_tag(text: object) -> TypeGuard[str]:
     """At most 27 trytes; shorter tags mean the same right-padded with `9`."""
     return is_trytes(text) and len(text) <= TAG_LENGTH

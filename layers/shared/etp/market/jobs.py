@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Protocol
 
-from etp.audit import trail as audit
-from etp.market import bids, clearing
+from etp.audit.trail import Record
+from etp.market import bids, clearing, records
 from etp.market.bids import BidPair
 from etp.market.slots import SLOT
 from etp.meters.readings import energy_kwh
@@ -38,7 +38,7 @@ class BidStore(Protocol):
 
 
 class Trail(Protocol):
-    def put(self, record: audit.Record, now: datetime) -> bool: ...
+    def put(self, record: Record, now: datetime) -> bool: ...
 
 
 class Readings(Protocol):
@@ -69,7 +69,7 @@ def _seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> tuple
     report, book = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
     sealed = [b for b in store.reread(book) if b.status != bids.SUBMITTED]
     if sealed:
-        report.details["audit_recorded"] = trail.put(audit.sealed_bids_record(slot, sealed), now)
+        report.details["audit_recorded"] = trail.put(records.sealed_bids_record(slot, sealed), now)
     return report, sealed
 
 
@@ -91,7 +91,7 @@ def clear(store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datet
         _clear_book(store, book, k, report)
     cleared = store.reread(book)
     if cleared and all(b.status != bids.SEALED for b in cleared):
-        report.details["audit_recorded"] = trail.put(audit.clearing_record(slot, cleared), now)
+        report.details["audit_recorded"] = trail.put(records.clearing_record(slot, cleared), now)
     return report
 
 

@@ -1,0 +1,25 @@
+"""A slot's two audit records (see etp.audit.trail): the bids sealed at its gate, and its clearing."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from etp.audit.trail import CLEARING, SEALED, Record, digest
+from etp.clock import to_utc_iso
+from etp.market import bids
+
+
+def sealed_bids_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
+    """The bids sealed at a slot's gate: how many, and a digest of each one's id, owner, side and offer."""
+    rows = [[b.id, b.account, b.side, b.volume_wh, b.price_milli] for b in book if b.status != bids.SUBMITTED]
+    return Record(SEALED, to_utc_iso(slot), {"bids": len(rows), "sha256": digest(rows)})
+
+
+def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
+    """A slot's clearing: the uniform price, the volume traded, and a digest of every decided bid's fill
+    and pairs (won or lost: a lost bid's empty fill is part of the outcome too)."""
+    decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
+    rows = [[b.id, b.fill_wh, sorted([p.counterpart_id, p.volume_wh] for p in b.pairs)] for b in decided]
+    price = next((b.cleared_price_milli for b in decided), None)  # one uniform price per slot
+    return Record(CLEARING, to_utc_iso(slot), {
+        "bids": len(rows), "price_milli": price,
+        "volume_wh": sum(b.fill_wh for b in decided if b.side == "buy"), "sha256": digest(rows)})
