@@ -53,6 +53,7 @@ class Stack:
 
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
+        from etp import settings
         from etp.accounts.store import UserModel
         from etp.audit.store import AuditModel
         from etp.dr.store import DrModel
@@ -64,6 +65,7 @@ class Stack:
         for output, variable in OUTPUT_ENVIRONMENT.items():
             if output in self.outputs:
                 os.environ[variable] = self.outputs[output]
+        settings.cache_clear()  # the secret ids and the rest now come from this stack
         models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
                   "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel,
                   "NewsTableName": NewsModel, "DrTableName": DrModel, "AuditTableName": AuditModel}

@@ -109,3 +109,52 @@ def test_news_publish_and_market_show(stack, capsys):
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "Q* = 5 kWh   p* = 2.5 NT$/kWh" in out.out and "u-2_BEMS 5 kWh" in out.out
     assert run(stack, "market", "show", "--slot", "whenever", capsys=capsys)[0] == 1
+
+
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "USE_SSL")
+
+
+@pytest.mark.parametrize(("env", "variables", "explicit", "expected"), [
+    ("localstack", {}, None, "http://localhost:4566"),  # LocalStack's default edge
+    ("localstack", {"LOCALSTACK_HOST": "ls.internal:4510"}, None, "http://ls.internal:4510"),
+    ("localstack", {"LOCALSTACK_HOST": "ls.internal"}, None, "http://ls.internal:4566"),
+    ("localstack", {"LOCALSTACK_HOST": "ls.internal", "USE_SSL": "1"}, None, "https://ls.internal:4566"),
+    ("localstack", {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566", "LOCALSTACK_HOST": "x:1"}, None,
+     "http://10.0.0.5:4566"),
+    ("localstack", {"LOCALSTACK_HOST": "x:1"}, "http://given:4566", "http://given:4566"),
+    ("local", {"LOCALSTACK_HOST": "x:1"}, None, "http://127.0.0.1:4566"),  # MiniStack, whatever LocalStack says
+    ("dev", {"LOCALSTACK_HOST": "x:1"}, None, None),  # real AWS
+    ("dev", {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566"}, None, "http://10.0.0.5:4566"),
+])
+def test_the_endpoint_of_each_environment(monkeypatch, env, variables, explicit, expected):
+    from etp_admin import stack as stacks
+
+    for name in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert stacks.endpoint_for(env, explicit) == expected
+
+
+def test_env_localstack_asks_localstack_for_the_stack(monkeypatch, capsys):
+    """`--env localstack` looks the stack up at LocalStack's endpoint (no network: the client is a fake)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    asked = []
+
+    def fake_client(service, **kwargs):
+        asked.append((service, kwargs))
+
+        class Unreachable:
+            def describe_stacks(self, StackName):
+                raise EndpointConnectionError(endpoint_url=kwargs["endpoint_url"])
+
+        return Unreachable()
+
+    for name in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("boto3.client", fake_client)
+    code = cli.main(["--env", "localstack", "accounts", "list"])
+    assert asked == [("cloudformation", {"region_name": "us-east-1", "endpoint_url": "http://localhost:4566"})]
+    error = capsys.readouterr().err
+    assert code == 1 and "'etp-localstack' not found at http://localhost:4566" in error
