@@ -66,38 +66,141 @@ def create_tables() -> None:
 
 
 def reset_cached_clients() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
+    from etp import settings
     from etp.accounts.store import UserModel
     from etp.audit.store import AuditModel
     from etp.dr.store import DrModel
-    from etp.edge import jobs, web
+    from etp.edge import secrets, web
     from etp.market.news import NewsModel
     from etp.market.store import BidModel
     from etp.meters.readings_store import LedgerModel, ReadingModel
     from etp.meters.store import AddressModel, MeterModel
 
-    parameters.clear_caches()
+    settings.cache_clear()
+    secrets.clear_caches()
     web.user_store.cache_clear()
-    jobs._parsed.cache_clear()
     for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel, NewsModel, DrModel,
                   AuditModel):
         model._connection = None
 
 
+def initial_secrets() -> dict[str, str]:
+    """The secrets every test starts with, by name (the simulators' one is made by the tests that need it)."""
+    private_pem, public_pem = platform_key_pair()
+    return {"etp-test-jwt": JWT_SECRET, "etp-test-iota-seed": IOTA_SEED,
+            "etp-test-platform-key": json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem})}
+
+
+class MotoWorld:
+    """One moto account for the whole session (one per xdist worker: each is a process of its own).
+
+    The tables and the secrets are made once; each test that asks for `aws` gets the mock switched on
+    for it alone, with every table emptied, the secrets as made, and any other service's data gone.
+    Creating the nine tables took 0.7-2.2 s a test; emptying them is a dict clear in moto's backend
+    (its indexes, local and global, are computed from the table's items: they hold no items of their own).
+    """
+
+    def __init__(self) -> None:
+        import os
+
+        self.mock = mock_aws()
+        self.mock.start()
+        try:
+            create_tables()
+            self.tables = {os.environ[env_var] for env_var in table_names_from_environment(template()).values()}
+            self.secrets = initial_secrets()
+            client = boto3.client("secretsmanager")
+            for name, value in self.secrets.items():
+                client.create_secret(Name=name, SecretString=value)
+            self.secret_versions = self._secret_versions(client)
+        finally:
+            self.mock.stop(remove_data=False)
+
+    @staticmethod
+    def _secret_versions(client) -> dict[str, tuple]:
+        """Each secret's versions and dates: a test that put a value, updated or deleted it changes them."""
+        listed = client.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
+        return {s["Name"]: (s.get("SecretVersionsToStages"), s.get("LastChangedDate"), s.get("DeletedDate"))
+                for page in listed for s in page["SecretList"]}
+
+    def start(self) -> None:
+        from moto.core.custom_responses_mock import reset_responses_mock
+        from moto.core.models import responses_mock
+
+        reset_responses_mock(responses_mock)  # what a fresh mock_aws() does, so that URL patterns don't pile up
+        self.mock.start(reset=False)
+        self._empty_tables()
+        self._reset_secrets()
+        self._reset_other_services()
+
+    def stop(self) -> None:
+        self.mock.stop(remove_data=False)
+
+    def close(self) -> None:
+        self.mock.start(reset=False)
+        self.mock.stop(remove_data=True)
+
+    def _empty_tables(self) -> None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        for regional in dynamodb_backends.values():
+            for backend in regional.values():
+                for name in list(backend.tables):
+                    table = backend.tables[name]
+                    if name not in self.tables:  # made by a test
+                        backend.delete_table(name)
+                        continue
+                    table.items.clear()
+                    if table.stream_shard is not None:
+                        table.stream_shard.items.clear()
+
+    def _reset_secrets(self) -> None:
+        client = boto3.client("secretsmanager")
+        current = self._secret_versions(client)
+        if current == self.secret_versions:
+            return
+        for name, state in current.items():
+            if self.secret_versions.get(name) != state:  # made, changed or deleted by a test
+                client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        for name, value in self.secrets.items():
+            if current.get(name) != self.secret_versions[name]:
+                client.create_secret(Name=name, SecretString=value)
+        self.secret_versions = self._secret_versions(client)
+
+    @staticmethod
+    def _reset_other_services() -> None:
+        """Whatever a test made in a service other than DynamoDB and Secrets Manager (a CloudFormation
+        stack, its SNS topic) goes, as `mock_aws()` would reset it."""
+        from moto.core.base_backend import BackendDict, backend_lock
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        with backend_lock:
+            for backends in list(BackendDict._instances):
+                if backends is dynamodb_backends or backends is secretsmanager_backends:
+                    continue
+                for account_specific in backends.values():
+                    account_specific.reset()
+                backends.clear()
+                BackendDict._instances.remove(backends)
+
+
+@pytest.fixture(scope="session")
+def moto_world():
+    world = MotoWorld()
+    yield world
+    world.close()
+
+
 @pytest.fixture
-def aws():
-    with mock_aws():
-        reset_cached_clients()
-        create_tables()
-        secrets = boto3.client("secretsmanager")
-        secrets.create_secret(Name="etp-test-jwt", SecretString=JWT_SECRET)
-        secrets.create_secret(Name="etp-test-iota-seed", SecretString=IOTA_SEED)
-        private_pem, public_pem = platform_key_pair()
-        secrets.create_secret(Name="etp-test-platform-key",
-                              SecretString=json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem}))
+def aws(moto_world):
+    reset_cached_clients()
+    moto_world.start()
+    try:
         yield
+    finally:
         reset_cached_clients()
+        moto_world.stop()
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +218,10 @@ def keys() -> dict[str, str]:
 @pytest.fixture
 def node(monkeypatch):
     """An IOTA dev node on a free loopback port, which the functions are pointed at."""
+    from etp import settings
     from etp_devnode.server import DevNode
 
     with DevNode("127.0.0.1", 0) as running:
         monkeypatch.setenv("IOTA_NODE_URL", running.url)
+        settings.cache_clear()
         yield running

@@ -34,6 +34,7 @@ from etp_devnode.store import Tangle, TooManyResults
 MAX_REQUEST_LIST = 1000
 MAX_GET_TRYTES = 10_000
 MAX_BODY_LENGTH = 1_000_000
+DRAIN_LIMIT = 16 * MAX_BODY_LENGTH  # a refused body up to this size is read away before answering
 MAX_DEPTH = 15
 MAX_TIMESTAMP = (3**27 - 1) // 2  # attachmentTimestampUpperBound IRI writes
 OVER_MAX = "Could not complete request"
@@ -269,8 +270,21 @@ class _Handler(BaseHTTPRequestHandler):
             body_unread = False
             answer = self._process(self.rfile.read(length))
         if body_unread and length:
-            self.close_connection = True  # the unread body must not be taken for the next request
+            self._discard(length)
         return answer
+
+    def _discard(self, length: int) -> None:
+        """Read a refused body away (up to DRAIN_LIMIT), so the client can finish sending and read the
+        answer instead of meeting a reset; a larger one closes the connection unread."""
+        if length > DRAIN_LIMIT:
+            self.close_connection = True  # the unread body must not be taken for the next request
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 64 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
 
     def _process(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:

@@ -7,7 +7,7 @@ Event: `{}` (today) or `{"now": "<ISO-8601>"}` for the UTC day of that time.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp.edge import jobs
+from etp.edge import jobs, secrets
 from etp.edge.observability import make_tracer
 from etp.meters import registry as meters
 
@@ -38,7 +38,7 @@ def lambda_handler(event: dict, context) -> dict:
         day = jobs.job_time(event).date()
     except jobs.BadJobEvent as problem:
         return jobs.rejected(logger, "address job", problem)
-    recorded = record_day(day, DynamoMeterStore(), DynamoAddressBook(), jobs.secret("IOTA_SEED_SECRET_ID"))
+    recorded = record_day(day, DynamoMeterStore(), DynamoAddressBook(), secrets.iota_seed())
     metrics.add_metric(name="AddressesRecorded", unit=MetricUnit.Count, value=recorded)
     logger.info("addresses recorded", extra={"day": day.isoformat(), "meters": recorded})
     return {"status": "ok", "day": day.isoformat(), "meters": recorded}

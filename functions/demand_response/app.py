@@ -5,7 +5,6 @@ when /DR_result has neither query form; the reason goes to the log.
 """
 
 import functools
-import os
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -21,6 +20,7 @@ from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.edge import web
 from etp.edge.observability import make_tracer
+from etp.settings import settings
 
 logger = Logger()
 tracer = make_tracer()
@@ -155,8 +155,7 @@ def results(
     except dr.DrRejected as why:
         return refuse(str(why))
     zone, counterpart = local_zone(), web.people()
-    template = os.environ.get("EXPLORER_URL_TEMPLATE", "{hash}")
-    return [dr.result_row(o, zone, counterpart, lambda h: template.replace("{hash}", h)) for o in _ordered(offers)]
+    return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in _ordered(offers)]
 
 
 def _ordered(offers) -> list:

@@ -4,9 +4,7 @@ Event: `{"job": "seal" | "clear" | "deliver" | "settle"}` and optionally `"slot"
 the slot, naive = local time, on the hour) or `"now"`; without them the job's own slot of now.
 """
 
-import os
 from datetime import datetime
-from fractions import Fraction
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,6 +13,7 @@ from etp.edge import jobs
 from etp.edge.observability import make_tracer
 from etp.market import jobs as market_jobs
 from etp.market.slots import SLOT
+from etp.settings import settings
 
 logger = Logger()
 tracer = make_tracer()
@@ -50,7 +49,7 @@ def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
     if job == "seal":
         return market_jobs.seal(store, slot, DynamoOutbox(), now)
     if job == "clear":
-        return market_jobs.clear(store, slot, Fraction(os.environ.get("CLEARING_K", "0.5")), DynamoOutbox(), now)
+        return market_jobs.clear(store, slot, settings().clearing_k, DynamoOutbox(), now)
     if job == "deliver":
         return market_jobs.deliver(store, slot)
     from etp.meters.readings_store import DynamoReadingStore

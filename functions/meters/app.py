@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from etp.clock import utcnow
-from etp.edge import jobs, web
+from etp.edge import secrets, web
 from etp.edge.observability import make_tracer
 from etp.meters import registry as meters
 
@@ -66,7 +66,7 @@ def today_address() -> AddressView:
 
     meter: meters.Meter = web.caller(router)
     day = utcnow().date()
-    address = meters.daily_address(jobs.secret("IOTA_SEED_SECRET_ID"), meter.id, day)
+    address = meters.daily_address(secrets.iota_seed(), meter.id, day)
     address_book().record(AddressRecord(address=address, meter_id=meter.id, day=day.isoformat(),
                                         user_id=meter.user_id, account=meter.account))
     return AddressView(address=address)

@@ -1,7 +1,6 @@
 """Power data API: GET /power_info in table, chart and summary modes."""
 
 import functools
-import os
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -15,6 +14,7 @@ from etp.clock import local_zone, utcnow
 from etp.edge import web
 from etp.edge.observability import make_tracer
 from etp.meters import power
+from etp.settings import settings
 
 logger = Logger()
 tracer = make_tracer()
@@ -81,8 +81,8 @@ def power_info(
         rows, total = reading_store().page(user_id, start, end, page or 1, per_page or 10)
     except BadQuery as problem:
         return web.json_response(400, web.default_bad_request(str(problem)))
-    template = os.environ.get("EXPLORER_URL_TEMPLATE", "{hash}")
-    return {"data": [power.table_row(r, zone, template) for r in rows], "page": page or 1, "totalCount": total}
+    link = settings().explorer_url
+    return {"data": [power.table_row(r, zone, link) for r in rows], "page": page or 1, "totalCount": total}
 
 
 app = web.make_resolver()

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone
-from etp.edge import jobs
+from etp.edge import jobs, secrets
 from etp.edge.observability import make_tracer
 
 logger = Logger()
@@ -26,7 +26,7 @@ def build_tracker():
         addresses=DynamoAddressBook(),
         meters=DynamoMeterStore().get,
         store=DynamoReadingStore(),
-        platform_private_pem=jobs.platform_key()["private_key_pem"],
+        platform_private_pem=secrets.platform_key()["private_key_pem"],
         zone=local_zone(),
     )
 

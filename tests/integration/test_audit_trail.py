@@ -66,8 +66,8 @@ def test_sealed_and_cleared_slots_are_published_once_and_their_bids_carry_the_ha
     assert len(on_node(cleared_slot, SEALED_KEY)) == 1 and len(on_node(cleared_slot, CLEARING_KEY)) == 1
 
 
-def test_a_node_outage_delays_the_records_without_losing_them(cleared_slot, monkeypatch):
-    monkeypatch.setenv("IOTA_NODE_URL", "http://127.0.0.1:9")  # nothing listens there
+def test_a_node_outage_delays_the_records_without_losing_them(cleared_slot, environment):
+    environment(IOTA_NODE_URL="http://127.0.0.1:9")  # nothing listens there
     down = publish()
     assert (down["status"], down["published"], down["still_pending"]) == ("node unavailable", 0, 2)
     assert down["node_error"]
@@ -75,7 +75,7 @@ def test_a_node_outage_delays_the_records_without_losing_them(cleared_slot, monk
     assert all(b.seal_tx is None for b in DynamoBidStore().of_slot(SLOT))
     assert all(i.claimed_until is None for i in AuditModel.scan()), "a failed run releases its claims"
 
-    monkeypatch.setenv("IOTA_NODE_URL", cleared_slot.url)
+    environment(IOTA_NODE_URL=cleared_slot.url)
     back = publish((datetime.fromisoformat(NOW["now"]) + timedelta(minutes=1)).isoformat())
     assert (back["status"], back["published"]) == ("ok", 2)
     assert all(b.clear_tx for b in DynamoBidStore().of_slot(SLOT))

@@ -100,7 +100,7 @@ def test_news_are_the_ten_latest_newest_first(aws):
         DynamoNews().publish("   ", start)
 
 
-def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, monkeypatch):
+def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, environment):
     from etp.audit.store import DynamoOutbox
     from etp.clock import to_utc_iso
     from etp_devnode.server import DevNode
@@ -108,7 +108,7 @@ def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, mon
     token = login_bearer("Buyer_BEMS")
     assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [None], "not published yet"
     with DevNode("127.0.0.1", 0) as node:
-        monkeypatch.setenv("IOTA_NODE_URL", node.url)
+        environment(IOTA_NODE_URL=node.url)
         assert load_function("audit").lambda_handler({}, FakeLambdaContext())["published"] == 2
     clearing = DynamoOutbox().get(f"clearing#{to_utc_iso(market_state['slot'])}")
     assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [clearing.tx_hash]

@@ -56,13 +56,13 @@ def test_the_job_stores_new_readings_once(node, meter):
     assert LedgerModel.get(f"tx#{bad}").reason == "field is not the meter owner's account"
 
 
-def test_a_node_that_is_down_fails_the_run_and_writes_nothing(meter, node, monkeypatch):
+def test_a_node_that_is_down_fails_the_run_and_writes_nothing(meter, node, environment):
     publish(node, meter, demand_payload(TAKEN))
-    monkeypatch.setenv("IOTA_NODE_URL", "http://127.0.0.1:9")
+    environment(IOTA_NODE_URL="http://127.0.0.1:9")
     with pytest.raises(NodeUnavailable):
         tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
     assert list(LedgerModel.scan()) == []
-    monkeypatch.setenv("IOTA_NODE_URL", node.url)
+    environment(IOTA_NODE_URL=node.url)
     assert tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())["stored"] == 1, "the next run catches up"
 
 

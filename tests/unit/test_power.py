@@ -20,7 +20,7 @@ def test_day_bounds_are_local_midnights_in_utc():
 
 
 def test_a_table_row_is_local_time_with_an_explorer_link():
-    row = power.table_row(reading("Demand", datetime(2026, 11, 25, 0, 15), 12.34567), TAIPEI, "https://x/{hash}")
+    row = power.table_row(reading("Demand", datetime(2026, 11, 25, 0, 15), 12.34567), TAIPEI, lambda tx_hash: f"https://x/{tx_hash}")
     assert row == {"id": "Demand-2026-11-25T00:15:00", "date": "2026/11/25", "time": "00:15", "data_type": "NetLoad",
                    "power_display": 12.346, "address": "https://x/" + "H" * 81}
 

@@ -1,8 +1,11 @@
-"""Time helpers: storage is UTC (`YYYY-MM-DDTHH:MM:SSZ`); local time (`TZ`) exists only at the edge."""
+"""Time helpers: storage is UTC (`YYYY-MM-DDTHH:MM:SSZ`); local time exists only at the edge and in
+rules defined in local time (slots, days, the DR cutoff)."""
 
-import os
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from etp.settings import settings
 
 
 def utcnow() -> datetime:
@@ -18,11 +21,17 @@ def from_utc_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def local_zone() -> ZoneInfo:
-    # Not `TZ`: Lambda reserves that variable (and sets it to UTC).
-    return ZoneInfo(os.environ.get("PLATFORM_TZ") or "Asia/Taipei")
+    return _zone(settings().platform_tz)
 
 
-def aws_region() -> str | None:
-    """The region the data layer talks to: Lambda's AWS_REGION, else the CLI's default."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of a local day, in UTC."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+

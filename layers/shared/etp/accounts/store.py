@@ -5,7 +5,6 @@ GetItems); GSI `by-id` (user id -> account); GSI `by-kind` (kind = "user", sorte
 lists accounts with a Query instead of a Scan.
 """
 
-import os
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -13,7 +12,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from etp.accounts.users import AccountTaken, User, VersionConflict
-from etp.clock import aws_region
+from etp.dynamo import aws_region
+from etp.settings import settings
 
 
 class _ById(GlobalSecondaryIndex["UserModel"]):
@@ -35,7 +35,7 @@ class _ByKind(GlobalSecondaryIndex["UserModel"]):
 
 class UserModel(Model):
     class Meta:
-        table_name = os.environ.get("USERS_TABLE", "etp-users")
+        table_name = settings().users_table
         region = aws_region()
         host: str | None = None  # None: botocore's resolution (AWS_ENDPOINT_URL, then AWS)
 

@@ -7,7 +7,6 @@ claims a record for LEASE, writes the hash onto the records it covers (a DR offe
 or every bid of the slot's `seal_tx` / `clear_tx`), then notes `tx_hash` and drops `pending`.
 """
 
-import os
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import UnicodeAttribute
@@ -17,7 +16,9 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.audit import trail as audit
-from etp.clock import aws_region, from_utc_iso, to_utc_iso
+from etp.clock import from_utc_iso, to_utc_iso
+from etp.dynamo import aws_region
+from etp.settings import settings
 
 PENDING = "pending"
 LEASE = timedelta(minutes=2)
@@ -34,7 +35,7 @@ class _Pending(GlobalSecondaryIndex["AuditModel"]):
 
 class AuditModel(Model):
     class Meta:
-        table_name = os.environ.get("AUDIT_TABLE", "etp-audit")
+        table_name = settings().audit_table
         region = aws_region()
         host: str | None = None
 

@@ -8,7 +8,6 @@ still as read (status and version), in one transaction with its audit-trail reco
 decision and its record exist together or not at all.
 """
 
-import os
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -19,8 +18,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import aws_region, from_utc_iso, to_utc_iso
+from etp.clock import from_utc_iso, to_utc_iso
 from etp.dr.rules import ACCEPTED, RATED, DrConflict, DrOffer
+from etp.dynamo import aws_region
+from etp.settings import settings
 
 
 class _ByUser(GlobalSecondaryIndex["DrModel"]):
@@ -43,7 +44,7 @@ class _ByMonth(GlobalSecondaryIndex["DrModel"]):
 
 class DrModel(Model):
     class Meta:
-        table_name = os.environ.get("DR_TABLE", "etp-dr")
+        table_name = settings().dr_table
         region = aws_region()
         host: str | None = None
 

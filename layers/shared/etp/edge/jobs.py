@@ -1,11 +1,9 @@
 """Scheduled jobs: the explicit time an event may carry, and the shared settings they read."""
 
-import json
-import os
 from datetime import UTC, datetime
-from functools import cache
 
 from etp.clock import local_zone, utcnow
+from etp.settings import settings
 
 
 class BadJobEvent(ValueError):
@@ -38,23 +36,5 @@ def node_client():
     """The configured IOTA node (`IOTA_NODE_URL`, `IOTA_NODE_TIMEOUT` seconds per call)."""
     from etp.iota.node import NodeClient
 
-    return NodeClient(os.environ["IOTA_NODE_URL"], timeout=float(os.environ.get("IOTA_NODE_TIMEOUT", "10")))
-
-
-def secret(name_env: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_secret(os.environ[name_env], max_age=300))
-
-
-@cache
-def _parsed(value: str) -> dict:
-    return json.loads(value)
-
-
-def platform_key() -> dict:
-    """{"private_key_pem", "public_key_pem"} from the platform key secret (set by `etp-admin keys init`)."""
-    document = _parsed(secret("PLATFORM_KEY_SECRET_ID"))
-    if "private_key_pem" not in document:
-        raise RuntimeError("the platform key is not initialised: run `etp-admin keys init`")
-    return document
+    config = settings()
+    return NodeClient(config.iota_node_url, timeout=config.iota_node_timeout)

@@ -9,7 +9,6 @@ fixed ones (Powertools' CORSConfig echoes the Origin instead of `*`, and only wh
 
 import functools
 import json
-import os
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -22,6 +21,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from etp.accounts import tokens
 from etp.accounts.users import User, UserStore
 from etp.clock import utcnow
+from etp.edge import secrets
+from etp.settings import settings
 
 logger = Logger()
 # A request that records no metric is normal (a GET); Powertools would warn on every one.
@@ -107,20 +108,14 @@ def people() -> Callable[[str], tuple[str, str]]:
     return lookup
 
 
-def jwt_secret() -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_secret(os.environ["JWT_SECRET_ID"], max_age=300))
-
-
 def token_ttl() -> timedelta:
-    return timedelta(hours=float(os.environ.get("TOKEN_TTL_HOURS", "24")))
+    return timedelta(hours=settings().token_ttl_hours)
 
 
 def issue_token(user: User) -> str:
     return tokens.issue(
         user_id=user.id, account=user.account, version=user.token_version,
-        secret=jwt_secret(), now=utcnow(), ttl=token_ttl(),
+        secret=secrets.jwt_secret(), now=utcnow(), ttl=token_ttl(),
     )
 
 
@@ -136,7 +131,7 @@ def authenticate(headers: dict[str, str] | None) -> User | None:
     if token is None:
         return None
     try:
-        claims = tokens.verify(token, secret=jwt_secret(), now=utcnow())
+        claims = tokens.verify(token, secret=secrets.jwt_secret(), now=utcnow())
     except tokens.InvalidToken as reason:
         logger.info("token rejected", extra={"reason": str(reason)})
         return None

@@ -1,7 +1,6 @@
 """News items (PynamoDB): one partition `feed = "news"`, sorted by `<UTC time>#<id>`, so the latest
 ten are one Query newest first. Imported on first use."""
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +8,9 @@ from datetime import datetime
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
-from etp.clock import aws_region, from_utc_iso, to_utc_iso
+from etp.clock import from_utc_iso, to_utc_iso
+from etp.dynamo import aws_region
+from etp.settings import settings
 
 FEED = "news"
 MAX_CONTENT = 2000
@@ -24,7 +25,7 @@ class NewsItem:
 
 class NewsModel(Model):
     class Meta:
-        table_name = os.environ.get("NEWS_TABLE", "etp-news")
+        table_name = settings().news_table
         region = aws_region()
         host: str | None = None
 

@@ -11,7 +11,6 @@ Every change of a bid is conditional on its owner, its status (投標中) and it
 concurrent edits, or an edit racing the seal job, leave it fully before or fully after.
 """
 
-import os
 from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
@@ -20,8 +19,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import aws_region, from_utc_iso, to_utc_iso
+from etp.clock import from_utc_iso, to_utc_iso
+from etp.dynamo import aws_region
 from etp.market.bids import SUBMITTED, BidPair, StoredBid
+from etp.settings import settings
 
 
 class BidConflict(Exception):
@@ -56,7 +57,7 @@ class _BySlot(GlobalSecondaryIndex["BidModel"]):
 
 class BidModel(Model):
     class Meta:
-        table_name = os.environ.get("BIDS_TABLE", "etp-bids")
+        table_name = settings().bids_table
         region = aws_region()
         host: str | None = None
 

@@ -1,7 +1,7 @@
 """GET /power_info views over stored readings (table, chart, summary). Pure logic."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def table_row(reading: StoredReading, zone: ZoneInfo, explorer_template: str) -> dict:
+def table_row(reading: StoredReading, zone: ZoneInfo, explorer_url: Callable[[str], str]) -> dict:
     local = reading.taken_at.astimezone(zone)
     return {
         "id": reading.id,
@@ -41,7 +41,7 @@ def table_row(reading: StoredReading, zone: ZoneInfo, explorer_template: str) ->
         "time": local.strftime("%H:%M"),
         "data_type": reading.data_type,
         "power_display": round(reading.power_kw, 3),
-        "address": explorer_template.format(hash=reading.tx_hash),
+        "address": explorer_url(reading.tx_hash),
     }
 
 

@@ -9,7 +9,6 @@ conditional on not existing: a reading id is stored at most once and a transacti
 most once, even when two tracker runs overlap.
 """
 
-import os
 from datetime import datetime
 from typing import Literal
 
@@ -20,8 +19,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import aws_region, from_utc_iso, to_utc_iso, utcnow
+from etp.clock import from_utc_iso, to_utc_iso, utcnow
+from etp.dynamo import aws_region
 from etp.meters.power import StoredReading
+from etp.settings import settings
 
 
 class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
@@ -35,7 +36,7 @@ class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
 
 class ReadingModel(Model):
     class Meta:
-        table_name = os.environ.get("READINGS_TABLE", "etp-readings")
+        table_name = settings().readings_table
         region = aws_region()
         host: str | None = None
 
@@ -56,7 +57,7 @@ class ReadingModel(Model):
 
 class LedgerModel(Model):
     class Meta:
-        table_name = os.environ.get("LEDGER_TABLE", "etp-ledger")
+        table_name = settings().ledger_table
         region = aws_region()
         host: str | None = None
 

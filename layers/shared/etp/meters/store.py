@@ -6,7 +6,6 @@ Addresses: hash key `address` (the tracker maps an address back to its meter); G
 (every meter's address of a UTC day, for the tracker's one discovery call).
 """
 
-import os
 from dataclasses import dataclass
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
@@ -14,8 +13,9 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from etp.clock import aws_region
+from etp.dynamo import aws_region
 from etp.meters.registry import Meter
+from etp.settings import settings
 
 
 class MeterExists(Exception):
@@ -42,7 +42,7 @@ class _ByKind(GlobalSecondaryIndex["MeterModel"]):
 
 class MeterModel(Model):
     class Meta:
-        table_name = os.environ.get("METERS_TABLE", "etp-meters")
+        table_name = settings().meters_table
         region = aws_region()
         host: str | None = None
 
@@ -116,7 +116,7 @@ class _ByDay(GlobalSecondaryIndex["AddressModel"]):
 
 class AddressModel(Model):
     class Meta:
-        table_name = os.environ.get("ADDRESSES_TABLE", "etp-addresses")
+        table_name = settings().addresses_table
         region = aws_region()
         host: str | None = None
 

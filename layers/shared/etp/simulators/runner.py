@@ -6,14 +6,14 @@ from importlib import resources
 from pathlib import Path
 
 from etp.clock import local_zone
-from etp.edge import jobs
+from etp.edge import secrets
 from etp.meters import meter_client
 from etp.simulators.buildings import Building, parse_config
 
 
 def configuration(event: dict) -> tuple[str, str, list[Building]]:
     """(API URL, node URL, buildings) from the simulator secret; `{"building": name}` keeps one."""
-    api_url, node_url, buildings = parse_config(json.loads(jobs.secret("SIMULATOR_SECRET_ID") or "{}"))
+    api_url, node_url, buildings = parse_config(json.loads(secrets.simulator_config() or "{}"))
     wanted = event.get("building") if isinstance(event, dict) else None
     return api_url, node_url, [b for b in buildings if wanted in (None, b.account)]
 
@@ -31,7 +31,7 @@ def read_csv(location: str) -> str:
 
 
 def meter_publisher(api_url: str, node_url: str):
-    platform_public_pem = jobs.platform_key()["public_key_pem"]
+    platform_public_pem = secrets.platform_key()["public_key_pem"]
 
     def publish(building: Building, grid_kw: float, now: datetime) -> str:
         payload = meter_client.payload_for("Demand", building.account, {"grid": grid_kw}, now, local_zone())

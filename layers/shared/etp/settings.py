@@ -1,0 +1,63 @@
+"""The platform's configuration: one validated, cached model of what the template puts in the environment.
+
+Every function reads its configuration here and nowhere else. The names are the environment
+variables' (case-insensitive); the defaults are the local stack's. Tests and the operator CLI that
+change the environment call `settings.cache_clear()`.
+"""
+
+import functools
+import os
+from fractions import Fraction
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # Local time of the HTTP edge and the market rules. Not `TZ`: Lambda reserves that one (as UTC).
+    platform_tz: str = "Asia/Taipei"
+    token_ttl_hours: float = Field(24.0, gt=0)
+    users_table: str = "etp-users"
+    meters_table: str = "etp-meters"
+    addresses_table: str = "etp-addresses"
+    readings_table: str = "etp-readings"
+    ledger_table: str = "etp-ledger"
+    bids_table: str = "etp-bids"
+    news_table: str = "etp-news"
+    dr_table: str = "etp-dr"
+    audit_table: str = "etp-audit"
+    # The secrets' names in Secrets Manager (their values are read by etp.edge.secrets).
+    jwt_secret_id: str = "etp-jwt"  # noqa: S105
+    iota_seed_secret_id: str = "etp-iota-seed"  # noqa: S105
+    platform_key_secret_id: str = "etp-platform-key"  # noqa: S105
+    simulator_secret_id: str = "etp-simulators"  # noqa: S105
+    iota_node_url: str = "http://127.0.0.1:14265"
+    iota_node_timeout: float = Field(10.0, gt=0)
+    # A transaction's page on a tangle explorer; `{hash}` is replaced by the hash.
+    explorer_url_template: str = "{hash}"
+    # Where the uniform price falls between the marginal sell (0) and buy (1) prices.
+    clearing_k: Fraction = Fraction(1, 2)
+    aws_region: str | None = None
+
+    @field_validator("clearing_k", mode="before")
+    @classmethod
+    def _fraction(cls, value: object) -> Fraction:
+        k = Fraction(str(value))
+        if not 0 <= k <= 1:
+            raise ValueError("clearing_k: between 0 and 1")
+        return k
+
+    def explorer_url(self, tx_hash: str) -> str:
+        return self.explorer_url_template.replace("{hash}", tx_hash)
+
+
+@functools.cache
+def settings() -> Settings:
+    environment = {name.lower(): value for name, value in os.environ.items() if value != ""}
+    if "aws_region" not in environment and "aws_default_region" in environment:
+        environment["aws_region"] = environment["aws_default_region"]
+    return Settings.model_validate({name: environment[name] for name in Settings.model_fields if name in environment})
+
+
+cache_clear = settings.cache_clear
