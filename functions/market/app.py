@@ -183,12 +183,12 @@ def match_result():
 def homepage():
     from itertools import islice
 
-    from etp.market.views import CLEARED, delivering_now, won_result
+    from etp.market.views import WON_STATUSES, delivering_now, won_result
 
     zone, caller, now = local_zone(), web.caller(router), utcnow()
     current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
     current = [b for b in bid_store().of_user_from(caller.id, current_slot) if b.slot == current_slot]
-    won = (b for b in bid_store().latest_of_user(caller.id) if b.status in CLEARED and b.fill_wh)
+    won = (b for b in bid_store().latest_of_user(caller.id) if b.status in WON_STATUSES and b.fill_wh)
     return {"buy": delivering_now(current, "buy"), "sell": delivering_now(current, "sell"),
             "results": [won_result(b, zone) for b in islice(won, 10)]}
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.logging import correlation_paths
 
-from etp.clock import local_zone, utcnow
+from etp.clock import day_bounds, local_zone, utcnow
 from etp.edge import web
 from etp.edge.observability import make_tracer
 from etp.meters import power
@@ -67,17 +67,17 @@ def power_info(
         user_id = _subject(participant_id)
         if chart_date is not None:
             last = _day("chart_date", chart_date)
-            start, _ = power.day_bounds(last - timedelta(days=6), zone)
-            _, end = power.day_bounds(last, zone)
+            start, _ = day_bounds(last - timedelta(days=6), zone)
+            _, end = day_bounds(last, zone)
             return power.chart(reading_store().between(user_id, start, end), last, zone)
         if summary_date is not None:
             day = _day("summary_date", summary_date)
-            start, end = power.day_bounds(day, zone)
+            start, end = day_bounds(day, zone)
             return power.day_energies(reading_store().between(user_id, start, end), day, zone)
         if per_page is None and page is None:
             return []
         day = _day("time", time) if time is not None else utcnow().astimezone(zone).date()
-        start, end = power.day_bounds(day, zone)
+        start, end = day_bounds(day, zone)
         rows, total = reading_store().page(user_id, start, end, page or 1, per_page or 10)
     except BadQuery as problem:
         return web.json_response(400, web.default_bad_request(str(problem)))

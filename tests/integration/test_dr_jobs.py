@@ -20,7 +20,7 @@ from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
 from etp.edge import jobs, web
-from etp.meters.power import StoredReading
+from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
 dr_jobs = load_function("dr_jobs")

@@ -8,7 +8,7 @@ from helpers import FakeLambdaContext, load_function
 
 from etp.market import bids
 from etp.market.store import DynamoBidStore, StoredBid
-from etp.meters.power import StoredReading
+from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
 jobs_function = load_function("market_jobs")

@@ -10,7 +10,7 @@ from helpers import FakeLambdaContext, load_event, load_function, login_bearer
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
-from etp.meters.power import StoredReading
+from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
 power_function = load_function("power")

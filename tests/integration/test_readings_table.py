@@ -4,7 +4,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from etp.meters.power import StoredReading
+from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore, LedgerModel
 
 T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)

@@ -3,8 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from etp.clock import day_bounds
 from etp.meters import power
-from etp.meters.power import StoredReading
+from etp.meters.readings import StoredReading
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 
@@ -15,7 +16,7 @@ def reading(kind: str, local: datetime, kw: float, meter: str = "m-1") -> Stored
 
 
 def test_day_bounds_are_local_midnights_in_utc():
-    start, end = power.day_bounds(date(2026, 11, 25), TAIPEI)
+    start, end = day_bounds(date(2026, 11, 25), TAIPEI)
     assert start == datetime(2026, 11, 24, 16, tzinfo=UTC) and end == datetime(2026, 11, 25, 16, tzinfo=UTC)
 
 

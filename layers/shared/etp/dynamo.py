@@ -2,12 +2,9 @@
 
 from collections.abc import Callable
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-
-def refused(error: PynamoDBException) -> bool:
-    """True when DynamoDB refused a write because its condition did not hold (not an outage)."""
-    return error.cause_response_code == "ConditionalCheckFailedException"
+from etp.settings import settings
 
 
 def conditional(write: Callable[[], object]) -> bool:
@@ -15,14 +12,17 @@ def conditional(write: Callable[[], object]) -> bool:
     try:
         write()
     except PynamoDBException as error:
-        if refused(error):
+        if error.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
     return True
 
 
+def failed_conditions(error: TransactWriteError) -> list[bool]:
+    """For each item of a cancelled transaction, in order: did its condition fail?"""
+    return [getattr(reason, "code", None) == "ConditionalCheckFailed" for reason in error.cancellation_reasons or []]
+
+
 def aws_region() -> str | None:
     """The region the stores talk to: Lambda's AWS_REGION, else the CLI's default."""
-    from etp.settings import settings
-
     return settings().aws_region

@@ -7,12 +7,12 @@ lists accounts with a Query instead of a Scan.
 
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from etp.accounts.users import AccountTaken, User, VersionConflict
-from etp.dynamo import aws_region
+from etp.dynamo import aws_region, conditional
 from etp.settings import settings
 
 
@@ -98,28 +98,18 @@ class DynamoUserStore:
             token_version=user.token_version,
             created_at=user.created_at,
         )
-        try:
-            item.save(condition=UserModel.account.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise AccountTaken(user.account) from None
-            raise
+        if not conditional(lambda: item.save(condition=UserModel.account.does_not_exist())):
+            raise AccountTaken(user.account)
 
     def set_password(self, user: User, password_hash: str) -> User:
         """Store a new hash and bump the token version, only if nobody changed them meanwhile."""
         item = UserModel(account=user.account)
-        try:
-            item.update(
-                actions=[
-                    UserModel.password_hash.set(password_hash),
-                    UserModel.token_version.set(user.token_version + 1),
-                ],
-                condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise VersionConflict(user.account) from None
-            raise
+        changed = conditional(lambda: item.update(
+            actions=[UserModel.password_hash.set(password_hash), UserModel.token_version.set(user.token_version + 1)],
+            condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
+        ))
+        if not changed:
+            raise VersionConflict(user.account)
         return _to_user(item)
 
     def all(self) -> list[User]:

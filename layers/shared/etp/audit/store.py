@@ -10,14 +10,14 @@ or every bid of the slot's `seal_tx` / `clear_tx`), then notes `tx_hash` and dro
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.audit import trail as audit
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region
+from etp.dynamo import aws_region, conditional
 from etp.settings import settings
 
 PENDING = "pending"
@@ -62,20 +62,10 @@ def add_to_outbox(transaction: TransactWrite, record: audit.Record, now: datetim
     transaction.save(_item(record, now), condition=AuditModel.key.does_not_exist())
 
 
-def _conditional(update) -> bool:
-    try:
-        update()
-    except (PutError, UpdateError) as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
 class DynamoOutbox:
     def put(self, record: audit.Record, now: datetime) -> bool:
         """Put a record once; False when it is there already (a re-run)."""
-        return _conditional(lambda: _item(record, now).save(condition=AuditModel.key.does_not_exist()))
+        return conditional(lambda: _item(record, now).save(condition=AuditModel.key.does_not_exist()))
 
     def get(self, key: str) -> AuditModel | None:
         try:
@@ -88,7 +78,7 @@ class DynamoOutbox:
                 for i in AuditModel.pending_index.query(PENDING, limit=limit)]
 
     def claim(self, key: str, now: datetime) -> bool:
-        return _conditional(lambda: AuditModel(key).update(
+        return conditional(lambda: AuditModel(key).update(
             actions=[AuditModel.claimed_until.set(to_utc_iso(now + LEASE))],
             condition=(AuditModel.pending == PENDING)
             & (AuditModel.claimed_until.does_not_exist() | (AuditModel.claimed_until < to_utc_iso(now)))))

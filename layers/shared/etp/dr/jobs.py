@@ -12,6 +12,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from etp.dr import rules as dr
+from etp.meters.readings import Readings
 
 CATCH_UP = 7
 
@@ -20,10 +21,6 @@ class DrStore(Protocol):
     def of_days(self, first: date, last: date) -> list[dr.DrOffer]: ...
     def decide(self, changes: list[tuple[dr.DrOffer, dr.DrOffer]], now: datetime) -> None: ...
     def set_rate(self, offer: dr.DrOffer, rate: float) -> bool: ...
-
-
-class Readings(Protocol):
-    def between(self, user_id: str, start: datetime, end: datetime) -> list: ...
 
 
 @dataclass

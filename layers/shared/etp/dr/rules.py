@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from etp.clock import day_bounds
 from etp.market.bids import BidRejected, thousandths
 from etp.meters.readings import energy_kwh
 
@@ -90,12 +91,6 @@ def parse_iso_dt(text: object, name: str, zone: ZoneInfo) -> datetime:
         return datetime.strptime(text, ISO_DT).replace(tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS") from None
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) of `day`, in UTC."""
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dr.rules import ACCEPTED, RATED, DrConflict, DrOffer
-from etp.dynamo import aws_region
+from etp.dynamo import aws_region, conditional
 from etp.settings import settings
 
 
@@ -132,15 +132,9 @@ class DynamoDrStore:
 
     def set_rate(self, offer: DrOffer, rate: float) -> bool:
         """Record an accepted offer's achieved rate once (已得標 -> 已結算)."""
-        try:
-            DrModel(offer.id).update(
-                actions=[DrModel.rate.set(rate), DrModel.status.set(RATED), DrModel.version.add(1)],
-                condition=DrModel.status == ACCEPTED)
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional(lambda: DrModel(offer.id).update(
+            actions=[DrModel.rate.set(rate), DrModel.status.set(RATED), DrModel.version.add(1)],
+            condition=DrModel.status == ACCEPTED))
 
     def set_tx_hash(self, offer_id: str, tx_hash: str) -> None:
         DrModel(offer_id).update(actions=[DrModel.tx_hash.set(tx_hash)], condition=DrModel.id.exists())

@@ -24,7 +24,7 @@ from etp.audit.trail import Record
 from etp.market import bids, clearing, records
 from etp.market.bids import BidPair
 from etp.market.slots import SLOT
-from etp.meters.readings import energy_kwh
+from etp.meters.readings import Readings, energy_kwh
 
 SETTLE_DEADLINE = timedelta(hours=2)
 
@@ -39,10 +39,6 @@ class BidStore(Protocol):
 
 class Trail(Protocol):
     def put(self, record: Record, now: datetime) -> bool: ...
-
-
-class Readings(Protocol):
-    def between(self, user_id: str, start: datetime, end: datetime) -> list: ...
 
 
 @dataclass

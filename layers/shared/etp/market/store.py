@@ -14,13 +14,13 @@ concurrent edits, or an edit racing the seal job, leave it fully before or fully
 from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region
+from etp.dynamo import aws_region, conditional
 from etp.market.bids import SUBMITTED, BidPair, StoredBid
 from etp.settings import settings
 
@@ -168,14 +168,8 @@ class DynamoBidStore:
 
     def set_status(self, bid: StoredBid, status: str, expected: str) -> bool:
         """Move one bid on (e.g. 投標中 -> 已投標); False when it is not in `expected` any more."""
-        try:
-            BidModel(bid.id).update(actions=[BidModel.status.set(status), BidModel.version.add(1)],
-                                    condition=(BidModel.status == expected))
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional(lambda: BidModel(bid.id).update(
+            actions=[BidModel.status.set(status), BidModel.version.add(1)], condition=(BidModel.status == expected)))
 
     def record_outcome(self, bid: StoredBid, *, status: str, expected: str, fill_wh: int,
                        cleared_price_milli: int | None, pairs: tuple[BidPair, ...]) -> bool:
@@ -183,19 +177,13 @@ class DynamoBidStore:
         stored_pairs = [_PairAttribute(counterpart_id=p.counterpart_id, counterpart=p.counterpart,
                                        volume_wh=p.volume_wh, achievement=p.achievement,
                                        settlement_milli=p.settlement_milli) for p in pairs]
-        try:
-            price = (BidModel.cleared_price_milli.remove() if cleared_price_milli is None
-                     else BidModel.cleared_price_milli.set(cleared_price_milli))
-            BidModel(bid.id).update(
-                actions=[BidModel.status.set(status), BidModel.version.add(1), BidModel.fill_wh.set(fill_wh), price,
-                         BidModel.pairs.set(stored_pairs)],
-                condition=(BidModel.status == expected),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        price = (BidModel.cleared_price_milli.remove() if cleared_price_milli is None
+                 else BidModel.cleared_price_milli.set(cleared_price_milli))
+        return conditional(lambda: BidModel(bid.id).update(
+            actions=[BidModel.status.set(status), BidModel.version.add(1), BidModel.fill_wh.set(fill_wh), price,
+                     BidModel.pairs.set(stored_pairs)],
+            condition=(BidModel.status == expected),
+        ))
 
     def of_user_from(self, user_id: str, start: datetime) -> list[StoredBid]:
         condition = BidModel.slot_key >= to_utc_iso(start)

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from etp.market import bids, slots
 
-CLEARED = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
+# A won bid keeps winning as it moves on through delivery and settlement.
+WON_STATUSES = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
 
 
 def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
@@ -27,7 +28,7 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
         "transaction_hash": bid.clear_tx or bid.seal_tx, "upload": slots.http_date(bid.uploaded_at, zone),
         "bids": {"price": bid.price_milli / 1000, "value": bid.volume_wh / 1000},
     }
-    if bid.status not in CLEARED:
+    if bid.status not in WON_STATUSES:
         lost = bid.status == bids.LOST
         return [{**base, "win": 0 if lost else None, "counterpart": {"name": "", "address": ""},
                  "wins": {"price": price if lost else 0, "value": 0}, "achievement": None, "settlement": None}]
@@ -45,7 +46,7 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
 
 def delivering_now(current: list, side: str) -> dict:
     """The caller's side of the slot being delivered now: price and volume, or nulls."""
-    mine = [b for b in current if b.side == side and b.status in CLEARED and b.fill_wh]
+    mine = [b for b in current if b.side == side and b.status in WON_STATUSES and b.fill_wh]
     if not mine:
         return {"price": None, "volume": None}
     return {"price": (mine[0].cleared_price_milli or 0) / 1000, "volume": sum(b.fill_wh for b in mine) / 1000}

@@ -2,35 +2,13 @@
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from etp.meters.readings import TYPES, energy_kwh
+from etp.clock import day_bounds
+from etp.meters.readings import StoredReading, energy_kwh
 
 ENERGY_KEYS = ("Demand", "PV", "EV", "ESS", "WT")
-
-
-@dataclass(frozen=True)
-class StoredReading:
-    id: str
-    user_id: str
-    meter_id: str
-    kind: str
-    taken_at: datetime  # UTC
-    power_kw: float
-    tx_hash: str
-
-    @property
-    def data_type(self) -> str:
-        return TYPES[self.kind][3]
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) of a local day, in UTC."""
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def table_row(reading: StoredReading, zone: ZoneInfo, explorer_url: Callable[[str], str]) -> dict:

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from etp.meters.registry import TRYTE_ALPHABET
+from etp.iota.trytes import ALPHABET
 
 MAX_ABS_KW = 100_000.0  # 100 MW: anything beyond is a broken meter, not a building
 HOLD_CAP = timedelta(minutes=15)
@@ -50,7 +50,7 @@ class Reading:
 
 def tag_for(kind: str, taken_at: datetime) -> str:
     prefix = TYPES[kind][0]
-    return (prefix + TRYTE_ALPHABET[1 + taken_at.astimezone(UTC).hour]).ljust(27, "9")
+    return (prefix + ALPHABET[1 + taken_at.astimezone(UTC).hour]).ljust(27, "9")
 
 
 def parse_tag(tag: str) -> tuple[str, int]:
@@ -58,7 +58,7 @@ def parse_tag(tag: str) -> tuple[str, int]:
     for kind, (prefix, *_rest) in TYPES.items():
         if tag.startswith(prefix) and len(tag) == 27:
             hour_letter, padding = tag[len(prefix)], tag[len(prefix) + 1 :]
-            hour = TRYTE_ALPHABET.find(hour_letter) - 1
+            hour = ALPHABET.find(hour_letter) - 1
             if 0 <= hour <= 23 and set(padding) <= {"9"}:
                 return kind, hour
     raise ReadingRejected("unknown tag")
@@ -126,3 +126,31 @@ def energy_kwh(samples: Iterable[tuple[datetime, float]], start: datetime, end: 
         held = min(following, moment + HOLD_CAP, end) - moment
         total += power * held.total_seconds() / 3600
     return total
+
+
+@dataclass(frozen=True)
+class StoredReading:
+    id: str
+    user_id: str
+    meter_id: str
+    kind: str
+    taken_at: datetime  # UTC
+    power_kw: float
+    tx_hash: str
+
+    @property
+    def data_type(self) -> str:
+        return TYPES[self.kind][3]
+
+
+# What storing one reading came to: stored, its transaction already processed, or its id seen before.
+Outcome = Literal["stored", "duplicate", "replayed"]
+
+
+class Readings(Protocol):
+    """Stored readings, as the tracker writes them and the market and DR jobs read them."""
+
+    def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]: ...
+    def processed(self, hashes: list[str]) -> set[str]: ...
+    def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]: ...
+    def reject(self, tx_hash: str, reason: str) -> bool: ...

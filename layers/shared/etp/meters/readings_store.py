@@ -10,18 +10,17 @@ most once, even when two tracker runs overlap.
 """
 
 from datetime import datetime
-from typing import Literal
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso, utcnow
-from etp.dynamo import aws_region
-from etp.meters.power import StoredReading
+from etp.dynamo import aws_region, conditional, failed_conditions
+from etp.meters.readings import Outcome, StoredReading
 from etp.settings import settings
 
 
@@ -80,7 +79,6 @@ def _to_stored(item: ReadingModel) -> StoredReading:
     )
 
 
-Outcome = Literal["stored", "duplicate", "replayed"]
 
 
 class DynamoReadingStore:
@@ -134,13 +132,7 @@ class DynamoReadingStore:
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
         marker = LedgerModel(key=f"tx#{tx_hash}", status="rejected", reason=reason, at=to_utc_iso(utcnow()))
-        try:
-            marker.save(condition=LedgerModel.key.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional(lambda: marker.save(condition=LedgerModel.key.does_not_exist()))
 
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
@@ -168,10 +160,10 @@ class DynamoReadingStore:
 
 def _single_outcome(error: TransactWriteError) -> Outcome:
     """What a one-reading transaction's cancellation means: items are [tx marker, reading]."""
-    reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-    if reasons and reasons[0] == "ConditionalCheckFailed":
+    failed = [*failed_conditions(error), False, False]
+    if failed[0]:
         return "duplicate"  # another run processed this transaction
-    if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+    if failed[1]:
         return "replayed"
     raise error
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-TRYTE_ALPHABET = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from etp.iota.trytes import ALPHABET
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def daily_address(seed: str, meter_id: str, day: date) -> str:
     key = seed.encode("utf-8")
     while len(trytes) < 81:
         block = hmac.new(key, f"{meter_id}|{day.isoformat()}|{counter}".encode(), hashlib.sha256).digest()
-        trytes.extend(TRYTE_ALPHABET[b % 27] for b in block if b < 243)
+        trytes.extend(ALPHABET[b % 27] for b in block if b < 243)
         counter += 1
     return "".join(trytes[:81])
 

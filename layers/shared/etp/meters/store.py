@@ -9,11 +9,11 @@ Addresses: hash key `address` (the tracker maps an address back to its meter); G
 from dataclasses import dataclass
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from etp.dynamo import aws_region
+from etp.dynamo import aws_region, conditional
 from etp.meters.registry import Meter
 from etp.settings import settings
 
@@ -82,12 +82,8 @@ class DynamoMeterStore:
             description=meter.description, public_key_pem=meter.public_key_pem, token_hash=meter.token_hash,
             created_at=meter.created_at, active=meter.active,
         )
-        try:
-            item.save(condition=MeterModel.id.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise MeterExists(meter.id) from None
-            raise
+        if not conditional(lambda: item.save(condition=MeterModel.id.does_not_exist())):
+            raise MeterExists(meter.id)
 
     def of_user(self, user_id: str) -> list[Meter]:
         return [_to_meter(item) for item in MeterModel.by_user.query(user_id)]

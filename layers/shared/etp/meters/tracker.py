@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
 from etp.meters import envelope, readings
-from etp.meters.power import StoredReading
+from etp.meters.readings import Readings, StoredReading
 from etp.meters.registry import Meter
 
 NULL_TRYTES = "9" * 2673
@@ -28,12 +28,6 @@ NULL_TRYTES = "9" * 2673
 
 class AddressBook(Protocol):
     def of_day(self, day: str) -> list: ...
-
-
-class ReadingStore(Protocol):
-    def processed(self, hashes: list[str]) -> set[str]: ...
-    def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[str]: ...
-    def reject(self, tx_hash: str, reason: str) -> bool: ...
 
 
 class Node(Protocol):
@@ -68,7 +62,7 @@ class Tracker:
     node: Node
     addresses: AddressBook
     meters: Callable[[str], Meter | None]  # meter id -> meter
-    store: ReadingStore
+    store: Readings
     platform_private_pem: str
     zone: ZoneInfo
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention

@@ -12,9 +12,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from etp.meters.readings import MAX_ABS_KW
+
 SHAPES = {"abri": ("total_load(kW)", "TIME"), "carlab": ("grid_power", "inserted_at")}
 SHAPE_OF_BEMS = {"ABRI_BEMS": "abri", "Carlab_BEMS": "carlab", "NCKU_BEMS": "carlab"}
-MAX_ABS_KW = 100_000.0
 
 
 class SimulationDataError(ValueError):
