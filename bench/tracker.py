@@ -148,7 +148,7 @@ def run(endpoint: str) -> int:
 
 
 def _stored_items(count: int) -> list:
-    from etp.meters.power import StoredReading
+    from etp.meters.readings import StoredReading
 
     values = {"grid": 12.5, "pv": 1.0, "building": 13.5, "ess": 0.0, "ev": 0.0}
     return [(StoredReading(id="", user_id=f"u-{i % METERS}", meter_id=f"m-{i % METERS}", kind="Demand",

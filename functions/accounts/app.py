@@ -3,19 +3,17 @@
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from etp.accounts import service as accounts
 from etp.clock import utcnow
 from etp.edge import web
-from etp.edge.observability import make_tracer
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 router = APIGatewayRouter()
 
@@ -69,12 +67,7 @@ class Participant(BaseModel):
 @router.post("/login", summary="Log in; returns a bearer valid for 24 h (no token needed)", security=[],
              responses=web.answers((200, "Logged in", LoginResponse), 400, 401))
 def login(body: Annotated[LoginRequest, Body()]):
-    try:
-        user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
-    except accounts.InvalidCredentials:
-        metrics.add_metric(name="LoginFailed", unit=MetricUnit.Count, value=1)
-        logger.info("login refused")
-        return web.json_response(401, web.UNAUTHORIZED)
+    user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
     logger.append_keys(user_id=user.id)
     logger.info("login")
     return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
@@ -89,12 +82,7 @@ def get_user() -> UserProfile:
             responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401))
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
-    try:
-        bearer = accounts.change_password(
-            web.user_store(), user, body.original_passwd, body.new_passwd, web.issue_token
-        )
-    except accounts.WrongOriginalPassword:
-        return web.json_response(400, {"message": "Reject."})
+    bearer = accounts.change_password(web.user_store(), user, body.original_passwd, body.new_passwd, web.issue_token)
     logger.info("password changed", extra={"user_id": user.id})
     return {"message": "Accept.", "bearer": bearer}
 
@@ -103,12 +91,7 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
              responses=web.answers((201, "Account created", None), 400, 401, 403, 409))
 def create_user(body: Annotated[CreateUserRequest, Body()]):
     spec = accounts.NewAccount(**body.model_dump())
-    try:
-        created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
-    except accounts.NotAllowed:
-        return web.json_response(403, web.FORBIDDEN)
-    except accounts.AccountExists:
-        return web.json_response(409, {"error": "Account already exists"})
+    created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
     logger.info("account created", extra={"user_id": created.id})
     return web.json_response(201, {"message": "Account created"})
 
@@ -119,13 +102,17 @@ def list_participants() -> list[Participant]:
     return [Participant(**p) for p in accounts.participants(web.user_store())]
 
 
-app = web.make_resolver()
+def login_refused(_: accounts.InvalidCredentials) -> Response:
+    metrics.add_metric(name="LoginFailed", unit=MetricUnit.Count, value=1)
+    logger.info("login refused")
+    return web.json_response(401, web.UNAUTHORIZED)
+
+
+app = web.make_resolver(errors={
+    accounts.InvalidCredentials: login_refused,
+    accounts.WrongOriginalPassword: lambda _: web.json_response(400, {"message": "Reject."}),
+    accounts.NotAllowed: lambda _: web.json_response(403, web.FORBIDDEN),
+    accounts.AccountExists: lambda _: web.json_response(409, {"error": "Account already exists"}),
+})
 app.include_router(router)
-PUBLIC = frozenset({("POST", "/login")})
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return web.handle(app, event, context, public=PUBLIC)
+lambda_handler = web.api_handler(app, public=frozenset({("POST", "/login")}))

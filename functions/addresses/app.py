@@ -8,11 +8,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.edge import jobs, secrets
-from etp.edge.observability import make_tracer
 from etp.meters import registry as meters
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 
 
@@ -28,16 +26,11 @@ def record_day(day, meter_store, address_book, seed: str) -> int:
     return count
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+@jobs.scheduled_job("address job")
+def lambda_handler(event: dict) -> dict:
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
 
-    try:
-        day = jobs.job_time(event).date()
-    except jobs.BadJobEvent as problem:
-        return jobs.rejected(logger, "address job", problem)
+    day = jobs.job_time(event).date()
     recorded = record_day(day, DynamoMeterStore(), DynamoAddressBook(), secrets.iota_seed())
     metrics.add_metric(name="AddressesRecorded", unit=MetricUnit.Count, value=recorded)
     logger.info("addresses recorded", extra={"day": day.isoformat(), "meters": recorded})

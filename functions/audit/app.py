@@ -9,10 +9,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.edge import jobs
-from etp.edge.observability import make_tracer
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 
 
@@ -31,14 +29,9 @@ def stamps() -> dict:
     }
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    try:
-        now = jobs.job_time(event)
-    except jobs.BadJobEvent as problem:
-        return jobs.rejected(logger, "audit job", problem)
+@jobs.scheduled_job("audit job")
+def lambda_handler(event: dict) -> dict:
+    now = jobs.job_time(event)
     from etp.audit.store import DynamoOutbox
     from etp.audit.trail import publish_pending
 

@@ -11,27 +11,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone
 from etp.edge import jobs
-from etp.edge.observability import make_tracer
 from etp.simulators import buildings as simulators
+from etp.simulators.api_client import ApiClient, ApiError
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+@jobs.scheduled_job("bid simulator", refusals=(simulators.ConfigError, ApiError))
+def lambda_handler(event: dict) -> dict:
     from etp.simulators import runner as simulator_io
-    from etp.simulators.api_client import ApiClient, ApiError
 
-    try:
-        now = jobs.job_time(event)
-        api_url, _, buildings = simulator_io.configuration(event)
-        api = ApiClient(api_url)
-    except (jobs.BadJobEvent, simulators.ConfigError, ApiError) as problem:
-        return jobs.rejected(logger, "bid simulator", problem)
+    now = jobs.job_time(event)
+    api_url, _, buildings = simulator_io.configuration(event)
+    api = ApiClient(api_url)
     report = simulators.simulate_bids(buildings, now, zone=local_zone(), api=api,
                                       rng=random.Random())  # noqa: S311 (jitter, not secrecy)
     simulator_io.log_report(logger, metrics, report, "bid simulator")

@@ -10,20 +10,18 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.edge import web
-from etp.edge.observability import make_tracer
 from etp.settings import settings
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 router = APIGatewayRouter()
 
@@ -42,9 +40,8 @@ class DrBidBody(BaseModel):
     uuid: Any = Field(None, description="aggregator: the offers to accept, all or none")
 
 
-def refuse(reason: str, answer: str = "error"):
-    logger.info("DR request refused", extra={"reason": reason})
-    return web.json_response(400, answer)
+class ParameterMissing(dr.DrRejected):
+    """/DR_result was given neither query form: the contract answers "parameter is required"."""
 
 
 @functools.cache
@@ -70,10 +67,7 @@ def _uuids(value: object, name: str, limit: int) -> list[str]:
 @router.get("/DR_bid", summary="DR offers of a target day: a BEMS its own, an aggregator all",
             responses=web.answers((200, "The offers", None), 400, 401))
 def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
-    try:
-        day = dr.parse_iso_date(date, "date")
-    except dr.DrRejected as why:
-        return refuse(str(why))
+    day = dr.parse_iso_date(date, "date")
     caller = web.caller(router)
     offers = dr_store().of_days(day, day) if caller.is_aggregator else dr_store().of_user(caller.id, day, day)
     zone = local_zone()
@@ -84,12 +78,7 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
              responses=web.answers((200, '"ok"', None), 400, 401))
 def post_offer(body: Annotated[DrBidBody, Body()]):
     caller = web.caller(router)
-    try:
-        if caller.is_aggregator:
-            return _accept(caller, body)
-        return _offer(caller, body)
-    except dr.DrRejected as why:
-        return refuse(str(why))
+    return _accept(caller, body) if caller.is_aggregator else _offer(caller, body)
 
 
 def _offer(caller, body: DrBidBody):
@@ -120,10 +109,7 @@ def _accept(caller, body: DrBidBody):
     dr.check_acceptance(ids, found, start, end, now, zone)
     changes = [(found[i], replace(found[i], status=dr.ACCEPTED, result=True, acceptor_id=caller.id,
                                   acceptor=caller.account, start=start, end=end)) for i in ids]
-    try:
-        dr_store().decide(changes, now)
-    except dr.DrConflict as conflict:
-        return refuse(f"an offer changed meanwhile: {conflict}")
+    dr_store().decide(changes, now)
     logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
     metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
     return web.json_response(200, "ok")
@@ -138,22 +124,19 @@ def results(
 ):
     by_days = start_date is not None and end_date is not None
     if not by_days and not uuid:
-        return refuse("neither start_date&end_date nor uuid", "parameter is required")
+        raise ParameterMissing("neither start_date&end_date nor uuid")
     if by_days and uuid:
-        return refuse("give either start_date&end_date or uuid")
+        raise dr.DrRejected("give either start_date&end_date or uuid")
     caller = web.caller(router)
-    try:
-        if uuid:
-            found = dr_store().get_many(_uuids(uuid, "uuid", MAX_UUIDS)).values()
-            offers = [o for o in found if caller.is_aggregator or o.user_id == caller.id]
-        else:
-            first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
-            if not timedelta(0) <= last - first < timedelta(days=MAX_DAYS):
-                raise dr.DrRejected(f"end_date: from start_date on, at most {MAX_DAYS} days")
-            offers = (dr_store().of_days(first, last) if caller.is_aggregator
-                      else dr_store().of_user(caller.id, first, last))
-    except dr.DrRejected as why:
-        return refuse(str(why))
+    if uuid:
+        found = dr_store().get_many(_uuids(uuid, "uuid", MAX_UUIDS)).values()
+        offers = [o for o in found if caller.is_aggregator or o.user_id == caller.id]
+    else:
+        first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
+        if not timedelta(0) <= last - first < timedelta(days=MAX_DAYS):
+            raise dr.DrRejected(f"end_date: from start_date on, at most {MAX_DAYS} days")
+        offers = (dr_store().of_days(first, last) if caller.is_aggregator
+                  else dr_store().of_user(caller.id, first, last))
     zone, counterpart = local_zone(), web.people()
     return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in _ordered(offers)]
 
@@ -167,12 +150,11 @@ def invalid_request(description: str) -> str:
     return "error"
 
 
-app = web.make_resolver(bad_request=invalid_request)
+def refused(problem: Exception) -> Response:
+    logger.info("DR request refused", extra={"reason": str(problem)})
+    return web.json_response(400, "parameter is required" if isinstance(problem, ParameterMissing) else "error")
+
+
+app = web.make_resolver(bad_request=invalid_request, errors={dr.DrRejected: refused, dr.DrConflict: refused})
 app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return web.handle(app, event, context)
+lambda_handler = web.api_handler(app)

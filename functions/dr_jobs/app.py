@@ -8,25 +8,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone
 from etp.edge import jobs
-from etp.edge.observability import make_tracer
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+@jobs.scheduled_job("DR job")
+def lambda_handler(event: dict) -> dict:
     from etp.dr.jobs import close
     from etp.dr.store import DynamoDrStore
     from etp.meters.readings_store import DynamoReadingStore
 
-    try:
-        now = jobs.job_time(event)
-    except jobs.BadJobEvent as problem:
-        return jobs.rejected(logger, "DR job", problem)
+    now = jobs.job_time(event)
     report = close(DynamoDrStore(), DynamoReadingStore(), now, local_zone())
     metrics.add_metric(name="DrDeclined", unit=MetricUnit.Count, value=report.declined)
     metrics.add_metric(name="DrRated", unit=MetricUnit.Count, value=report.rated)

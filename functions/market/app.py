@@ -1,23 +1,19 @@
 """Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult, /homepage and /news."""
 
 import functools
-import uuid
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field, StrictStr
 
 from etp.clock import local_zone, utcnow
 from etp.edge import web
-from etp.edge.observability import make_tracer
-from etp.market import bids, slots
+from etp.market import bids, service, slots
 
 logger = Logger()
-tracer = make_tracer()
-metrics = Metrics()
 router = APIGatewayRouter()
 
 BidId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -67,16 +63,6 @@ def _view(bid) -> dict:
     }
 
 
-def _owned_open_bid(bid_id: str):
-    """The caller's bid, still open; or the contract's Reject answer."""
-    bid = bid_store().get(bid_id)
-    if bid is None or bid.user_id != web.caller(router).id:
-        return None, web.json_response(400, reject("Invalid ID"))
-    if bid.status != bids.SUBMITTED or not slots.is_open(bid.slot, utcnow()):
-        return None, web.json_response(400, reject("The bid has been closed"))
-    return bid, None
-
-
 @router.get("/bidsubmit", summary="The caller's bids of one type whose slot has not started yet",
             responses=web.answers((200, "A page of bids", None), 400, 401))
 def list_bids(
@@ -93,20 +79,8 @@ def list_bids(
 
 @router.post("/bidsubmit", summary="Submit a bid for one slot", responses=web.answers((200, "Accept", None), 400, 401))
 def submit_bid(body: Annotated[OfferBody, Body()]):
-    from etp.market.store import BidConflict, StoredBid
-
-    try:
-        offer = _offer(body)
-    except bids.BidRejected as why:
-        return web.json_response(400, reject(str(why)))
     caller = web.caller(router)
-    bid = StoredBid(id=str(uuid.uuid4()), user_id=caller.id, account=caller.account, side=offer.side,
-                    slot=offer.slot_start, volume_wh=offer.volume_wh, price_milli=offer.price_milli,
-                    status=bids.SUBMITTED, uploaded_at=utcnow(), version=0)
-    try:
-        bid_store().create(bid)
-    except BidConflict:
-        return web.json_response(400, reject("You already have a bid of the other type in this slot"))
+    bid = service.submit(bid_store(), caller.id, caller.account, _offer(body), utcnow())
     logger.info("bid submitted", extra={"bid_id": bid.id, "slot": bid.slot.isoformat(), "side": bid.side})
     return {"message": "Accept", "id": bid.id}
 
@@ -114,39 +88,15 @@ def submit_bid(body: Annotated[OfferBody, Body()]):
 @router.put("/bidsubmit", summary="Change an open bid of the caller",
             responses=web.answers((200, "Accept", None), 400, 401))
 def edit_bid(body: Annotated[EditBody, Body()]):
-    from dataclasses import replace
-
-    from etp.market.store import BidConflict
-
-    old, refusal = _owned_open_bid(body.id)
-    if refusal is not None:
-        return refusal
-    try:
-        offer = _offer(body)
-    except bids.BidRejected as why:
-        return web.json_response(400, reject(str(why)))
-    new = replace(old, side=offer.side, slot=offer.slot_start, volume_wh=offer.volume_wh,
-                  price_milli=offer.price_milli, uploaded_at=utcnow(), version=old.version + 1)
-    try:
-        bid_store().replace(old, new)
-    except BidConflict as conflict:
-        logger.info("bid edit refused", extra={"bid_id": old.id, "reason": str(conflict)})
-        return web.json_response(400, reject("The bid changed meanwhile, or that slot has a bid of the other type"))
+    bid = service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow())
+    service.change(bid_store(), bid, _offer(body), utcnow())
     return {"message": "Accept"}
 
 
 @router.delete("/bidsubmit", summary="Withdraw an open bid of the caller",
                responses=web.answers((200, "Accept", None), 400, 401))
 def delete_bid(body: Annotated[DeleteBody, Body()]):
-    from etp.market.store import BidConflict
-
-    bid, refusal = _owned_open_bid(body.id)
-    if refusal is not None:
-        return refusal
-    try:
-        bid_store().delete(bid)
-    except BidConflict:
-        return web.json_response(400, reject("The bid has been closed"))
+    service.withdraw(bid_store(), service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow()))
     return {"message": "Accept"}
 
 
@@ -202,12 +152,12 @@ def news():
              "content": item.content} for item in DynamoNews().latest(10)]
 
 
-app = web.make_resolver(bad_request=reject)
+def refused(rejection: bids.BidRejected) -> Response:
+    if rejection.__cause__ is not None:
+        logger.info("bid refused", extra={"reason": str(rejection.__cause__)})
+    return web.json_response(400, reject(str(rejection)))
+
+
+app = web.make_resolver(bad_request=reject, errors={bids.BidRejected: refused})
 app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return web.handle(app, event, context)
+lambda_handler = web.api_handler(app)

@@ -10,13 +10,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.edge import jobs
-from etp.edge.observability import make_tracer
 from etp.market import jobs as market_jobs
 from etp.market.slots import SLOT
 from etp.settings import settings
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 JOBS = ("seal", "clear", "deliver", "settle")
 
@@ -57,14 +55,9 @@ def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
     return market_jobs.settle(store, DynamoReadingStore(), slot, now)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    try:
-        job, slots, now = slots_of(event)
-    except jobs.BadJobEvent as problem:
-        return jobs.rejected(logger, "market job", problem)
+@jobs.scheduled_job("market job")
+def lambda_handler(event: dict) -> dict:
+    job, slots, now = slots_of(event)
     reports = [run(job, slot, now) for slot in slots]
     changed = sum(r.changed for r in reports)
     metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)

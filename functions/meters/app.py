@@ -2,19 +2,15 @@
 
 import functools
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from etp.clock import utcnow
 from etp.edge import secrets, web
-from etp.edge.observability import make_tracer
 from etp.meters import registry as meters
 
 logger = Logger()
-tracer = make_tracer()
-metrics = Metrics()
 router = APIGatewayRouter()
 
 
@@ -74,12 +70,4 @@ def today_address() -> AddressView:
 
 app = web.make_resolver()
 app.include_router(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    if event.get("resource") == "/address":
-        return web.handle(app, event, context, authenticator=authenticate_meter)
-    return web.handle(app, event, context)
+lambda_handler = web.api_handler(app, authenticators={"/address": authenticate_meter})

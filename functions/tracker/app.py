@@ -9,10 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone
 from etp.edge import jobs, secrets
-from etp.edge.observability import make_tracer
 
 logger = Logger()
-tracer = make_tracer()
 metrics = Metrics()
 
 
@@ -31,16 +29,11 @@ def build_tracker():
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+@jobs.scheduled_job("tracker")
+def lambda_handler(event: dict) -> dict:
     from etp.iota.node import IotaNodeError
 
-    try:
-        now = jobs.job_time(event)
-    except jobs.BadJobEvent as problem:
-        return jobs.rejected(logger, "tracker", problem)
+    now = jobs.job_time(event)
     try:
         report = build_tracker().run(now)
     except IotaNodeError as problem:

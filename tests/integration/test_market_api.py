@@ -10,7 +10,8 @@ from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
 from etp.market import bids, slots
-from etp.market.store import BidConflict, DynamoBidStore
+from etp.market.bids import BidConflict
+from etp.market.store import DynamoBidStore
 
 market = load_function("market")
 PASSWORD = "energy-demo"

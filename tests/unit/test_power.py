@@ -44,3 +44,24 @@ def test_chart_is_seven_days_ascending():
     assert [r["Date"] for r in rows] == [f"2026/11/{d}" for d in range(19, 26)]
     assert rows[1]["PV"] == 1.0 and rows[0]["PV"] == 0
     assert set(rows[0]) == {"Date", "Demand", "PV", "EV", "ESS", "WT", "Generate", "Consume"}
+
+
+class Caller:
+    def __init__(self, user_id: str, is_aggregator: bool) -> None:
+        self.id, self.is_aggregator = user_id, is_aggregator
+
+
+def test_only_an_aggregator_sees_another_participants_data():
+    other = "0b9d3c5e-8a1f-4f7e-9a53-7d9f1e2c3b4a"
+    assert power.whose_data(Caller("me", False), other, lambda _: True) == "me"
+    assert power.whose_data(Caller("agg", True), other, lambda _: True) == other
+    assert power.whose_data(Caller("agg", True), None, lambda _: True) == "agg"
+    for unknown in (other, "not-a-uuid"):
+        with pytest.raises(power.QueryRejected, match="participant_id: no such participant"):
+            power.whose_data(Caller("agg", True), unknown, lambda user_id: user_id != other)
+
+
+def test_a_query_day_is_a_local_date():
+    assert power.local_day("time", "2026/11/25") == date(2026, 11, 25)
+    with pytest.raises(power.QueryRejected, match="time: '2026-11-25' is not a date YYYY/MM/DD"):
+        power.local_day("time", "2026-11-25")

@@ -1,6 +1,9 @@
-"""Scheduled jobs: the explicit time an event may carry, and the shared settings they read."""
+"""Scheduled jobs: their Lambda handler's shape, and the explicit time an event may carry."""
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from etp.clock import local_zone, utcnow
 from etp.settings import settings
@@ -8,6 +11,9 @@ from etp.settings import settings
 
 class BadJobEvent(ValueError):
     pass
+
+
+JobRun = Callable[[dict], dict]
 
 
 def job_time(event: object) -> datetime:
@@ -38,3 +44,31 @@ def node_client():
 
     config = settings()
     return NodeClient(config.iota_node_url, timeout=config.iota_node_timeout)
+
+
+def scheduled_job(name: str, *, refusals: tuple[type[Exception], ...] = ()) -> Callable[[JobRun], Callable]:
+    """Make `run(event) -> dict` a scheduled job's Lambda handler: Powertools' log context, tracing and
+    metrics around it; an event it cannot run (BadJobEvent, or one of `refusals`) is logged and answered
+    `{"status": "rejected"}` rather than raised, since retrying the same event would not help."""
+
+    def decorate(run: JobRun) -> Callable:
+        from aws_lambda_powertools import Logger, Metrics
+
+        from etp.edge.observability import make_tracer
+
+        logger, tracer, metrics = Logger(), make_tracer(), Metrics()
+        refused: tuple[type[Exception], ...] = (BadJobEvent, *refusals)
+
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler
+        @metrics.log_metrics
+        @functools.wraps(run)
+        def lambda_handler(event: dict, context: Any) -> dict:
+            try:
+                return run(event)
+            except refused as problem:
+                return rejected(logger, name, problem)
+
+        return lambda_handler
+
+    return decorate

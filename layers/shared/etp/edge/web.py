@@ -10,23 +10,28 @@ fixed ones (Powertools' CORSConfig echoes the Origin instead of `*`, and only wh
 import functools
 import json
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
 
 from etp.accounts import tokens
 from etp.accounts.users import User, UserStore
 from etp.clock import utcnow
 from etp.edge import secrets
+from etp.edge.observability import make_tracer
 from etp.settings import settings
 
 logger = Logger()
 # A request that records no metric is normal (a GET); Powertools would warn on every one.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+# Who a request's headers authenticate (a User, or a Meter on /address), or None.
+Authenticator = Callable[[dict[str, str] | None], Any]
 
 MAX_BODY_BYTES = 64 * 1024
 CORS_HEADERS = {
@@ -75,8 +80,12 @@ def default_bad_request(description: str) -> dict:
     return {"error": "Bad request", "description": description}
 
 
-def make_resolver(bad_request: Callable[[str], Any] = default_bad_request) -> APIGatewayRestResolver:
-    """A resolver with request validation whose errors become the contract's 400 bodies."""
+def make_resolver(
+    bad_request: Callable[[str], Any] = default_bad_request,
+    errors: Mapping[type[Exception], Callable[[Any], Response]] | None = None,
+) -> APIGatewayRestResolver:
+    """A resolver with request validation whose errors become the contract's 400 bodies, and the
+    API's one map from domain errors to answers (routes raise; they do not catch)."""
     app = APIGatewayRestResolver(enable_validation=True)
     app.etp_bad_request = bad_request  # type: ignore[attr-defined]  # for handle()'s own refusals
 
@@ -84,7 +93,30 @@ def make_resolver(bad_request: Callable[[str], Any] = default_bad_request) -> AP
     def _invalid(error: RequestValidationError) -> Response:
         return json_response(400, bad_request(describe_validation_errors(error.errors())))
 
+    for error_type, answer in (errors or {}).items():
+        app.exception_handler(error_type)(answer)
     return app
+
+
+def api_handler(
+    app: APIGatewayRestResolver,
+    *,
+    public: frozenset[tuple[str, str]] = frozenset(),
+    authenticators: Mapping[str, Authenticator] | None = None,
+) -> Callable[[dict, Any], dict]:
+    """The Lambda handler of an API function: Powertools' log context (API Gateway's request id as
+    correlation id), tracing and metrics around `handle`. `authenticators` names another way to
+    authenticate for a resource (the meters' own tokens on /address)."""
+    tracer, metrics = make_tracer(), Metrics()
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict, context: Any) -> dict:
+        authenticator = (authenticators or {}).get(event.get("resource", ""), authenticate)
+        return handle(app, event, context, public=public, authenticator=authenticator)
+
+    return lambda_handler
 
 
 # --- services, created on first use (never at import, so tests can start moto first) ---
@@ -180,7 +212,7 @@ def handle(
     context: Any,
     *,
     public: frozenset[tuple[str, str]] = frozenset(),
-    authenticator: Callable[[dict[str, str] | None], Any] = authenticate,
+    authenticator: "Authenticator | None" = None,
 ) -> dict:
     method = (event.get("httpMethod") or "").upper()
     if method == "OPTIONS":
@@ -190,7 +222,7 @@ def handle(
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         return _raw(400, bad_request(f"body: larger than {MAX_BODY_BYTES} bytes"))
     if (method, event.get("resource", "")) not in public:
-        principal = authenticator(event.get("headers"))
+        principal = (authenticator or authenticate)(event.get("headers"))
         if principal is None:
             return _raw(401, UNAUTHORIZED)
         app.append_context(principal=principal)

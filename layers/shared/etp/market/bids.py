@@ -25,6 +25,10 @@ class BidRejected(Exception):
     """The contract's `description`: why a bid cannot be accepted."""
 
 
+class BidConflict(Exception):
+    """A store's condition failed: the side rule, or the bid changed (status, version, owner) meanwhile."""
+
+
 @dataclass(frozen=True)
 class Offer:
     side: str

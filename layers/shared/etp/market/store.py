@@ -21,12 +21,8 @@ from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import aws_region, conditional
-from etp.market.bids import SUBMITTED, BidPair, StoredBid
+from etp.market.bids import SUBMITTED, BidConflict, BidPair, StoredBid
 from etp.settings import settings
-
-
-class BidConflict(Exception):
-    """A condition failed: the side rule, or the bid changed (status, version, owner) meanwhile."""
 
 
 class _PairAttribute(MapAttribute):

@@ -1,14 +1,44 @@
 """GET /power_info views over stored readings (table, chart, summary). Pure logic."""
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import day_bounds
 from etp.meters.readings import StoredReading, energy_kwh
 
 ENERGY_KEYS = ("Demand", "PV", "EV", "ESS", "WT")
+PARTICIPANT_ID = re.compile(r"[0-9a-fA-F-]{36}")
+
+
+class QueryRejected(ValueError):
+    """Why a /power_info query cannot be answered (the 400's description)."""
+
+
+class Caller(Protocol):
+    id: str
+    is_aggregator: bool
+
+
+def whose_data(caller: Caller, participant_id: str | None, is_participant: Callable[[str], bool]) -> str:
+    """Whose readings a caller sees: an aggregator may name any participant; anyone else always gets
+    their own, whatever they name."""
+    if participant_id is None or not caller.is_aggregator or participant_id == caller.id:
+        return caller.id
+    if not PARTICIPANT_ID.fullmatch(participant_id) or not is_participant(participant_id):
+        raise QueryRejected("participant_id: no such participant")
+    return participant_id
+
+
+def local_day(name: str, text: str) -> date:
+    """A query's local day, `YYYY/MM/DD`."""
+    try:
+        return datetime.strptime(text, "%Y/%m/%d").date()
+    except ValueError:
+        raise QueryRejected(f"{name}: {text!r} is not a date YYYY/MM/DD") from None
 
 
 def table_row(reading: StoredReading, zone: ZoneInfo, explorer_url: Callable[[str], str]) -> dict:

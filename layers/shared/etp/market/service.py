@@ -1,0 +1,58 @@
+"""What a participant does with their own bids: submit, change and withdraw them.
+
+Every refusal is a BidRejected whose text is the contract's `description`; a store conflict that
+caused it stays attached as its `__cause__`, for the log.
+"""
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from etp.market import slots
+from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, StoredBid
+
+
+class BidBook(Protocol):
+    def get(self, bid_id: str) -> StoredBid | None: ...
+    def create(self, bid: StoredBid) -> None: ...
+    def replace(self, old: StoredBid, new: StoredBid) -> None: ...
+    def delete(self, bid: StoredBid) -> None: ...
+
+
+def open_bid_of(book: BidBook, user_id: str, bid_id: str, now: datetime) -> StoredBid:
+    """The user's bid `bid_id`, still open for changes."""
+    bid = book.get(bid_id)
+    if bid is None or bid.user_id != user_id:
+        raise BidRejected("Invalid ID")  # another user's bid is as unknown as a missing one
+    if bid.status != SUBMITTED or not slots.is_open(bid.slot, now):
+        raise BidRejected("The bid has been closed")
+    return bid
+
+
+def submit(book: BidBook, user_id: str, account: str, offer: Offer, now: datetime) -> StoredBid:
+    bid = StoredBid(id=str(uuid.uuid4()), user_id=user_id, account=account, side=offer.side,
+                    slot=offer.slot_start, volume_wh=offer.volume_wh, price_milli=offer.price_milli,
+                    status=SUBMITTED, uploaded_at=now, version=0)
+    try:
+        book.create(bid)
+    except BidConflict as conflict:
+        raise BidRejected("You already have a bid of the other type in this slot") from conflict
+    return bid
+
+
+def change(book: BidBook, bid: StoredBid, offer: Offer, now: datetime) -> StoredBid:
+    new = replace(bid, side=offer.side, slot=offer.slot_start, volume_wh=offer.volume_wh,
+                  price_milli=offer.price_milli, uploaded_at=now, version=bid.version + 1)
+    try:
+        book.replace(bid, new)
+    except BidConflict as conflict:
+        raise BidRejected("The bid changed meanwhile, or that slot has a bid of the other type") from conflict
+    return new
+
+
+def withdraw(book: BidBook, bid: StoredBid) -> None:
+    try:
+        book.delete(bid)
+    except BidConflict as conflict:
+        raise BidRejected("The bid has been closed") from conflict

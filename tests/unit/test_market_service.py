@@ -1,0 +1,90 @@
+"""Submitting, changing and withdrawing bids, against an in-memory bid book: every refusal in the
+contract's words, and a store conflict kept as the cause."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from etp.market import service
+from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, StoredBid
+
+NOW = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
+SLOT = NOW + timedelta(hours=3)  # its gate closes at 02:40
+OFFER = Offer(side="buy", slot_start=SLOT, volume_wh=2000, price_milli=3000)
+
+
+class Book:
+    def __init__(self, conflict: bool = False) -> None:
+        self.bids: dict[str, StoredBid] = {}
+        self.conflict = conflict
+
+    def _check(self) -> None:
+        if self.conflict:
+            raise BidConflict("ConditionalCheckFailed")
+
+    def get(self, bid_id: str) -> StoredBid | None:
+        return self.bids.get(bid_id)
+
+    def create(self, bid: StoredBid) -> None:
+        self._check()
+        self.bids[bid.id] = bid
+
+    def replace(self, old: StoredBid, new: StoredBid) -> None:
+        self._check()
+        self.bids[new.id] = new
+
+    def delete(self, bid: StoredBid) -> None:
+        self._check()
+        del self.bids[bid.id]
+
+
+def test_a_submitted_bid_is_open_and_owned_by_its_submitter():
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    assert book.get(bid.id) == bid and (bid.status, bid.user_id, bid.version) == (SUBMITTED, "u1", 0)
+    assert service.open_bid_of(book, "u1", bid.id, NOW) == bid
+
+
+def test_another_users_bid_is_as_unknown_as_a_missing_one():
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    for user_id, bid_id in (("u2", bid.id), ("u1", "no-such-bid")):
+        with pytest.raises(BidRejected, match=r"^Invalid ID$"):
+            service.open_bid_of(book, user_id, bid_id, NOW)
+
+
+def test_a_bid_past_its_gate_or_sealed_is_closed():
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    with pytest.raises(BidRejected, match=r"^The bid has been closed$"):
+        service.open_bid_of(book, "u1", bid.id, SLOT - timedelta(minutes=20))
+    book.bids[bid.id] = replace(bid, status="已投標")
+    with pytest.raises(BidRejected, match=r"^The bid has been closed$"):
+        service.open_bid_of(book, "u1", bid.id, NOW)
+
+
+def test_a_change_bumps_the_version_and_a_withdrawal_removes_the_bid():
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    changed = service.change(book, bid, replace(OFFER, side="sell", volume_wh=500), NOW + timedelta(minutes=1))
+    assert (changed.side, changed.volume_wh, changed.version) == ("sell", 500, 1) and book.get(bid.id) == changed
+    service.withdraw(book, changed)
+    assert book.get(bid.id) is None
+
+
+@pytest.mark.parametrize(("step", "words"), [
+    (lambda book, bid: service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW),
+     "You already have a bid of the other type in this slot"),
+    (lambda book, bid: service.change(book, bid, OFFER, NOW),
+     "The bid changed meanwhile, or that slot has a bid of the other type"),
+    (lambda book, bid: service.withdraw(book, bid), "The bid has been closed"),
+])
+def test_a_store_conflict_is_refused_in_the_contracts_words_with_its_cause(step, words):
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    book.conflict = True
+    with pytest.raises(BidRejected) as refused:
+        step(book, bid)
+    assert str(refused.value) == words and isinstance(refused.value.__cause__, BidConflict)
+    assert book.bids == {bid.id: bid}, "nothing changed"
