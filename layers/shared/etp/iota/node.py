@@ -13,7 +13,7 @@ import http.client
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from etp.iota.addresses import is_address, strip_checksum
@@ -88,6 +88,10 @@ class NodeClient:
     # -- transport -----------------------------------------------------------------------------
 
     def _call(self, command: str, **params: Any) -> dict[str, Any]:
+        return _parse_answer(command, self._post(command, params))
+
+    def _post(self, command: str, params: dict[str, Any]) -> bytes:
+        """The node's answer body to one command; transport failures as this module's errors."""
         request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
             self.url,
             data=json.dumps({"command": command, **params}).encode(),
@@ -114,17 +118,7 @@ class NodeClient:
             raise NodeUnavailable(f"{command}: {self.url}: answer cut short") from None
         except http.client.HTTPException as error:  # the peer does not speak HTTP
             raise NodeProtocolError(f"{command}: not an HTTP answer: {error!r}") from None
-        if len(body) > _MAX_ANSWER_BYTES:
-            raise NodeProtocolError(f"{command}: answer larger than {_MAX_ANSWER_BYTES} bytes")
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            raise NodeProtocolError(f"{command}: answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise NodeProtocolError(f"{command}: answer is not a JSON object")
-        if "error" in answer:
-            raise NodeError(command, str(answer["error"]))
-        return answer
+        return body
 
     @staticmethod
     def _field(answer: dict[str, Any], command: str, name: str, kind: type | tuple[type, ...]) -> Any:
@@ -164,22 +158,7 @@ class NodeClient:
         Addresses may carry their 9-tryte checksum (checked, then stripped, as PyOTA does); tags are
         padded to 27 trytes.
         """
-        query: dict[str, list[str]] = {}
-        if addresses is not None:
-            if not all(is_address(a) for a in addresses):
-                raise ValueError("addresses must be 81 trytes, or 90 with a valid checksum")
-            query["addresses"] = [strip_checksum(a) for a in addresses]
-        if tags is not None:
-            if not all(is_tag(t) for t in tags):
-                raise ValueError("tags must be at most 27 trytes")
-            query["tags"] = [pad_tag(t) for t in tags]
-        for name, hashes in (("bundles", bundles), ("approvees", approvees)):
-            if hashes is not None:
-                if not all(is_hash(h) for h in hashes):
-                    raise ValueError(f"{name} must be 81-tryte hashes")
-                query[name] = list(hashes)
-        if not query:
-            raise ValueError("find_transactions needs addresses, tags, bundles or approvees")
+        query = _find_query(addresses, tags, bundles, approvees)
         if not all(query.values()):
             return []  # an empty kind matches nothing, and the intersection is empty
         oversized = [name for name, values in query.items() if len(values) > self.max_request_list]
@@ -247,3 +226,39 @@ class NodeClient:
             raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
         for part in _chunks(trytes, self.max_request_list):
             self._call(command, trytes=part)
+
+
+def _parse_answer(command: str, body: bytes) -> dict[str, Any]:
+    """The JSON object of a node's answer; an `error` in it as NodeError."""
+    if len(body) > _MAX_ANSWER_BYTES:
+        raise NodeProtocolError(f"{command}: answer larger than {_MAX_ANSWER_BYTES} bytes")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise NodeProtocolError(f"{command}: answer is not JSON") from None
+    if not isinstance(answer, dict):
+        raise NodeProtocolError(f"{command}: answer is not a JSON object")
+    if "error" in answer:
+        raise NodeError(command, str(answer["error"]))
+    return answer
+
+
+def _find_query(addresses: Sequence[str] | None, tags: Sequence[str] | None, bundles: Sequence[str] | None,
+                approvees: Sequence[str] | None) -> dict[str, list[str]]:
+    """findTransactions' query, each kind checked and in IRI's form (no checksums, padded tags)."""
+    kinds: list[tuple[str, Sequence[str] | None, Callable[[str], bool], Callable[[str], str], str]] = [
+        ("addresses", addresses, is_address, strip_checksum, "81 trytes, or 90 with a valid checksum"),
+        ("tags", tags, is_tag, pad_tag, "at most 27 trytes"),
+        ("bundles", bundles, is_hash, str, "81-tryte hashes"),
+        ("approvees", approvees, is_hash, str, "81-tryte hashes"),
+    ]
+    query: dict[str, list[str]] = {}
+    for name, values, valid, canonical, expected in kinds:
+        if values is None:
+            continue
+        if not all(valid(v) for v in values):
+            raise ValueError(f"{name} must be {expected}")
+        query[name] = [canonical(v) for v in values]
+    if not query:
+        raise ValueError("find_transactions needs addresses, tags, bundles or approvees")
+    return query
