@@ -16,7 +16,7 @@ TITLE = "Energy trading platform API"
 VERSION = "1.0.0"
 DESCRIPTION = (
     "HTTP API of the peer-to-peer green-energy market. Times in requests and responses are local "
-    "wall-clock time of the platform time zone; see API-CONTRACT.md for the exact formats."
+    "wall-clock time of the platform time zone; docs/api.md gives the exact formats."
 )
 
 
