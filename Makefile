@@ -14,12 +14,18 @@ setup: $(STAMP)
 
 # SAM CLI gets a venv of its own (inside .venv): it pins a boto3 that MiniStack's botocore refuses.
 $(STAMP): requirements-dev.txt requirements-sam.txt constraints.txt constraints-sam.txt layers/shared/requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt -e .
-	$(PYTHON) -m venv $(VENV)/sam-cli
-	$(VENV)/sam-cli/bin/python -m pip install --quiet -r requirements-sam.txt -c constraints-sam.txt
-	ln -sf ../sam-cli/bin/sam $(BIN)/sam
-	touch $@
+	@echo "==> setting up $(VENV) (first run, or a requirements file changed): a few minutes, once"
+	@$(PYTHON) local/etp_local/steps.py --step 1/4 "creating $(VENV) with $(PYTHON)" -- \
+		$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) local/etp_local/steps.py --step 2/4 "installing the project's packages into $(VENV)" -- \
+		$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt -c constraints.txt -e .
+	@$(PYTHON) local/etp_local/steps.py --step 3/4 "creating $(VENV)/sam-cli (the SAM CLI's own venv)" -- \
+		$(PYTHON) -m venv $(VENV)/sam-cli
+	@$(PYTHON) local/etp_local/steps.py --step 4/4 "installing the SAM CLI into $(VENV)/sam-cli" -- \
+		$(VENV)/sam-cli/bin/python -m pip install --progress-bar off -r requirements-sam.txt -c constraints-sam.txt
+	@ln -sf ../sam-cli/bin/sam $(BIN)/sam
+	@touch $@
+	@echo "==> $(VENV) is ready"
 
 run: setup
 	$(BIN)/etp-local

@@ -17,7 +17,8 @@ module of its Handler (`app.lambda_handler` -> `app`); nothing names the layer's
 moving modules inside `etp` needs no change here.
 
 The import path is Lambda's: the function's folder, then the built shared layer
-(.aws-sam/build/SharedLayer/python, from `sam build`; layers/shared otherwise), then the venv.
+(.aws-sam/build/SharedLayer/python, from `sam build`, when its copy of the layer's sources is
+current; layers/shared otherwise, so a stale build is never measured), then the venv.
 The environment is a Lambda's, with the template's default (XRayTracing=PassThrough); the same
 figures with the X-Ray SDK loaded (XRayTracing=Active) are printed beside them.
 
@@ -108,25 +109,52 @@ def lambda_like_env(tracing: bool, pycache: str) -> dict[str, str]:
     }
 
 
-def layer_path() -> Path:
-    built = ROOT / ".aws-sam" / "build" / "SharedLayer" / "python"
-    return built if built.is_dir() else ROOT / "layers" / "shared"
+def stale_files(built: Path, source: Path) -> list[str]:
+    """The layer's Python sources the build lacks or holds in another version, and modules only the build has."""
+    stale = []
+    for path in sorted(source.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        copy = built / path.relative_to(source)
+        if not copy.is_file() or copy.read_bytes() != path.read_bytes():
+            stale.append(str(path.relative_to(source)))
+    for package in (entry.name for entry in source.iterdir() if entry.is_dir()):  # modules moved or deleted since
+        for copy in sorted((built / package).rglob("*.py")):
+            if not (source / copy.relative_to(built)).is_file():
+                stale.append(str(copy.relative_to(built)))
+    return stale
+
+
+def layer_path() -> tuple[Path, str]:
+    """The built layer when it matches the sources, else the sources; and a note saying which."""
+    built, source = ROOT / ".aws-sam" / "build" / "SharedLayer" / "python", ROOT / "layers" / "shared"
+    if not built.is_dir():
+        return source, "no sam build"
+    stale = stale_files(built, source)
+    if stale:
+        return source, f"the sam build is stale ({len(stale)} files differ, e.g. {stale[0]})"
+    return built, "the sam build matches the sources"
 
 
 class Probe:
     """One statement run in fresh interpreters, with bytecode from a private cache."""
 
-    def __init__(self, statement: str, paths: list[str], pycache: str, tracing: bool = False):
+    def __init__(self, label: str, statement: str, paths: list[str], pycache: str, tracing: bool = False):
+        self.label = label
         self.code = PROBE.format(paths=paths, statement=statement)
         self.env = lambda_like_env(tracing, pycache)
         # The warm-up writes the bytecode (into the private cache only); measured runs just read it.
-        warm_env = {**self.env, "PYTHONDONTWRITEBYTECODE": ""}
-        subprocess.run([sys.executable, "-c", self.code], env=warm_env, check=True, capture_output=True)
+        self._run({**self.env, "PYTHONDONTWRITEBYTECODE": ""})
+
+    def _run(self, env: dict[str, str]) -> str:
+        out = subprocess.run([sys.executable, "-c", self.code], env=env, check=False, capture_output=True, text=True)
+        if out.returncode:
+            last = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise SystemExit(f"coldstart: {self.label}: the import fails: {last}")
+        return out.stdout
 
     def run(self) -> float:
-        out = subprocess.run([sys.executable, "-c", self.code], env=self.env, check=True,
-                             capture_output=True, text=True)
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return json.loads(self._run(self.env).strip().splitlines()[-1])
 
 
 @dataclass
@@ -161,15 +189,17 @@ class Pairs:
 
 
 def main() -> int:
-    layer = str(layer_path())
+    layer_dir, layer_note = layer_path()
+    layer = str(layer_dir)
     functions = template_functions()
     with tempfile.TemporaryDirectory(prefix="etp-coldstart-pycache-") as pycache:
-        baseline = Probe(BASELINE, [layer], pycache)
+        baseline = Probe("baseline", BASELINE, [layer], pycache)
         probes = {}
         for function in functions:
             paths = [str(function.folder), layer]
             statement = f"import {function.module}"
-            probes[function.name] = (Probe(statement, paths, pycache), Probe(statement, paths, pycache, tracing=True))
+            probes[function.name] = (Probe(function.name, statement, paths, pycache),
+                                     Probe(f"{function.name} (X-Ray)", statement, paths, pycache, tracing=True))
         plain = {name: Pairs() for name in probes}
         traced = {name: Pairs() for name in probes}
         for round_ in range(RUNS):
@@ -179,7 +209,7 @@ def main() -> int:
 
     all_baselines = [base for pairs in (*plain.values(), *traced.values()) for base, _ in pairs.samples]
     print(f"cold start: {RUNS} rounds of (baseline, module) pairs in fresh interpreters; ratio = median of the "
-          f"pair ratios; layer from {os.path.relpath(layer, ROOT)}")
+          f"pair ratios; layer from {os.path.relpath(layer, ROOT)} ({layer_note})")
     print(f"{'module':<28}{'import (ms)':>12}{'base (ms)':>11}{'ratio':>8}{'range':>13}"
           f"   {'with X-Ray (ms)':>16}{'ratio':>8}")
     print(f"{'boto3 + dynamodb client':<28}{statistics.median(all_baselines) * 1000:>12.1f}{'':>11}{1:>8.2f}"

@@ -1,4 +1,8 @@
-"""`sam build` and `sam deploy` of template.yaml against a local endpoint, exactly as for AWS."""
+"""`sam build` and `sam deploy` of template.yaml against a local endpoint, exactly as for AWS.
+
+Their output is condensed to a status line and a summary (etp_local.steps.SamProgress; errors,
+failed resources and, on failure, the last lines come through); ETP_LOCAL_VERBOSE=1 shows all of it.
+"""
 
 import os
 import subprocess
@@ -6,6 +10,7 @@ import sys
 from pathlib import Path
 
 from etp_local.ministack import LOCAL_AWS_ENV
+from etp_local.steps import SamProgress, run_with_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,8 +23,17 @@ def sam_env(endpoint: str) -> dict[str, str]:
     return {**os.environ, **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "SAM_CLI_TELEMETRY": "0"}
 
 
+def _run(command: list[str], endpoint: str) -> None:
+    if os.environ.get("ETP_LOCAL_VERBOSE"):
+        subprocess.run(command, cwd=ROOT, env=sam_env(endpoint), check=True)
+        return
+    returncode = run_with_progress(command, SamProgress(), cwd=ROOT, env=sam_env(endpoint))
+    if returncode:
+        raise subprocess.CalledProcessError(returncode, command)
+
+
 def build(endpoint: str) -> None:
-    subprocess.run([_sam(), "build", "--cached", "--parallel"], cwd=ROOT, env=sam_env(endpoint), check=True)
+    _run([_sam(), "build", "--cached", "--parallel"], endpoint)
 
 
 def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides: str | None = None) -> None:
@@ -28,7 +42,7 @@ def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides:
         command += ["--stack-name", stack_name]
     if parameter_overrides:
         command += ["--parameter-overrides", parameter_overrides]
-    subprocess.run(command, cwd=ROOT, env=sam_env(endpoint), check=True)
+    _run(command, endpoint)
 
 
 def local_parameters(node_url: str) -> str:

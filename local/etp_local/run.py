@@ -17,6 +17,7 @@ from etp_local import deploy
 from etp_local.logtail import LogTail
 from etp_local.ministack import MiniStack
 from etp_local.proxy import Proxy
+from etp_local.steps import Steps
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local"
@@ -28,30 +29,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ministack-port", type=int, default=4566)
     parser.add_argument("--node-port", type=int, default=14265, help="IOTA dev node port (default 14265)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    # The proxy's request lines (etp.*) at INFO; libraries (botocore, pynamodb) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("etp").setLevel(logging.INFO)
 
     STATE.mkdir(exist_ok=True)
-    ministack = MiniStack(args.ministack_port, state_dir=STATE / "ministack-state")
+    # MiniStack's own log (its banner, every Lambda's raw output, state saves) goes to a file: the
+    # functions' logs are followed below the summary, and the step lines stay readable.
+    ministack = MiniStack(args.ministack_port, state_dir=STATE / "ministack-state", log_path=STATE / "ministack.log")
     node = DevNode("127.0.0.1", args.node_port, state_path=STATE / "devnode.trytes")
     proxy = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    steps = Steps(6)
     try:
-        print(f"==> starting MiniStack on {ministack.endpoint}", flush=True)
-        ministack.start()
-        node.start()
-        print(f"==> IOTA dev node on {node.url}", flush=True)
-        print("==> sam build && sam deploy --config-env local", flush=True)
-        deploy.build(ministack.endpoint)
-        deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url))
-        stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
-        stack.bind_data_layer()
-        print("==> demo data (accounts' password from DEMO_PASSWORD)", flush=True)
-        for name, outcome in demo.seed_stack(stack, STATE / "meters", node_url=node.url):
-            print(f"    {name:<16} {outcome}")
-        outputs = stack.outputs
-        upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"
-        proxy = Proxy(args.port, upstream).start()
-        LogTail(stack, prefix=f"/aws/lambda/{stack.name}-").start()
+        with steps.step(f"starting MiniStack on {ministack.endpoint} (its log: .local/ministack.log)"):
+            ministack.start()
+        with steps.step(f"starting the IOTA dev node on 127.0.0.1:{args.node_port}"):
+            node.start()
+        with steps.step("sam build --cached --parallel (the first build takes a minute or two)"):
+            deploy.build(ministack.endpoint)
+        with steps.step("sam deploy --config-env local (to MiniStack)"):
+            deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url))
+            stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
+            stack.bind_data_layer()
+        with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
+            for name, outcome in demo.seed_stack(stack, STATE / "meters", node_url=node.url):
+                print(f"    {name:<16} {outcome}", flush=True)
+        with steps.step(f"API proxy on 127.0.0.1:{args.port}, following the functions' logs"):
+            outputs = stack.outputs
+            upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"
+            proxy = Proxy(args.port, upstream).start()
+            LogTail(stack, prefix=f"/aws/lambda/{stack.name}-").start()
+        print(f"==> ready in {steps.elapsed()}", flush=True)
         login = '{"account": "Aggregator", "password": "<DEMO_PASSWORD>"}'
         print(
             f"""
