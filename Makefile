@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test lint unit e2e bench openapi lock clean
+.PHONY: setup run test checks format test-unit test-integration test-e2e hooks bench openapi lock clean
 
 setup: $(STAMP)
 
@@ -30,18 +30,36 @@ $(STAMP): requirements-dev.txt requirements-sam.txt constraints.txt constraints-
 run: setup
 	$(BIN)/etp-local
 
-test: setup lint unit e2e
+# Every gate, cheapest first: what CI runs (.ci/run), and what a pull request must pass.
+test: setup checks test-unit test-integration test-e2e
 
-lint: setup
+# Static gates: formatting, lint (complexity included: ruff's C901), types, the template.
+checks: setup
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/sam validate --lint
 
-unit: setup
-	$(BIN)/pytest tests/unit tests/integration
+# Rewrites the tree as the format gate wants it (and fixes what ruff can).
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
-e2e: setup
+# Pure logic, no AWS: seconds.
+test-unit: setup
+	$(BIN)/pytest tests/unit
+
+# Handlers and stores in-process against moto (tables from template.yaml): about a minute.
+test-integration: setup
+	$(BIN)/pytest tests/integration
+
+# The template deployed to a MiniStack of its own, called over HTTP: a few minutes.
+test-e2e: setup
 	$(BIN)/pytest tests/e2e
+
+# The same static gates before every commit (.pre-commit-config.yaml).
+hooks: setup
+	$(BIN)/pre-commit install
 
 bench: setup
 	$(BIN)/python bench/coldstart.py

@@ -69,8 +69,10 @@ def main() -> int:
     print(f"{'sorted() by price':<20}{sort * 1000:>10.1f} ms")
     print(f"{'clear()':<20}{clearing * 1000:>10.1f} ms{ratio:>8.1f}x the sort")
     print(f"cleared {result.volume_wh:,} Wh at {result.price_milli} milli-NT$/kWh in {len(result.pairs):,} pairs")
-    print(f"target <= {SECONDS_TARGET:g} s: {verdict(clearing <= SECONDS_TARGET)}; "
-          f"target <= {RATIO_TARGET:g}x the sort: {verdict(ratio <= RATIO_TARGET)}")
+    print(
+        f"target <= {SECONDS_TARGET:g} s: {verdict(clearing <= SECONDS_TARGET)}; "
+        f"target <= {RATIO_TARGET:g}x the sort: {verdict(ratio <= RATIO_TARGET)}"
+    )
     return 0
 
 

@@ -198,8 +198,10 @@ def main() -> int:
         for function in functions:
             paths = [str(function.folder), layer]
             statement = f"import {function.module}"
-            probes[function.name] = (Probe(function.name, statement, paths, pycache),
-                                     Probe(f"{function.name} (X-Ray)", statement, paths, pycache, tracing=True))
+            probes[function.name] = (
+                Probe(function.name, statement, paths, pycache),
+                Probe(f"{function.name} (X-Ray)", statement, paths, pycache, tracing=True),
+            )
         plain = {name: Pairs() for name in probes}
         traced = {name: Pairs() for name in probes}
         for round_ in range(RUNS):
@@ -208,20 +210,28 @@ def main() -> int:
                 traced[name].measure(baseline, traced_probe, module_first=round_ % 2 == 0)
 
     all_baselines = [base for pairs in (*plain.values(), *traced.values()) for base, _ in pairs.samples]
-    print(f"cold start: {RUNS} rounds of (baseline, module) pairs in fresh interpreters; ratio = median of the "
-          f"pair ratios; layer from {os.path.relpath(layer, ROOT)} ({layer_note})")
-    print(f"{'module':<28}{'import (ms)':>12}{'base (ms)':>11}{'ratio':>8}{'range':>13}"
-          f"   {'with X-Ray (ms)':>16}{'ratio':>8}")
-    print(f"{'boto3 + dynamodb client':<28}{statistics.median(all_baselines) * 1000:>12.1f}{'':>11}{1:>8.2f}"
-          f"{min(all_baselines) * 1000:>6.0f}-{max(all_baselines) * 1000:.0f} ms")
+    print(
+        f"cold start: {RUNS} rounds of (baseline, module) pairs in fresh interpreters; ratio = median of the "
+        f"pair ratios; layer from {os.path.relpath(layer, ROOT)} ({layer_note})"
+    )
+    print(
+        f"{'module':<28}{'import (ms)':>12}{'base (ms)':>11}{'ratio':>8}{'range':>13}"
+        f"   {'with X-Ray (ms)':>16}{'ratio':>8}"
+    )
+    print(
+        f"{'boto3 + dynamodb client':<28}{statistics.median(all_baselines) * 1000:>12.1f}{'':>11}{1:>8.2f}"
+        f"{min(all_baselines) * 1000:>6.0f}-{max(all_baselines) * 1000:.0f} ms"
+    )
     worst_name, worst = "", 0.0
     for name in probes:
         pairs, xray = plain[name], traced[name]
         if pairs.ratio > worst:
             worst_name, worst = name, pairs.ratio
         spread = f"{min(pairs.ratios):.2f}-{max(pairs.ratios):.2f}"
-        print(f"{name:<28}{pairs.seconds * 1000:>12.1f}{pairs.baseline * 1000:>11.1f}{pairs.ratio:>8.2f}{spread:>13}"
-              f"   {xray.seconds * 1000:>16.1f}{xray.ratio:>8.2f}")
+        print(
+            f"{name:<28}{pairs.seconds * 1000:>12.1f}{pairs.baseline * 1000:>11.1f}{pairs.ratio:>8.2f}{spread:>13}"
+            f"   {xray.seconds * 1000:>16.1f}{xray.ratio:>8.2f}"
+        )
     verdict = "OK" if worst <= TARGET else "OVER TARGET"
     print(f"worst ratio {worst:.2f} ({worst_name}; target <= {TARGET}, default XRayTracing=PassThrough): {verdict}")
     return 0

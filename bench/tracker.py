@@ -43,18 +43,29 @@ def create_tables(endpoint: str) -> None:
 
     tpl = template()
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
-    for logical_id, variable in (("MetersTable", "METERS_TABLE"), ("AddressesTable", "ADDRESSES_TABLE"),
-                                 ("ReadingsTable", "READINGS_TABLE"), ("LedgerTable", "LEDGER_TABLE")):
-        props = {k: v for k, v in tpl["Resources"][logical_id]["Properties"].items()
-                 if k not in ("PointInTimeRecoverySpecification", "SSESpecification")}
+    for logical_id, variable in (
+        ("MetersTable", "METERS_TABLE"),
+        ("AddressesTable", "ADDRESSES_TABLE"),
+        ("ReadingsTable", "READINGS_TABLE"),
+        ("LedgerTable", "LEDGER_TABLE"),
+    ):
+        props = {
+            k: v
+            for k, v in tpl["Resources"][logical_id]["Properties"].items()
+            if k not in ("PointInTimeRecoverySpecification", "SSESpecification")
+        }
         name = f"bench-{logical_id}-{uuid.uuid4().hex[:6]}"
         client.create_table(TableName=name, **props)
         os.environ[variable] = name
     from etp.meters.readings_store import LedgerModel, ReadingModel
     from etp.meters.store import AddressModel, MeterModel
 
-    for model, variable in ((MeterModel, "METERS_TABLE"), (AddressModel, "ADDRESSES_TABLE"),
-                            (ReadingModel, "READINGS_TABLE"), (LedgerModel, "LEDGER_TABLE")):
+    for model, variable in (
+        (MeterModel, "METERS_TABLE"),
+        (AddressModel, "ADDRESSES_TABLE"),
+        (ReadingModel, "READINGS_TABLE"),
+        (LedgerModel, "LEDGER_TABLE"),
+    ):
         model.Meta.table_name = os.environ[variable]
         model.Meta.host = endpoint
         model._connection = None
@@ -78,13 +89,30 @@ def run(endpoint: str) -> int:
 
     platform_private, platform_public = envelope.new_key_pair()
     meter_private, meter_public = envelope.new_key_pair()
-    fleet = [Meter(id=f"m-{i}", user_id=f"u-{i}", account="Carlab_BEMS", name="m", description="",
-                   public_key_pem=meter_public, token_hash="") for i in range(METERS)]
+    fleet = [
+        Meter(
+            id=f"m-{i}",
+            user_id=f"u-{i}",
+            account="Carlab_BEMS",
+            name="m",
+            description="",
+            public_key_pem=meter_public,
+            token_hash="",
+        )
+        for i in range(METERS)
+    ]
     book = DynamoAddressBook()
     day = NOW.date()
     for meter in fleet:
-        book.record(AddressRecord(address=meters.daily_address("BENCH", meter.id, day), meter_id=meter.id,
-                                  day=day.isoformat(), user_id=meter.user_id, account=meter.account))
+        book.record(
+            AddressRecord(
+                address=meters.daily_address("BENCH", meter.id, day),
+                meter_id=meter.id,
+                day=day.isoformat(),
+                user_id=meter.user_id,
+                account=meter.account,
+            )
+        )
 
     print(f"tracker: {READINGS} readings from {METERS} meters; dev node and MiniStack on loopback")
     sealed_messages = []
@@ -93,10 +121,18 @@ def run(endpoint: str) -> int:
         meter = fleet[index % METERS]
         taken_at = NOW - timedelta(minutes=1 + index % 25)
         payload = demand_payload(taken_at)
-        trytes.append(sealed_reading(meters.daily_address("BENCH", meter.id, day), taken_at,
-                                     platform_public=platform_public, meter_private=meter_private, payload=payload))
-        sealed_messages.append(envelope.seal(payload, platform_public_pem=platform_public,
-                                             meter_private_pem=meter_private))
+        trytes.append(
+            sealed_reading(
+                meters.daily_address("BENCH", meter.id, day),
+                taken_at,
+                platform_public=platform_public,
+                meter_private=meter_private,
+                payload=payload,
+            )
+        )
+        sealed_messages.append(
+            envelope.seal(payload, platform_public_pem=platform_public, meter_private_pem=meter_private)
+        )
 
     # The bare crypto cost, on the same kind of messages, in the same process and run.
     started = time.perf_counter()
@@ -117,9 +153,14 @@ def run(endpoint: str) -> int:
             return find(**kwargs)
 
         client.find_transactions = counted_find  # type: ignore[method-assign]
-        tracker = Tracker(node=client, addresses=book, meters={m.id: m for m in fleet}.get,
-                          store=DynamoReadingStore(), platform_private_pem=platform_private,
-                          zone=ZoneInfo("Asia/Taipei"))
+        tracker = Tracker(
+            node=client,
+            addresses=book,
+            meters={m.id: m for m in fleet}.get,
+            store=DynamoReadingStore(),
+            platform_private_pem=platform_private,
+            zone=ZoneInfo("Asia/Taipei"),
+        )
         started = time.perf_counter()
         report = tracker.run(NOW)
         elapsed = time.perf_counter() - started
@@ -133,8 +174,10 @@ def run(endpoint: str) -> int:
     # Context: the storage writes alone (the same conditional transactions, fresh ids) on MiniStack,
     # an emulator sharing these cores with the tracker.
     store = DynamoReadingStore()
-    fresh = [(replace(item[0], id=str(uuid.uuid4()), tx_hash=uuid.uuid4().hex.upper()), item[1], item[2])
-             for item in _stored_items(READINGS)]
+    fresh = [
+        (replace(item[0], id=str(uuid.uuid4()), tx_hash=uuid.uuid4().hex.upper()), item[1], item[2])
+        for item in _stored_items(READINGS)
+    ]
     started = time.perf_counter()
     for start in range(0, len(fresh), tracker.write_batch):
         store.store_many(fresh[start : start + tracker.write_batch])
@@ -142,8 +185,10 @@ def run(endpoint: str) -> int:
     print(f"{'RSA-2048 decrypt + verify (1 thread)':<40}{crypto_rate:>10.0f} readings/s")
     print(f"{'tracker, whole path':<40}{tracker_rate:>10.0f} readings/s   ({elapsed:.2f} s)")
     print(f"{'storage writes alone (MiniStack)':<40}{storage_rate:>10.0f} readings/s")
-    print(f"ratio {tracker_rate / crypto_rate:.2f} (target >= {TARGET}); discovery calls per run: "
-          f"{calls['findTransactions'] // 2} for {METERS} meters; second run fetched {again.fetched}")
+    print(
+        f"ratio {tracker_rate / crypto_rate:.2f} (target >= {TARGET}); discovery calls per run: "
+        f"{calls['findTransactions'] // 2} for {METERS} meters; second run fetched {again.fetched}"
+    )
     return 0
 
 
@@ -151,9 +196,22 @@ def _stored_items(count: int) -> list:
     from etp.meters.readings import StoredReading
 
     values = {"grid": 12.5, "pv": 1.0, "building": 13.5, "ess": 0.0, "ev": 0.0}
-    return [(StoredReading(id="", user_id=f"u-{i % METERS}", meter_id=f"m-{i % METERS}", kind="Demand",
-                           taken_at=NOW - timedelta(minutes=i % 25), power_kw=12.5, tx_hash=""), values, "A" * 81)
-            for i in range(count)]
+    return [
+        (
+            StoredReading(
+                id="",
+                user_id=f"u-{i % METERS}",
+                meter_id=f"m-{i % METERS}",
+                kind="Demand",
+                taken_at=NOW - timedelta(minutes=i % 25),
+                power_kw=12.5,
+                tx_hash="",
+            ),
+            values,
+            "A" * 81,
+        )
+        for i in range(count)
+    ]
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ def accounts_create(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.clock import utcnow
 
     spec = accounts.NewAccount(
-        account=args.account, username=args.username or args.account, password=_read_password(args),
-        is_aggregator=args.aggregator, address=args.address, avatar=args.avatar, eth_address=args.eth_address,
+        account=args.account,
+        username=args.username or args.account,
+        password=_read_password(args),
+        is_aggregator=args.aggregator,
+        address=args.address,
+        avatar=args.avatar,
+        eth_address=args.eth_address,
     )
     try:
         user = accounts.create_account(DynamoUserStore(), None, spec, utcnow())
@@ -61,8 +66,13 @@ def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.accounts.store import DynamoUserStore
 
     rows = [
-        {"id": u.id, "account": u.account, "username": u.username, "is_aggregator": u.is_aggregator,
-         "created_at": u.created_at}
+        {
+            "id": u.id,
+            "account": u.account,
+            "username": u.username,
+            "is_aggregator": u.is_aggregator,
+            "created_at": u.created_at,
+        }
         for u in DynamoUserStore().all()
     ]
     if args.json:
@@ -90,8 +100,9 @@ def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> No
 def keys_init(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp_admin import keys
 
-    public_pem, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"],
-                                    rotate=args.rotate)
+    public_pem, created = keys.init(
+        stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"], rotate=args.rotate
+    )
     print("platform key pair created" if created else "platform key pair already exists", file=sys.stderr)
     print(public_pem, end="")
 
@@ -123,8 +134,13 @@ def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
         raise CommandError(f"cannot read {args.public_key}: {error.strerror}") from None
     try:
         meter, token = meters.register(
-            DynamoMeterStore(), user_id=user.id, account=user.account, name=args.name,
-            description=args.description, public_key_pem=public_pem, now_iso=to_utc_iso(utcnow()),
+            DynamoMeterStore(),
+            user_id=user.id,
+            account=user.account,
+            name=args.name,
+            description=args.description,
+            public_key_pem=public_pem,
+            now_iso=to_utc_iso(utcnow()),
         )
     except meters.InvalidPublicKey as error:
         raise CommandError(f"{args.public_key}: {error}") from None
@@ -135,9 +151,18 @@ def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
 def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.meters.store import DynamoMeterStore
 
-    rows = [{"id": m.id, "account": m.account, "name": m.name, "description": m.description, "active": m.active,
-             "created_at": m.created_at}
-            for m in DynamoMeterStore().all_active() if args.account in (None, m.account)]
+    rows = [
+        {
+            "id": m.id,
+            "account": m.account,
+            "name": m.name,
+            "description": m.description,
+            "active": m.active,
+            "created_at": m.created_at,
+        }
+        for m in DynamoMeterStore().all_active()
+        if args.account in (None, m.account)
+    ]
     _print_json(rows)
 
 
@@ -165,9 +190,14 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
         platform_pem = keys.public_key(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
         payload = meter_client.payload_for(args.kind, credentials["account"], values, taken_at, local_zone())
         tx_hash = meter_client.publish(
-            api_url=args.api, node_url=args.node, meter_token=credentials["token"],
-            meter_private_pem=credentials["private_key_pem"], platform_public_pem=platform_pem,
-            payload=payload, kind=args.kind, taken_at=taken_at,
+            api_url=args.api,
+            node_url=args.node,
+            meter_token=credentials["token"],
+            meter_private_pem=credentials["private_key_pem"],
+            platform_public_pem=platform_pem,
+            payload=payload,
+            kind=args.kind,
+            taken_at=taken_at,
         )
     except (keys.KeyNotInitialised, meter_client.PublishError) as error:
         raise CommandError(str(error)) from None
@@ -176,9 +206,16 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 # --- jobs -----------------------------------------------------------------------------------
 
-JOBS = {"tracker": "TrackerFunctionName", "addresses": "AddressesFunctionName", "seal": "MarketJobsFunctionName",
-        "clear": "MarketJobsFunctionName", "deliver": "MarketJobsFunctionName", "settle": "MarketJobsFunctionName",
-        "audit": "AuditFunctionName", "dr-close": "DrJobsFunctionName"}
+JOBS = {
+    "tracker": "TrackerFunctionName",
+    "addresses": "AddressesFunctionName",
+    "seal": "MarketJobsFunctionName",
+    "clear": "MarketJobsFunctionName",
+    "deliver": "MarketJobsFunctionName",
+    "settle": "MarketJobsFunctionName",
+    "audit": "AuditFunctionName",
+    "dr-close": "DrJobsFunctionName",
+}
 
 
 def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -190,8 +227,9 @@ def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
             event["slot"] = args.slot
     elif args.slot:
         raise CommandError("--slot is for the market jobs (seal, clear, deliver, settle)")
-    answer = stack.client("lambda").invoke(FunctionName=stack.outputs[JOBS[args.job]],
-                                           Payload=json.dumps(event).encode())
+    answer = stack.client("lambda").invoke(
+        FunctionName=stack.outputs[JOBS[args.job]], Payload=json.dumps(event).encode()
+    )
     result = json.loads(answer["Payload"].read() or b"null")
     _print_json(result)
     if answer.get("FunctionError") or (isinstance(result, dict) and result.get("status") != "ok"):
@@ -222,17 +260,23 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
         slot = job_time({"now": args.slot})
     except BadJobEvent as error:
         raise CommandError(f"--slot: {error}") from None
-    book = sorted(DynamoBidStore().of_slot(slot), key=lambda b: (b.side, -b.price_milli if b.side == "buy"
-                                                                    else b.price_milli, b.id))
+    book = sorted(
+        DynamoBidStore().of_slot(slot),
+        key=lambda b: (b.side, -b.price_milli if b.side == "buy" else b.price_milli, b.id),
+    )
     zone = local_zone()
     print(f"slot {slot.astimezone(zone):%Y/%m/%d %H:00} (local)  {len(book)} bids")
     print(f"{'side':<5} {'account':<16} {'kWh':>9} {'NT$/kWh':>8} {'status':<4} {'filled kWh':>10}  pairs")
     for bid in book:
-        pairs = ", ".join(f"{p.counterpart} {p.volume_wh / 1000:g} kWh"
-                          + (f" ach {p.achievement} = NT$ {p.settlement_milli / 1000:g}"
-                             if p.settlement_milli is not None else "") for p in bid.pairs)
-        print(f"{bid.side:<5} {bid.account:<16} {bid.volume_wh / 1000:>9g} {bid.price_milli / 1000:>8g} "
-              f"{bid.status:<4} {bid.fill_wh / 1000:>10g}  {pairs}")
+        pairs = ", ".join(
+            f"{p.counterpart} {p.volume_wh / 1000:g} kWh"
+            + (f" ach {p.achievement} = NT$ {p.settlement_milli / 1000:g}" if p.settlement_milli is not None else "")
+            for p in bid.pairs
+        )
+        print(
+            f"{bid.side:<5} {bid.account:<16} {bid.volume_wh / 1000:>9g} {bid.price_milli / 1000:>8g} "
+            f"{bid.status:<4} {bid.fill_wh / 1000:>10g}  {pairs}"
+        )
     price = next((b.cleared_price_milli for b in book if b.cleared_price_milli is not None), None)
     if price is None:
         print("not cleared (yet), or nothing crossed")
@@ -293,15 +337,26 @@ def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
             raise CommandError(f"IOTA node: {error}") from None
         entry = found[0] if found else None
     problems = audit.verify(stored.message.encode(), recomputed, stored.tx_hash, entry, covered)
-    _print_json({
-        "record": stored.key, "tag": stored.tag.rstrip("9"), "address": recomputed.address,
-        "recorded_at": stored.created_at, "published_at": stored.published_at, "transaction": stored.tx_hash,
-        "message": json.loads(stored.message),
-        "on_tangle": None if entry is None else {
-            "address": entry.address, "tag": entry.tag.rstrip("9"),
-            "message": entry.message.decode("utf-8", "replace") if entry.message else None},
-        "verified": not problems, "problems": problems,
-    })
+    _print_json(
+        {
+            "record": stored.key,
+            "tag": stored.tag.rstrip("9"),
+            "address": recomputed.address,
+            "recorded_at": stored.created_at,
+            "published_at": stored.published_at,
+            "transaction": stored.tx_hash,
+            "message": json.loads(stored.message),
+            "on_tangle": None
+            if entry is None
+            else {
+                "address": entry.address,
+                "tag": entry.tag.rstrip("9"),
+                "message": entry.message.decode("utf-8", "replace") if entry.message else None,
+            },
+            "verified": not problems,
+            "problems": problems,
+        }
+    )
     if problems:
         raise CommandError("the record does not verify")
 
@@ -355,14 +410,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--eth-address", default="")
     create.add_argument("--password-stdin", action="store_true")
     command(accounts, "list", accounts_list, "list every account").add_argument("--json", action="store_true")
-    reset = command(accounts, "reset-password", accounts_reset_password,
-                    "set a new password and revoke the account's bearers")
+    reset = command(
+        accounts, "reset-password", accounts_reset_password, "set a new password and revoke the account's bearers"
+    )
     reset.add_argument("account")
     reset.add_argument("--password-stdin", action="store_true")
 
     keys = group("keys", "the platform's RSA key pair")
     command(keys, "init", keys_init, "create the key pair once; prints the public key").add_argument(
-        "--rotate", action="store_true", help="replace an existing key pair (meters must be re-provisioned)")
+        "--rotate", action="store_true", help="replace an existing key pair (meters must be re-provisioned)"
+    )
     command(keys, "public", keys_public, "print the public key (PEM) for provisioning meters")
 
     meters = group("meters", "register, list and exercise meters")
@@ -392,11 +449,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     market = group("market", "the hourly market")
     command(market, "show", market_show, "a slot's order book, Q*, p*, pairs and statuses").add_argument(
-        "--slot", required=True, help="the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
+        "--slot", required=True, help="the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00"
+    )
 
     trail = group("audit", "the audit trail on the tangle")
-    show = command(trail, "show", audit_show,
-                   "show a record's tangle entry and verify it against the stored data (exit 1 if it does not)")
+    show = command(
+        trail,
+        "show",
+        audit_show,
+        "show a record's tangle entry and verify it against the stored data (exit 1 if it does not)",
+    )
     show.add_argument("kind", choices=["dr-result", "sealed-bids", "clearing"])
     show.add_argument("subject", help="dr-result: the offer's uuid; else the slot's start, ISO-8601 (naive = local)")
     show.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the platform writes to")
@@ -407,8 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the simulated meters use")
 
     simulators = group("simulate", "run a simulator now")
-    for kind, text in (("power", "the meters publish their historical readings of now"),
-                       ("bids", "the buildings bid every hour of the next local day")):
+    for kind, text in (
+        ("power", "the meters publish their historical readings of now"),
+        ("bids", "the buildings bid every hour of the next local day"),
+    ):
         sim = command(simulators, kind, simulate, text)
         sim.set_defaults(kind=kind)
         sim.add_argument("--now", help="as of this time, ISO-8601 (naive = local time)")

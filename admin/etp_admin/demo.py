@@ -21,8 +21,9 @@ def seed_accounts(store: UserStore, password: str) -> dict[str, str]:
     """Create each demo account that does not exist yet; return account -> 'created' | 'exists'."""
     outcome = {}
     specs = [accounts.NewAccount(account=name, username=name, password=password) for name in DEMO_BEMS]
-    specs.append(accounts.NewAccount(account=DEMO_AGGREGATOR, username=DEMO_AGGREGATOR, password=password,
-                                     is_aggregator=True))
+    specs.append(
+        accounts.NewAccount(account=DEMO_AGGREGATOR, username=DEMO_AGGREGATOR, password=password, is_aggregator=True)
+    )
     for spec in specs:
         try:
             accounts.create_account(store, None, spec, utcnow())
@@ -52,12 +53,15 @@ def seed_meters(users: UserStore, meters, credentials_dir: Path) -> dict[str, st
             continue
         private_pem, public_pem = envelope.new_key_pair()
         meter, token = meter_rules.register(
-            meters, user_id=user.id, account=account, name=f"{account} main meter",
+            meters,
+            user_id=user.id,
+            account=account,
+            name=f"{account} main meter",
             description="Demo smart meter (AMI) at the building's grid connection",
-            public_key_pem=public_pem, now_iso=to_utc_iso(utcnow()),
+            public_key_pem=public_pem,
+            now_iso=to_utc_iso(utcnow()),
         )
-        write_private(path, {"account": account, "meter_id": meter.id, "token": token,
-                             "private_key_pem": private_pem})
+        write_private(path, {"account": account, "meter_id": meter.id, "token": token, "private_key_pem": private_pem})
         outcome[account] = "created"
     return outcome
 
@@ -87,9 +91,16 @@ def simulator_config(api_url: str, node_url: str, credentials_dir: Path, passwor
         if not path.is_file():
             continue
         meter = json.loads(path.read_text())
-        buildings.append({"account": account, "csv": f"demo:{account}.csv", "meter_token": meter["token"],
-                          "meter_private_key_pem": meter["private_key_pem"], "password": password,
-                          "bid": DEMO_BIDS[account]})
+        buildings.append(
+            {
+                "account": account,
+                "csv": f"demo:{account}.csv",
+                "meter_token": meter["token"],
+                "meter_private_key_pem": meter["private_key_pem"],
+                "password": password,
+                "bid": DEMO_BIDS[account],
+            }
+        )
     return {"api_url": api_url, "node_url": node_url, "buildings": buildings}
 
 
@@ -105,14 +116,20 @@ def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:1
     done = [(account, f"account {outcome}") for account, outcome in seed_accounts(users, demo_password()).items()]
     _, created = keys.init(stack.client("secretsmanager"), stack.outputs["PlatformKeySecretArn"])
     done.append(("platform key", "created" if created else "exists"))
-    done += [(account, f"meter {outcome}")
-             for account, outcome in seed_meters(users, DynamoMeterStore(), credentials_dir).items()]
+    done += [
+        (account, f"meter {outcome}")
+        for account, outcome in seed_meters(users, DynamoMeterStore(), credentials_dir).items()
+    ]
     if "SimulatorSecretArn" in stack.outputs:
-        api_url = (f"{stack.endpoint_url}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
-                   if stack.endpoint_url else stack.outputs["ApiUrl"])
+        api_url = (
+            f"{stack.endpoint_url}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
+            if stack.endpoint_url
+            else stack.outputs["ApiUrl"]
+        )
         config = simulator_config(api_url, node_url, credentials_dir, demo_password())
-        stack.client("secretsmanager").put_secret_value(SecretId=stack.outputs["SimulatorSecretArn"],
-                                                        SecretString=json.dumps(config))
+        stack.client("secretsmanager").put_secret_value(
+            SecretId=stack.outputs["SimulatorSecretArn"], SecretString=json.dumps(config)
+        )
         done.append(("simulators", f"{len(config['buildings'])} buildings"))
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
     done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))

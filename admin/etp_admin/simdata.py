@@ -61,8 +61,9 @@ def write(account: str, folder: Path) -> Path:
             writer.writerow(["AMI_1", "AMI_2", "AMI_3", "total_load(kW)", "PV_generate(kW)", "net_load(kW)", "TIME"])
             for r in rows(account):
                 a1, a2 = round(r["load"] * 0.4, 3), round(r["load"] * 0.5, 3)
-                writer.writerow([a1, a2, round(r["load"] - a1 - a2, 3), r["load"], r["pv"], r["net"],
-                                 stamp.format(d=r["moment"])])
+                writer.writerow(
+                    [a1, a2, round(r["load"] - a1 - a2, 3), r["load"], r["pv"], r["net"], stamp.format(d=r["moment"])]
+                )
         else:
             writer = csv.writer(handle)
             writer.writerow(["id", "field", "grid_power", "inserted_at"])

@@ -66,9 +66,17 @@ class Stack:
             if output in self.outputs:
                 os.environ[variable] = self.outputs[output]
         settings.cache_clear()  # the secret ids and the rest now come from this stack
-        models = {"UsersTableName": UserModel, "MetersTableName": MeterModel, "AddressesTableName": AddressModel,
-                  "ReadingsTableName": ReadingModel, "LedgerTableName": LedgerModel, "BidsTableName": BidModel,
-                  "NewsTableName": NewsModel, "DrTableName": DrModel, "AuditTableName": AuditModel}
+        models = {
+            "UsersTableName": UserModel,
+            "MetersTableName": MeterModel,
+            "AddressesTableName": AddressModel,
+            "ReadingsTableName": ReadingModel,
+            "LedgerTableName": LedgerModel,
+            "BidsTableName": BidModel,
+            "NewsTableName": NewsModel,
+            "DrTableName": DrModel,
+            "AuditTableName": AuditModel,
+        }
         for output, model in models.items():
             if output in self.outputs:
                 model.Meta.table_name = self.outputs[output]

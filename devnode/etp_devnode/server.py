@@ -124,15 +124,26 @@ class Api:
     def get_node_info(self, request: dict[str, Any]) -> dict[str, Any]:
         latest, count = self.tangle.latest(), len(self.tangle)
         return {
-            "appName": APP_NAME, "appVersion": APP_VERSION,
-            "jreAvailableProcessors": os.cpu_count() or 1, "jreFreeMemory": 0, "jreMaxMemory": 0,
-            "jreTotalMemory": 0, "jreVersion": "none (Python)",
-            "latestMilestone": latest, "latestMilestoneIndex": count,
-            "latestSolidSubtangleMilestone": latest, "latestSolidSubtangleMilestoneIndex": count,
-            "milestoneStartIndex": 0, "lastSnapshottedMilestoneIndex": 0,
-            "neighbors": 0, "packetsQueueSize": 0, "time": int(time.time() * 1000),
-            "tips": len(self.tangle.tips()), "transactionsToRequest": 0,
-            "features": [], "coordinatorAddress": NULL_HASH,
+            "appName": APP_NAME,
+            "appVersion": APP_VERSION,
+            "jreAvailableProcessors": os.cpu_count() or 1,
+            "jreFreeMemory": 0,
+            "jreMaxMemory": 0,
+            "jreTotalMemory": 0,
+            "jreVersion": "none (Python)",
+            "latestMilestone": latest,
+            "latestMilestoneIndex": count,
+            "latestSolidSubtangleMilestone": latest,
+            "latestSolidSubtangleMilestoneIndex": count,
+            "milestoneStartIndex": 0,
+            "lastSnapshottedMilestoneIndex": 0,
+            "neighbors": 0,
+            "packetsQueueSize": 0,
+            "time": int(time.time() * 1000),
+            "tips": len(self.tangle.tips()),
+            "transactionsToRequest": 0,
+            "features": [],
+            "coordinatorAddress": NULL_HASH,
         }
 
     def find_transactions(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +204,9 @@ class Api:
                 trunk=previous.hash if previous else trunk,
                 branch=trunk if previous else branch,
                 tag=transaction.obsolete_tag if transaction.tag == "9" * TAG_LENGTH else transaction.tag,
-                attachment_timestamp=now_ms, attachment_timestamp_lower=0, attachment_timestamp_upper=MAX_TIMESTAMP,
+                attachment_timestamp=now_ms,
+                attachment_timestamp_lower=0,
+                attachment_timestamp_upper=MAX_TIMESTAMP,
                 nonce="".join(secrets.choice(ALPHABET) for _ in range(TAG_LENGTH)),
             )
             attached.append(done)
@@ -232,18 +245,25 @@ class _Handler(BaseHTTPRequestHandler):
         """The explorer page the platform links readings to: `/explorer/transaction/<hash>` answers
         the stored transaction's fields (and its message, when it is text) as JSON."""
         prefix = "/explorer/transaction/"
-        tx_hash = self.path[len(prefix):] if self.path.startswith(prefix) else ""
+        tx_hash = self.path[len(prefix) :] if self.path.startswith(prefix) else ""
         trytes = self.api.tangle.trytes([tx_hash])[0] if is_trytes(tx_hash, HASH_LENGTH) else None
         answer: dict[str, Any]
         if trytes is None or set(trytes) == {"9"}:
             status, answer = 404, {"error": "no such transaction"}
         else:
             transaction = Transaction.from_trytes(trytes)
-            status, answer = 200, {
-                "hash": tx_hash, "address": transaction.address, "tag": transaction.tag,
-                "timestamp": transaction.timestamp, "bundle": transaction.bundle_hash,
-                "message": _message_text(transaction.signature_message_fragment), "trytes": trytes,
-            }
+            status, answer = (
+                200,
+                {
+                    "hash": tx_hash,
+                    "address": transaction.address,
+                    "tag": transaction.tag,
+                    "timestamp": transaction.timestamp,
+                    "bundle": transaction.bundle_hash,
+                    "message": _message_text(transaction.signature_message_fragment),
+                    "trytes": trytes,
+                },
+            )
         self._send_json(status, json.dumps(answer, indent=2).encode())
 
     def _send_json(self, status: int, body: bytes) -> None:
@@ -328,8 +348,9 @@ class DevNode:
             raise
         self._server.daemon_threads = True
         # A short poll interval makes stop() quick (tests start and stop many nodes).
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="etp-devnode",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="etp-devnode", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -111,8 +111,14 @@ class Tangle:
     def __len__(self) -> int:
         return len(self._trytes)
 
-    def find(self, *, addresses: Sequence[str] | None = None, bundles: Sequence[str] | None = None,
-             tags: Sequence[str] | None = None, approvees: Sequence[str] | None = None) -> list[str]:
+    def find(
+        self,
+        *,
+        addresses: Sequence[str] | None = None,
+        bundles: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        approvees: Sequence[str] | None = None,
+    ) -> list[str]:
         """IRI's findTransactions: the union within each given kind, the intersection across kinds.
 
         Tags are 27 trytes; when no transaction has one of them as its tag, IRI falls back to
@@ -120,8 +126,11 @@ class Tangle:
         """
         with self._lock:
             kinds = []
-            for values, index in ((bundles, self._by_bundle), (addresses, self._by_address),
-                                  (approvees, self._approvers)):
+            for values, index in (
+                (bundles, self._by_bundle),
+                (addresses, self._by_address),
+                (approvees, self._approvers),
+            ):
                 if values is not None:
                     kinds.append(self._union(index, values))
             if tags is not None:

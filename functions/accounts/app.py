@@ -64,8 +64,12 @@ class Participant(BaseModel):
     name: str
 
 
-@router.post("/login", summary="Log in; returns a bearer valid for 24 h (no token needed)", security=[],
-             responses=web.answers((200, "Logged in", LoginResponse), 400, 401))
+@router.post(
+    "/login",
+    summary="Log in; returns a bearer valid for 24 h (no token needed)",
+    security=[],
+    responses=web.answers((200, "Logged in", LoginResponse), 400, 401),
+)
 def login(body: Annotated[LoginRequest, Body()]):
     user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
     logger.append_keys(user_id=user.id)
@@ -78,8 +82,11 @@ def get_user() -> UserProfile:
     return UserProfile(**accounts.profile(web.caller(router)))
 
 
-@router.put("/user", summary="Change the caller's password; revokes older bearers",
-            responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401))
+@router.put(
+    "/user",
+    summary="Change the caller's password; revokes older bearers",
+    responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401),
+)
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
     bearer = accounts.change_password(web.user_store(), user, body.original_passwd, body.new_passwd, web.issue_token)
@@ -87,8 +94,11 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     return {"message": "Accept.", "bearer": bearer}
 
 
-@router.post("/user", summary="Create an account (aggregators only)",
-             responses=web.answers((201, "Account created", None), 400, 401, 403, 409))
+@router.post(
+    "/user",
+    summary="Create an account (aggregators only)",
+    responses=web.answers((201, "Account created", None), 400, 401, 403, 409),
+)
 def create_user(body: Annotated[CreateUserRequest, Body()]):
     spec = accounts.NewAccount(**body.model_dump())
     created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
@@ -96,8 +106,9 @@ def create_user(body: Annotated[CreateUserRequest, Body()]):
     return web.json_response(201, {"message": "Account created"})
 
 
-@router.get("/participant", summary="Every account's id and name",
-            responses=web.answers((200, "Participants", None), 401))
+@router.get(
+    "/participant", summary="Every account's id and name", responses=web.answers((200, "Participants", None), 401)
+)
 def list_participants() -> list[Participant]:
     return [Participant(**p) for p in accounts.participants(web.user_store())]
 
@@ -108,11 +119,13 @@ def login_refused(_: accounts.InvalidCredentials) -> Response:
     return web.json_response(401, web.UNAUTHORIZED)
 
 
-app = web.make_resolver(errors={
-    accounts.InvalidCredentials: login_refused,
-    accounts.WrongOriginalPassword: lambda _: web.json_response(400, {"message": "Reject."}),
-    accounts.NotAllowed: lambda _: web.json_response(403, web.FORBIDDEN),
-    accounts.AccountExists: lambda _: web.json_response(409, {"error": "Account already exists"}),
-})
+app = web.make_resolver(
+    errors={
+        accounts.InvalidCredentials: login_refused,
+        accounts.WrongOriginalPassword: lambda _: web.json_response(400, {"message": "Reject."}),
+        accounts.NotAllowed: lambda _: web.json_response(403, web.FORBIDDEN),
+        accounts.AccountExists: lambda _: web.json_response(409, {"error": "Account already exists"}),
+    }
+)
 app.include_router(router)
 lambda_handler = web.api_handler(app, public=frozenset({("POST", "/login")}))

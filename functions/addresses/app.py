@@ -20,8 +20,11 @@ def record_day(day, meter_store, address_book, seed: str) -> int:
     count = 0
     for meter in meter_store.all_active():
         address = meters.daily_address(seed, meter.id, day)
-        address_book.record(AddressRecord(address=address, meter_id=meter.id, day=day.isoformat(),
-                                          user_id=meter.user_id, account=meter.account))
+        address_book.record(
+            AddressRecord(
+                address=address, meter_id=meter.id, day=day.isoformat(), user_id=meter.user_id, account=meter.account
+            )
+        )
         count += 1
     return count
 

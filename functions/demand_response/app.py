@@ -64,8 +64,11 @@ def _uuids(value: object, name: str, limit: int) -> list[str]:
     return ids
 
 
-@router.get("/DR_bid", summary="DR offers of a target day: a BEMS its own, an aggregator all",
-            responses=web.answers((200, "The offers", None), 400, 401))
+@router.get(
+    "/DR_bid",
+    summary="DR offers of a target day: a BEMS its own, an aggregator all",
+    responses=web.answers((200, "The offers", None), 400, 401),
+)
 def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
     day = dr.parse_iso_date(date, "date")
     caller = web.caller(router)
@@ -74,8 +77,11 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
     return [dr.offer_row(o, zone) for o in _ordered(offers)]
 
 
-@router.post("/DR_bid", summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
-             responses=web.answers((200, '"ok"', None), 400, 401))
+@router.post(
+    "/DR_bid",
+    summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
+    responses=web.answers((200, '"ok"', None), 400, 401),
+)
 def post_offer(body: Annotated[DrBidBody, Body()]):
     caller = web.caller(router)
     return _accept(caller, body) if caller.is_aggregator else _offer(caller, body)
@@ -86,9 +92,15 @@ def _offer(caller, body: DrBidBody):
         raise dr.DrRejected("a BEMS offers {volume, price}; accepting is for aggregators")
     volume_w, price_milli = dr.offer_amounts(body.volume, body.price)
     now = utcnow()
-    offer = dr.DrOffer(id=str(uuid4()), user_id=caller.id, executor=caller.account,
-                       day=dr.target_day(now, local_zone()), volume_w=volume_w, price_milli=price_milli,
-                       offered_at=now)
+    offer = dr.DrOffer(
+        id=str(uuid4()),
+        user_id=caller.id,
+        executor=caller.account,
+        day=dr.target_day(now, local_zone()),
+        volume_w=volume_w,
+        price_milli=price_milli,
+        offered_at=now,
+    )
     dr_store().create(offer)
     logger.info("DR offer", extra={"offer_id": offer.id, "day": offer.day.isoformat()})
     metrics.add_metric(name="DrOffers", unit=MetricUnit.Count, value=1)
@@ -98,7 +110,6 @@ def _offer(caller, body: DrBidBody):
 def _accept(caller, body: DrBidBody):
     from dataclasses import replace
 
-
     if body.volume is not None or body.price is not None:
         raise dr.DrRejected("an aggregator accepts {start_time, end_time, uuid}; offering is for a BEMS")
     zone, now = local_zone(), utcnow()
@@ -107,16 +118,32 @@ def _accept(caller, body: DrBidBody):
     ids = _uuids(body.uuid, "uuid", dr.MAX_ACCEPTED)
     found = dr_store().get_many(ids)
     dr.check_acceptance(ids, found, start, end, now, zone)
-    changes = [(found[i], replace(found[i], status=dr.ACCEPTED, result=True, acceptor_id=caller.id,
-                                  acceptor=caller.account, start=start, end=end)) for i in ids]
+    changes = [
+        (
+            found[i],
+            replace(
+                found[i],
+                status=dr.ACCEPTED,
+                result=True,
+                acceptor_id=caller.id,
+                acceptor=caller.account,
+                start=start,
+                end=end,
+            ),
+        )
+        for i in ids
+    ]
     dr_store().decide(changes, now)
     logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
     metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
     return web.json_response(200, "ok")
 
 
-@router.get("/DR_result", summary="DR results by target days (end inclusive) or by uuid",
-            responses=web.answers((200, "The results", None), 400, 401))
+@router.get(
+    "/DR_result",
+    summary="DR results by target days (end inclusive) or by uuid",
+    responses=web.answers((200, "The results", None), 400, 401),
+)
 def results(
     start_date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
     end_date: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive")] = None,
@@ -135,8 +162,7 @@ def results(
         first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
         if not timedelta(0) <= last - first < timedelta(days=MAX_DAYS):
             raise dr.DrRejected(f"end_date: from start_date on, at most {MAX_DAYS} days")
-        offers = (dr_store().of_days(first, last) if caller.is_aggregator
-                  else dr_store().of_user(caller.id, first, last))
+        offers = dr_store().of_days(first, last) if caller.is_aggregator else dr_store().of_user(caller.id, first, last)
     zone, counterpart = local_zone(), web.people()
     return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in _ordered(offers)]
 

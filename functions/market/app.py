@@ -47,8 +47,15 @@ def bid_store():
 
 
 def _offer(body: OfferBody) -> bids.Offer:
-    return bids.offer(bid_type=body.bid_type, start_time=body.start_time, end_time=body.end_time,
-                      value=body.value, price=body.price, now=utcnow(), zone=local_zone())
+    return bids.offer(
+        bid_type=body.bid_type,
+        start_time=body.start_time,
+        end_time=body.end_time,
+        value=body.value,
+        price=body.price,
+        now=utcnow(),
+        zone=local_zone(),
+    )
 
 
 def _view(bid) -> dict:
@@ -56,15 +63,24 @@ def _view(bid) -> dict:
     start = bid.slot.astimezone(zone)
     volume, price = bid.volume_wh / 1000, bid.price_milli / 1000
     return {
-        "id": bid.id, "bid_type": bid.side, "start_time": slots.format_dh(start, zone),
-        "end_time": slots.format_dh(start + slots.SLOT, zone), "date": start.strftime("%Y/%m/%d"),
-        "time": start.hour, "volume": volume, "price": price, "total_price": round(volume * price, 3),
+        "id": bid.id,
+        "bid_type": bid.side,
+        "start_time": slots.format_dh(start, zone),
+        "end_time": slots.format_dh(start + slots.SLOT, zone),
+        "date": start.strftime("%Y/%m/%d"),
+        "time": start.hour,
+        "volume": volume,
+        "price": price,
+        "total_price": round(volume * price, 3),
         "upload_time": slots.http_date(bid.uploaded_at, zone),
     }
 
 
-@router.get("/bidsubmit", summary="The caller's bids of one type whose slot has not started yet",
-            responses=web.answers((200, "A page of bids", None), 400, 401))
+@router.get(
+    "/bidsubmit",
+    summary="The caller's bids of one type whose slot has not started yet",
+    responses=web.answers((200, "A page of bids", None), 400, 401),
+)
 def list_bids(
     bid_type: Annotated[Literal["buy", "sell"], Query()],
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
@@ -85,23 +101,28 @@ def submit_bid(body: Annotated[OfferBody, Body()]):
     return {"message": "Accept", "id": bid.id}
 
 
-@router.put("/bidsubmit", summary="Change an open bid of the caller",
-            responses=web.answers((200, "Accept", None), 400, 401))
+@router.put(
+    "/bidsubmit", summary="Change an open bid of the caller", responses=web.answers((200, "Accept", None), 400, 401)
+)
 def edit_bid(body: Annotated[EditBody, Body()]):
     bid = service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow())
     service.change(bid_store(), bid, _offer(body), utcnow())
     return {"message": "Accept"}
 
 
-@router.delete("/bidsubmit", summary="Withdraw an open bid of the caller",
-               responses=web.answers((200, "Accept", None), 400, 401))
+@router.delete(
+    "/bidsubmit", summary="Withdraw an open bid of the caller", responses=web.answers((200, "Accept", None), 400, 401)
+)
 def delete_bid(body: Annotated[DeleteBody, Body()]):
     service.withdraw(bid_store(), service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow()))
     return {"message": "Accept"}
 
 
-@router.get("/bidstatus", summary="The next slot still open for bidding: average price, volume, participants",
-            responses=web.answers((200, "Bid statistics", None), 401))
+@router.get(
+    "/bidstatus",
+    summary="The next slot still open for bidding: average price, volume, participants",
+    responses=web.answers((200, "Bid statistics", None), 401),
+)
 def bid_status():
     slot = slots.next_open_slot(utcnow(), local_zone())
     open_bids = bid_store().of_slot(slot)
@@ -114,8 +135,11 @@ def bid_status():
     }
 
 
-@router.get("/matchresult", summary="The caller's bids from local midnight three days ago, newest slot first",
-            responses=web.answers((200, "One row per matched pair; unmatched bids as one row", None), 401))
+@router.get(
+    "/matchresult",
+    summary="The caller's bids from local midnight three days ago, newest slot first",
+    responses=web.answers((200, "One row per matched pair; unmatched bids as one row", None), 401),
+)
 def match_result():
     from datetime import timedelta
 
@@ -128,8 +152,11 @@ def match_result():
     return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
 
 
-@router.get("/homepage", summary="What the caller delivers now, and its ten latest won bids",
-            responses=web.answers((200, "Home page figures", None), 401))
+@router.get(
+    "/homepage",
+    summary="What the caller delivers now, and its ten latest won bids",
+    responses=web.answers((200, "Home page figures", None), 401),
+)
 def homepage():
     from itertools import islice
 
@@ -139,8 +166,11 @@ def homepage():
     current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
     current = [b for b in bid_store().of_user_from(caller.id, current_slot) if b.slot == current_slot]
     won = (b for b in bid_store().latest_of_user(caller.id) if b.status in WON_STATUSES and b.fill_wh)
-    return {"buy": delivering_now(current, "buy"), "sell": delivering_now(current, "sell"),
-            "results": [won_result(b, zone) for b in islice(won, 10)]}
+    return {
+        "buy": delivering_now(current, "buy"),
+        "sell": delivering_now(current, "sell"),
+        "results": [won_result(b, zone) for b in islice(won, 10)],
+    }
 
 
 @router.get("/news", summary="The ten latest news items, newest first", responses=web.answers((200, "News", None), 401))
@@ -148,8 +178,10 @@ def news():
     from etp.market.news import DynamoNews
 
     zone = local_zone()
-    return [{"id": item.id, "time": item.published_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"),
-             "content": item.content} for item in DynamoNews().latest(10)]
+    return [
+        {"id": item.id, "time": item.published_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"), "content": item.content}
+        for item in DynamoNews().latest(10)
+    ]
 
 
 def refused(rejection: bids.BidRejected) -> Response:

@@ -32,7 +32,9 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
         return job, [slot], now
     hour = now.replace(minute=0, second=0)
     chosen = {
-        "seal": [hour + SLOT], "clear": [hour + SLOT], "deliver": [hour],
+        "seal": [hour + SLOT],
+        "clear": [hour + SLOT],
+        "deliver": [hour],
         # the slots that ended and may still wait for readings, oldest first
         "settle": [hour - SLOT * n for n in range(int(market_jobs.SETTLE_DEADLINE / SLOT) + 1, 0, -1)],
     }[job]

@@ -55,16 +55,22 @@ def list_meters() -> list[MeterView]:
     return [MeterView(id=m.id, name=m.name, description=m.description) for m in meter_store().of_user(caller.id)]
 
 
-@router.get("/address", summary="Today's (UTC) address of the meter whose token is the bearer",
-            responses=web.answers((200, "The address to publish today's readings to", AddressView), 401))
+@router.get(
+    "/address",
+    summary="Today's (UTC) address of the meter whose token is the bearer",
+    responses=web.answers((200, "The address to publish today's readings to", AddressView), 401),
+)
 def today_address() -> AddressView:
     from etp.meters.store import AddressRecord
 
     meter: meters.Meter = web.caller(router)
     day = utcnow().date()
     address = meters.daily_address(secrets.iota_seed(), meter.id, day)
-    address_book().record(AddressRecord(address=address, meter_id=meter.id, day=day.isoformat(),
-                                        user_id=meter.user_id, account=meter.account))
+    address_book().record(
+        AddressRecord(
+            address=address, meter_id=meter.id, day=day.isoformat(), user_id=meter.user_id, account=meter.account
+        )
+    )
     return AddressView(address=address)
 
 

@@ -28,8 +28,11 @@ def _is_participant(user_id: str) -> bool:
     return web.user_store().get_by_id(user_id) is not None
 
 
-@router.get("/power_info", summary="The caller's (or, for aggregators, a participant's) power data",
-            responses=web.answers((200, "Table, chart or summary; [] without a mode parameter", None), 400, 401))
+@router.get(
+    "/power_info",
+    summary="The caller's (or, for aggregators, a participant's) power data",
+    responses=web.answers((200, "Table, chart or summary; [] without a mode parameter", None), 400, 401),
+)
 def power_info(
     per_page: Annotated[int | None, Query(ge=1, le=1000)] = None,
     page: Annotated[int | None, Query(ge=1)] = None,
@@ -58,8 +61,10 @@ def power_info(
     return {"data": [power.table_row(r, zone, link) for r in rows], "page": page or 1, "totalCount": total}
 
 
-app = web.make_resolver(errors={
-    power.QueryRejected: lambda problem: web.json_response(400, web.default_bad_request(str(problem))),
-})
+app = web.make_resolver(
+    errors={
+        power.QueryRejected: lambda problem: web.json_response(400, web.default_bad_request(str(problem))),
+    }
+)
 app.include_router(router)
 lambda_handler = web.api_handler(app)

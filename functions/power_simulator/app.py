@@ -21,8 +21,13 @@ def lambda_handler(event: dict) -> dict:
 
     now = jobs.job_time(event)
     api_url, node_url, buildings = simulator_io.configuration(event)
-    report = simulators.simulate_power(buildings, now, zone=local_zone(), read_csv=simulator_io.read_csv,
-                                       publish=simulator_io.meter_publisher(api_url, node_url))
+    report = simulators.simulate_power(
+        buildings,
+        now,
+        zone=local_zone(),
+        read_csv=simulator_io.read_csv,
+        publish=simulator_io.meter_publisher(api_url, node_url),
+    )
     simulator_io.log_report(logger, metrics, report, "power simulator")
     metrics.add_metric(name="SimulatedReadings", unit=MetricUnit.Count, value=len(report.done))
     return {"status": "ok", "published": report.done, "failed": report.failed}

@@ -3,7 +3,6 @@
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
 """
 
-
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 

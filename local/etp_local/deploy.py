@@ -47,5 +47,4 @@ def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides:
 
 def local_parameters(node_url: str) -> str:
     """Template parameters of a local stack: the dev node, and its explorer page as the link target."""
-    return (f"IotaNodeUrl={node_url} ExplorerUrlTemplate={node_url}/explorer/transaction/{{hash}} "
-            "SimulatorsEnabled=true")
+    return f"IotaNodeUrl={node_url} ExplorerUrlTemplate={node_url}/explorer/transaction/{{hash}} SimulatorsEnabled=true"

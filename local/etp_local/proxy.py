@@ -43,8 +43,13 @@ def make_handler(upstream: str) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
-            log.info("%s %s -> %s (%.0f ms)", self.command, self.path.split("?")[0], answer.status,
-                     (time.monotonic() - started) * 1000)
+            log.info(
+                "%s %s -> %s (%.0f ms)",
+                self.command,
+                self.path.split("?")[0],
+                answer.status,
+                (time.monotonic() - started) * 1000,
+            )
 
         do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_HEAD = _forward
 

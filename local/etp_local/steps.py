@@ -32,8 +32,17 @@ Clock = Callable[[], float]
 # Printed by pip for every package when an extra index is a file:// URL without that project's folder.
 IGNORED = re.compile(r"^WARNING: Location '[^']*' is ignored: it is neither a file nor a directory\.?$")
 # Bookkeeping lines that say nothing about progress.
-QUIET = ("━", "Looking in ", "Stored in directory", "Created wheel", "Successfully built", "Attempting uninstall",
-         "Found existing", "Uninstalling", "Successfully uninstalled")
+QUIET = (
+    "━",
+    "Looking in ",
+    "Stored in directory",
+    "Created wheel",
+    "Successfully built",
+    "Attempting uninstall",
+    "Found existing",
+    "Uninstalling",
+    "Successfully uninstalled",
+)
 FAILURE_TAIL = 40
 
 
@@ -109,8 +118,15 @@ class Progress:
     tool = "the command"
     passes_through: tuple[str, ...] = ("ERROR", "Error:", "WARNING", "DEPRECATION", "Traceback")
 
-    def __init__(self, out: TextIO | None = None, *, tty: bool | None = None, clock: Clock = time.monotonic,
-                 heartbeat: float = 10.0, width: int | None = None):
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        clock: Clock = time.monotonic,
+        heartbeat: float = 10.0,
+        width: int | None = None,
+    ):
         self.out = out or sys.stdout
         self.tty = self.out.isatty() if tty is None else tty
         self.clock = clock
@@ -215,8 +231,16 @@ class PipProgress(Progress):
             self.activity = f"downloading {_package(text.removeprefix('Downloading '))}"
         elif text.startswith("Using cached "):
             self.activity = f"using cached {_package(text.removeprefix('Using cached '))}"
-        elif text.startswith(("Building wheel", "Building editable", "Preparing", "Getting requirements",
-                              "Installing build dependencies", "Checking if build backend")):
+        elif text.startswith(
+            (
+                "Building wheel",
+                "Building editable",
+                "Preparing",
+                "Getting requirements",
+                "Installing build dependencies",
+                "Checking if build backend",
+            )
+        ):
             self.activity = text.split(" ...", 1)[0].lower()
         elif text.startswith("Installing collected packages:"):
             self.phase = "installing"
@@ -256,8 +280,15 @@ class SamProgress(Progress):
     """sam build / sam deploy: which function it builds, what it uploads, how many resources are done."""
 
     tool = "sam"
-    passes_through = (*Progress.passes_through, "Failed", "CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED",
-                      "ROLLBACK_", "UPDATE_ROLLBACK_")
+    passes_through = (
+        *Progress.passes_through,
+        "Failed",
+        "CREATE_FAILED",
+        "UPDATE_FAILED",
+        "DELETE_FAILED",
+        "ROLLBACK_",
+        "UPDATE_ROLLBACK_",
+    )
 
     def __init__(self, out: TextIO | None = None, **options):
         super().__init__(out, **options)
@@ -309,8 +340,9 @@ def is_pip_install(command: Sequence[str]) -> bool:
 def run_with_progress(command: Sequence[str], progress: Progress, *, cwd=None, env=None) -> int:
     """Run `command`, its output (stdout and stderr) read by `progress`; the exit code."""
     env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace", env=env, cwd=cwd)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env, cwd=cwd
+    )
     assert process.stdout is not None
     done = threading.Event()
 
@@ -336,8 +368,9 @@ def run_with_progress(command: Sequence[str], progress: Progress, *, cwd=None, e
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="steps.py",
-                                     description="Run one setup step: a header, the command, its elapsed time.")
+    parser = argparse.ArgumentParser(
+        prog="steps.py", description="Run one setup step: a header, the command, its elapsed time."
+    )
     parser.add_argument("--step", help="the step's number, e.g. 2/4")
     parser.add_argument("title")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")

@@ -34,4 +34,3 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[local midnight, next local midnight) of a local day, in UTC."""
     start = datetime.combine(day, time(0), tzinfo=zone)
     return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-

@@ -52,9 +52,7 @@ def login(store: UserStore, account: str, password: str, issue_token: TokenIssue
     return user, issue_token(user)
 
 
-def change_password(
-    store: UserStore, user: User, original: str, new: str, issue_token: TokenIssuer
-) -> str:
+def change_password(store: UserStore, user: User, original: str, new: str, issue_token: TokenIssuer) -> str:
     """Replace the password, revoke every token issued before, and return a fresh token."""
     if not passwords.verify_password(original, user.password_hash):
         raise WrongOriginalPassword

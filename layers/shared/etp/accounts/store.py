@@ -5,7 +5,6 @@ GetItems); GSI `by-id` (user id -> account); GSI `by-kind` (kind = "user", sorte
 lists accounts with a Query instead of a Scan.
 """
 
-
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -104,10 +103,15 @@ class DynamoUserStore:
     def set_password(self, user: User, password_hash: str) -> User:
         """Store a new hash and bump the token version, only if nobody changed them meanwhile."""
         item = UserModel(account=user.account)
-        changed = conditional(lambda: item.update(
-            actions=[UserModel.password_hash.set(password_hash), UserModel.token_version.set(user.token_version + 1)],
-            condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
-        ))
+        changed = conditional(
+            lambda: item.update(
+                actions=[
+                    UserModel.password_hash.set(password_hash),
+                    UserModel.token_version.set(user.token_version + 1),
+                ],
+                condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
+            )
+        )
         if not changed:
             raise VersionConflict(user.account)
         return _to_user(item)

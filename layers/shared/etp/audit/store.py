@@ -54,8 +54,15 @@ class AuditModel(Model):
 
 
 def _item(record: audit.Record, now: datetime) -> AuditModel:
-    return AuditModel(key=record.key, kind=record.kind, subject=record.subject, tag=record.tag,
-                      message=record.message().decode(), created_at=to_utc_iso(now), pending=PENDING)
+    return AuditModel(
+        key=record.key,
+        kind=record.kind,
+        subject=record.subject,
+        tag=record.tag,
+        message=record.message().decode(),
+        created_at=to_utc_iso(now),
+        pending=PENDING,
+    )
 
 
 def add_to_outbox(transaction: TransactWrite, record: audit.Record, now: datetime) -> None:
@@ -74,19 +81,30 @@ class DynamoOutbox:
             return None
 
     def pending(self, limit: int) -> list[audit.Pending]:
-        return [audit.Pending(key=i.key, tag=i.tag, message=i.message.encode(), created_at=from_utc_iso(i.created_at))
-                for i in AuditModel.pending_index.query(PENDING, limit=limit)]
+        return [
+            audit.Pending(key=i.key, tag=i.tag, message=i.message.encode(), created_at=from_utc_iso(i.created_at))
+            for i in AuditModel.pending_index.query(PENDING, limit=limit)
+        ]
 
     def claim(self, key: str, now: datetime) -> bool:
-        return conditional(lambda: AuditModel(key).update(
-            actions=[AuditModel.claimed_until.set(to_utc_iso(now + LEASE))],
-            condition=(AuditModel.pending == PENDING)
-            & (AuditModel.claimed_until.does_not_exist() | (AuditModel.claimed_until < to_utc_iso(now)))))
+        return conditional(
+            lambda: AuditModel(key).update(
+                actions=[AuditModel.claimed_until.set(to_utc_iso(now + LEASE))],
+                condition=(AuditModel.pending == PENDING)
+                & (AuditModel.claimed_until.does_not_exist() | (AuditModel.claimed_until < to_utc_iso(now))),
+            )
+        )
 
     def release(self, key: str) -> None:
         AuditModel(key).update(actions=[AuditModel.claimed_until.remove()], condition=AuditModel.key.exists())
 
     def mark_published(self, key: str, tx_hash: str, now: datetime) -> None:
-        AuditModel(key).update(actions=[
-            AuditModel.tx_hash.set(tx_hash), AuditModel.published_at.set(to_utc_iso(now)),
-            AuditModel.pending.remove(), AuditModel.claimed_until.remove()], condition=AuditModel.key.exists())
+        AuditModel(key).update(
+            actions=[
+                AuditModel.tx_hash.set(tx_hash),
+                AuditModel.published_at.set(to_utc_iso(now)),
+                AuditModel.pending.remove(),
+                AuditModel.claimed_until.remove(),
+            ],
+            condition=AuditModel.key.exists(),
+        )

@@ -138,8 +138,9 @@ class PublishReport:
 Stamp = Callable[[str, str], None]
 
 
-def publish_pending(outbox: Outbox, node: "NodeClient", stamps: Mapping[str, Stamp], now: datetime,
-                    limit: int = 200) -> PublishReport:
+def publish_pending(
+    outbox: Outbox, node: "NodeClient", stamps: Mapping[str, Stamp], now: datetime, limit: int = 200
+) -> PublishReport:
     """Publish what the outbox holds, oldest first. Each record is claimed for a while first, so that
     overlapping runs do not both send it; its hash is written onto the records it covers (by the
     `stamps` of its kind, which the covering contexts provide) before the record counts as published.
@@ -165,8 +166,9 @@ def publish_pending(outbox: Outbox, node: "NodeClient", stamps: Mapping[str, Sta
     return report
 
 
-def verify(stored: bytes, recomputed: Record, tx_hash: str | None, entry: Entry | None,
-           covered: list[str | None]) -> list[str]:
+def verify(
+    stored: bytes, recomputed: Record, tx_hash: str | None, entry: Entry | None, covered: list[str | None]
+) -> list[str]:
     """What is wrong with a record (empty: verified): `stored` is the message the outbox holds,
     `recomputed` the record rebuilt from the data as stored now, `entry` what the node holds under
     `tx_hash`, `covered` the hash each covered record carries."""

@@ -100,8 +100,9 @@ def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo)
         raise DrRejected("the window must be non-empty and lie within the offers' target day")
 
 
-def check_acceptance(ids: list[str], found: dict[str, DrOffer], start: datetime, end: datetime,
-                     now: datetime, zone: ZoneInfo) -> date:
+def check_acceptance(
+    ids: list[str], found: dict[str, DrOffer], start: datetime, end: datetime, now: datetime, zone: ZoneInfo
+) -> date:
     """The target day of an acceptance of `ids` for [start, end); raises unless every rule holds."""
     if not 1 <= len(ids) <= MAX_ACCEPTED or len(set(ids)) != len(ids):
         raise DrRejected(f"uuid: 1 to {MAX_ACCEPTED} distinct offers")
@@ -127,22 +128,36 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
 def offer_row(offer: DrOffer, zone: ZoneInfo) -> dict:
     """GET /DR_bid: before acceptance, `start_time` is the target day's local midnight."""
     start = offer.start or day_bounds(offer.day, zone)[0]
-    return {"uuid": offer.id, "executor": offer.executor, "start_time": _local(start, zone),
-            "end_time": _local(offer.end, zone) if offer.end else None,
-            "volume": offer.volume_w / 1000, "price": offer.price_milli / 1000}
+    return {
+        "uuid": offer.id,
+        "executor": offer.executor,
+        "start_time": _local(start, zone),
+        "end_time": _local(offer.end, zone) if offer.end else None,
+        "volume": offer.volume_w / 1000,
+        "price": offer.price_milli / 1000,
+    }
 
 
-def result_row(offer: DrOffer, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]],
-               explorer_url: Callable[[str], str]) -> dict:
+def result_row(
+    offer: DrOffer, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]], explorer_url: Callable[[str], str]
+) -> dict:
     """GET /DR_result. The counterpart is the accepting aggregator (name, address): null until accepted."""
     name, address = counterpart(offer.acceptor_id) if offer.acceptor_id else (None, None)
-    return {**offer_row(offer, zone), "acceptor": offer.acceptor, "counterpart_name": name,
-            "counterpart_address": address, "result": offer.result, "status": offer.status, "rate": offer.rate,
-            "blockchain_url": explorer_url(offer.tx_hash) if offer.tx_hash else None}
+    return {
+        **offer_row(offer, zone),
+        "acceptor": offer.acceptor,
+        "counterpart_name": name,
+        "counterpart_address": address,
+        "result": offer.result,
+        "status": offer.status,
+        "rate": offer.rate,
+        "blockchain_url": explorer_url(offer.tx_hash) if offer.tx_hash else None,
+    }
 
 
-def rate(samples: Iterable[tuple[datetime, float]], start: datetime, end: datetime, committed_kw: float,
-         zone: ZoneInfo) -> float:
+def rate(
+    samples: Iterable[tuple[datetime, float]], start: datetime, end: datetime, committed_kw: float, zone: ZoneInfo
+) -> float:
     """Achieved ÷ committed curtailment over [start, end), from (time, net load kW) samples that
     include the previous seven days (same local wall-clock hours, across a DST change too)."""
     samples = list(samples)
@@ -150,9 +165,12 @@ def rate(samples: Iterable[tuple[datetime, float]], start: datetime, end: dateti
     committed = committed_kw * (end - start).total_seconds() / 3600
     if committed <= 0:
         return 0.0
-    baseline = sum(
-        energy_kwh(samples, start - timedelta(days=days), end - timedelta(days=days))
-        for days in range(1, BASELINE_DAYS + 1)
-    ) / BASELINE_DAYS
+    baseline = (
+        sum(
+            energy_kwh(samples, start - timedelta(days=days), end - timedelta(days=days))
+            for days in range(1, BASELINE_DAYS + 1)
+        )
+        / BASELINE_DAYS
+    )
     achieved = baseline - energy_kwh(samples, start, end)
     return round(min(1.0, max(0.0, achieved / committed)), 3)

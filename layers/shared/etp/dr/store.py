@@ -73,12 +73,23 @@ class DrModel(Model):
 
 def _to_offer(item: DrModel) -> DrOffer:
     return DrOffer(
-        id=item.id, user_id=item.user_id, executor=item.executor, day=date.fromisoformat(item.day),
-        volume_w=int(item.volume_w), price_milli=int(item.price_milli), offered_at=from_utc_iso(item.offered_at),
-        status=item.status, version=int(item.version), result=item.result, acceptor_id=item.acceptor_id,
-        acceptor=item.acceptor, start=from_utc_iso(item.start) if item.start else None,
+        id=item.id,
+        user_id=item.user_id,
+        executor=item.executor,
+        day=date.fromisoformat(item.day),
+        volume_w=int(item.volume_w),
+        price_milli=int(item.price_milli),
+        offered_at=from_utc_iso(item.offered_at),
+        status=item.status,
+        version=int(item.version),
+        result=item.result,
+        acceptor_id=item.acceptor_id,
+        acceptor=item.acceptor,
+        start=from_utc_iso(item.start) if item.start else None,
         end=from_utc_iso(item.end) if item.end else None,
-        rate=None if item.rate is None else float(item.rate), tx_hash=item.tx_hash)
+        rate=None if item.rate is None else float(item.rate),
+        tx_hash=item.tx_hash,
+    )
 
 
 def _months(first: date, last: date) -> Iterator[str]:
@@ -96,9 +107,17 @@ class DynamoDrStore:
     def create(self, offer: DrOffer) -> None:
         day = offer.day.isoformat()
         DrModel(
-            id=offer.id, user_id=offer.user_id, executor=offer.executor, day=day, month=day[:7],
-            day_key=f"{day}#{offer.id}", volume_w=offer.volume_w, price_milli=offer.price_milli,
-            offered_at=to_utc_iso(offer.offered_at), status=offer.status, version=offer.version,
+            id=offer.id,
+            user_id=offer.user_id,
+            executor=offer.executor,
+            day=day,
+            month=day[:7],
+            day_key=f"{day}#{offer.id}",
+            volume_w=offer.volume_w,
+            price_milli=offer.price_milli,
+            offered_at=to_utc_iso(offer.offered_at),
+            status=offer.status,
+            version=offer.version,
         ).save(condition=DrModel.id.does_not_exist())
 
     def get_many(self, ids: list[str]) -> dict[str, DrOffer]:
@@ -108,8 +127,11 @@ class DynamoDrStore:
         return [_to_offer(i) for i in DrModel.by_user.query(user_id, range_key_condition=_day_range(first, last))]
 
     def of_days(self, first: date, last: date) -> list[DrOffer]:
-        return [_to_offer(i) for month in _months(first, last)
-                for i in DrModel.by_month.query(month, range_key_condition=_day_range(first, last))]
+        return [
+            _to_offer(i)
+            for month in _months(first, last)
+            for i in DrModel.by_month.query(month, range_key_condition=_day_range(first, last))
+        ]
 
     def decide(self, changes: list[tuple[DrOffer, DrOffer]], now: datetime) -> None:
         """Write each (as read, decided) offer, only if still as read, with its audit record; all or nothing."""
@@ -119,23 +141,35 @@ class DynamoDrStore:
         try:
             with TransactWrite(connection=DrModel._get_connection().connection) as transaction:
                 for old, new in changes:
-                    actions: list[Action] = [DrModel.status.set(new.status), DrModel.version.set(old.version + 1),
-                               DrModel.result.set(bool(new.result))]
+                    actions: list[Action] = [
+                        DrModel.status.set(new.status),
+                        DrModel.version.set(old.version + 1),
+                        DrModel.result.set(bool(new.result)),
+                    ]
                     if new.acceptor_id and new.acceptor and new.start and new.end:  # accepted: by whom, when
-                        actions += [DrModel.acceptor_id.set(new.acceptor_id), DrModel.acceptor.set(new.acceptor),
-                                    DrModel.start.set(to_utc_iso(new.start)), DrModel.end.set(to_utc_iso(new.end))]
-                    transaction.update(DrModel(old.id), actions=actions,
-                                       condition=(DrModel.status == old.status) & (DrModel.version == old.version))
+                        actions += [
+                            DrModel.acceptor_id.set(new.acceptor_id),
+                            DrModel.acceptor.set(new.acceptor),
+                            DrModel.start.set(to_utc_iso(new.start)),
+                            DrModel.end.set(to_utc_iso(new.end)),
+                        ]
+                    transaction.update(
+                        DrModel(old.id),
+                        actions=actions,
+                        condition=(DrModel.status == old.status) & (DrModel.version == old.version),
+                    )
                     add_to_outbox(transaction, dr_result_record(new), now)
         except TransactWriteError as error:
             raise DrConflict(f"{error.cause_response_code}: {error.cause}") from None
 
     def set_rate(self, offer: DrOffer, rate: float) -> bool:
         """Record an accepted offer's achieved rate once (已得標 -> 已結算)."""
-        return conditional(lambda: DrModel(offer.id).update(
-            actions=[DrModel.rate.set(rate), DrModel.status.set(RATED), DrModel.version.add(1)],
-            condition=DrModel.status == ACCEPTED))
+        return conditional(
+            lambda: DrModel(offer.id).update(
+                actions=[DrModel.rate.set(rate), DrModel.status.set(RATED), DrModel.version.add(1)],
+                condition=DrModel.status == ACCEPTED,
+            )
+        )
 
     def set_tx_hash(self, offer_id: str, tx_hash: str) -> None:
         DrModel(offer_id).update(actions=[DrModel.tx_hash.set(tx_hash)], condition=DrModel.id.exists())
-

@@ -146,8 +146,12 @@ def token_ttl() -> timedelta:
 
 def issue_token(user: User) -> str:
     return tokens.issue(
-        user_id=user.id, account=user.account, version=user.token_version,
-        secret=secrets.jwt_secret(), now=utcnow(), ttl=token_ttl(),
+        user_id=user.id,
+        account=user.account,
+        version=user.token_version,
+        secret=secrets.jwt_secret(),
+        now=utcnow(),
+        ttl=token_ttl(),
     )
 
 

@@ -35,9 +35,9 @@ def _schedule() -> tuple[tuple[tuple[int, int], ...], int]:
 _ROTATIONS, _FINAL_MULTIPLIER = _schedule()
 
 # format(x, "0729b")[k] is bit 728 - k; trit j sits at bit (final multiplier * j) after the rounds.
-_UNSCRAMBLE = itemgetter(*(
-    STATE_TRITS - 1 - (_FINAL_MULTIPLIER * (STATE_TRITS - 1 - k)) % STATE_TRITS for k in range(STATE_TRITS)
-))
+_UNSCRAMBLE = itemgetter(
+    *(STATE_TRITS - 1 - (_FINAL_MULTIPLIER * (STATE_TRITS - 1 - k)) % STATE_TRITS for k in range(STATE_TRITS))
+)
 
 
 def _bits_table(absent: int) -> dict[int, str]:
@@ -76,11 +76,11 @@ def curl_hash(trytes: str) -> str:
     keep = _MASK ^ _RATE_MASK
     for start in range(0, len(trytes), HASH_LENGTH):
         # Reversed so the first trit lands on bit 0 of the binary literal.
-        block = trytes[start:start + HASH_LENGTH][::-1]
+        block = trytes[start : start + HASH_LENGTH][::-1]
         low = (low & keep) | int(block.translate(_LOW_BITS), 2)
         high = (high & keep) | int(block.translate(_HIGH_BITS), 2)
         low, high = _transform(low, high)
     low_bits = format(low & _RATE_MASK, "0243b")[::-1]
     high_bits = format(high & _RATE_MASK, "0243b")[::-1]
     tryte_of = _TRYTE_OF_BITS
-    return "".join(tryte_of[low_bits[i:i + 3], high_bits[i:i + 3]] for i in range(0, RATE_TRITS, 3))
+    return "".join(tryte_of[low_bits[i : i + 3], high_bits[i : i + 3]] for i in range(0, RATE_TRITS, 3))

@@ -37,8 +37,33 @@ def _keccak_f1600(lanes: list[int]) -> list[int]:
     CPython is fastest on local variables, and the secure-bundle-hash search runs this hundreds of
     times per bundle. The numbers are the reference rho offsets and pi positions (B[y, 2x+3y] = A[x, y]
     rotated), checked by the test vectors and against hashlib's SHA3."""
-    (a00, a01, a02, a03, a04, a05, a06, a07, a08, a09, a10, a11, a12,
-     a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24) = lanes
+    (
+        a00,
+        a01,
+        a02,
+        a03,
+        a04,
+        a05,
+        a06,
+        a07,
+        a08,
+        a09,
+        a10,
+        a11,
+        a12,
+        a13,
+        a14,
+        a15,
+        a16,
+        a17,
+        a18,
+        a19,
+        a20,
+        a21,
+        a22,
+        a23,
+        a24,
+    ) = lanes
     mask = _LANE_MASK
     for constant in _ROUND_CONSTANTS:
         c0 = a00 ^ a05 ^ a10 ^ a15 ^ a20
@@ -102,8 +127,33 @@ def _keccak_f1600(lanes: list[int]) -> list[int]:
         a23 = b23 ^ (~b24 & b20)
         a24 = b24 ^ (~b20 & b21)
         a00 ^= constant
-    return [a00, a01, a02, a03, a04, a05, a06, a07, a08, a09, a10, a11, a12,
-            a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24]
+    return [
+        a00,
+        a01,
+        a02,
+        a03,
+        a04,
+        a05,
+        a06,
+        a07,
+        a08,
+        a09,
+        a10,
+        a11,
+        a12,
+        a13,
+        a14,
+        a15,
+        a16,
+        a17,
+        a18,
+        a19,
+        a20,
+        a21,
+        a22,
+        a23,
+        a24,
+    ]
 
 
 def keccak_384(data: bytes) -> bytes:
@@ -119,9 +169,9 @@ def _keccak_384(data: bytes, pad: int) -> bytes:
     padded[-1] |= 0x80
     lanes = [0] * 25
     for start in range(0, len(padded), _RATE_BYTES):
-        block = padded[start:start + _RATE_BYTES]
+        block = padded[start : start + _RATE_BYTES]
         for i in range(_RATE_BYTES // 8):
-            lanes[i] ^= int.from_bytes(block[8 * i:8 * i + 8], "little")
+            lanes[i] ^= int.from_bytes(block[8 * i : 8 * i + 8], "little")
         lanes = _keccak_f1600(lanes)
     return b"".join(lane.to_bytes(8, "little") for lane in lanes)[:DIGEST_BYTES]
 
@@ -143,7 +193,7 @@ class Kerl:
             raise ValueError("Kerl absorbs a non-empty tryte string")
         trytes += "9" * (-len(trytes) % HASH_LENGTH)
         for start in range(0, len(trytes), HASH_LENGTH):
-            block = trytes[start:start + HASH_LENGTH]
+            block = trytes[start : start + HASH_LENGTH]
             value = trytes_to_int(block) - _last_trit(block[-1]) * _LAST_TRIT
             self._absorbed += value.to_bytes(DIGEST_BYTES, "big", signed=True)
 

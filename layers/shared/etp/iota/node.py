@@ -55,7 +55,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def _error_message(body: bytes) -> str:
@@ -127,8 +127,7 @@ class NodeClient:
             raise NodeProtocolError(f"{command}: '{name}' missing or of the wrong type")
         return value
 
-    def _list(self, answer: dict[str, Any], command: str, name: str, length: int | None,
-              valid: Any) -> list[Any]:
+    def _list(self, answer: dict[str, Any], command: str, name: str, length: int | None, valid: Any) -> list[Any]:
         items = self._field(answer, command, name, list)
         if length is not None and len(items) != length:
             raise NodeProtocolError(f"{command}: {len(items)} '{name}' for {length} asked")
@@ -145,14 +144,25 @@ class NodeClient:
         for name in ("latestMilestone", "latestSolidSubtangleMilestone"):
             if not is_hash(answer.get(name)):
                 raise NodeProtocolError(f"getNodeInfo: '{name}' is not a hash")
-        for name in ("latestMilestoneIndex", "latestSolidSubtangleMilestoneIndex", "neighbors",
-                     "packetsQueueSize", "time", "tips", "transactionsToRequest"):
+        for name in (
+            "latestMilestoneIndex",
+            "latestSolidSubtangleMilestoneIndex",
+            "neighbors",
+            "packetsQueueSize",
+            "time",
+            "tips",
+            "transactionsToRequest",
+        ):
             self._field(answer, "getNodeInfo", name, int)
         return answer
 
-    def find_transactions(self, addresses: Sequence[str] | None = None, tags: Sequence[str] | None = None,
-                          bundles: Sequence[str] | None = None,
-                          approvees: Sequence[str] | None = None) -> list[str]:
+    def find_transactions(
+        self,
+        addresses: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        bundles: Sequence[str] | None = None,
+        approvees: Sequence[str] | None = None,
+    ) -> list[str]:
         """Hashes of the transactions matching every given kind (IRI: union within a kind, intersection across).
 
         Addresses may carry their 9-tryte checksum (checked, then stripped, as PyOTA does); tags are
@@ -179,8 +189,7 @@ class NodeClient:
         trytes: list[str] = []
         for part in _chunks(hashes, self.max_request_list):
             answer = self._call("getTrytes", hashes=part)
-            trytes += self._list(answer, "getTrytes", "trytes", len(part),
-                                 lambda t: is_trytes(t, TRANSACTION_LENGTH))
+            trytes += self._list(answer, "getTrytes", "trytes", len(part), lambda t: is_trytes(t, TRANSACTION_LENGTH))
         return trytes
 
     def get_inclusion_states(self, transactions: Sequence[str], tips: Sequence[str] | None = None) -> list[bool]:
@@ -211,8 +220,13 @@ class NodeClient:
             raise ValueError("trunk and branch must be 81-tryte hashes")
         if not all(is_trytes(t, TRANSACTION_LENGTH) for t in trytes):
             raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
-        answer = self._call("attachToTangle", trunkTransaction=trunk, branchTransaction=branch,
-                            minWeightMagnitude=min_weight_magnitude, trytes=list(trytes))
+        answer = self._call(
+            "attachToTangle",
+            trunkTransaction=trunk,
+            branchTransaction=branch,
+            minWeightMagnitude=min_weight_magnitude,
+            trytes=list(trytes),
+        )
         return self._list(answer, "attachToTangle", "trytes", len(trytes), lambda t: is_trytes(t, TRANSACTION_LENGTH))
 
     def store_transactions(self, trytes: Sequence[str]) -> None:
@@ -243,8 +257,12 @@ def _parse_answer(command: str, body: bytes) -> dict[str, Any]:
     return answer
 
 
-def _find_query(addresses: Sequence[str] | None, tags: Sequence[str] | None, bundles: Sequence[str] | None,
-                approvees: Sequence[str] | None) -> dict[str, list[str]]:
+def _find_query(
+    addresses: Sequence[str] | None,
+    tags: Sequence[str] | None,
+    bundles: Sequence[str] | None,
+    approvees: Sequence[str] | None,
+) -> dict[str, list[str]]:
     """findTransactions' query, each kind checked and in IRI's form (no checksums, padded tags)."""
     kinds: list[tuple[str, Sequence[str] | None, Callable[[str], bool], Callable[[str], str], str]] = [
         ("addresses", addresses, is_address, strip_checksum, "81 trytes, or 90 with a valid checksum"),

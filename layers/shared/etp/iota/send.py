@@ -19,16 +19,35 @@ def build_message_transaction(address: str, tag: str, message: bytes, timestamp:
     tag = pad_tag(tag)
     draft = Transaction(
         signature_message_fragment=bytes_to_trytes(message).ljust(FRAGMENT_LENGTH, "9"),
-        address=strip_checksum(address), value=0, obsolete_tag=tag, timestamp=timestamp,
-        current_index=0, last_index=0, bundle_hash=NULL_HASH, trunk=NULL_HASH, branch=NULL_HASH, tag=tag,
-        attachment_timestamp=0, attachment_timestamp_lower=0, attachment_timestamp_upper=0, nonce="9" * TAG_LENGTH,
+        address=strip_checksum(address),
+        value=0,
+        obsolete_tag=tag,
+        timestamp=timestamp,
+        current_index=0,
+        last_index=0,
+        bundle_hash=NULL_HASH,
+        trunk=NULL_HASH,
+        branch=NULL_HASH,
+        tag=tag,
+        attachment_timestamp=0,
+        attachment_timestamp_lower=0,
+        attachment_timestamp_upper=0,
+        nonce="9" * TAG_LENGTH,
     )
     (transaction,) = finalize_bundle([draft])
     return transaction
 
 
-def send(node: NodeClient, address: str, tag: str, message: bytes, *, depth: int = 3,
-         min_weight_magnitude: int = 14, now: datetime | None = None) -> str:
+def send(
+    node: NodeClient,
+    address: str,
+    tag: str,
+    message: bytes,
+    *,
+    depth: int = 3,
+    min_weight_magnitude: int = 14,
+    now: datetime | None = None,
+) -> str:
     """Attach, store and broadcast `message` to `address`; returns the transaction hash.
 
     `now` (timezone-aware; default: the current time) becomes the transaction timestamp.
@@ -44,6 +63,7 @@ def send(node: NodeClient, address: str, tag: str, message: bytes, *, depth: int
         attached = Transaction.from_trytes(attached_trytes)
     except InvalidTransaction as problem:
         raise NodeProtocolError(f"attachToTangle: {problem}") from None
+
     def content(t: Transaction) -> tuple[str, str, str]:
         return t.signature_message_fragment, t.bundle_essence(), t.bundle_hash
 

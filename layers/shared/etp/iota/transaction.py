@@ -84,7 +84,7 @@ class Transaction:
         fields: dict[str, str | int] = {}
         start = 0
         for name, length, is_int in LAYOUT:
-            chunk = trytes[start:start + length]
+            chunk = trytes[start : start + length]
             fields[name] = trytes_to_int(chunk) if is_int else chunk
             start += length
         return cls(**fields)  # type: ignore[arg-type]
@@ -102,9 +102,14 @@ class Transaction:
 
     def bundle_essence(self) -> str:
         """The 162 trytes the bundle hash covers: address, value, obsolete tag, timestamp, indexes."""
-        return (self.address + int_to_trytes(self.value, 27) + self.obsolete_tag
-                + int_to_trytes(self.timestamp, 9) + int_to_trytes(self.current_index, 9)
-                + int_to_trytes(self.last_index, 9))
+        return (
+            self.address
+            + int_to_trytes(self.value, 27)
+            + self.obsolete_tag
+            + int_to_trytes(self.timestamp, 9)
+            + int_to_trytes(self.current_index, 9)
+            + int_to_trytes(self.last_index, 9)
+        )
 
     def replace(self, **changes: object) -> "Transaction":
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -126,7 +131,7 @@ def normalized_bundle_hash(bundle_hash: str) -> list[int]:
     """
     normalized = []
     for start in range(0, HASH_LENGTH, 27):
-        chunk = [TRYTE_VALUE[char] for char in bundle_hash[start:start + 27]]
+        chunk = [TRYTE_VALUE[char] for char in bundle_hash[start : start + 27]]
         excess = sum(chunk)
         for j, value in enumerate(chunk):
             if excess > 0:
@@ -163,7 +168,7 @@ def finalize_bundle(transactions: Sequence[Transaction]) -> list[Transaction]:
     tail = bundle[0]
     # Only the tail's obsolete tag changes between tries (hundreds of them): cut the essence around it once.
     before = tail.address + int_to_trytes(tail.value, 27)
-    after = tail.bundle_essence()[len(before) + TAG_LENGTH:] + "".join(t.bundle_essence() for t in bundle[1:])
+    after = tail.bundle_essence()[len(before) + TAG_LENGTH :] + "".join(t.bundle_essence() for t in bundle[1:])
     tag = tail.obsolete_tag
     while True:
         sponge = Kerl()

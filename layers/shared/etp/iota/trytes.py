@@ -54,7 +54,7 @@ def trits_to_trytes(trits: Sequence[int]) -> str:
     if len(trits) % 3:
         raise ValueError("trits must come in groups of 3")
     char_of = _CHAR_OF_TRITS
-    return "".join(char_of[tuple(trits[i:i + 3])] for i in range(0, len(trits), 3))  # type: ignore[index]
+    return "".join(char_of[tuple(trits[i : i + 3])] for i in range(0, len(trits), 3))  # type: ignore[index]
 
 
 def int_to_trits(value: int, length: int) -> list[int]:

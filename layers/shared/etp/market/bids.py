@@ -49,8 +49,16 @@ def thousandths(name: str, value: object, maximum: int) -> int:
     return thousandths
 
 
-def offer(*, bid_type: object, start_time: object, end_time: object, value: object, price: object,
-          now: datetime, zone: ZoneInfo) -> Offer:
+def offer(
+    *,
+    bid_type: object,
+    start_time: object,
+    end_time: object,
+    value: object,
+    price: object,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Offer:
     if bid_type not in SIDES:
         raise BidRejected("bid_type must be buy or sell")
     try:
@@ -62,8 +70,12 @@ def offer(*, bid_type: object, start_time: object, end_time: object, value: obje
         raise BidRejected("end_time must be one hour after start_time")
     if not slots.is_open(start, now):
         raise BidRejected("The bidding for this slot has closed")
-    return Offer(side=str(bid_type), slot_start=start, volume_wh=thousandths("value", value, MAX_VOLUME_KWH),
-                 price_milli=thousandths("price", price, MAX_PRICE_NTD))
+    return Offer(
+        side=str(bid_type),
+        slot_start=start,
+        volume_wh=thousandths("value", value, MAX_VOLUME_KWH),
+        price_milli=thousandths("price", price, MAX_PRICE_NTD),
+    )
 
 
 @dataclass(frozen=True)

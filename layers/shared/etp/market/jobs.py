@@ -33,8 +33,9 @@ class BidStore(Protocol):
     def of_slot(self, slot: datetime) -> list: ...
     def reread(self, book: list) -> list: ...
     def set_status(self, bid, status: str, expected: str) -> bool: ...
-    def record_outcome(self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None,
-                       pairs: tuple) -> bool: ...
+    def record_outcome(
+        self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None, pairs: tuple
+    ) -> bool: ...
 
 
 class Trail(Protocol):
@@ -93,8 +94,12 @@ def clear(store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datet
 
 def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) -> None:
     result = clearing.clear(
-        (clearing.Bid(id=b.id, participant=b.user_id, side=b.side, volume_wh=b.volume_wh, price_milli=b.price_milli)
-         for b in book), k)
+        (
+            clearing.Bid(id=b.id, participant=b.user_id, side=b.side, volume_wh=b.volume_wh, price_milli=b.price_milli)
+            for b in book
+        ),
+        k,
+    )
     accounts = {b.user_id: b.account for b in book}
     pairs = defaultdict(list)
     for pair in result.pairs:
@@ -105,18 +110,25 @@ def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) ->
             continue
         fill = result.fills[bid.id]
         written = store.record_outcome(
-            bid, status=bids.WON if fill else bids.LOST, expected=bids.SEALED, fill_wh=fill,
+            bid,
+            status=bids.WON if fill else bids.LOST,
+            expected=bids.SEALED,
+            fill_wh=fill,
             cleared_price_milli=result.price_milli,
-            pairs=tuple(BidPair(counterpart_id=user, counterpart=accounts[user], volume_wh=volume)
-                        for user, volume in pairs[bid.id]))
+            pairs=tuple(
+                BidPair(counterpart_id=user, counterpart=accounts[user], volume_wh=volume)
+                for user, volume in pairs[bid.id]
+            ),
+        )
         report.changed += written
     report.details = {"volume_wh": result.volume_wh, "price_milli": result.price_milli, "pairs": len(result.pairs)}
 
 
 def _delivered_wh(readings: Readings, user_id: str, side: str, start: datetime, end: datetime) -> tuple[int, bool]:
     """(Wh exported by a seller / imported by a buyer over [start, end), readings reach the end?)."""
-    samples = [(r.taken_at, r.power_kw) for r in readings.between(user_id, start, end + SETTLE_DEADLINE)
-               if r.kind == "Demand"]
+    samples = [
+        (r.taken_at, r.power_kw) for r in readings.between(user_id, start, end + SETTLE_DEADLINE) if r.kind == "Demand"
+    ]
     sign = -1 if side == "sell" else 1
     kwh = energy_kwh([(t, max(sign * p, 0.0)) for t, p in samples], start, end)
     return round(kwh * 1000), any(t >= end for t, _ in samples)
@@ -150,12 +162,23 @@ def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -
         settled = []
         for pair in bid.pairs:
             pair_achievement = min(achievement[bid.user_id], achievement.get(pair.counterpart_id, Fraction(0)))
-            settled.append(BidPair(
-                counterpart_id=pair.counterpart_id, counterpart=pair.counterpart, volume_wh=pair.volume_wh,
-                achievement=round(float(pair_achievement), 3),
-                settlement_milli=clearing.settlement_milli(bid.cleared_price_milli or 0, pair.volume_wh,
-                                                           pair_achievement)))
+            settled.append(
+                BidPair(
+                    counterpart_id=pair.counterpart_id,
+                    counterpart=pair.counterpart,
+                    volume_wh=pair.volume_wh,
+                    achievement=round(float(pair_achievement), 3),
+                    settlement_milli=clearing.settlement_milli(
+                        bid.cleared_price_milli or 0, pair.volume_wh, pair_achievement
+                    ),
+                )
+            )
         report.changed += store.record_outcome(
-            bid, status=bids.SETTLED, expected=bids.SETTLING, fill_wh=bid.fill_wh,
-            cleared_price_milli=bid.cleared_price_milli, pairs=tuple(settled))
+            bid,
+            status=bids.SETTLED,
+            expected=bids.SETTLING,
+            fill_wh=bid.fill_wh,
+            cleared_price_milli=bid.cleared_price_milli,
+            pairs=tuple(settled),
+        )
     return report

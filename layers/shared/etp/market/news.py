@@ -41,10 +41,13 @@ class DynamoNews:
         if not content.strip() or len(content) > MAX_CONTENT:
             raise ValueError(f"news content has 1 to {MAX_CONTENT} characters")
         item = NewsItem(id=str(uuid.uuid4()), published_at=now, content=content)
-        NewsModel(feed=FEED, sk=f"{to_utc_iso(now)}#{item.id}", id=item.id, content=content,
-                  published_at=to_utc_iso(now)).save()
+        NewsModel(
+            feed=FEED, sk=f"{to_utc_iso(now)}#{item.id}", id=item.id, content=content, published_at=to_utc_iso(now)
+        ).save()
         return item
 
     def latest(self, count: int = 10) -> list[NewsItem]:
-        return [NewsItem(id=i.id, published_at=from_utc_iso(i.published_at), content=i.content)
-                for i in NewsModel.query(FEED, scan_index_forward=False, limit=count)]
+        return [
+            NewsItem(id=i.id, published_at=from_utc_iso(i.published_at), content=i.content)
+            for i in NewsModel.query(FEED, scan_index_forward=False, limit=count)
+        ]

@@ -20,6 +20,13 @@ def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
     decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
     rows = [[b.id, b.fill_wh, sorted([p.counterpart_id, p.volume_wh] for p in b.pairs)] for b in decided]
     price = next((b.cleared_price_milli for b in decided), None)  # one uniform price per slot
-    return Record(CLEARING, to_utc_iso(slot), {
-        "bids": len(rows), "price_milli": price,
-        "volume_wh": sum(b.fill_wh for b in decided if b.side == "buy"), "sha256": digest(rows)})
+    return Record(
+        CLEARING,
+        to_utc_iso(slot),
+        {
+            "bids": len(rows),
+            "price_milli": price,
+            "volume_wh": sum(b.fill_wh for b in decided if b.side == "buy"),
+            "sha256": digest(rows),
+        },
+    )

@@ -31,9 +31,18 @@ def open_bid_of(book: BidBook, user_id: str, bid_id: str, now: datetime) -> Stor
 
 
 def submit(book: BidBook, user_id: str, account: str, offer: Offer, now: datetime) -> StoredBid:
-    bid = StoredBid(id=str(uuid.uuid4()), user_id=user_id, account=account, side=offer.side,
-                    slot=offer.slot_start, volume_wh=offer.volume_wh, price_milli=offer.price_milli,
-                    status=SUBMITTED, uploaded_at=now, version=0)
+    bid = StoredBid(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        account=account,
+        side=offer.side,
+        slot=offer.slot_start,
+        volume_wh=offer.volume_wh,
+        price_milli=offer.price_milli,
+        status=SUBMITTED,
+        uploaded_at=now,
+        version=0,
+    )
     try:
         book.create(bid)
     except BidConflict as conflict:
@@ -42,8 +51,15 @@ def submit(book: BidBook, user_id: str, account: str, offer: Offer, now: datetim
 
 
 def change(book: BidBook, bid: StoredBid, offer: Offer, now: datetime) -> StoredBid:
-    new = replace(bid, side=offer.side, slot=offer.slot_start, volume_wh=offer.volume_wh,
-                  price_milli=offer.price_milli, uploaded_at=now, version=bid.version + 1)
+    new = replace(
+        bid,
+        side=offer.side,
+        slot=offer.slot_start,
+        volume_wh=offer.volume_wh,
+        price_milli=offer.price_milli,
+        uploaded_at=now,
+        version=bid.version + 1,
+    )
     try:
         book.replace(bid, new)
     except BidConflict as conflict:

@@ -87,18 +87,30 @@ def _guard_key(user_id: str, slot: datetime) -> str:
 
 def _to_bid(item: BidModel) -> StoredBid:
     return StoredBid(
-        id=item.id, user_id=item.user_id or "", account=item.account or "", side=item.side or "",
-        slot=from_utc_iso(item.slot or ""), volume_wh=int(item.volume_wh or 0), price_milli=int(item.price_milli or 0),
-        status=item.status or "", uploaded_at=from_utc_iso(item.uploaded_at or ""), version=int(item.version or 0),
+        id=item.id,
+        user_id=item.user_id or "",
+        account=item.account or "",
+        side=item.side or "",
+        slot=from_utc_iso(item.slot or ""),
+        volume_wh=int(item.volume_wh or 0),
+        price_milli=int(item.price_milli or 0),
+        status=item.status or "",
+        uploaded_at=from_utc_iso(item.uploaded_at or ""),
+        version=int(item.version or 0),
         fill_wh=int(item.fill_wh or 0),
         cleared_price_milli=None if item.cleared_price_milli is None else int(item.cleared_price_milli),
         pairs=tuple(
-            BidPair(counterpart_id=p.counterpart_id, counterpart=p.counterpart, volume_wh=int(p.volume_wh),
-                    achievement=None if p.achievement is None else float(p.achievement),
-                    settlement_milli=None if p.settlement_milli is None else int(p.settlement_milli))
+            BidPair(
+                counterpart_id=p.counterpart_id,
+                counterpart=p.counterpart,
+                volume_wh=int(p.volume_wh),
+                achievement=None if p.achievement is None else float(p.achievement),
+                settlement_milli=None if p.settlement_milli is None else int(p.settlement_milli),
+            )
             for p in (item.pairs or [])
         ),
-        seal_tx=item.seal_tx, clear_tx=item.clear_tx,
+        seal_tx=item.seal_tx,
+        clear_tx=item.clear_tx,
     )
 
 
@@ -112,8 +124,9 @@ def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: 
 
 
 def _release_side(transaction: TransactWrite, user_id: str, slot: datetime) -> None:
-    transaction.update(BidModel(_guard_key(user_id, slot)), actions=[BidModel.open_bids.add(-1)],
-                       condition=BidModel.open_bids > 0)
+    transaction.update(
+        BidModel(_guard_key(user_id, slot)), actions=[BidModel.open_bids.add(-1)], condition=BidModel.open_bids > 0
+    )
 
 
 def _open_bid_condition(bid: StoredBid):
@@ -147,9 +160,11 @@ class DynamoBidStore:
                     _release_side(transaction, old.user_id, old.slot)
                     _claim_side(transaction, new.user_id, new.slot, new.side)
                 elif old.side != new.side:  # the same guard: switch sides only if this is its only bid
-                    transaction.update(BidModel(_guard_key(old.user_id, old.slot)),
-                                       actions=[BidModel.side.set(new.side)],
-                                       condition=(BidModel.side == old.side) & (BidModel.open_bids == 1))
+                    transaction.update(
+                        BidModel(_guard_key(old.user_id, old.slot)),
+                        actions=[BidModel.side.set(new.side)],
+                        condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
+                    )
                 transaction.save(_bid_item(new), condition=_open_bid_condition(old))
         except TransactWriteError as error:
             raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
@@ -164,22 +179,50 @@ class DynamoBidStore:
 
     def set_status(self, bid: StoredBid, status: str, expected: str) -> bool:
         """Move one bid on (e.g. 投標中 -> 已投標); False when it is not in `expected` any more."""
-        return conditional(lambda: BidModel(bid.id).update(
-            actions=[BidModel.status.set(status), BidModel.version.add(1)], condition=(BidModel.status == expected)))
+        return conditional(
+            lambda: BidModel(bid.id).update(
+                actions=[BidModel.status.set(status), BidModel.version.add(1)], condition=(BidModel.status == expected)
+            )
+        )
 
-    def record_outcome(self, bid: StoredBid, *, status: str, expected: str, fill_wh: int,
-                       cleared_price_milli: int | None, pairs: tuple[BidPair, ...]) -> bool:
+    def record_outcome(
+        self,
+        bid: StoredBid,
+        *,
+        status: str,
+        expected: str,
+        fill_wh: int,
+        cleared_price_milli: int | None,
+        pairs: tuple[BidPair, ...],
+    ) -> bool:
         """Write a clearing or settlement outcome, only if the bid is still in `expected`."""
-        stored_pairs = [_PairAttribute(counterpart_id=p.counterpart_id, counterpart=p.counterpart,
-                                       volume_wh=p.volume_wh, achievement=p.achievement,
-                                       settlement_milli=p.settlement_milli) for p in pairs]
-        price = (BidModel.cleared_price_milli.remove() if cleared_price_milli is None
-                 else BidModel.cleared_price_milli.set(cleared_price_milli))
-        return conditional(lambda: BidModel(bid.id).update(
-            actions=[BidModel.status.set(status), BidModel.version.add(1), BidModel.fill_wh.set(fill_wh), price,
-                     BidModel.pairs.set(stored_pairs)],
-            condition=(BidModel.status == expected),
-        ))
+        stored_pairs = [
+            _PairAttribute(
+                counterpart_id=p.counterpart_id,
+                counterpart=p.counterpart,
+                volume_wh=p.volume_wh,
+                achievement=p.achievement,
+                settlement_milli=p.settlement_milli,
+            )
+            for p in pairs
+        ]
+        price = (
+            BidModel.cleared_price_milli.remove()
+            if cleared_price_milli is None
+            else BidModel.cleared_price_milli.set(cleared_price_milli)
+        )
+        return conditional(
+            lambda: BidModel(bid.id).update(
+                actions=[
+                    BidModel.status.set(status),
+                    BidModel.version.add(1),
+                    BidModel.fill_wh.set(fill_wh),
+                    price,
+                    BidModel.pairs.set(stored_pairs),
+                ],
+                condition=(BidModel.status == expected),
+            )
+        )
 
     def of_user_from(self, user_id: str, start: datetime) -> list[StoredBid]:
         condition = BidModel.slot_key >= to_utc_iso(start)
@@ -207,7 +250,15 @@ class DynamoBidStore:
 
 def _bid_item(bid: StoredBid) -> BidModel:
     return BidModel(
-        id=bid.id, user_id=bid.user_id, account=bid.account, side=bid.side, slot=to_utc_iso(bid.slot),
-        slot_key=f"{to_utc_iso(bid.slot)}#{bid.id}", volume_wh=bid.volume_wh, price_milli=bid.price_milli,
-        status=bid.status, uploaded_at=to_utc_iso(bid.uploaded_at), version=bid.version,
+        id=bid.id,
+        user_id=bid.user_id,
+        account=bid.account,
+        side=bid.side,
+        slot=to_utc_iso(bid.slot),
+        slot_key=f"{to_utc_iso(bid.slot)}#{bid.id}",
+        volume_wh=bid.volume_wh,
+        price_milli=bid.price_milli,
+        status=bid.status,
+        uploaded_at=to_utc_iso(bid.uploaded_at),
+        version=bid.version,
     )

@@ -24,23 +24,40 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
     day, hours = slot_label(bid.slot, zone)
     price = (bid.cleared_price_milli or 0) / 1000
     base = {
-        "id": bid.id, "date": day, "time": hours, "bid_type": bid.side, "status": bid.status,
-        "transaction_hash": bid.clear_tx or bid.seal_tx, "upload": slots.http_date(bid.uploaded_at, zone),
+        "id": bid.id,
+        "date": day,
+        "time": hours,
+        "bid_type": bid.side,
+        "status": bid.status,
+        "transaction_hash": bid.clear_tx or bid.seal_tx,
+        "upload": slots.http_date(bid.uploaded_at, zone),
         "bids": {"price": bid.price_milli / 1000, "value": bid.volume_wh / 1000},
     }
     if bid.status not in WON_STATUSES:
         lost = bid.status == bids.LOST
-        return [{**base, "win": 0 if lost else None, "counterpart": {"name": "", "address": ""},
-                 "wins": {"price": price if lost else 0, "value": 0}, "achievement": None, "settlement": None}]
+        return [
+            {
+                **base,
+                "win": 0 if lost else None,
+                "counterpart": {"name": "", "address": ""},
+                "wins": {"price": price if lost else 0, "value": 0},
+                "achievement": None,
+                "settlement": None,
+            }
+        ]
     rows = []
     for pair in bid.pairs:
         name, address = counterpart(pair.counterpart_id)
-        rows.append({
-            **base, "win": 1, "counterpart": {"name": name, "address": address},
-            "wins": {"price": price, "value": pair.volume_wh / 1000},
-            "achievement": pair.achievement,
-            "settlement": None if pair.settlement_milli is None else pair.settlement_milli / 1000,
-        })
+        rows.append(
+            {
+                **base,
+                "win": 1,
+                "counterpart": {"name": name, "address": address},
+                "wins": {"price": price, "value": pair.volume_wh / 1000},
+                "achievement": pair.achievement,
+                "settlement": None if pair.settlement_milli is None else pair.settlement_milli / 1000,
+            }
+        )
     return rows
 
 
@@ -56,5 +73,10 @@ def won_result(bid, zone: ZoneInfo) -> dict:
     """A won bid on the home page; `settlement` (NT$, null until settled) is an addition to the contract."""
     day, hours = slot_label(bid.slot, zone)
     settled = [p.settlement_milli for p in bid.pairs if p.settlement_milli is not None]
-    return {"date": day, "time": hours, "price": (bid.cleared_price_milli or 0) / 1000, "volume": bid.fill_wh / 1000,
-            "settlement": sum(settled) / 1000 if bid.status == bids.SETTLED else None}
+    return {
+        "date": day,
+        "time": hours,
+        "price": (bid.cleared_price_milli or 0) / 1000,
+        "volume": bid.fill_wh / 1000,
+        "settlement": sum(settled) / 1000 if bid.status == bids.SETTLED else None,
+    }

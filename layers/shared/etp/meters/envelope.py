@@ -71,8 +71,10 @@ def open_envelope(raw: bytes, *, platform_private_pem: str, meter_public_pem: st
         envelope = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise EnvelopeError("envelope is not JSON") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), str) or not isinstance(
-        envelope.get("signature"), str
+    if (
+        not isinstance(envelope, dict)
+        or not isinstance(envelope.get("data"), str)
+        or not isinstance(envelope.get("signature"), str)
     ):
         raise EnvelopeError("envelope lacks data or signature")
     try:

@@ -14,8 +14,9 @@ class PublishError(Exception):
     pass
 
 
-def payload_for(kind: str, account: str, values: dict[str, float], taken_at: datetime, zone: ZoneInfo,
-                reading_id: str | None = None) -> bytes:
+def payload_for(
+    kind: str, account: str, values: dict[str, float], taken_at: datetime, zone: ZoneInfo, reading_id: str | None = None
+) -> bytes:
     """The payload JSON; `updated_at` is naive local time, as the meters in the field send it."""
     fields = readings.TYPES[kind][1]
     body: dict = {"id": reading_id or str(uuid.uuid4()), "field": account}
@@ -31,8 +32,8 @@ def fetch_address(api_url: str, meter_token: str, timeout: float = 10.0) -> str:
         raise PublishError(f"API URL {api_url!r} is not http(s)")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         f"{api_url.rstrip('/')}/address",
-                                     headers={"Authorization": f"Bearer {meter_token}",
-                                              "Content-Type": "application/json"})
+        headers={"Authorization": f"Bearer {meter_token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (scheme checked above)
             address = json.loads(answer.read()).get("address")
@@ -45,8 +46,17 @@ def fetch_address(api_url: str, meter_token: str, timeout: float = 10.0) -> str:
     return address
 
 
-def publish(*, api_url: str, node_url: str, meter_token: str, meter_private_pem: str, platform_public_pem: str,
-            payload: bytes, kind: str, taken_at: datetime) -> str:
+def publish(
+    *,
+    api_url: str,
+    node_url: str,
+    meter_token: str,
+    meter_private_pem: str,
+    platform_public_pem: str,
+    payload: bytes,
+    kind: str,
+    taken_at: datetime,
+) -> str:
     """Publish one sealed reading; returns the transaction hash."""
     from etp.iota.node import IotaNodeError, NodeClient
     from etp.iota.send import send

@@ -74,11 +74,14 @@ def sort_key(taken_at: datetime, reading_id: str) -> str:
 
 def _to_stored(item: ReadingModel) -> StoredReading:
     return StoredReading(
-        id=item.id, user_id=item.user_id, meter_id=item.meter_id, kind=item.kind,
-        taken_at=from_utc_iso(item.taken_at), power_kw=float(item.power_kw), tx_hash=item.tx_hash,
+        id=item.id,
+        user_id=item.user_id,
+        meter_id=item.meter_id,
+        kind=item.kind,
+        taken_at=from_utc_iso(item.taken_at),
+        power_kw=float(item.power_kw),
+        tx_hash=item.tx_hash,
     )
-
-
 
 
 class DynamoReadingStore:
@@ -120,14 +123,26 @@ class DynamoReadingStore:
         now = to_utc_iso(utcnow())
         with TransactWrite(connection=_connection()) as transaction:
             for reading, values, address in chunk:
-                transaction.save(LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id,
-                                             at=now), condition=LedgerModel.key.does_not_exist())
-                transaction.save(ReadingModel(
-                    user_id=reading.user_id, sk=sort_key(reading.taken_at, reading.id), id=reading.id,
-                    meter_id=reading.meter_id, kind=reading.kind, taken_at=to_utc_iso(reading.taken_at),
-                    power_kw=reading.power_kw, values=values, tx_hash=reading.tx_hash, address=address,
-                    stored_at=now,
-                ), condition=ReadingModel.id.does_not_exist())
+                transaction.save(
+                    LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now),
+                    condition=LedgerModel.key.does_not_exist(),
+                )
+                transaction.save(
+                    ReadingModel(
+                        user_id=reading.user_id,
+                        sk=sort_key(reading.taken_at, reading.id),
+                        id=reading.id,
+                        meter_id=reading.meter_id,
+                        kind=reading.kind,
+                        taken_at=to_utc_iso(reading.taken_at),
+                        power_kw=reading.power_kw,
+                        values=values,
+                        tx_hash=reading.tx_hash,
+                        address=address,
+                        stored_at=now,
+                    ),
+                    condition=ReadingModel.id.does_not_exist(),
+                )
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
@@ -137,12 +152,14 @@ class DynamoReadingStore:
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
         return [
-            r for r in (_to_stored(i) for i in ReadingModel.by_user_time.query(user_id, range_key_condition=condition))
+            r
+            for r in (_to_stored(i) for i in ReadingModel.by_user_time.query(user_id, range_key_condition=condition))
             if start <= r.taken_at < end
         ]
 
-    def page(self, user_id: str, start: datetime, end: datetime, page: int, per_page: int
-             ) -> tuple[list[StoredReading], int]:
+    def page(
+        self, user_id: str, start: datetime, end: datetime, page: int, per_page: int
+    ) -> tuple[list[StoredReading], int]:
         """One page of a window's readings, newest first, and how many the window holds."""
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
         total = ReadingModel.by_user_time.count(user_id, range_key_condition=condition)
@@ -150,8 +167,13 @@ class DynamoReadingStore:
         if skip >= total:
             return [], total
         rows = []
-        query = ReadingModel.by_user_time.query(user_id, range_key_condition=condition, scan_index_forward=False,
-                                                limit=skip + per_page, page_size=min(skip + per_page, 1000))
+        query = ReadingModel.by_user_time.query(
+            user_id,
+            range_key_condition=condition,
+            scan_index_forward=False,
+            limit=skip + per_page,
+            page_size=min(skip + per_page, 1000),
+        )
         for index, item in enumerate(query):
             if index >= skip:
                 rows.append(_to_stored(item))

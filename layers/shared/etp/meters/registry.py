@@ -65,8 +65,9 @@ class InvalidPublicKey(ValueError):
     pass
 
 
-def register(store: MeterStore, *, user_id: str, account: str, name: str, description: str,
-             public_key_pem: str, now_iso: str) -> tuple[Meter, str]:
+def register(
+    store: MeterStore, *, user_id: str, account: str, name: str, description: str, public_key_pem: str, now_iso: str
+) -> tuple[Meter, str]:
     """A new meter of a user, and its token (shown once: only its hash is stored)."""
     import uuid
 
@@ -80,7 +81,15 @@ def register(store: MeterStore, *, user_id: str, account: str, name: str, descri
         raise InvalidPublicKey("an RSA key of at least 2048 bits is required")
     meter_id = str(uuid.uuid4())
     token = new_token(meter_id)
-    meter = Meter(id=meter_id, user_id=user_id, account=account, name=name, description=description,
-                  public_key_pem=public_key_pem, token_hash=token_hash(token), created_at=now_iso)
+    meter = Meter(
+        id=meter_id,
+        user_id=user_id,
+        account=account,
+        name=name,
+        description=description,
+        public_key_pem=public_key_pem,
+        token_hash=token_hash(token),
+        created_at=now_iso,
+    )
     store.create(meter)
     return meter, token

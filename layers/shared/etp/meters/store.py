@@ -63,8 +63,14 @@ class MeterModel(Model):
 
 def _to_meter(item: MeterModel) -> Meter:
     return Meter(
-        id=item.id, user_id=item.user_id, account=item.account, name=item.name, description=item.description or "",
-        public_key_pem=item.public_key_pem, token_hash=item.token_hash, created_at=item.created_at,
+        id=item.id,
+        user_id=item.user_id,
+        account=item.account,
+        name=item.name,
+        description=item.description or "",
+        public_key_pem=item.public_key_pem,
+        token_hash=item.token_hash,
+        created_at=item.created_at,
         active=bool(item.active),
     )
 
@@ -78,9 +84,15 @@ class DynamoMeterStore:
 
     def create(self, meter: Meter) -> None:
         item = MeterModel(
-            id=meter.id, user_id=meter.user_id, account=meter.account, name=meter.name,
-            description=meter.description, public_key_pem=meter.public_key_pem, token_hash=meter.token_hash,
-            created_at=meter.created_at, active=meter.active,
+            id=meter.id,
+            user_id=meter.user_id,
+            account=meter.account,
+            name=meter.name,
+            description=meter.description,
+            public_key_pem=meter.public_key_pem,
+            token_hash=meter.token_hash,
+            created_at=meter.created_at,
+            active=meter.active,
         )
         if not conditional(lambda: item.save(condition=MeterModel.id.does_not_exist())):
             raise MeterExists(meter.id)

@@ -47,8 +47,13 @@ class RunReport:
 
     def as_dict(self) -> dict:
         return {
-            "now": self.now, "addresses": self.addresses, "discovered": self.discovered, "fetched": self.fetched,
-            "stored": self.stored, "duplicates": self.duplicates, "rejected": dict(self.rejected),
+            "now": self.now,
+            "addresses": self.addresses,
+            "discovered": self.discovered,
+            "fetched": self.fetched,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
         }
 
 
@@ -102,9 +107,15 @@ class Tracker:
                         self._rejected(report, tx_hash, "reading id already stored")
                         continue
                     seen_ids.add(reading.id)
-                    stored = StoredReading(id=reading.id, user_id=entry.user_id, meter_id=entry.meter_id,
-                                           kind=reading.kind, taken_at=reading.taken_at,
-                                           power_kw=reading.power_kw, tx_hash=tx_hash)
+                    stored = StoredReading(
+                        id=reading.id,
+                        user_id=entry.user_id,
+                        meter_id=entry.meter_id,
+                        kind=reading.kind,
+                        taken_at=reading.taken_at,
+                        power_kw=reading.power_kw,
+                        tx_hash=tx_hash,
+                    )
                     accepted.append((stored, reading.values, entry.address))
                     if len(accepted) == self.write_batch:
                         self._store(report, accepted)
@@ -158,7 +169,11 @@ class Tracker:
             raw, platform_private_pem=self.platform_private_pem, meter_public_pem=meter.public_key_pem
         )
         reading = readings.parse_payload(
-            payload, kind=kind, tag_hour=hour, account=meter.account, address_day=date.fromisoformat(entry.day),
+            payload,
+            kind=kind,
+            tag_hour=hour,
+            account=meter.account,
+            address_day=date.fromisoformat(entry.day),
             zone=self.zone,
         )
         return reading, entry

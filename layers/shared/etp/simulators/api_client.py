@@ -18,14 +18,14 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, *, body: Any = None, token: str | None = None,
-              query: str = "") -> Any:
+    def _call(self, method: str, path: str, *, body: Any = None, token: str | None = None, query: str = "") -> Any:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
-            f"{self.base_url}{path}{query}", data=data, headers=headers, method=method)
+            f"{self.base_url}{path}{query}", data=data, headers=headers, method=method
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
                 return json.loads(answer.read() or b"null")
@@ -45,8 +45,7 @@ class ApiClient:
         """Every open bid of the caller on one side (all pages)."""
         bids, page = [], 1
         while True:
-            answer = self._call("GET", "/bidsubmit", token=token,
-                                query=f"?per_page=1000&page={page}&bid_type={side}")
+            answer = self._call("GET", "/bidsubmit", token=token, query=f"?per_page=1000&page={page}&bid_type={side}")
             bids.extend(answer["data"])
             if len(bids) >= answer["totalCount"] or not answer["data"]:
                 return bids

@@ -59,22 +59,37 @@ def parse_config(document: object) -> tuple[str, str, list[Building]]:
         bid = None
         if plan is not None:
             try:
-                bid = BidPlan(side=plan["type"], volume_kwh=float(plan["volume"]), price=float(plan["price"]),
-                              jitter=float(plan.get("jitter", 0)))
+                bid = BidPlan(
+                    side=plan["type"],
+                    volume_kwh=float(plan["volume"]),
+                    price=float(plan["price"]),
+                    jitter=float(plan.get("jitter", 0)),
+                )
             except (KeyError, TypeError, ValueError):
                 raise ConfigError(f"{entry['account']}: bid needs type, volume and price") from None
             if bid.side not in ("buy", "sell") or not 0 <= bid.jitter <= 0.5:
                 raise ConfigError(f"{entry['account']}: bid type buy|sell, jitter 0..0.5")
-        buildings.append(Building(
-            account=entry["account"], csv=str(entry.get("csv") or f"demo:{entry['account']}.csv"),
-            meter_token=str(entry.get("meter_token", "")),
-            meter_private_key_pem=str(entry.get("meter_private_key_pem", "")),
-            password=str(entry.get("password", "")), bid=bid))
+        buildings.append(
+            Building(
+                account=entry["account"],
+                csv=str(entry.get("csv") or f"demo:{entry['account']}.csv"),
+                meter_token=str(entry.get("meter_token", "")),
+                meter_private_key_pem=str(entry.get("meter_private_key_pem", "")),
+                password=str(entry.get("password", "")),
+                bid=bid,
+            )
+        )
     return str(document.get("api_url", "")), str(document.get("node_url", "")), buildings
 
 
-def simulate_power(buildings: list[Building], now: datetime, *, zone: ZoneInfo, read_csv: Callable[[str], str],
-                   publish: Callable[[Building, float, datetime], str]) -> Report:
+def simulate_power(
+    buildings: list[Building],
+    now: datetime,
+    *,
+    zone: ZoneInfo,
+    read_csv: Callable[[str], str],
+    publish: Callable[[Building, float, datetime], str],
+) -> Report:
     """Each building's meter publishes the historical reading of now's weekday, hour and nearest minute."""
     report = Report()
     for building in buildings:
@@ -90,15 +105,22 @@ def simulate_power(buildings: list[Building], now: datetime, *, zone: ZoneInfo, 
 
 def day_bids(plan: BidPlan, day, zone: ZoneInfo, rng: random.Random) -> list[dict]:
     """The POST /bidsubmit bodies of one local day: one bid per hour, jittered within the plan."""
+
     def wiggle(value: float) -> float:
         return max(0.001, round(value * (1 + rng.uniform(-plan.jitter, plan.jitter)), 3))
 
     bodies = []
     for hour in range(24):
         start = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(hours=hour)
-        bodies.append({"bid_type": plan.side, "start_time": slots.format_dh(start, zone),
-                       "end_time": slots.format_dh(start + slots.SLOT, zone),
-                       "value": wiggle(plan.volume_kwh), "price": wiggle(plan.price)})
+        bodies.append(
+            {
+                "bid_type": plan.side,
+                "start_time": slots.format_dh(start, zone),
+                "end_time": slots.format_dh(start + slots.SLOT, zone),
+                "value": wiggle(plan.volume_kwh),
+                "price": wiggle(plan.price),
+            }
+        )
     return bodies
 
 

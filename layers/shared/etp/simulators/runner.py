@@ -35,10 +35,16 @@ def meter_publisher(api_url: str, node_url: str):
 
     def publish(building: Building, grid_kw: float, now: datetime) -> str:
         payload = meter_client.payload_for("Demand", building.account, {"grid": grid_kw}, now, local_zone())
-        return meter_client.publish(api_url=api_url, node_url=node_url, meter_token=building.meter_token,
-                                    meter_private_pem=building.meter_private_key_pem,
-                                    platform_public_pem=platform_public_pem, payload=payload, kind="Demand",
-                                    taken_at=now)
+        return meter_client.publish(
+            api_url=api_url,
+            node_url=node_url,
+            meter_token=building.meter_token,
+            meter_private_pem=building.meter_private_key_pem,
+            platform_public_pem=platform_public_pem,
+            payload=payload,
+            kind="Demand",
+            taken_at=now,
+        )
 
     return publish
 
