@@ -152,7 +152,7 @@ def run(endpoint: str) -> int:
             calls["findTransactions"] += 1
             return find(**kwargs)
 
-        client.find_transactions = counted_find  # type: ignore[method-assign]
+        client.find_transactions = counted_find  # type: ignore[method-assign,assignment]
         tracker = Tracker(
             node=client,
             addresses=book,

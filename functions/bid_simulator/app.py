@@ -27,5 +27,7 @@ def lambda_handler(event: dict) -> dict:
     api = ApiClient(api_url)
     report = simulators.simulate_bids(buildings, now, zone=local_zone(), api=api, rng=random.Random())  # noqa: S311 (jitter, not secrecy)
     simulator_io.log_report(logger, metrics, report, "bid simulator")
-    metrics.add_metric(name="SimulatedBids", unit=MetricUnit.Count, value=sum(int(n) for n in report.done.values()))
+    metrics.add_metric(
+        name="SimulatedBids", unit=MetricUnit.Count, value=sum(n for n in report.done.values() if isinstance(n, int))
+    )
     return {"status": "ok", "bids": report.done, "failed": report.failed}

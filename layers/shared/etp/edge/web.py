@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -178,7 +179,7 @@ def authenticate(headers: dict[str, str] | None) -> User | None:
     return user
 
 
-def caller(app: APIGatewayRestResolver) -> Any:
+def caller(app: BaseRouter) -> Any:
     """Who the current request authenticated as (set by `handle`): a User, or a Meter on /address."""
     return app.context["principal"]
 

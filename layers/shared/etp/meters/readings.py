@@ -148,9 +148,14 @@ Outcome = Literal["stored", "duplicate", "replayed"]
 
 
 class Readings(Protocol):
-    """Stored readings, as the tracker writes them and the market and DR jobs read them."""
+    """Stored readings as the market and DR jobs read them."""
 
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]: ...
+
+
+class ReadingLedger(Protocol):
+    """Where the tracker writes readings, and notes every transaction it processed (or rejected)."""
+
     def processed(self, hashes: list[str]) -> set[str]: ...
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]: ...
     def reject(self, tx_hash: str, reason: str) -> bool: ...

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
 from etp.meters import envelope, readings
-from etp.meters.readings import Readings, StoredReading
+from etp.meters.readings import ReadingLedger, StoredReading
 from etp.meters.registry import Meter
 
 NULL_TRYTES = "9" * 2673
@@ -67,7 +67,7 @@ class Tracker:
     node: Node
     addresses: AddressBook
     meters: Callable[[str], Meter | None]  # meter id -> meter
-    store: Readings
+    store: ReadingLedger
     platform_private_pem: str
     zone: ZoneInfo
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention
