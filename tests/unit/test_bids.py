@@ -10,11 +10,14 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2021, 3, 24, 8, 15, tzinfo=TAIPEI)
 
 
-def offer(**overrides):
-    args = dict(bid_type="buy", start_time="2021/03/24 10", end_time="2021/03/24 11", value=12.5, price=3.2,
-                now=NOW, zone=TAIPEI)
-    args.update(overrides)
-    return bids.offer(**args)
+def offer(**overrides: object) -> bids.Offer:
+    fields: dict[str, object] = dict(
+        bid_type="buy", start_time="2021/03/24 10", end_time="2021/03/24 11", value=12.5, price=3.2
+    )
+    fields.update(overrides)
+    now, zone = fields.pop("now", NOW), fields.pop("zone", TAIPEI)
+    assert isinstance(now, datetime) and isinstance(zone, ZoneInfo)
+    return bids.offer(**fields, now=now, zone=zone)
 
 
 def test_a_valid_offer_in_exact_units():

@@ -8,8 +8,8 @@ from etp.dr import rules as dr
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 
-def local(*args) -> datetime:
-    return datetime(*args, tzinfo=TAIPEI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=TAIPEI)
 
 
 def test_the_target_day_turns_at_half_past_ten_local():

@@ -125,6 +125,7 @@ def test_the_configuration_is_checked():
         "buildings": [{"account": "A_BEMS", "bid": {"type": "buy", "volume": 3, "price": 2}}, {"account": "B_BEMS"}]})
     assert (api_url, node_url) == ("http://api", "http://node")
     assert parsed[0].bid == simulators.BidPlan("buy", 3.0, 2.0, 0.0) and parsed[1].csv == "demo:B_BEMS.csv"
+    bad: dict
     for bad in ({}, {"buildings": [{}]}, {"buildings": [{"account": "A", "bid": {"type": "hold", "volume": 1,
                                                                                   "price": 1}}]},
                 {"buildings": [{"account": "A", "bid": {"type": "buy"}}]}):

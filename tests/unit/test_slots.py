@@ -8,8 +8,8 @@ from etp.market import slots
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 
-def local(*args) -> datetime:
-    return datetime(*args, tzinfo=TAIPEI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=TAIPEI)
 
 
 @pytest.mark.parametrize(

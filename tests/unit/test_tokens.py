@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -9,8 +10,10 @@ NOW = datetime(2026, 3, 12, 14, 15, tzinfo=UTC)
 SECRET = "s" * 64
 
 
-def issue(**overrides):
-    args = dict(user_id="u-1", account="Carlab_BEMS", version=3, secret=SECRET, now=NOW, ttl=timedelta(hours=24))
+def issue(**overrides: Any) -> str:
+    args: dict[str, Any] = dict(
+        user_id="u-1", account="Carlab_BEMS", version=3, secret=SECRET, now=NOW, ttl=timedelta(hours=24)
+    )
     args.update(overrides)
     return tokens.issue(**args)
 
