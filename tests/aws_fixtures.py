@@ -13,6 +13,23 @@ JWT_SECRET = "integration-test-jwt-secret-" + "x" * 36
 IOTA_SEED = "INTEGRATIONTESTSEED" + "9" * 62
 
 
+def share_botocore_loader() -> None:
+    """Every botocore session of the test process reads the service models (JSON) through one loader.
+
+    Tests drop the PynamoDB connections and the boto3 default session between tests, as a new Lambda
+    would; each new session would read and parse the same model files from disk again (a third of an
+    integration test's time). The loader holds only botocore's own data files, never any state.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    if not hasattr(botocore.session.create_loader, "cache_info"):
+        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+
+share_botocore_loader()
+
+
 @functools.cache
 def platform_key_pair() -> tuple[str, str]:
     """(private PEM, public PEM), made once per test session: RSA key generation is slow."""
@@ -109,10 +126,11 @@ class MotoWorld:
             create_tables()
             self.tables = {os.environ[env_var] for env_var in table_names_from_environment(template()).values()}
             self.secrets = initial_secrets()
-            client = boto3.client("secretsmanager")
+            # a client of its own, kept: the tests' boto3 default session is a new one each time
+            self.secrets_client = boto3.session.Session().client("secretsmanager")
             for name, value in self.secrets.items():
-                client.create_secret(Name=name, SecretString=value)
-            self.secret_versions = self._secret_versions(client)
+                self.secrets_client.create_secret(Name=name, SecretString=value)
+            self.secret_versions = self._secret_versions(self.secrets_client)
         finally:
             self.mock.stop(remove_data=False)
 
@@ -155,7 +173,7 @@ class MotoWorld:
                         table.stream_shard.items.clear()
 
     def _reset_secrets(self) -> None:
-        client = boto3.client("secretsmanager")
+        client = self.secrets_client
         current = self._secret_versions(client)
         if current == self.secret_versions:
             return
@@ -187,6 +205,7 @@ class MotoWorld:
 
 @pytest.fixture(scope="session")
 def moto_world():
+    """The session's (the xdist worker's) moto account, made on the first test that needs AWS."""
     world = MotoWorld()
     yield world
     world.close()
@@ -194,6 +213,8 @@ def moto_world():
 
 @pytest.fixture
 def aws(moto_world):
+    """moto on for this test: the template's tables, empty, and the secrets as made; no client, connection
+    or cached secret or setting of an earlier test (as in a new Lambda)."""
     reset_cached_clients()
     moto_world.start()
     try:

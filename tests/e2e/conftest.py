@@ -14,6 +14,14 @@ from etp_local.ministack import MiniStack, free_port
 from etp_local.proxy import Proxy
 
 STACK_NAME = "etp-e2e"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is marked `e2e`, so that `-m "not e2e"` leaves the stack out."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""What the end-to-end tests do to the deployed stack: log in over HTTP, run etp-admin, wait for a job."""
+"""What the end-to-end tests do to the deployed stack: log in over HTTP, run etp-admin, wait for a job.
+
+Every e2e module uses these, and only these, to log in and to run the operator CLI.
+"""
 
 import subprocess
 import sys
@@ -10,18 +13,31 @@ import requests
 
 from etp_admin import demo
 
+PASSWORD = demo.DEFAULT_DEMO_PASSWORD
 
-def bearer(api: str, account: str) -> dict[str, str]:
-    answer = requests.post(f"{api}/login", json={"account": account, "password": demo.DEFAULT_DEMO_PASSWORD},
-                           timeout=30)
+
+def login(api: str, account: str, password: str = PASSWORD) -> requests.Response:
+    """POST /login's answer, whatever it is."""
+    return requests.post(f"{api}/login", json={"account": account, "password": password}, timeout=30)
+
+
+def bearer(api: str, account: str, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a logged-in account; the login must succeed."""
+    answer = login(api, account, password)
+    assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['bearer']}"}
 
 
-def admin(deployment, *argv: str) -> str:
-    """etp-admin's output against the deployment; the command must succeed."""
+def run_admin(deployment, *argv: str, stdin: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
+    """etp-admin run against the deployment, with `stdin` as its standard input; the caller checks the outcome."""
     command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
                "--endpoint-url", deployment.endpoint, *argv]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def admin(deployment, *argv: str, stdin: str = "", timeout: float = 300) -> str:
+    """etp-admin's output against the deployment; the command must succeed."""
+    done = run_admin(deployment, *argv, stdin=stdin, timeout=timeout)
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
 

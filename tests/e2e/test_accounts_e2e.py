@@ -1,16 +1,13 @@
 """Accounts over HTTP against the SAM application deployed to MiniStack (through the proxy)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
+from stack_client import PASSWORD, bearer, login, run_admin
 
 from etp_admin import demo
 
-PASSWORD = demo.DEFAULT_DEMO_PASSWORD
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
@@ -19,16 +16,6 @@ CORS = {
 ROUTES = [("POST", "/login"), ("GET", "/user"), ("PUT", "/user"), ("POST", "/user"), ("GET", "/participant"),
           ("GET", "/amis"), ("GET", "/address"), ("GET", "/power_info"), ("GET", "/bidsubmit"),
           ("POST", "/bidsubmit"), ("PUT", "/bidsubmit"), ("DELETE", "/bidsubmit"), ("GET", "/bidstatus")]
-
-
-def login(api, account, password=PASSWORD):
-    return requests.post(f"{api}/login", json={"account": account, "password": password}, timeout=30)
-
-
-def bearer(api, account):
-    answer = login(api, account)
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['bearer']}"}
 
 
 @pytest.mark.parametrize("account", [*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR])
@@ -102,24 +89,20 @@ def test_bad_bodies_get_400_naming_the_problem(deployment):
     assert long_account.status_code == 400 and "account" in long_account.json()["description"]
 
 
-def admin(deployment, *argv, stdin=""):
-    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
-               "--endpoint-url", deployment.endpoint, *argv]
-    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=120)
-
-
 def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment):
-    listed = admin(deployment, "accounts", "list", "--json")
+    listed = run_admin(deployment, "accounts", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {row["account"] for row in json.loads(listed.stdout)} >= {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR}
 
     old = bearer(deployment.api, "SGESC_D_BEMS")
-    reset = admin(deployment, "accounts", "reset-password", "SGESC_D_BEMS", "--password-stdin", stdin="operator-set\n")
+    reset = run_admin(deployment, "accounts", "reset-password", "SGESC_D_BEMS", "--password-stdin",
+                      stdin="operator-set\n")
     assert reset.returncode == 0, reset.stderr
     assert requests.get(f"{deployment.api}/user", headers=old, timeout=30).status_code == 401
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
 
-    seeded = admin(deployment, "demo", "seed", "--credentials-dir", str(deployment.meters), "--node", deployment.node)
+    seeded = run_admin(deployment, "demo", "seed", "--credentials-dir", str(deployment.meters),
+                       "--node", deployment.node)
     assert seeded.returncode == 0, seeded.stderr
     assert seeded.stdout.count("account exists") == 6 and seeded.stdout.count("meter exists") == 5
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200, "seeding never overwrites"

@@ -3,29 +3,13 @@ sealed reading to the dev node, the tracker (run through the operator CLI) store
 /power_info shows it in all three modes."""
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
+from stack_client import bearer, run_admin
 
 from etp.clock import local_zone
 from etp.iota.node import NodeClient
-from etp_admin import demo
-
-PASSWORD = demo.DEFAULT_DEMO_PASSWORD
-
-
-def admin(deployment, *argv):
-    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
-               "--endpoint-url", deployment.endpoint, *argv]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
-
-
-def bearer(api, account):
-    answer = requests.post(f"{api}/login", json={"account": account, "password": PASSWORD}, timeout=30)
-    return {"Authorization": f"Bearer {answer.json()['bearer']}"}
 
 
 def test_a_reading_travels_from_meter_to_power_info(deployment):
@@ -36,18 +20,18 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
 
     now = datetime.now(UTC).replace(microsecond=0)
     taken_at = now - timedelta(minutes=1)
-    published = admin(deployment, "meters", "publish", "--credentials", str(deployment.meters / "ABRI_BEMS.json"),
-                      "--api", deployment.api, "--node", deployment.node, "--value", "grid=21.96",
-                      "--at", taken_at.isoformat())
+    published = run_admin(deployment, "meters", "publish", "--credentials", str(deployment.meters / "ABRI_BEMS.json"),
+                          "--api", deployment.api, "--node", deployment.node, "--value", "grid=21.96",
+                          "--at", taken_at.isoformat())
     assert published.returncode == 0, published.stderr
     tx_hash = json.loads(published.stdout)["transaction"]
     on_tangle = NodeClient(deployment.node).find_transactions(addresses=[address.json()["address"]])
     assert tx_hash in on_tangle  # with other tests' readings of today, when their slot falls on it
 
-    first = admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
+    first = run_admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
     assert first.returncode == 0, first.stderr + first.stdout
     assert json.loads(first.stdout)["stored"] == 1
-    second = admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
+    second = run_admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
     assert second.returncode == 0 and json.loads(second.stdout)["stored"] == 0
     assert json.loads(second.stdout)["fetched"] == 0
 
@@ -81,5 +65,5 @@ def test_amis_lists_the_demo_meter_and_address_refuses_unknown_tokens(deployment
 
 
 def test_the_operator_cli_prints_the_platform_public_key(deployment):
-    public = admin(deployment, "keys", "public")
+    public = run_admin(deployment, "keys", "public")
     assert public.returncode == 0 and public.stdout.startswith("-----BEGIN PUBLIC KEY-----")

@@ -1,5 +1,5 @@
 """GET/POST /DR_bid and GET /DR_result through the handler, in-process against moto, with
-events/demand_response/*.json and the demand-response function's clock frozen."""
+events/demand_response/*.json and the wall clock frozen (conftest's frozen_clock)."""
 
 import json
 import re
@@ -36,25 +36,20 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, secon
     return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = local(2030, 1, 1, 9, 0)  # before 10:30: offers are for DAY
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
 class Person:
     user: User
-    token: str
+
+    @property
+    def token(self) -> str:
+        """What POST /login answers, without its scrypt; issued at the clock's now, which tests move by days."""
+        return web.issue_token(self.user)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    frozen = Clock()
-    monkeypatch.setattr(dr_app, "utcnow", frozen)
-    return frozen
+def clock(frozen_clock):
+    frozen_clock.now = local(2030, 1, 1, 9, 0)  # before 10:30: offers are for DAY
+    return frozen_clock
 
 
 @pytest.fixture
@@ -67,7 +62,7 @@ def people(aws, clock) -> dict[str, Person]:
             ("agg", "NCKU_Aggregator", AGGREGATOR_NAME, True, AGGREGATOR_ADDRESS)):
         user = accounts.create_account(users, None, accounts.NewAccount(
             account, username, PASSWORD, is_aggregator=aggregator, address=address), utcnow())
-        made[key] = Person(user, web.issue_token(user))  # what POST /login answers, without its scrypt
+        made[key] = Person(user)
     return made
 
 

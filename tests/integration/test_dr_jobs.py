@@ -1,8 +1,8 @@
 """The daily DR job through functions/dr_jobs/app.py on moto: days that passed are closed, once.
 
-Offers are made and accepted through the demand-response function with its clock frozen, so they
-are for days before the job's explicit time (events/dr_jobs/explicit_time.json: 2026-11-27 00:10
-local, closing 2026-11-20..2026-11-26).
+Offers are made and accepted through the demand-response function with the wall clock frozen
+(conftest's frozen_clock), so they are for days before the job's explicit time
+(events/dr_jobs/explicit_time.json: 2026-11-27 00:10 local, closing 2026-11-20..2026-11-26).
 """
 
 import json
@@ -19,7 +19,7 @@ from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
-from etp.edge import jobs, web
+from etp.edge import web
 from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
@@ -36,19 +36,10 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, secon
     return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = local(2026, 11, 25, 9, 0)  # offers made now are for 2026-11-26
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    frozen = Clock()
-    monkeypatch.setattr(dr_app, "utcnow", frozen)
-    return frozen
+def clock(frozen_clock):
+    frozen_clock.now = local(2026, 11, 25, 9, 0)  # offers made now are for 2026-11-26
+    return frozen_clock
 
 
 @pytest.fixture
@@ -59,8 +50,13 @@ def people(aws, clock) -> dict:
         user = accounts.create_account(users, None, accounts.NewAccount(
             account, account.split("_")[0], "energy-demo", is_aggregator=aggregator, address=f"{account} 地址"),
             utcnow())
-        made[key] = {"user": user, "token": web.issue_token(user)}
+        made[key] = {"user": user}
     return made
+
+
+def bearer(person: dict) -> str:
+    """What POST /login answers, without its scrypt; issued at the clock's now, which tests move by days."""
+    return web.issue_token(person["user"])
 
 
 def run(event: dict) -> dict:
@@ -72,19 +68,19 @@ def api(event) -> tuple[int, object]:
 
 
 def offer(person: dict, volume: float) -> None:
-    event = load_event("demand_response/post_offer.json", bearer=person["token"], body={"volume": volume, "price": 2})
+    event = load_event("demand_response/post_offer.json", bearer=bearer(person), body={"volume": volume, "price": 2})
     assert api(event) == (200, "ok")
 
 
 def accept(person: dict, ids: list[str]) -> None:
-    event = load_event("demand_response/accept_offers.json", bearer=person["token"],
+    event = load_event("demand_response/accept_offers.json", bearer=bearer(person),
                        body={"start_time": WINDOW[0], "end_time": WINDOW[1], "uuid": ids})
     assert api(event) == (200, "ok")
 
 
 def results(person: dict, start="2026-11-01", end="2026-11-30") -> dict[float, dict]:
     """/DR_result rows by volume (the tests give every offer its own volume)."""
-    status, rows = api(load_event("demand_response/results_by_date.json", bearer=person["token"],
+    status, rows = api(load_event("demand_response/results_by_date.json", bearer=bearer(person),
                                   query={"start_date": start, "end_date": end}))
     assert status == 200, rows
     assert isinstance(rows, list)
@@ -140,13 +136,13 @@ def test_unaccepted_offers_of_days_that_passed_are_declined_once(people, clock):
     assert stored() == offers and outbox() == records, "a re-run changes nothing"
 
 
-def test_the_scheduled_event_closes_as_of_now(people, clock, monkeypatch):
+def test_the_scheduled_event_closes_as_of_now(people, clock):
     offer(people["carlab"], 1)  # for 11-26
     clock.now = local(2026, 11, 26, 9)
     offer(people["carlab"], 2)  # for 11-27
-    monkeypatch.setattr(jobs, "utcnow", lambda: local(2026, 11, 27, 0, 10))
+    clock.now = local(2026, 11, 27, 0, 10)
     assert run(SCHEDULED) == {"status": "ok", "days": CLOSED_DAYS, "declined": 1, "rated": 0}
-    monkeypatch.setattr(jobs, "utcnow", lambda: local(2026, 11, 28, 0, 10))
+    clock.now = local(2026, 11, 28, 0, 10)
     assert run(SCHEDULED) == {"status": "ok", "days": ["2026-11-21", "2026-11-27"], "declined": 1, "rated": 0}
     assert {row["status"] for row in results(people["carlab"]).values()} == {"未得標"}
 
@@ -221,7 +217,7 @@ def test_accepted_offers_get_their_rate_from_metered_data(people):
 
 
 def _by_uuid(person: dict, ids: list[str]) -> dict:
-    event = load_event("demand_response/results_by_uuid.json", bearer=person["token"])
+    event = load_event("demand_response/results_by_uuid.json", bearer=bearer(person))
     event["multiValueQueryStringParameters"] = {"uuid": ids}
     event["queryStringParameters"] = {"uuid": ids[-1]}
     return event

@@ -13,6 +13,8 @@ from etp.market import bids, slots
 from etp.market.bids import BidConflict
 from etp.market.store import DynamoBidStore
 
+# the bid gate is at :40 and slots are local hours: the wall clock stands still (conftest's FROZEN_AT)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 market = load_function("market")
 PASSWORD = "energy-demo"
 ZONE = local_zone()

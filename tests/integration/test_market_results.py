@@ -14,6 +14,8 @@ from etp.market import bids, slots
 from etp.market.store import DynamoBidStore, StoredBid
 
 market = load_function("market")
+# the slot being delivered now, the next open one: the wall clock stands still (conftest's FROZEN_AT)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 jobs_function = load_function("market_jobs")
 PASSWORD = "energy-demo"
 ZONE = local_zone()

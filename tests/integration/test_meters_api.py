@@ -14,6 +14,8 @@ from etp.meters import registry as meters
 from etp.meters.store import DynamoAddressBook, DynamoMeterStore, MeterModel
 
 meters_function = load_function("meters")
+# a meter's address is of the UTC day: the wall clock stands still (conftest's FROZEN_AT)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 addresses_function = load_function("addresses")
 PASSWORD = "energy-demo"
 

@@ -13,6 +13,8 @@ from etp.clock import utcnow
 from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
+# the table mode defaults to today: the wall clock stands still (conftest's FROZEN_AT)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 power_function = load_function("power")
 PASSWORD = "energy-demo"
 # 2025/03/12 local (Asia/Taipei) is [2025-03-11T16:00Z, 2025-03-12T16:00Z): never "today"
@@ -106,7 +108,8 @@ def test_an_aggregator_sees_a_participants_data(data):
     assert status == 200 and body[-1]["Demand"] == 12.5
 
 
-@pytest.mark.parametrize("participant", [str(uuid.uuid4()), "not-a-uuid", "x" * 65])
+@pytest.mark.parametrize("participant", [str(uuid.uuid4()), "not-a-uuid", "x" * 65],
+                         ids=["unknown-uuid", "not-a-uuid", "too-long"])  # the same ids in every xdist worker
 def test_an_unknown_participant_is_a_400_for_an_aggregator(data, participant):
     status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=participant)
     assert status == 400 and "participant_id" in body["description"]

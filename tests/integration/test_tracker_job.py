@@ -18,6 +18,8 @@ from etp.meters import registry as meters
 from etp.meters.readings_store import DynamoReadingStore, LedgerModel
 from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
 
+# the scheduled event runs as of now: the wall clock stands still (conftest's FROZEN_AT)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 tracker_function = load_function("tracker")
 EXPLICIT = json.loads((ROOT / "events/tracker/explicit_time.json").read_text())  # 2026-11-25T10:05:00Z
 TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
