@@ -47,11 +47,11 @@ format: setup
 
 # Pure logic, no AWS: seconds.
 test-unit: setup
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -n auto tests/unit
 
 # Handlers and stores in-process against moto (tables from template.yaml): about a minute.
 test-integration: setup
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest -n auto tests/integration
 
 # The template deployed to a MiniStack of its own, called over HTTP: a few minutes.
 test-e2e: setup

@@ -96,16 +96,28 @@ def reset_cached_clients() -> None:
     settings.cache_clear()
     secrets.clear_caches()
     web.user_store.cache_clear()
-    for model in (UserModel, MeterModel, AddressModel, ReadingModel, LedgerModel, BidModel, NewsModel, DrModel,
-                  AuditModel):
+    for model in (
+        UserModel,
+        MeterModel,
+        AddressModel,
+        ReadingModel,
+        LedgerModel,
+        BidModel,
+        NewsModel,
+        DrModel,
+        AuditModel,
+    ):
         model._connection = None
 
 
 def initial_secrets() -> dict[str, str]:
     """The secrets every test starts with, by name (the simulators' one is made by the tests that need it)."""
     private_pem, public_pem = platform_key_pair()
-    return {"etp-test-jwt": JWT_SECRET, "etp-test-iota-seed": IOTA_SEED,
-            "etp-test-platform-key": json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem})}
+    return {
+        "etp-test-jwt": JWT_SECRET,
+        "etp-test-iota-seed": IOTA_SEED,
+        "etp-test-platform-key": json.dumps({"private_key_pem": private_pem, "public_key_pem": public_pem}),
+    }
 
 
 class MotoWorld:
@@ -138,8 +150,11 @@ class MotoWorld:
     def _secret_versions(client) -> dict[str, tuple]:
         """Each secret's versions and dates: a test that put a value, updated or deleted it changes them."""
         listed = client.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
-        return {s["Name"]: (s.get("SecretVersionsToStages"), s.get("LastChangedDate"), s.get("DeletedDate"))
-                for page in listed for s in page["SecretList"]}
+        return {
+            s["Name"]: (s.get("SecretVersionsToStages"), s.get("LastChangedDate"), s.get("DeletedDate"))
+            for page in listed
+            for s in page["SecretList"]
+        }
 
     def start(self) -> None:
         from moto.core.custom_responses_mock import reset_responses_mock
@@ -232,8 +247,14 @@ def keys() -> dict[str, str]:
     platform_private, platform_public = platform_key_pair()
     meter_private, meter_public = envelope.new_key_pair()
     other_private, other_public = envelope.new_key_pair()
-    return dict(platform_private=platform_private, platform_public=platform_public, meter_private=meter_private,
-                meter_public=meter_public, other_private=other_private, other_public=other_public)
+    return dict(
+        platform_private=platform_private,
+        platform_public=platform_public,
+        meter_private=meter_private,
+        meter_public=meter_public,
+        other_private=other_private,
+        other_public=other_public,
+    )
 
 
 @pytest.fixture

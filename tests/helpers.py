@@ -61,7 +61,8 @@ def call(function, event) -> tuple[int, object]:
 
 def login_bearer(account: str, password: str = "energy-demo") -> str:
     """A bearer for `account`, from the accounts function's POST /login."""
-    status, body = call(load_function("accounts"), load_event("accounts/login.json",
-                                                              body={"account": account, "password": password}))
+    status, body = call(
+        load_function("accounts"), load_event("accounts/login.json", body={"account": account, "password": password})
+    )
     assert status == 200, body
     return body["bearer"]  # type: ignore[index]

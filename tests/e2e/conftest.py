@@ -47,8 +47,9 @@ def deployment(tmp_path_factory):
         demo.seed_stack(stack, state / "meters", node_url=node.url)
         upstream = f"{ministack.endpoint}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
         proxy = Proxy(free_port(), upstream).start()
-        yield Deployment(api=proxy.url, endpoint=ministack.endpoint, stack=stack, node=node.url,
-                         meters=state / "meters")
+        yield Deployment(
+            api=proxy.url, endpoint=ministack.endpoint, stack=stack, node=node.url, meters=state / "meters"
+        )
     finally:
         if proxy is not None:
             proxy.stop()

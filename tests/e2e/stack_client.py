@@ -30,8 +30,16 @@ def bearer(api: str, account: str, password: str = PASSWORD) -> dict[str, str]:
 
 def run_admin(deployment, *argv: str, stdin: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
     """etp-admin run against the deployment, with `stdin` as its standard input; the caller checks the outcome."""
-    command = [str(Path(sys.executable).with_name("etp-admin")), "--env", "local", "--stack", deployment.stack.name,
-               "--endpoint-url", deployment.endpoint, *argv]
+    command = [
+        str(Path(sys.executable).with_name("etp-admin")),
+        "--env",
+        "local",
+        "--stack",
+        deployment.stack.name,
+        "--endpoint-url",
+        deployment.endpoint,
+        *argv,
+    ]
     return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 

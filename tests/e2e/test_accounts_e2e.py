@@ -13,9 +13,21 @@ CORS = {
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
 }
-ROUTES = [("POST", "/login"), ("GET", "/user"), ("PUT", "/user"), ("POST", "/user"), ("GET", "/participant"),
-          ("GET", "/amis"), ("GET", "/address"), ("GET", "/power_info"), ("GET", "/bidsubmit"),
-          ("POST", "/bidsubmit"), ("PUT", "/bidsubmit"), ("DELETE", "/bidsubmit"), ("GET", "/bidstatus")]
+ROUTES = [
+    ("POST", "/login"),
+    ("GET", "/user"),
+    ("PUT", "/user"),
+    ("POST", "/user"),
+    ("GET", "/participant"),
+    ("GET", "/amis"),
+    ("GET", "/address"),
+    ("GET", "/power_info"),
+    ("GET", "/bidsubmit"),
+    ("POST", "/bidsubmit"),
+    ("PUT", "/bidsubmit"),
+    ("DELETE", "/bidsubmit"),
+    ("GET", "/bidstatus"),
+]
 
 
 @pytest.mark.parametrize("account", [*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR])
@@ -37,9 +49,15 @@ def test_wrong_password_and_unknown_account_give_the_same_401(deployment):
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_every_route_answers_its_preflight_with_the_contract_headers(deployment, method, path):
-    answer = requests.options(f"{deployment.api}{path}", timeout=30, headers={
-        "Origin": "http://localhost:5173", "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": "authorization,content-type"})
+    answer = requests.options(
+        f"{deployment.api}{path}",
+        timeout=30,
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert answer.status_code == 200
     for name, value in CORS.items():
         assert answer.headers[name] == value
@@ -58,16 +76,22 @@ def test_an_aggregator_creates_an_account_that_then_changes_its_password(deploym
     new = {"account": "E2E_BEMS", "username": "End to end", "password": "first-passphrase"}
     created = requests.post(f"{api}/user", json=new, headers=bearer(api, "Aggregator"), timeout=30)
     assert (created.status_code, created.json()) == (201, {"message": "Account created"})
-    again = requests.post(f"{api}/user", json={**new, "username": "Impostor"}, headers=bearer(api, "Aggregator"),
-                          timeout=30)
+    again = requests.post(
+        f"{api}/user", json={**new, "username": "Impostor"}, headers=bearer(api, "Aggregator"), timeout=30
+    )
     assert (again.status_code, again.json()) == (409, {"error": "Account already exists"})
-    refused = requests.post(f"{api}/user", json={**new, "account": "Other_BEMS"}, headers=bearer(api, "ABRI_BEMS"),
-                            timeout=30)
+    refused = requests.post(
+        f"{api}/user", json={**new, "account": "Other_BEMS"}, headers=bearer(api, "ABRI_BEMS"), timeout=30
+    )
     assert (refused.status_code, refused.json()) == (403, {"error": "Forbidden"})
 
     old = login(api, "E2E_BEMS", "first-passphrase").json()["bearer"]
-    changed = requests.put(f"{api}/user", json={"original_passwd": "first-passphrase", "new_passwd": "second-pass"},
-                           headers={"Authorization": f"Bearer {old}"}, timeout=30)
+    changed = requests.put(
+        f"{api}/user",
+        json={"original_passwd": "first-passphrase", "new_passwd": "second-pass"},
+        headers={"Authorization": f"Bearer {old}"},
+        timeout=30,
+    )
     assert changed.status_code == 200 and changed.json()["message"] == "Accept."
     assert requests.get(f"{api}/user", headers={"Authorization": f"Bearer {old}"}, timeout=30).status_code == 401
     fresh = {"Authorization": f"Bearer {changed.json()['bearer']}"}
@@ -80,8 +104,9 @@ def test_an_aggregator_creates_an_account_that_then_changes_its_password(deploym
 
 def test_bad_bodies_get_400_naming_the_problem(deployment):
     api = deployment.api
-    malformed = requests.post(f"{api}/login", data="{not json", headers={"Content-Type": "application/json"},
-                              timeout=30)
+    malformed = requests.post(
+        f"{api}/login", data="{not json", headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert malformed.status_code == 400 and "body" in malformed.json()["description"]
     huge = requests.post(f"{api}/login", json={"account": "A", "password": "p", "pad": "x" * 70_000}, timeout=30)
     assert huge.status_code == 400 and "body" in huge.json()["description"]
@@ -95,14 +120,16 @@ def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment
     assert {row["account"] for row in json.loads(listed.stdout)} >= {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR}
 
     old = bearer(deployment.api, "SGESC_D_BEMS")
-    reset = run_admin(deployment, "accounts", "reset-password", "SGESC_D_BEMS", "--password-stdin",
-                      stdin="operator-set\n")
+    reset = run_admin(
+        deployment, "accounts", "reset-password", "SGESC_D_BEMS", "--password-stdin", stdin="operator-set\n"
+    )
     assert reset.returncode == 0, reset.stderr
     assert requests.get(f"{deployment.api}/user", headers=old, timeout=30).status_code == 401
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
 
-    seeded = run_admin(deployment, "demo", "seed", "--credentials-dir", str(deployment.meters),
-                       "--node", deployment.node)
+    seeded = run_admin(
+        deployment, "demo", "seed", "--credentials-dir", str(deployment.meters), "--node", deployment.node
+    )
     assert seeded.returncode == 0, seeded.stderr
     assert seeded.stdout.count("account exists") == 6 and seeded.stdout.count("meter exists") == 5
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200, "seeding never overwrites"

@@ -21,28 +21,38 @@ def test_an_offer_is_accepted_recorded_on_the_tangle_and_an_unaccepted_one_becom
     api, zone = deployment.api, local_zone()
     aggregator = bearer(api, demo.DEMO_AGGREGATOR)
     for account in ("Carlab_BEMS", "NCKU_BEMS"):
-        answer = requests.post(f"{api}/DR_bid", json={"volume": 5, "price": 2.5}, headers=bearer(api, account),
-                               timeout=30)
+        answer = requests.post(
+            f"{api}/DR_bid", json={"volume": 5, "price": 2.5}, headers=bearer(api, account), timeout=30
+        )
         assert (answer.status_code, answer.json()) == (200, "ok")
     day = dr.target_day(utcnow(), zone)  # both offers were made a moment ago
     offered = requests.get(f"{api}/DR_bid", params={"date": day.isoformat()}, headers=aggregator, timeout=30).json()
     by_executor = {o["executor"]: o for o in offered}
     assert {"Carlab_BEMS", "NCKU_BEMS"} <= set(by_executor)
     carlab, ncku = by_executor["Carlab_BEMS"]["uuid"], by_executor["NCKU_BEMS"]["uuid"]
-    own = requests.get(f"{api}/DR_bid", params={"date": day.isoformat()}, headers=bearer(api, "Carlab_BEMS"),
-                       timeout=30).json()
+    own = requests.get(
+        f"{api}/DR_bid", params={"date": day.isoformat()}, headers=bearer(api, "Carlab_BEMS"), timeout=30
+    ).json()
     assert {o["executor"] for o in own} == {"Carlab_BEMS"}
 
     window = {"start_time": f"{day} 13:00:00", "end_time": f"{day} 15:00:00"}
-    refused = requests.post(f"{api}/DR_bid", json={**window, "uuid": [carlab, "00000000-0000-4000-8000-000000000000"]},
-                            headers=aggregator, timeout=30)
+    refused = requests.post(
+        f"{api}/DR_bid",
+        json={**window, "uuid": [carlab, "00000000-0000-4000-8000-000000000000"]},
+        headers=aggregator,
+        timeout=30,
+    )
     assert (refused.status_code, refused.json()) == (400, "error")
     accepted = requests.post(f"{api}/DR_bid", json={**window, "uuid": [carlab]}, headers=aggregator, timeout=30)
     assert (accepted.status_code, accepted.json()) == (200, "ok")
     for account in ("Carlab_BEMS", demo.DEMO_AGGREGATOR):
         (row,) = results(api, account, carlab)
         assert (row["result"], row["status"], row["acceptor"], row["counterpart_name"]) == (
-            True, "已得標", demo.DEMO_AGGREGATOR, demo.DEMO_AGGREGATOR)
+            True,
+            "已得標",
+            demo.DEMO_AGGREGATOR,
+            demo.DEMO_AGGREGATOR,
+        )
         assert (row["start_time"], row["end_time"]) == (window["start_time"], window["end_time"])
     assert results(api, "NCKU_BEMS", carlab) == [], "a BEMS sees only its own offers"
 

@@ -12,14 +12,20 @@ from etp.market import slots
 def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     api, zone = deployment.api, local_zone()
     start = slots.next_open_slot(utcnow(), zone) + timedelta(hours=3)
-    offer = {"bid_type": "sell", "start_time": slots.format_dh(start, zone),
-             "end_time": slots.format_dh(start + timedelta(hours=1), zone), "value": 5, "price": 2.5}
+    offer = {
+        "bid_type": "sell",
+        "start_time": slots.format_dh(start, zone),
+        "end_time": slots.format_dh(start + timedelta(hours=1), zone),
+        "value": 5,
+        "price": 2.5,
+    }
     carlab = bearer(api, "Carlab_BEMS")
     created = requests.post(f"{api}/bidsubmit", json=offer, headers=carlab, timeout=30)
     assert created.status_code == 200 and created.json()["message"] == "Accept"
     bid_id = created.json()["id"]
-    listed = requests.get(f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "sell"},
-                          headers=carlab, timeout=30).json()
+    listed = requests.get(
+        f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "sell"}, headers=carlab, timeout=30
+    ).json()
     assert [(b["id"], b["volume"], b["price"]) for b in listed["data"]] == [(bid_id, 5.0, 2.5)]
     refused = requests.post(f"{api}/bidsubmit", json={**offer, "bid_type": "buy"}, headers=carlab, timeout=30)
     assert refused.status_code == 400 and refused.json()["message"] == "Reject"
@@ -46,8 +52,9 @@ def publish_readings(deployment, account: str, slot_start, grid_kw: float) -> No
     credentials = json.loads((deployment.meters / f"{account}.json").read_text())
     secrets = deployment.stack.client("secretsmanager")
     seed = secrets.get_secret_value(SecretId=deployment.stack.outputs["IotaSeedSecretArn"])["SecretString"]
-    platform = json.loads(secrets.get_secret_value(
-        SecretId=deployment.stack.outputs["PlatformKeySecretArn"])["SecretString"])["public_key_pem"]
+    platform = json.loads(
+        secrets.get_secret_value(SecretId=deployment.stack.outputs["PlatformKeySecretArn"])["SecretString"]
+    )["public_key_pem"]
     address = meters.daily_address(seed, credentials["meter_id"], slot_start.astimezone(UTC).date())
     for quarter in range(5):
         taken_at = slot_start + timedelta(minutes=15 * quarter)
@@ -64,8 +71,12 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     window = {"start_time": slots.format_dh(start, zone), "end_time": slots.format_dh(start + timedelta(hours=1), zone)}
     offers = {"SGESC_C_BEMS": ("sell", 10, 2.0), "NCKU_BEMS": ("buy", 6, 4.0), "ABRI_BEMS": ("buy", 6, 3.0)}
     for account, (side, kwh, price) in offers.items():
-        answer = requests.post(f"{api}/bidsubmit", json={"bid_type": side, **window, "value": kwh, "price": price},
-                               headers=bearer(api, account), timeout=30)
+        answer = requests.post(
+            f"{api}/bidsubmit",
+            json={"bid_type": side, **window, "value": kwh, "price": price},
+            headers=bearer(api, account),
+            timeout=30,
+        )
         assert answer.status_code == 200, answer.text
     slot_arg = start.replace(tzinfo=None).isoformat(timespec="minutes")
     admin(deployment, "jobs", "run", "seal", "--slot", slot_arg)
@@ -74,8 +85,11 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     assert "Q* = 10 kWh   p* = 2.5 NT$/kWh" in admin(deployment, "market", "show", "--slot", slot_arg)
 
     rows = requests.get(f"{api}/matchresult", headers=bearer(api, "SGESC_C_BEMS"), timeout=30).json()
-    mine = sorted((r["counterpart"]["name"], r["wins"]["value"], r["wins"]["price"], r["status"]) for r in rows
-                  if r["time"].startswith(f"{start:%H}:00"))
+    mine = sorted(
+        (r["counterpart"]["name"], r["wins"]["value"], r["wins"]["price"], r["status"])
+        for r in rows
+        if r["time"].startswith(f"{start:%H}:00")
+    )
     assert mine == [("ABRI_BEMS", 4.0, 2.5, "已得標"), ("NCKU_BEMS", 6.0, 2.5, "已得標")]
     admin(deployment, "jobs", "run", "audit")  # the sealed and cleared slot go on the tangle
 
@@ -89,8 +103,15 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     assert entry["tag"].startswith("ETP9CLEARING9RESULT") and json.loads(entry["message"])["volume_wh"] == 10_000
     for kind in ("sealed-bids", "clearing"):
         assert json.loads(admin(deployment, "audit", "show", kind, slot_arg, "--node", deployment.node))["verified"]
-    assert requests.get(f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "buy"},
-                        headers=bearer(api, "ABRI_BEMS"), timeout=30).json()["totalCount"] >= 1
+    assert (
+        requests.get(
+            f"{api}/bidsubmit",
+            params={"per_page": 10, "page": 1, "bid_type": "buy"},
+            headers=bearer(api, "ABRI_BEMS"),
+            timeout=30,
+        ).json()["totalCount"]
+        >= 1
+    )
 
     admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
     admin(deployment, "jobs", "run", "addresses", "--now", start.astimezone(UTC).isoformat())  # the slot's UTC day

@@ -14,15 +14,28 @@ from etp.iota.node import NodeClient
 
 def test_a_reading_travels_from_meter_to_power_info(deployment):
     credentials = json.loads((deployment.meters / "ABRI_BEMS.json").read_text())
-    address = requests.get(f"{deployment.api}/address", timeout=30,
-                           headers={"Authorization": f"Bearer {credentials['token']}"})
+    address = requests.get(
+        f"{deployment.api}/address", timeout=30, headers={"Authorization": f"Bearer {credentials['token']}"}
+    )
     assert address.status_code == 200 and len(address.json()["address"]) == 81
 
     now = datetime.now(UTC).replace(microsecond=0)
     taken_at = now - timedelta(minutes=1)
-    published = run_admin(deployment, "meters", "publish", "--credentials", str(deployment.meters / "ABRI_BEMS.json"),
-                          "--api", deployment.api, "--node", deployment.node, "--value", "grid=21.96",
-                          "--at", taken_at.isoformat())
+    published = run_admin(
+        deployment,
+        "meters",
+        "publish",
+        "--credentials",
+        str(deployment.meters / "ABRI_BEMS.json"),
+        "--api",
+        deployment.api,
+        "--node",
+        deployment.node,
+        "--value",
+        "grid=21.96",
+        "--at",
+        taken_at.isoformat(),
+    )
     assert published.returncode == 0, published.stderr
     tx_hash = json.loads(published.stdout)["transaction"]
     on_tangle = NodeClient(deployment.node).find_transactions(addresses=[address.json()["address"]])
@@ -37,22 +50,27 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
 
     day = taken_at.astimezone(local_zone()).strftime("%Y/%m/%d")
     headers = bearer(deployment.api, "ABRI_BEMS")
-    table = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
-                         params={"per_page": 1000, "page": 1, "time": day}).json()
+    table = requests.get(
+        f"{deployment.api}/power_info", headers=headers, timeout=30, params={"per_page": 1000, "page": 1, "time": day}
+    ).json()
     link = f"{deployment.node}/explorer/transaction/{tx_hash}"
     rows = [row for row in table["data"] if row["address"] == link]
     assert len(rows) == 1, "stored once"
     assert (rows[0]["data_type"], rows[0]["power_display"]) == ("NetLoad", 21.96)
     assert requests.get(link, timeout=30).json()["hash"] == tx_hash
-    summary = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
-                           params={"summary_date": day}).json()
+    summary = requests.get(
+        f"{deployment.api}/power_info", headers=headers, timeout=30, params={"summary_date": day}
+    ).json()
     assert summary["Demand"] > 0
-    chart = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30,
-                         params={"chart_date": day}).json()
+    chart = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30, params={"chart_date": day}).json()
     assert len(chart) == 7 and chart[-1]["Demand"] == summary["Demand"]
 
-    others = requests.get(f"{deployment.api}/power_info", headers=bearer(deployment.api, "NCKU_BEMS"), timeout=30,
-                          params={"per_page": 1000, "page": 1, "time": day}).json()
+    others = requests.get(
+        f"{deployment.api}/power_info",
+        headers=bearer(deployment.api, "NCKU_BEMS"),
+        timeout=30,
+        params={"per_page": 1000, "page": 1, "time": day},
+    ).json()
     assert all(row["address"] != link for row in others["data"]), "a BEMS sees only its own readings"
 
 

@@ -10,8 +10,13 @@ def test_simulated_meters_publish_and_the_tracker_ingests_their_readings(deploym
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
     published = run_admin(deployment, "simulate", "power", "--now", now)
     assert published.returncode == 0, published.stderr + published.stdout
-    assert set(json.loads(published.stdout)["published"]) == {"Carlab_BEMS", "NCKU_BEMS", "SGESC_C_BEMS",
-                                                              "SGESC_D_BEMS", "ABRI_BEMS"}
+    assert set(json.loads(published.stdout)["published"]) == {
+        "Carlab_BEMS",
+        "NCKU_BEMS",
+        "SGESC_C_BEMS",
+        "SGESC_D_BEMS",
+        "ABRI_BEMS",
+    }
     tracked = run_admin(deployment, "jobs", "run", "tracker", "--now", now)
     assert tracked.returncode == 0 and json.loads(tracked.stdout)["stored"] >= 5
 

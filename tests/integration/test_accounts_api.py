@@ -93,16 +93,32 @@ def test_a_body_over_64_kb_is_refused(users):
 
 # --- authentication on every other route ------------------------------------------------------
 
-PROTECTED = ["accounts/get_user.json", "accounts/change_password.json", "accounts/create_user.json",
-             "accounts/participants.json"]
+PROTECTED = [
+    "accounts/get_user.json",
+    "accounts/change_password.json",
+    "accounts/create_user.json",
+    "accounts/participants.json",
+]
 
 
 @pytest.mark.parametrize("event_file", PROTECTED)
 def test_no_route_but_login_answers_without_a_valid_token(users, event_file):
-    expired = tokens.issue(user_id=users.get("Carlab_BEMS").id, account="Carlab_BEMS", version=0,
-                           secret=JWT_SECRET, now=utcnow() - timedelta(hours=25), ttl=timedelta(hours=24))
-    forged = tokens.issue(user_id=users.get("Carlab_BEMS").id, account="Carlab_BEMS", version=0,
-                          secret="not-the-platform-secret-but-long-enough!!", now=utcnow(), ttl=timedelta(hours=1))
+    expired = tokens.issue(
+        user_id=users.get("Carlab_BEMS").id,
+        account="Carlab_BEMS",
+        version=0,
+        secret=JWT_SECRET,
+        now=utcnow() - timedelta(hours=25),
+        ttl=timedelta(hours=24),
+    )
+    forged = tokens.issue(
+        user_id=users.get("Carlab_BEMS").id,
+        account="Carlab_BEMS",
+        version=0,
+        secret="not-the-platform-secret-but-long-enough!!",
+        now=utcnow(),
+        ttl=timedelta(hours=1),
+    )
     for token in (None, "", "garbage", expired, forged):
         event = load_event(event_file, bearer=token)
         assert invoke(event) == (401, {"error": "Unauthorized access"})
@@ -135,8 +151,15 @@ def test_a_token_of_a_deleted_account_is_refused(users):
 def test_get_user_answers_the_callers_profile(users):
     status, body = invoke(load_event("accounts/get_user.json", bearer=bearer("Carlab_BEMS")))
     assert status == 200
-    assert body == {"account": "Carlab_BEMS", "username": "Carlab_BEMS", "avatar": "", "balance": 0,
-                    "address": "", "eth_address": "", "is_aggregator": False}
+    assert body == {
+        "account": "Carlab_BEMS",
+        "username": "Carlab_BEMS",
+        "avatar": "",
+        "balance": 0,
+        "address": "",
+        "eth_address": "",
+        "is_aggregator": False,
+    }
 
 
 # --- PUT /user ---------------------------------------------------------------------------------
@@ -144,8 +167,13 @@ def test_get_user_answers_the_callers_profile(users):
 
 def test_password_change_revokes_the_old_token_and_the_new_one_works(users):
     old = bearer()
-    status, body = invoke(load_event("accounts/change_password.json", bearer=old,
-                                     body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"}))
+    status, body = invoke(
+        load_event(
+            "accounts/change_password.json",
+            bearer=old,
+            body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"},
+        )
+    )
     assert status == 200 and body["message"] == "Accept."
     assert invoke(load_event("accounts/get_user.json", bearer=old))[0] == 401
     assert invoke(load_event("accounts/get_user.json", bearer=body["bearer"]))[0] == 200
@@ -155,8 +183,13 @@ def test_password_change_revokes_the_old_token_and_the_new_one_works(users):
 
 def test_wrong_original_password_is_rejected_and_changes_nothing(users):
     token = bearer()
-    status, body = invoke(load_event("accounts/change_password.json", bearer=token,
-                                     body={"original_passwd": "not-it", "new_passwd": "a-new-passphrase"}))
+    status, body = invoke(
+        load_event(
+            "accounts/change_password.json",
+            bearer=token,
+            body={"original_passwd": "not-it", "new_passwd": "a-new-passphrase"},
+        )
+    )
     assert (status, body) == (400, {"message": "Reject."})
     assert invoke(load_event("accounts/get_user.json", bearer=token))[0] == 200
     assert login()[0] == 200
@@ -230,7 +263,8 @@ def test_participants_lists_every_account(users):
     status, body = invoke(load_event("accounts/participants.json", bearer=bearer()))
     assert status == 200
     assert sorted(body, key=lambda p: p["name"]) == sorted(
-        ({"id": u.id, "name": u.username} for u in users.all()), key=lambda p: p["name"])
+        ({"id": u.id, "name": u.username} for u in users.all()), key=lambda p: p["name"]
+    )
 
 
 # --- logs ------------------------------------------------------------------------------------------
@@ -241,14 +275,26 @@ def test_logs_never_contain_passwords_tokens_or_secrets(users):
     previous = function.logger.registered_handler.setStream(stream)
     try:
         token = bearer()
-        status, changed = invoke(load_event("accounts/change_password.json", bearer=token,
-                                            body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"}))
+        status, changed = invoke(
+            load_event(
+                "accounts/change_password.json",
+                bearer=token,
+                body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"},
+            )
+        )
         login(password="a-wrong-password")
         invoke(load_event("accounts/get_user.json", bearer="garbage.token.value"))
     finally:
         function.logger.registered_handler.setStream(previous)
     logged = stream.getvalue()
     assert status == 200 and '"message":"password changed"' in logged, "the function logs structured lines"
-    for secret in (PASSWORD, "a-new-passphrase", "a-wrong-password", token, changed["bearer"],
-                   "garbage.token.value", JWT_SECRET):
+    for secret in (
+        PASSWORD,
+        "a-new-passphrase",
+        "a-wrong-password",
+        token,
+        changed["bearer"],
+        "garbage.token.value",
+        JWT_SECRET,
+    ):
         assert secret not in logged

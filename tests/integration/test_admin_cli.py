@@ -36,16 +36,34 @@ def run(stack, *argv, stdin="", monkeypatch=None, capsys=None):
 
 
 def test_create_then_list_then_reset(stack, monkeypatch, capsys):
-    code, out = run(stack, "accounts", "create", "New_BEMS", "--username", "New", "--password-stdin",
-                    stdin="first-password\n", monkeypatch=monkeypatch, capsys=capsys)
+    code, out = run(
+        stack,
+        "accounts",
+        "create",
+        "New_BEMS",
+        "--username",
+        "New",
+        "--password-stdin",
+        stdin="first-password\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     assert code == 0 and json.loads(out.out)["account"] == "New_BEMS"
     assert "first-password" not in out.out + out.err
 
     code, out = run(stack, "accounts", "list", "--json", capsys=capsys)
     assert code == 0 and [row["account"] for row in json.loads(out.out)] == ["New_BEMS"]
 
-    code, out = run(stack, "accounts", "reset-password", "New_BEMS", "--password-stdin", stdin="second-password\n",
-                    monkeypatch=monkeypatch, capsys=capsys)
+    code, out = run(
+        stack,
+        "accounts",
+        "reset-password",
+        "New_BEMS",
+        "--password-stdin",
+        stdin="second-password\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     assert code == 0 and "revoked" in out.out
     user = DynamoUserStore().get("New_BEMS")
     assert passwords.verify_password("second-password", user.password_hash) and user.token_version == 1
@@ -53,14 +71,38 @@ def test_create_then_list_then_reset(stack, monkeypatch, capsys):
 
 def test_errors_are_one_line_and_exit_1(stack, monkeypatch, capsys):
     run(stack, "accounts", "create", "Dup_BEMS", "--password-stdin", stdin="a-password\n", monkeypatch=monkeypatch)
-    code, out = run(stack, "accounts", "create", "Dup_BEMS", "--password-stdin", stdin="b-password\n",
-                    monkeypatch=monkeypatch, capsys=capsys)
+    code, out = run(
+        stack,
+        "accounts",
+        "create",
+        "Dup_BEMS",
+        "--password-stdin",
+        stdin="b-password\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     assert code == 1 and "already exists" in out.err
-    code, out = run(stack, "accounts", "create", "Short_BEMS", "--password-stdin", stdin="short\n",
-                    monkeypatch=monkeypatch, capsys=capsys)
+    code, out = run(
+        stack,
+        "accounts",
+        "create",
+        "Short_BEMS",
+        "--password-stdin",
+        stdin="short\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     assert code == 1 and "8 to 256" in out.err and DynamoUserStore().get("Short_BEMS") is None
-    code, out = run(stack, "accounts", "reset-password", "Ghost", "--password-stdin", stdin="long-enough\n",
-                    monkeypatch=monkeypatch, capsys=capsys)
+    code, out = run(
+        stack,
+        "accounts",
+        "reset-password",
+        "Ghost",
+        "--password-stdin",
+        stdin="long-enough\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
     assert code == 1 and "no account" in out.err
 
 
@@ -100,9 +142,20 @@ def test_news_publish_and_market_show(stack, capsys):
 
     slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
     for user, side, price in (("u-1", "sell", 2000), ("u-2", "buy", 3000)):
-        DynamoBidStore().create(StoredBid(id=str(uuid.uuid4()), user_id=user, account=f"{user}_BEMS", side=side,
-                                          slot=slot, volume_wh=5000, price_milli=price, status=bids.SUBMITTED,
-                                          uploaded_at=slot, version=0))
+        DynamoBidStore().create(
+            StoredBid(
+                id=str(uuid.uuid4()),
+                user_id=user,
+                account=f"{user}_BEMS",
+                side=side,
+                slot=slot,
+                volume_wh=5000,
+                price_milli=price,
+                status=bids.SUBMITTED,
+                uploaded_at=slot,
+                version=0,
+            )
+        )
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "2 bids" in out.out and "not cleared" in out.out
     load_function("market_jobs").lambda_handler({"job": "clear", "slot": "2030-01-01T10:00"}, FakeLambdaContext())
@@ -114,18 +167,25 @@ def test_news_publish_and_market_show(stack, capsys):
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "USE_SSL")
 
 
-@pytest.mark.parametrize(("env", "variables", "explicit", "expected"), [
-    ("localstack", {}, None, "http://localhost:4566"),  # LocalStack's default edge
-    ("localstack", {"LOCALSTACK_HOST": "ls.internal:4510"}, None, "http://ls.internal:4510"),
-    ("localstack", {"LOCALSTACK_HOST": "ls.internal"}, None, "http://ls.internal:4566"),
-    ("localstack", {"LOCALSTACK_HOST": "ls.internal", "USE_SSL": "1"}, None, "https://ls.internal:4566"),
-    ("localstack", {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566", "LOCALSTACK_HOST": "x:1"}, None,
-     "http://10.0.0.5:4566"),
-    ("localstack", {"LOCALSTACK_HOST": "x:1"}, "http://given:4566", "http://given:4566"),
-    ("local", {"LOCALSTACK_HOST": "x:1"}, None, "http://127.0.0.1:4566"),  # MiniStack, whatever LocalStack says
-    ("dev", {"LOCALSTACK_HOST": "x:1"}, None, None),  # real AWS
-    ("dev", {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566"}, None, "http://10.0.0.5:4566"),
-])
+@pytest.mark.parametrize(
+    ("env", "variables", "explicit", "expected"),
+    [
+        ("localstack", {}, None, "http://localhost:4566"),  # LocalStack's default edge
+        ("localstack", {"LOCALSTACK_HOST": "ls.internal:4510"}, None, "http://ls.internal:4510"),
+        ("localstack", {"LOCALSTACK_HOST": "ls.internal"}, None, "http://ls.internal:4566"),
+        ("localstack", {"LOCALSTACK_HOST": "ls.internal", "USE_SSL": "1"}, None, "https://ls.internal:4566"),
+        (
+            "localstack",
+            {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566", "LOCALSTACK_HOST": "x:1"},
+            None,
+            "http://10.0.0.5:4566",
+        ),
+        ("localstack", {"LOCALSTACK_HOST": "x:1"}, "http://given:4566", "http://given:4566"),
+        ("local", {"LOCALSTACK_HOST": "x:1"}, None, "http://127.0.0.1:4566"),  # MiniStack, whatever LocalStack says
+        ("dev", {"LOCALSTACK_HOST": "x:1"}, None, None),  # real AWS
+        ("dev", {"AWS_ENDPOINT_URL": "http://10.0.0.5:4566"}, None, "http://10.0.0.5:4566"),
+    ],
+)
 def test_the_endpoint_of_each_environment(monkeypatch, env, variables, explicit, expected):
     from etp_admin import stack as stacks
 

@@ -26,13 +26,22 @@ SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-01T02:00:00Z", "clearing#2030-01
 @pytest.fixture
 def cleared_slot(aws, node):
     for user, side, kwh, price in (("A", "sell", 10, 2.0), ("B", "buy", 6, 4.0), ("C", "buy", 6, 3.0)):
-        DynamoBidStore().create(StoredBid(
-            id=str(uuid.uuid4()), user_id=user, account=f"{user}_BEMS", side=side, slot=SLOT,
-            volume_wh=round(kwh * 1000), price_milli=round(price * 1000), status=bids.SUBMITTED,
-            uploaded_at=SLOT - timedelta(hours=3), version=0))
+        DynamoBidStore().create(
+            StoredBid(
+                id=str(uuid.uuid4()),
+                user_id=user,
+                account=f"{user}_BEMS",
+                side=side,
+                slot=SLOT,
+                volume_wh=round(kwh * 1000),
+                price_milli=round(price * 1000),
+                status=bids.SUBMITTED,
+                uploaded_at=SLOT - timedelta(hours=3),
+                version=0,
+            )
+        )
     for job in ("seal", "clear"):
-        market_jobs.lambda_handler({"job": job, "slot": SLOT_EVENT, "now": "2030-01-01T09:45:00"},
-                                   FakeLambdaContext())
+        market_jobs.lambda_handler({"job": job, "slot": SLOT_EVENT, "now": "2030-01-01T09:45:00"}, FakeLambdaContext())
     return node
 
 
@@ -55,9 +64,14 @@ def test_sealed_and_cleared_slots_are_published_once_and_their_bids_carry_the_ha
         assert (bid.seal_tx, bid.clear_tx) == (sealed.tx_hash, cleared.tx_hash)
     (entry,) = on_node(cleared_slot, CLEARING_KEY)
     assert entry.hash == cleared.tx_hash and entry.tag.startswith("ETP9CLEARING9RESULT")
-    assert json.loads(entry.message) == {"record": "clearing", "subject": "2030-01-01T02:00:00Z", "bids": 3,
-                                         "price_milli": 2500, "volume_wh": 10_000,
-                                         "sha256": json.loads(cleared.message)["sha256"]}
+    assert json.loads(entry.message) == {
+        "record": "clearing",
+        "subject": "2030-01-01T02:00:00Z",
+        "bids": 3,
+        "price_milli": 2500,
+        "volume_wh": 10_000,
+        "sha256": json.loads(cleared.message)["sha256"],
+    }
 
     assert publish()["published"] == 0, "nothing is left to publish"
     for job in ("seal", "clear"):  # the jobs re-run: the records are not put again
@@ -83,8 +97,13 @@ def test_a_node_outage_delays_the_records_without_losing_them(cleared_slot, envi
 
 def test_a_run_that_died_after_sending_is_not_sent_twice(cleared_slot):
     pending = DynamoOutbox().get(SEALED_KEY)
-    sent = audit.publish(NodeClient(cleared_slot.url), pending.key, pending.tag, pending.message.encode(),
-                         datetime(2030, 1, 1, 1, 45, tzinfo=UTC))  # sent, but the run died before noting it
+    sent = audit.publish(
+        NodeClient(cleared_slot.url),
+        pending.key,
+        pending.tag,
+        pending.message.encode(),
+        datetime(2030, 1, 1, 1, 45, tzinfo=UTC),
+    )  # sent, but the run died before noting it
     assert publish()["published"] == 2
     assert DynamoOutbox().get(SEALED_KEY).tx_hash == sent
     assert [e.hash for e in on_node(cleared_slot, SEALED_KEY)] == [sent]
@@ -114,8 +133,22 @@ def cli_stack(aws):
 
 def show(node, capsys, kind: str, subject: str) -> tuple[int, dict | None, str]:
     capsys.readouterr()  # drop what the jobs printed (their logs and metrics)
-    code = cli.main(["--env", "dev", "--stack", "etp-audit-cli", "--region", "us-east-1",
-                     "audit", "show", kind, subject, "--node", node.url])
+    code = cli.main(
+        [
+            "--env",
+            "dev",
+            "--stack",
+            "etp-audit-cli",
+            "--region",
+            "us-east-1",
+            "audit",
+            "show",
+            kind,
+            subject,
+            "--node",
+            node.url,
+        ]
+    )
     out = capsys.readouterr()
     return code, (json.loads(out.out) if out.out.strip() else None), out.err
 

@@ -27,8 +27,21 @@ DAY, NEXT_DAY = "2030-01-02", "2030-01-03"
 WINDOW = ("2030-01-02 10:00:00", "2030-01-02 12:00:00")
 ISO_DT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 AGGREGATOR_NAME, AGGREGATOR_ADDRESS = "NCKU 聚合商", "台南市東區大學路1號"
-RESULT_FIELDS = {"uuid", "executor", "acceptor", "counterpart_name", "counterpart_address", "start_time", "end_time",
-                 "volume", "price", "result", "status", "rate", "blockchain_url"}
+RESULT_FIELDS = {
+    "uuid",
+    "executor",
+    "acceptor",
+    "counterpart_name",
+    "counterpart_address",
+    "start_time",
+    "end_time",
+    "volume",
+    "price",
+    "result",
+    "status",
+    "rate",
+    "blockchain_url",
+}
 
 
 def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -57,11 +70,16 @@ def people(aws, clock) -> dict[str, Person]:
     users = DynamoUserStore()
     made = {}
     for key, account, username, aggregator, address in (
-            ("carlab", "Carlab_BEMS", "Carlab", False, "台南市東區1號"),
-            ("ncku", "NCKU_BEMS", "NCKU", False, "台南市東區2號"),
-            ("agg", "NCKU_Aggregator", AGGREGATOR_NAME, True, AGGREGATOR_ADDRESS)):
-        user = accounts.create_account(users, None, accounts.NewAccount(
-            account, username, PASSWORD, is_aggregator=aggregator, address=address), utcnow())
+        ("carlab", "Carlab_BEMS", "Carlab", False, "台南市東區1號"),
+        ("ncku", "NCKU_BEMS", "NCKU", False, "台南市東區2號"),
+        ("agg", "NCKU_Aggregator", AGGREGATOR_NAME, True, AGGREGATOR_ADDRESS),
+    ):
+        user = accounts.create_account(
+            users,
+            None,
+            accounts.NewAccount(account, username, PASSWORD, is_aggregator=aggregator, address=address),
+            utcnow(),
+        )
         made[key] = Person(user)
     return made
 
@@ -70,8 +88,10 @@ def people(aws, clock) -> dict[str, Person]:
 
 
 def post(person: Person | None, body=None, raw: str | None = None):
-    return call(dr_app, load_event("demand_response/post_offer.json", bearer=person.token if person else None,
-                                   body=body, raw_body=raw))
+    return call(
+        dr_app,
+        load_event("demand_response/post_offer.json", bearer=person.token if person else None, body=body, raw_body=raw),
+    )
 
 
 def offer(person: Person, volume=12.5, price=3.2) -> None:
@@ -137,10 +157,15 @@ def outbox_key(offer_id: str) -> str:
 
 
 def test_an_offer_before_half_past_ten_is_for_tomorrow_and_from_then_on_for_the_day_after(people, clock):
-    for moment, volume in ((local(2030, 1, 1, 0, 0, 0), 1), (local(2030, 1, 1, 10, 29, 59), 2),
-                           (local(2030, 1, 1, 10, 30, 0), 3), (local(2030, 1, 1, 23, 59, 59), 4),
-                           (local(2030, 1, 31, 10, 29, 59), 5), (local(2030, 1, 31, 10, 30), 6),
-                           (local(2030, 12, 30, 12, 0), 7)):
+    for moment, volume in (
+        (local(2030, 1, 1, 0, 0, 0), 1),
+        (local(2030, 1, 1, 10, 29, 59), 2),
+        (local(2030, 1, 1, 10, 30, 0), 3),
+        (local(2030, 1, 1, 23, 59, 59), 4),
+        (local(2030, 1, 31, 10, 29, 59), 5),
+        (local(2030, 1, 31, 10, 30), 6),
+        (local(2030, 12, 30, 12, 0), 7),
+    ):
         clock.now = moment
         offer(people["carlab"], volume=volume)
     assert [r["volume"] for r in listed(people["carlab"], "2030-01-01")] == []
@@ -152,9 +177,14 @@ def test_an_offer_before_half_past_ten_is_for_tomorrow_and_from_then_on_for_the_
     assert {r["start_time"] for r in listed(people["carlab"], NEXT_DAY)} == {"2030-01-03 00:00:00"}
     by_days = found(results(people["carlab"], start_date="2030-01-01", end_date="2031-01-01"))
     assert [(r["volume"], r["start_time"]) for r in by_days] == [
-        (1, "2030-01-02 00:00:00"), (2, "2030-01-02 00:00:00"), (3, "2030-01-03 00:00:00"),
-        (4, "2030-01-03 00:00:00"), (5, "2030-02-01 00:00:00"), (6, "2030-02-02 00:00:00"),
-        (7, "2031-01-01 00:00:00")], "across months and a year end, ordered by day"
+        (1, "2030-01-02 00:00:00"),
+        (2, "2030-01-02 00:00:00"),
+        (3, "2030-01-03 00:00:00"),
+        (4, "2030-01-03 00:00:00"),
+        (5, "2030-02-01 00:00:00"),
+        (6, "2030-02-02 00:00:00"),
+        (7, "2031-01-01 00:00:00"),
+    ], "across months and a year end, ordered by day"
 
 
 # --- the contract's shapes ---
@@ -173,10 +203,15 @@ def test_get_dr_bid_has_the_contract_shape(people):
         for field in ("volume", "price"):
             assert isinstance(row[field], int | float) and not isinstance(row[field], bool)
     assert [{k: v for k, v in r.items() if k != "uuid"} for r in rows] == [
-        {"executor": "Carlab_BEMS", "start_time": "2030-01-02 00:00:00", "end_time": None, "volume": 12.5,
-         "price": 3.2},
-        {"executor": "Carlab_BEMS", "start_time": "2030-01-02 00:00:00", "end_time": None, "volume": 7,
-         "price": 0.001}]
+        {
+            "executor": "Carlab_BEMS",
+            "start_time": "2030-01-02 00:00:00",
+            "end_time": None,
+            "volume": 12.5,
+            "price": 3.2,
+        },
+        {"executor": "Carlab_BEMS", "start_time": "2030-01-02 00:00:00", "end_time": None, "volume": 7, "price": 0.001},
+    ]
     assert len({r["uuid"] for r in rows}) == 2
 
 
@@ -184,10 +219,21 @@ def test_get_dr_result_has_the_contract_shape_before_acceptance(people):
     offer(people["carlab"], volume=12.5, price=3.2)
     (row,) = found(results(people["carlab"], start_date=DAY, end_date=DAY))
     assert set(row) == RESULT_FIELDS
-    assert row == {"uuid": row["uuid"], "executor": "Carlab_BEMS", "acceptor": None, "counterpart_name": None,
-                   "counterpart_address": None, "start_time": "2030-01-02 00:00:00", "end_time": None,
-                   "volume": 12.5, "price": 3.2, "result": None, "status": "已投標", "rate": None,
-                   "blockchain_url": None}
+    assert row == {
+        "uuid": row["uuid"],
+        "executor": "Carlab_BEMS",
+        "acceptor": None,
+        "counterpart_name": None,
+        "counterpart_address": None,
+        "start_time": "2030-01-02 00:00:00",
+        "end_time": None,
+        "volume": 12.5,
+        "price": 3.2,
+        "result": None,
+        "status": "已投標",
+        "rate": None,
+        "blockchain_url": None,
+    }
     assert found(results_by_uuid(people["carlab"], [row["uuid"]])) == [row]
     assert found(results_by_uuid(people["agg"], [row["uuid"]])) == [row]
     assert DynamoOutbox().get(outbox_key(row["uuid"])) is None, "an offer alone is not audited"
@@ -206,10 +252,20 @@ def test_an_aggregator_accepts_offers_for_a_window(people):
     rows = {r["uuid"]: r for r in found(results(people["agg"], start_date=DAY, end_date=DAY))}
     for offer_id, executor, volume in ((mine, "Carlab_BEMS", 10), (theirs[20], "NCKU_BEMS", 20)):
         assert rows[offer_id] == {
-            "uuid": offer_id, "executor": executor, "acceptor": "NCKU_Aggregator",
-            "counterpart_name": AGGREGATOR_NAME, "counterpart_address": AGGREGATOR_ADDRESS,
-            "start_time": WINDOW[0], "end_time": WINDOW[1], "volume": volume, "price": volume / 10 + 1,
-            "result": True, "status": "已得標", "rate": None, "blockchain_url": None}
+            "uuid": offer_id,
+            "executor": executor,
+            "acceptor": "NCKU_Aggregator",
+            "counterpart_name": AGGREGATOR_NAME,
+            "counterpart_address": AGGREGATOR_ADDRESS,
+            "start_time": WINDOW[0],
+            "end_time": WINDOW[1],
+            "volume": volume,
+            "price": volume / 10 + 1,
+            "result": True,
+            "status": "已得標",
+            "rate": None,
+            "blockchain_url": None,
+        }
         record = DynamoOutbox().get(outbox_key(offer_id))
         assert record is not None and record.pending == "pending"
         stored = DynamoDrStore().get_many([offer_id])[offer_id]
@@ -270,21 +326,26 @@ def assert_all_or_nothing(people, board, cases: dict, who: str = "agg") -> None:
 
 def test_acceptance_is_all_or_nothing(people, board):
     a1, a2 = board["a1"], board["a2"]
-    assert_all_or_nothing(people, board, {
-        "an unknown id": window([a1, str(uuid.uuid4())]),
-        "an offer accepted already": window([a1, board["n2"]]),
-        "offers of two days": window([a1, board["later"]]),
-        "a duplicate": window([a1, a2, a1]),
-        "a duplicate in upper case": window([a1, a1.upper()]),
-        "no offers": window([]),
-        "a window starting the day before": window([a1, a2], "2030-01-01 23:00:00", "2030-01-02 01:00:00"),
-        "a window ending the day after": window([a1, a2], "2030-01-02 23:00:00", "2030-01-03 00:00:01"),
-        "a window on the next day": window([a1, a2], "2030-01-03 10:00:00", "2030-01-03 11:00:00"),
-        "a window on the next day for a next-day offer and a DAY offer": window(
-            [board["later"], a1], "2030-01-03 10:00:00", "2030-01-03 11:00:00"),
-        "an empty window": window([a1, a2], WINDOW[0], WINDOW[0]),
-        "a reversed window": window([a1, a2], WINDOW[1], WINDOW[0]),
-    })
+    assert_all_or_nothing(
+        people,
+        board,
+        {
+            "an unknown id": window([a1, str(uuid.uuid4())]),
+            "an offer accepted already": window([a1, board["n2"]]),
+            "offers of two days": window([a1, board["later"]]),
+            "a duplicate": window([a1, a2, a1]),
+            "a duplicate in upper case": window([a1, a1.upper()]),
+            "no offers": window([]),
+            "a window starting the day before": window([a1, a2], "2030-01-01 23:00:00", "2030-01-02 01:00:00"),
+            "a window ending the day after": window([a1, a2], "2030-01-02 23:00:00", "2030-01-03 00:00:01"),
+            "a window on the next day": window([a1, a2], "2030-01-03 10:00:00", "2030-01-03 11:00:00"),
+            "a window on the next day for a next-day offer and a DAY offer": window(
+                [board["later"], a1], "2030-01-03 10:00:00", "2030-01-03 11:00:00"
+            ),
+            "an empty window": window([a1, a2], WINDOW[0], WINDOW[0]),
+            "a reversed window": window([a1, a2], WINDOW[1], WINDOW[0]),
+        },
+    )
     stored = {o.id: o for o in snapshot()[0]}
     assert {stored[board[k]].status for k in ("a1", "a2", "n1", "later")} == {"已投標"}
     assert [key for key, *_ in snapshot()[1]] == [outbox_key(board["n2"])], "only the earlier acceptance's record"
@@ -300,31 +361,35 @@ def test_a_window_that_has_started_is_refused(people, board, clock):
 
 def test_malformed_acceptances_are_refused_with_nothing_written(people, board):
     a1 = board["a1"]
-    assert_all_or_nothing(people, board, {
-        "uuid a string": window(a1),
-        "uuid an object": window({"id": a1}),
-        "uuid null": window(None),
-        "uuid missing": {"start_time": WINDOW[0], "end_time": WINDOW[1]},
-        "a non-uuid id": window([a1, "not-a-uuid"]),
-        "a number for an id": window([a1, 42]),
-        "a null id": window([a1, None]),
-        "a nested list": window([[a1]]),
-        "start_time with slashes": window([a1], "2030/01/02 10:00:00"),
-        "start_time with a T": window([a1], "2030-01-02T10:00:00"),
-        "start_time without seconds": window([a1], "2030-01-02 10:00"),
-        "start_time with an offset": window([a1], "2030-01-02 10:00:00+08:00"),
-        "start_time an impossible date": window([a1], "2030-02-30 10:00:00"),
-        "start_time hour 24": window([a1], "2030-01-02 24:00:00"),
-        "start_time a number": window([a1], 1893549600),
-        "start_time missing": {"end_time": WINDOW[1], "uuid": [a1]},
-        "end_time null": window([a1], WINDOW[0], None),
-        "end_time a date only": window([a1], WINDOW[0], DAY),
-        "an unknown field": {**window([a1]), "note": "x"},
-        "the BEMS form from an aggregator": {"volume": 1, "price": 1},
-        "both forms at once": {**window([a1]), "volume": 1, "price": 1},
-        "an empty object": {},
-        "a list": [window([board["a2"]])],  # another offer, so that the cases above stay meaningful
-    })
+    assert_all_or_nothing(
+        people,
+        board,
+        {
+            "uuid a string": window(a1),
+            "uuid an object": window({"id": a1}),
+            "uuid null": window(None),
+            "uuid missing": {"start_time": WINDOW[0], "end_time": WINDOW[1]},
+            "a non-uuid id": window([a1, "not-a-uuid"]),
+            "a number for an id": window([a1, 42]),
+            "a null id": window([a1, None]),
+            "a nested list": window([[a1]]),
+            "start_time with slashes": window([a1], "2030/01/02 10:00:00"),
+            "start_time with a T": window([a1], "2030-01-02T10:00:00"),
+            "start_time without seconds": window([a1], "2030-01-02 10:00"),
+            "start_time with an offset": window([a1], "2030-01-02 10:00:00+08:00"),
+            "start_time an impossible date": window([a1], "2030-02-30 10:00:00"),
+            "start_time hour 24": window([a1], "2030-01-02 24:00:00"),
+            "start_time a number": window([a1], 1893549600),
+            "start_time missing": {"end_time": WINDOW[1], "uuid": [a1]},
+            "end_time null": window([a1], WINDOW[0], None),
+            "end_time a date only": window([a1], WINDOW[0], DAY),
+            "an unknown field": {**window([a1]), "note": "x"},
+            "the BEMS form from an aggregator": {"volume": 1, "price": 1},
+            "both forms at once": {**window([a1]), "volume": 1, "price": 1},
+            "an empty object": {},
+            "a list": [window([board["a2"]])],  # another offer, so that the cases above stay meaningful
+        },
+    )
 
 
 def test_window_times_must_be_exactly_iso_dt(people, clock):
@@ -357,10 +422,12 @@ def test_fifty_offers_are_accepted_together_and_fifty_one_refused(people):
 
 
 def test_a_bems_cannot_accept_and_an_aggregator_cannot_offer(people, board):
-    assert_all_or_nothing(people, board, {"the aggregator form from a BEMS": window([board["a1"], board["n1"]])},
-                          who="carlab")
-    assert_all_or_nothing(people, board, {"the aggregator form from the offering BEMS": window([board["n1"]])},
-                          who="ncku")
+    assert_all_or_nothing(
+        people, board, {"the aggregator form from a BEMS": window([board["a1"], board["n1"]])}, who="carlab"
+    )
+    assert_all_or_nothing(
+        people, board, {"the aggregator form from the offering BEMS": window([board["n1"]])}, who="ncku"
+    )
     assert_all_or_nothing(people, board, {"an aggregator offering": {"volume": 5, "price": 2}})
 
 
@@ -414,7 +481,10 @@ def test_offers_at_the_limits_are_taken(people):
     for volume, price in ((0.001, 0.001), (100_000, 1_000), (1.5, 2.125)):
         offer(people["carlab"], volume=volume, price=price)
     assert sorted((r["volume"], r["price"]) for r in listed(people["carlab"])) == [
-        (0.001, 0.001), (1.5, 2.125), (100_000, 1_000)]
+        (0.001, 0.001),
+        (1.5, 2.125),
+        (100_000, 1_000),
+    ]
     assert post(people["carlab"], {"volume": 100_000.001, "price": 1}) == (400, "error")
     assert post(people["carlab"], {"volume": 1, "price": 1_000.001}) == (400, "error")
 
@@ -423,19 +493,31 @@ def test_the_sample_events_work(people):
     """events/demand_response/*.json as they are: the sample acceptance names two offers made for DAY."""
     sample_ids = json.loads(load_event("demand_response/accept_offers.json", bearer="x")["body"])["uuid"]
     for offer_id in sample_ids:  # the route cannot choose an offer's id
-        DynamoDrStore().create(dr.DrOffer(id=offer_id, user_id=people["carlab"].user.id, executor="Carlab_BEMS",
-                                          day=date(2030, 1, 2), volume_w=5_000, price_milli=2_000,
-                                          offered_at=local(2029, 12, 31, 9, 0)))
+        DynamoDrStore().create(
+            dr.DrOffer(
+                id=offer_id,
+                user_id=people["carlab"].user.id,
+                executor="Carlab_BEMS",
+                day=date(2030, 1, 2),
+                volume_w=5_000,
+                price_milli=2_000,
+                offered_at=local(2029, 12, 31, 9, 0),
+            )
+        )
     assert call(dr_app, load_event("demand_response/post_offer.json", bearer=people["carlab"].token)) == (200, "ok")
     assert call(dr_app, load_event("demand_response/accept_offers.json", bearer=people["agg"].token)) == (200, "ok")
     status, rows = call(dr_app, load_event("demand_response/list_offers.json", bearer=people["carlab"].token))
     assert status == 200 and sorted((r["volume"], r["end_time"]) for r in rows) == [
-        (5, WINDOW[1]), (5, WINDOW[1]), (12.5, None)]
+        (5, WINDOW[1]),
+        (5, WINDOW[1]),
+        (12.5, None),
+    ]
     status, rows = call(dr_app, load_event("demand_response/results_by_date.json", bearer=people["agg"].token))
     assert status == 200 and len(rows) == 3
     status, rows = call(dr_app, load_event("demand_response/results_by_uuid.json", bearer=people["carlab"].token))
     assert status == 200 and [(r["uuid"], r["status"], r["result"]) for r in rows] == [
-        (offer_id, "已得標", True) for offer_id in sample_ids]
+        (offer_id, "已得標", True) for offer_id in sample_ids
+    ]
 
 
 # --- visibility ---
@@ -493,12 +575,17 @@ def test_results_by_days_include_the_end_date(people, clock):
 def test_bad_result_queries_get_error(people):
     offer(people["carlab"])
     failures = []
-    for query in ({"start_date": NEXT_DAY, "end_date": DAY}, {"start_date": "2030/01/02", "end_date": DAY},
-                  {"start_date": DAY, "end_date": "2030-1-3"}, {"start_date": "2030-02-30", "end_date": "2030-03-01"},
-                  {"start_date": "", "end_date": DAY}, {"start_date": "20300102", "end_date": "20300103"},
-                  {"start_date": "2030-01-02T00:00:00", "end_date": NEXT_DAY},
-                  {"start_date": "2030010299", "end_date": "2030010399"},
-                  {"start_date": DAY, "end_date": NEXT_DAY, "uuid": str(uuid.UUID(int=1))}):
+    for query in (
+        {"start_date": NEXT_DAY, "end_date": DAY},
+        {"start_date": "2030/01/02", "end_date": DAY},
+        {"start_date": DAY, "end_date": "2030-1-3"},
+        {"start_date": "2030-02-30", "end_date": "2030-03-01"},
+        {"start_date": "", "end_date": DAY},
+        {"start_date": "20300102", "end_date": "20300103"},
+        {"start_date": "2030-01-02T00:00:00", "end_date": NEXT_DAY},
+        {"start_date": "2030010299", "end_date": "2030010399"},
+        {"start_date": DAY, "end_date": NEXT_DAY, "uuid": str(uuid.UUID(int=1))},
+    ):
         for who in ("carlab", "agg"):
             answer = results(people[who], **query)
             if answer != (400, "error"):
@@ -517,8 +604,18 @@ def test_without_either_form_a_parameter_is_required(people):
 def test_malformed_dates_of_dr_bid_get_error(people):
     offer(people["carlab"])
     failures = []
-    for day in ("2030/01/02", "2030-1-2", "", "2030-02-30", "20300102", "2030-01-02x", "2030-01-02 00:00:00",
-                "2030010299", "2030-W01-3", "tomorrow"):
+    for day in (
+        "2030/01/02",
+        "2030-1-2",
+        "",
+        "2030-02-30",
+        "20300102",
+        "2030-01-02x",
+        "2030-01-02 00:00:00",
+        "2030010299",
+        "2030-W01-3",
+        "tomorrow",
+    ):
         answer = bids(people["agg"], day)
         if answer != (400, "error"):
             failures.append(f"date={day!r}: answered {answer}")
@@ -533,18 +630,27 @@ def test_malformed_dates_of_dr_bid_get_error(people):
 
 def test_string_answers_are_json_strings(people):
     """The contract's `"ok"`, `"error"` and `"parameter is required"` are JSON strings (Content-Type JSON)."""
+
     def raw(event) -> tuple[int, str, str]:
         response = dr_app.lambda_handler(event, FakeLambdaContext())
-        headers = {**(response.get("headers") or {}),
-                   **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}}
+        headers = {
+            **(response.get("headers") or {}),
+            **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()},
+        }
         return response["statusCode"], headers.get("Content-Type", ""), response["body"]
 
     bearer = people["carlab"].token
     assert raw(load_event("demand_response/post_offer.json", bearer=bearer)) == (200, "application/json", '"ok"')
     assert raw(load_event("demand_response/post_offer.json", bearer=bearer, raw_body="{")) == (
-        400, "application/json", '"error"')
+        400,
+        "application/json",
+        '"error"',
+    )
     assert raw(load_event("demand_response/results_by_date.json", bearer=bearer, query={})) == (
-        400, "application/json", '"parameter is required"')
+        400,
+        "application/json",
+        '"parameter is required"',
+    )
 
 
 def test_without_a_valid_bearer_every_route_answers_401(people):
@@ -577,9 +683,11 @@ def test_answers_carry_the_allow_origin_header(people):
         response = dr_app.lambda_handler(event, FakeLambdaContext())
         multi = response.get("multiValueHeaders") or {}
         return multi.get("Access-Control-Allow-Origin", [None])[-1] or (response.get("headers") or {}).get(
-            "Access-Control-Allow-Origin")
+            "Access-Control-Allow-Origin"
+        )
 
     assert allow_origin(load_event("demand_response/list_offers.json", bearer=people["carlab"].token)) == "*"
-    assert allow_origin(load_event("demand_response/post_offer.json", bearer=people["carlab"].token,
-                                   raw_body="{")) == "*"
+    assert (
+        allow_origin(load_event("demand_response/post_offer.json", bearer=people["carlab"].token, raw_body="{")) == "*"
+    )
     assert allow_origin(load_event("demand_response/results_by_date.json")) == "*"

@@ -45,11 +45,20 @@ def clock(frozen_clock):
 @pytest.fixture
 def people(aws, clock) -> dict:
     users, made = DynamoUserStore(), {}
-    for key, account, aggregator in (("carlab", "Carlab_BEMS", False), ("ncku", "NCKU_BEMS", False),
-                                     ("abri", "ABRI_BEMS", False), ("agg", "NCKU_Aggregator", True)):
-        user = accounts.create_account(users, None, accounts.NewAccount(
-            account, account.split("_")[0], "energy-demo", is_aggregator=aggregator, address=f"{account} 地址"),
-            utcnow())
+    for key, account, aggregator in (
+        ("carlab", "Carlab_BEMS", False),
+        ("ncku", "NCKU_BEMS", False),
+        ("abri", "ABRI_BEMS", False),
+        ("agg", "NCKU_Aggregator", True),
+    ):
+        user = accounts.create_account(
+            users,
+            None,
+            accounts.NewAccount(
+                account, account.split("_")[0], "energy-demo", is_aggregator=aggregator, address=f"{account} 地址"
+            ),
+            utcnow(),
+        )
         made[key] = {"user": user}
     return made
 
@@ -73,15 +82,21 @@ def offer(person: dict, volume: float) -> None:
 
 
 def accept(person: dict, ids: list[str]) -> None:
-    event = load_event("demand_response/accept_offers.json", bearer=bearer(person),
-                       body={"start_time": WINDOW[0], "end_time": WINDOW[1], "uuid": ids})
+    event = load_event(
+        "demand_response/accept_offers.json",
+        bearer=bearer(person),
+        body={"start_time": WINDOW[0], "end_time": WINDOW[1], "uuid": ids},
+    )
     assert api(event) == (200, "ok")
 
 
 def results(person: dict, start="2026-11-01", end="2026-11-30") -> dict[float, dict]:
     """/DR_result rows by volume (the tests give every offer its own volume)."""
-    status, rows = api(load_event("demand_response/results_by_date.json", bearer=bearer(person),
-                                  query={"start_date": start, "end_date": end}))
+    status, rows = api(
+        load_event(
+            "demand_response/results_by_date.json", bearer=bearer(person), query={"start_date": start, "end_date": end}
+        )
+    )
     assert status == 200, rows
     assert isinstance(rows, list)
     return {row["volume"]: row for row in rows}
@@ -103,12 +118,14 @@ def record_key(offer_id: str) -> str:
 
 
 def test_unaccepted_offers_of_days_that_passed_are_declined_once(people, clock):
-    for moment, person, volume in ((local(2026, 11, 18, 9), "carlab", 1),  # for 11-19: before the catch-up days
-                                   (local(2026, 11, 19, 9), "carlab", 2),  # for 11-20: the first day closed
-                                   (local(2026, 11, 25, 9), "carlab", 3),  # for 11-26: yesterday
-                                   (local(2026, 11, 25, 9), "ncku", 4),
-                                   (local(2026, 11, 25, 10, 30), "carlab", 5),  # for 11-27: today
-                                   (local(2026, 11, 26, 9), "ncku", 6)):  # for 11-27
+    for moment, person, volume in (
+        (local(2026, 11, 18, 9), "carlab", 1),  # for 11-19: before the catch-up days
+        (local(2026, 11, 19, 9), "carlab", 2),  # for 11-20: the first day closed
+        (local(2026, 11, 25, 9), "carlab", 3),  # for 11-26: yesterday
+        (local(2026, 11, 25, 9), "ncku", 4),
+        (local(2026, 11, 25, 10, 30), "carlab", 5),  # for 11-27: today
+        (local(2026, 11, 26, 9), "ncku", 6),
+    ):  # for 11-27
         clock.now = moment
         offer(people[person], volume)
 
@@ -119,7 +136,11 @@ def test_unaccepted_offers_of_days_that_passed_are_declined_once(people, clock):
         row = rows[volume]
         assert (row["result"], row["status"]) == (False, "未得標"), volume
         assert (row["acceptor"], row["counterpart_name"], row["counterpart_address"], row["end_time"]) == (
-            None, None, None, None)
+            None,
+            None,
+            None,
+            None,
+        )
         assert row["start_time"].endswith(" 00:00:00")
         offer_now = stored()[row["uuid"]]
         record = DynamoOutbox().get(record_key(row["uuid"]))
@@ -154,8 +175,15 @@ def metered(user_id: str, kw: float, start: datetime, end: datetime, kind: str =
     """Readings every 15 minutes in [start, end) (grid kW, import positive)."""
     items, moment = [], start
     while moment < end:
-        reading = StoredReading(id=str(uuid.uuid4()), user_id=user_id, meter_id=f"m-{user_id}", kind=kind,
-                                taken_at=moment, power_kw=kw, tx_hash=uuid.uuid4().hex.upper())
+        reading = StoredReading(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            meter_id=f"m-{user_id}",
+            kind=kind,
+            taken_at=moment,
+            power_kw=kw,
+            tx_hash=uuid.uuid4().hex.upper(),
+        )
         items.append((reading, {"grid" if kind == "Demand" else "pac": kw}, "A" * 81))
         moment += timedelta(minutes=15)
     return items
@@ -170,8 +198,10 @@ def history(user_id: str, kw: float, days: range, around: float | None = None) -
         items += metered(user_id, kw, start - shift, end - shift)
         if around is not None:
             quarter = timedelta(minutes=15)
-            items += [*metered(user_id, around, start - shift - quarter, start - shift),
-                      *metered(user_id, around, end - shift, end - shift + quarter)]
+            items += [
+                *metered(user_id, around, start - shift - quarter, start - shift),
+                *metered(user_id, around, end - shift, end - shift + quarter),
+            ]
     return items
 
 
@@ -185,26 +215,31 @@ def test_accepted_offers_get_their_rate_from_metered_data(people):
 
     start, end = local(2026, 11, 26, 10), local(2026, 11, 26, 12)
     ids = {key: people[key]["user"].id for key in ("carlab", "ncku", "abri")}
-    DynamoReadingStore().store_many([
-        # Carlab: 35 kW on six of the seven days before (none on the seventh: zero load), so the
-        # baseline is 6 x 70 / 7 = 60 kWh; 25 kW in the window is 50 kWh: 10 of the 20 kWh committed.
-        # Loads just outside the windows and other kinds of reading do not count.
-        *history(ids["carlab"], 35, range(1, 7), around=500),
-        *metered(ids["carlab"], 25, start, end),
-        *metered(ids["carlab"], 500, start - timedelta(minutes=15), start),
-        *metered(ids["carlab"], 500, end, end + timedelta(minutes=15)),
-        *metered(ids["carlab"], 900, start, end, kind="PV"),
-        # NCKU: the same baseline and no load at all: 60 kWh of 22 committed, clamped to 1.
-        *history(ids["ncku"], 35, range(1, 7)),
-        *metered(ids["ncku"], 0, start, end),
-        # ABRI: no history and 10 kW in the window: less than nothing, clamped to 0.
-        *metered(ids["abri"], 10, start, end),
-    ])
+    DynamoReadingStore().store_many(
+        [
+            # Carlab: 35 kW on six of the seven days before (none on the seventh: zero load), so the
+            # baseline is 6 x 70 / 7 = 60 kWh; 25 kW in the window is 50 kWh: 10 of the 20 kWh committed.
+            # Loads just outside the windows and other kinds of reading do not count.
+            *history(ids["carlab"], 35, range(1, 7), around=500),
+            *metered(ids["carlab"], 25, start, end),
+            *metered(ids["carlab"], 500, start - timedelta(minutes=15), start),
+            *metered(ids["carlab"], 500, end, end + timedelta(minutes=15)),
+            *metered(ids["carlab"], 900, start, end, kind="PV"),
+            # NCKU: the same baseline and no load at all: 60 kWh of 22 committed, clamped to 1.
+            *history(ids["ncku"], 35, range(1, 7)),
+            *metered(ids["ncku"], 0, start, end),
+            # ABRI: no history and 10 kW in the window: less than nothing, clamped to 0.
+            *metered(ids["abri"], 10, start, end),
+        ]
+    )
 
     assert run(EXPLICIT) == {"status": "ok", "days": CLOSED_DAYS, "declined": 0, "rated": 3}
     rows = results(people["agg"])
     assert {volume: (rows[volume]["rate"], rows[volume]["status"], rows[volume]["result"]) for volume in rows} == {
-        10: (0.5, "已結算", True), 11: (1.0, "已結算", True), 12: (0.0, "已結算", True)}
+        10: (0.5, "已結算", True),
+        11: (1.0, "已結算", True),
+        12: (0.0, "已結算", True),
+    }
     assert {(r["acceptor"], r["start_time"], r["end_time"]) for r in rows.values()} == {("NCKU_Aggregator", *WINDOW)}
     status, mine = api(_by_uuid(people["carlab"], [by_volume[10]]))
     assert status == 200 and isinstance(mine, list)
@@ -229,8 +264,14 @@ def _by_uuid(person: dict, ids: list[str]) -> dict:
 def test_a_bad_now_is_rejected_with_nothing_written(people):
     offer(people["carlab"], 1)  # for 11-26, which the explicit time would close
     offers, records = stored(), outbox()
-    for now in ("yesterday", "2026-13-01T00:00:00", "2026-11-27 25:00", 1795600000, ["2026-11-27T00:10:00"],
-                {"at": "2026-11-27T00:10:00"}):
+    for now in (
+        "yesterday",
+        "2026-13-01T00:00:00",
+        "2026-11-27 25:00",
+        1795600000,
+        ["2026-11-27T00:10:00"],
+        {"at": "2026-11-27T00:10:00"},
+    ):
         answer = run({"now": now})
         assert answer["status"] == "rejected" and isinstance(answer["error"], str) and answer["error"], now
         assert set(answer) == {"status", "error"}, now
@@ -238,4 +279,5 @@ def test_a_bad_now_is_rejected_with_nothing_written(people):
     (row,) = results(people["carlab"]).values()
     assert (row["status"], row["result"]) == ("已投標", None)
     assert run({"now": "2026-11-26T16:10:00Z"}) == {"status": "ok", "days": CLOSED_DAYS, "declined": 1, "rated": 0}, (
-        "the same moment in UTC is fine")
+        "the same moment in UTC is fine"
+    )

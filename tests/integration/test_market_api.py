@@ -25,8 +25,6 @@ def invoke(event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-
-
 @pytest.fixture
 def tokens(aws):
     users = DynamoUserStore()
@@ -50,8 +48,11 @@ def submit(token, **overrides):
 
 
 def listed(token, bid_type="buy", **query):
-    return invoke(load_event("market/list_bids.json", bearer=token,
-                             query={"per_page": "10", "page": "1", "bid_type": bid_type, **query}))[1]
+    return invoke(
+        load_event(
+            "market/list_bids.json", bearer=token, query={"per_page": "10", "page": "1", "bid_type": bid_type, **query}
+        )
+    )[1]
 
 
 def test_a_submitted_bid_is_listed_in_the_contract_shape(tokens):
@@ -62,8 +63,14 @@ def test_a_submitted_bid_is_listed_in_the_contract_shape(tokens):
     bid = page["data"][0]
     start, end = slot(1)
     assert {k: bid[k] for k in ("id", "bid_type", "start_time", "end_time", "volume", "price", "total_price")} == {
-        "id": body["id"], "bid_type": "buy", "start_time": start, "end_time": end, "volume": 12.5, "price": 3.2,
-        "total_price": 40.0}
+        "id": body["id"],
+        "bid_type": "buy",
+        "start_time": start,
+        "end_time": end,
+        "volume": 12.5,
+        "price": 3.2,
+        "total_price": 40.0,
+    }
     assert bid["date"] == start.split(" ")[0] and bid["time"] == int(start.split(" ")[1])
     assert bid["upload_time"].endswith("+0800") and len(bid["upload_time"].split(" ")) == 6
     assert listed(tokens["carlab"], "sell")["totalCount"] == 0
@@ -76,9 +83,15 @@ def test_the_sample_event_is_accepted(tokens):
 
 @pytest.mark.parametrize(
     ("overrides", "why"),
-    [({"bid_type": "hold"}, "bid_type"), ({"value": 0}, "value"), ({"value": "12"}, "value"),
-     ({"price": -1}, "price"), ({"price": 1e9}, "price"), ({"start_time": "2030-01-01 10"}, "start_time"),
-     ({"hours_ahead": -3}, "closed")],
+    [
+        ({"bid_type": "hold"}, "bid_type"),
+        ({"value": 0}, "value"),
+        ({"value": "12"}, "value"),
+        ({"price": -1}, "price"),
+        ({"price": 1e9}, "price"),
+        ({"start_time": "2030-01-01 10"}, "start_time"),
+        ({"hours_ahead": -3}, "closed"),
+    ],
 )
 def test_bids_that_cannot_be_accepted_get_reject_and_nothing_is_written(tokens, overrides, why):
     status, body = submit(tokens["carlab"], **overrides)
@@ -176,13 +189,17 @@ def test_concurrent_edits_and_a_seal_racing_an_edit_leave_the_bid_whole(tokens):
 
 def test_bidstatus_reports_the_next_open_slot(tokens):
     assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
-        200, {"average_price": 0, "average_volume": 0, "participants": 0})
+        200,
+        {"average_price": 0, "average_volume": 0, "participants": 0},
+    )
     submit(tokens["carlab"], hours_ahead=0, value=10, price=3)
     submit(tokens["carlab"], hours_ahead=0, value=20, price=4)
     submit(tokens["ncku"], hours_ahead=0, value=30, price=5, bid_type="sell")
     submit(tokens["ncku"], hours_ahead=1, value=99, price=9, bid_type="sell")
     assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
-        200, {"average_price": 4.0, "average_volume": 20.0, "participants": 2})
+        200,
+        {"average_price": 4.0, "average_volume": 20.0, "participants": 2},
+    )
 
 
 def test_market_routes_need_a_bearer(tokens):

@@ -17,9 +17,18 @@ SLOT_EVENT = "2030-01-01T10:00:00"
 
 
 def bid(user: str, side: str, kwh: float, price: float) -> StoredBid:
-    made = StoredBid(id=str(uuid.uuid4()), user_id=user, account=f"{user}_BEMS", side=side, slot=SLOT,
-                     volume_wh=round(kwh * 1000), price_milli=round(price * 1000), status=bids.SUBMITTED,
-                     uploaded_at=datetime(2029, 12, 31, tzinfo=UTC), version=0)
+    made = StoredBid(
+        id=str(uuid.uuid4()),
+        user_id=user,
+        account=f"{user}_BEMS",
+        side=side,
+        slot=SLOT,
+        volume_wh=round(kwh * 1000),
+        price_milli=round(price * 1000),
+        status=bids.SUBMITTED,
+        uploaded_at=datetime(2029, 12, 31, tzinfo=UTC),
+        version=0,
+    )
     DynamoBidStore().create(made)
     return made
 
@@ -36,8 +45,15 @@ def metered(user: str, kw: float, until: datetime) -> None:
     """Demand readings every 15 minutes from the slot's start to `until` (grid > 0 imports)."""
     items, moment = [], SLOT
     while moment <= until:
-        reading = StoredReading(id=str(uuid.uuid4()), user_id=user, meter_id=f"m-{user}", kind="Demand",
-                                taken_at=moment, power_kw=kw, tx_hash=uuid.uuid4().hex.upper())
+        reading = StoredReading(
+            id=str(uuid.uuid4()),
+            user_id=user,
+            meter_id=f"m-{user}",
+            kind="Demand",
+            taken_at=moment,
+            power_kw=kw,
+            tx_hash=uuid.uuid4().hex.upper(),
+        )
         items.append((reading, {"grid": kw}, "A" * 81))
         moment += timedelta(minutes=15)
     DynamoReadingStore().store_many(items)
@@ -45,8 +61,12 @@ def metered(user: str, kw: float, until: datetime) -> None:
 
 @pytest.fixture
 def book(aws):
-    return {"A": bid("A", "sell", 10, 2.0), "B": bid("B", "buy", 6, 4.0), "C": bid("C", "buy", 6, 3.0),
-            "D": bid("D", "buy", 5, 1.0)}
+    return {
+        "A": bid("A", "sell", 10, 2.0),
+        "B": bid("B", "buy", 6, 4.0),
+        "C": bid("C", "buy", 6, 3.0),
+        "D": bid("D", "buy", 5, 1.0),
+    }
 
 
 def test_the_whole_life_of_a_slot(book):
@@ -55,17 +75,29 @@ def test_the_whole_life_of_a_slot(book):
     assert run("seal")["results"][0] == {"slot": SLOT.isoformat(), "changed": 0, "audit_recorded": False}
 
     cleared = run("clear")["results"][0]
-    assert cleared == {"slot": SLOT.isoformat(), "changed": 4, "volume_wh": 10_000, "price_milli": 2_500, "pairs": 2,
-                       "audit_recorded": True}
+    assert cleared == {
+        "slot": SLOT.isoformat(),
+        "changed": 4,
+        "volume_wh": 10_000,
+        "price_milli": 2_500,
+        "pairs": 2,
+        "audit_recorded": True,
+    }
     assert statuses() == {"A_BEMS": bids.WON, "B_BEMS": bids.WON, "C_BEMS": bids.WON, "D_BEMS": bids.LOST}
     by_account = {b.account: b for b in DynamoBidStore().of_slot(SLOT)}
     assert (by_account["B_BEMS"].fill_wh, by_account["C_BEMS"].fill_wh, by_account["A_BEMS"].fill_wh) == (
-        6_000, 4_000, 10_000)
-    assert sorted((p.counterpart, p.volume_wh) for p in by_account["A_BEMS"].pairs) == [("B_BEMS", 6_000),
-                                                                                         ("C_BEMS", 4_000)]
+        6_000,
+        4_000,
+        10_000,
+    )
+    assert sorted((p.counterpart, p.volume_wh) for p in by_account["A_BEMS"].pairs) == [
+        ("B_BEMS", 6_000),
+        ("C_BEMS", 4_000),
+    ]
     assert [(p.counterpart, p.volume_wh) for p in by_account["C_BEMS"].pairs] == [("A_BEMS", 4_000)]
     assert run("clear")["results"][0] == {"slot": SLOT.isoformat(), "changed": 0, "audit_recorded": False}, (
-        "clearing again changes nothing")
+        "clearing again changes nothing"
+    )
     assert {b.account: b for b in DynamoBidStore().of_slot(SLOT)}["C_BEMS"].pairs == by_account["C_BEMS"].pairs
 
     assert run("deliver")["results"][0]["changed"] == 3
@@ -75,18 +107,24 @@ def test_the_whole_life_of_a_slot(book):
     metered("A", -20.0, end)  # exports 20 kWh of its 10
     metered("B", 6.0, end)  # imports 6 kWh of its 6
     metered("C", 2.0, end)  # imports 2 kWh of its 4
-    settled = jobs_function.lambda_handler({"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:05:00"},
-                                           FakeLambdaContext())
+    settled = jobs_function.lambda_handler(
+        {"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:05:00"}, FakeLambdaContext()
+    )
     assert settled["results"][0]["changed"] == 6  # 3 to 結算中, then 3 to 已結算
     after = {b.account: b for b in DynamoBidStore().of_slot(SLOT)}
-    assert {a: b.status for a, b in after.items()} == {"A_BEMS": bids.SETTLED, "B_BEMS": bids.SETTLED,
-                                                        "C_BEMS": bids.SETTLED, "D_BEMS": bids.LOST}
+    assert {a: b.status for a, b in after.items()} == {
+        "A_BEMS": bids.SETTLED,
+        "B_BEMS": bids.SETTLED,
+        "C_BEMS": bids.SETTLED,
+        "D_BEMS": bids.LOST,
+    }
     seller_pairs = {p.counterpart: p for p in after["A_BEMS"].pairs}
     assert (seller_pairs["B_BEMS"].achievement, seller_pairs["B_BEMS"].settlement_milli) == (1.0, 15_000)
     assert (seller_pairs["C_BEMS"].achievement, seller_pairs["C_BEMS"].settlement_milli) == (0.5, 5_000)
     assert after["C_BEMS"].pairs[0].settlement_milli == 5_000
-    again = jobs_function.lambda_handler({"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:10:00"},
-                                         FakeLambdaContext())
+    again = jobs_function.lambda_handler(
+        {"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:10:00"}, FakeLambdaContext()
+    )
     assert again["results"][0]["changed"] == 0
 
 
@@ -94,11 +132,13 @@ def test_settlement_waits_for_readings_until_the_deadline(book):
     for job in ("seal", "clear", "deliver"):
         run(job)
     metered("A", -20.0, SLOT + timedelta(minutes=30))  # readings stop half way
-    early = jobs_function.lambda_handler({"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:30:00"},
-                                         FakeLambdaContext())
+    early = jobs_function.lambda_handler(
+        {"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:30:00"}, FakeLambdaContext()
+    )
     assert early["results"][0]["waiting"] and set(statuses().values()) == {bids.SETTLING, bids.LOST}
-    late = jobs_function.lambda_handler({"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T13:00:00"},
-                                        FakeLambdaContext())
+    late = jobs_function.lambda_handler(
+        {"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T13:00:00"}, FakeLambdaContext()
+    )
     assert late["results"][0]["changed"] == 3
     buyer = {b.account: b for b in DynamoBidStore().of_slot(SLOT)}["B_BEMS"]
     assert buyer.status == bids.SETTLED and buyer.pairs[0].achievement == 0.0 and buyer.pairs[0].settlement_milli == 0

@@ -26,8 +26,6 @@ def invoke(name, token):
     return response["statusCode"], json.loads(response["body"])
 
 
-
-
 @pytest.fixture
 def market_state(aws):
     users = DynamoUserStore()
@@ -37,11 +35,25 @@ def market_state(aws):
         people[account] = accounts.create_account(users, None, spec, utcnow())
     slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)  # being delivered now
     store = DynamoBidStore()
-    for account, side, kwh, price in (("Seller_BEMS", "sell", 4, 2.0), ("Buyer_BEMS", "buy", 3, 3.0),
-                                      ("Loser_BEMS", "buy", 2, 1.0)):
-        store.create(StoredBid(id=str(uuid.uuid4()), user_id=people[account].id, account=account, side=side,
-                               slot=slot.astimezone(UTC), volume_wh=kwh * 1000, price_milli=round(price * 1000),
-                               status=bids.SUBMITTED, uploaded_at=utcnow(), version=0))
+    for account, side, kwh, price in (
+        ("Seller_BEMS", "sell", 4, 2.0),
+        ("Buyer_BEMS", "buy", 3, 3.0),
+        ("Loser_BEMS", "buy", 2, 1.0),
+    ):
+        store.create(
+            StoredBid(
+                id=str(uuid.uuid4()),
+                user_id=people[account].id,
+                account=account,
+                side=side,
+                slot=slot.astimezone(UTC),
+                volume_wh=kwh * 1000,
+                price_milli=round(price * 1000),
+                status=bids.SUBMITTED,
+                uploaded_at=utcnow(),
+                version=0,
+            )
+        )
     for job in ("seal", "clear", "deliver"):
         jobs_function.lambda_handler({"job": job, "slot": slot.replace(tzinfo=None).isoformat()}, FakeLambdaContext())
     return {"slot": slot, "people": people}
@@ -54,8 +66,13 @@ def test_matchresult_shows_pairs_with_counterparts_and_lost_bids(market_state):
     assert status == 200 and len(rows) == 1
     row = rows[0]
     assert {k: row[k] for k in ("date", "time", "bid_type", "win", "status", "transaction_hash")} == {
-        "date": date, "time": hours, "bid_type": "sell", "win": 1, "status": bids.DELIVERING,
-        "transaction_hash": None}
+        "date": date,
+        "time": hours,
+        "bid_type": "sell",
+        "win": 1,
+        "status": bids.DELIVERING,
+        "transaction_hash": None,
+    }
     assert row["counterpart"] == {"name": "Buyer", "address": "Buyer_BEMS street"}
     assert row["bids"] == {"price": 2.0, "value": 4.0} and row["wins"] == {"price": 2.5, "value": 3.0}
     assert (row["achievement"], row["settlement"]) == (None, None)
@@ -67,8 +84,13 @@ def test_matchresult_shows_pairs_with_counterparts_and_lost_bids(market_state):
 def test_matchresult_lists_pending_bids_with_win_null(market_state):
     token = login_bearer("Loser_BEMS")
     start = slots.next_open_slot(utcnow(), ZONE) + timedelta(hours=2)
-    body = {"bid_type": "buy", "start_time": slots.format_dh(start, ZONE),
-            "end_time": slots.format_dh(start + timedelta(hours=1), ZONE), "value": 1, "price": 2}
+    body = {
+        "bid_type": "buy",
+        "start_time": slots.format_dh(start, ZONE),
+        "end_time": slots.format_dh(start + timedelta(hours=1), ZONE),
+        "value": 1,
+        "price": 2,
+    }
     market.lambda_handler(load_event("market/submit_bid.json", bearer=token, body=body), FakeLambdaContext())
     _, rows = invoke("match_result", token)
     assert [r["win"] for r in rows] == [None, 0], "newest slot first"
@@ -80,12 +102,17 @@ def test_homepage_shows_what_is_delivered_now_and_the_won_bids(market_state):
     assert status == 200
     assert body["buy"] == {"price": 2.5, "volume": 3.0} and body["sell"] == {"price": None, "volume": None}
     slot = market_state["slot"]
-    assert body["results"] == [{"date": slot.strftime("%Y/%m/%d"),
-                                "time": f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00", "price": 2.5,
-                                "volume": 3.0, "settlement": None}]
+    assert body["results"] == [
+        {
+            "date": slot.strftime("%Y/%m/%d"),
+            "time": f"{slot:%H}:00-{slot + timedelta(hours=1):%H}:00",
+            "price": 2.5,
+            "volume": 3.0,
+            "settlement": None,
+        }
+    ]
     _, loser = invoke("homepage", login_bearer("Loser_BEMS"))
-    assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None},
-                     "results": []}
+    assert loser == {"buy": {"price": None, "volume": None}, "sell": {"price": None, "volume": None}, "results": []}
 
 
 def test_news_are_the_ten_latest_newest_first(aws):

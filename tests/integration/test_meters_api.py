@@ -25,8 +25,6 @@ def invoke(function, event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-
-
 @pytest.fixture
 def fleet(aws):
     """Carlab with two meters, NCKU with one; returns {name: (meter, token)}."""
@@ -37,9 +35,15 @@ def fleet(aws):
     made = {}
     for name, account in (("carlab-1", "Carlab_BEMS"), ("carlab-2", "Carlab_BEMS"), ("ncku-1", "NCKU_BEMS")):
         user = users.get(account)
-        made[name] = meters.register(DynamoMeterStore(), user_id=user.id, account=account, name=name,
-                                     description=f"{name} meter", public_key_pem=public_pem,
-                                     now_iso="2026-11-25T00:00:00Z")
+        made[name] = meters.register(
+            DynamoMeterStore(),
+            user_id=user.id,
+            account=account,
+            name=name,
+            description=f"{name} meter",
+            public_key_pem=public_pem,
+            now_iso="2026-11-25T00:00:00Z",
+        )
     return made
 
 
@@ -70,8 +74,9 @@ def test_address_answers_the_meters_address_of_today_and_records_it(fleet):
 
 
 def test_every_meter_has_its_own_address(fleet):
-    answers = {invoke(meters_function, load_event("meters/address.json", bearer=t))[1]["address"]
-               for _, t in fleet.values()}
+    answers = {
+        invoke(meters_function, load_event("meters/address.json", bearer=t))[1]["address"] for _, t in fleet.values()
+    }
     assert len(answers) == 3
 
 
@@ -81,7 +86,9 @@ def test_address_refuses_unknown_forged_user_and_inactive_credentials(fleet):
     user_bearer = login_bearer("Carlab_BEMS")
     for credential in (None, "", "garbage", forged, "00000000-0000-0000-0000-000000000000.x", user_bearer):
         assert invoke(meters_function, load_event("meters/address.json", bearer=credential)) == (
-            401, {"error": "Unauthorized access"})
+            401,
+            {"error": "Unauthorized access"},
+        )
     MeterModel(meter.id).update(actions=[MeterModel.active.set(False)])
     assert invoke(meters_function, load_event("meters/address.json", bearer=token))[0] == 401
     assert DynamoAddressBook().of_day(utcnow().date().isoformat()) == []
@@ -94,7 +101,8 @@ def test_the_daily_job_records_every_active_meters_address_idempotently(fleet):
     assert addresses_function.lambda_handler(event, FakeLambdaContext()) == result
     recorded = DynamoAddressBook().of_day("2026-11-26")
     assert sorted(r.address for r in recorded) == sorted(
-        meters.daily_address(IOTA_SEED, m.id, date(2026, 11, 26)) for m, _ in fleet.values())
+        meters.daily_address(IOTA_SEED, m.id, date(2026, 11, 26)) for m, _ in fleet.values()
+    )
     assert DynamoAddressBook().of_day("2026-11-25") == []
 
 

@@ -26,11 +26,16 @@ def invoke(event):
     return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
-
-
 def store(user_id: str, kind: str, at: datetime, kw: float) -> StoredReading:
-    reading = StoredReading(id=str(uuid.uuid4()), user_id=user_id, meter_id="m-1", kind=kind, taken_at=at,
-                            power_kw=kw, tx_hash=uuid.uuid4().hex.upper()[:27].ljust(81, "9"))
+    reading = StoredReading(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        meter_id="m-1",
+        kind=kind,
+        taken_at=at,
+        power_kw=kw,
+        tx_hash=uuid.uuid4().hex.upper()[:27].ljust(81, "9"),
+    )
     assert DynamoReadingStore().store_many([(reading, {"x": kw}, "A" * 81)]) == ["stored"]
     return reading
 
@@ -57,9 +62,14 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
     status, body = table(token, per_page="10", page="1")
     assert status == 200 and body["page"] == 1 and body["totalCount"] == 26
     assert [row["time"] for row in body["data"][:3]] == ["06:00", "05:45", "05:30"]
-    assert body["data"][0] == {"id": data["stored"][-1].id, "date": "2025/03/12", "time": "06:00",
-                               "data_type": "NetLoad", "power_display": 34.0,
-                     "address": f"http://explorer.test/transaction/{data['stored'][-1].tx_hash}"}
+    assert body["data"][0] == {
+        "id": data["stored"][-1].id,
+        "date": "2025/03/12",
+        "time": "06:00",
+        "data_type": "NetLoad",
+        "power_display": 34.0,
+        "address": f"http://explorer.test/transaction/{data['stored'][-1].tx_hash}",
+    }
     _, third = table(token, per_page="10", page="3")
     assert len(third["data"]) == 6 and third["data"][-1]["time"] == "00:00"
     _, past = table(token, per_page="10", page="4")
@@ -69,8 +79,9 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
 
 
 def test_table_mode_defaults_to_today(data):
-    status, body = invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"),
-                                     query={"per_page": "5", "page": "1"}))
+    status, body = invoke(
+        load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={"per_page": "5", "page": "1"})
+    )
     assert status == 200 and body == {"data": [], "page": 1, "totalCount": 0}
 
 
@@ -103,13 +114,19 @@ def test_an_aggregator_sees_a_participants_data(data):
     status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=data["carlab"].id)
     assert status == 200 and body["totalCount"] == 26
     assert table(login_bearer("Aggregator"), per_page="10", page="1")[1]["totalCount"] == 0
-    status, body = invoke(load_event("power/chart.json", bearer=login_bearer("Aggregator"),
-                                     query={"chart_date": "2025/03/12", "participant_id": data["ncku"].id}))
+    status, body = invoke(
+        load_event(
+            "power/chart.json",
+            bearer=login_bearer("Aggregator"),
+            query={"chart_date": "2025/03/12", "participant_id": data["ncku"].id},
+        )
+    )
     assert status == 200 and body[-1]["Demand"] == 12.5
 
 
-@pytest.mark.parametrize("participant", [str(uuid.uuid4()), "not-a-uuid", "x" * 65],
-                         ids=["unknown-uuid", "not-a-uuid", "too-long"])  # the same ids in every xdist worker
+@pytest.mark.parametrize(
+    "participant", [str(uuid.uuid4()), "not-a-uuid", "x" * 65], ids=["unknown-uuid", "not-a-uuid", "too-long"]
+)  # the same ids in every xdist worker
 def test_an_unknown_participant_is_a_400_for_an_aggregator(data, participant):
     status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=participant)
     assert status == 400 and "participant_id" in body["description"]

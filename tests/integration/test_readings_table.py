@@ -11,9 +11,15 @@ T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)
 
 
 def item(minutes: int = 0, user: str = "u-1") -> tuple[StoredReading, dict, str]:
-    reading = StoredReading(id=str(uuid.uuid4()), user_id=user, meter_id="m-1", kind="Demand",
-                            taken_at=T0 + timedelta(minutes=minutes), power_kw=1.5,
-                            tx_hash=uuid.uuid4().hex.upper().translate(str.maketrans("0123456789", "ABCDEFGHIJ")))
+    reading = StoredReading(
+        id=str(uuid.uuid4()),
+        user_id=user,
+        meter_id="m-1",
+        kind="Demand",
+        taken_at=T0 + timedelta(minutes=minutes),
+        power_kw=1.5,
+        tx_hash=uuid.uuid4().hex.upper().translate(str.maketrans("0123456789", "ABCDEFGHIJ")),
+    )
     return reading, {"grid": 1.5}, "A" * 81
 
 

@@ -18,6 +18,7 @@ def configured(aws):
             secrets.create_secret(Name="etp-test-simulators", SecretString=json.dumps(document))
         except secrets.exceptions.ResourceExistsException:
             secrets.put_secret_value(SecretId="etp-test-simulators", SecretString=json.dumps(document))
+
     return write
 
 
@@ -31,9 +32,16 @@ def test_a_bad_explicit_time_or_configuration_is_rejected_cleanly(configured, fu
 
 
 def test_an_unreachable_api_fails_each_building_without_stopping_the_run(configured):
-    configured({"api_url": "http://127.0.0.1:9", "node_url": "http://127.0.0.1:9", "buildings": [
-        {"account": "Carlab_BEMS", "meter_token": "t", "meter_private_key_pem": "k"},
-        {"account": "NCKU_BEMS", "csv": "/no/such/file.csv", "meter_token": "t", "meter_private_key_pem": "k"}]})
+    configured(
+        {
+            "api_url": "http://127.0.0.1:9",
+            "node_url": "http://127.0.0.1:9",
+            "buildings": [
+                {"account": "Carlab_BEMS", "meter_token": "t", "meter_private_key_pem": "k"},
+                {"account": "NCKU_BEMS", "csv": "/no/such/file.csv", "meter_token": "t", "meter_private_key_pem": "k"},
+            ],
+        }
+    )
     result = power.lambda_handler({"now": "2026-11-28T00:07:00"}, FakeLambdaContext())
     assert result["status"] == "ok" and result["published"] == {}
     assert "GET /address failed" in result["failed"]["Carlab_BEMS"]
@@ -41,8 +49,14 @@ def test_an_unreachable_api_fails_each_building_without_stopping_the_run(configu
 
 
 def test_only_the_named_building_runs(configured):
-    configured({"api_url": "http://127.0.0.1:9", "buildings": [
-        {"account": "A_BEMS", "password": "x", "bid": {"type": "buy", "volume": 1, "price": 1}},
-        {"account": "B_BEMS", "password": "x", "bid": {"type": "buy", "volume": 1, "price": 1}}]})
+    configured(
+        {
+            "api_url": "http://127.0.0.1:9",
+            "buildings": [
+                {"account": "A_BEMS", "password": "x", "bid": {"type": "buy", "volume": 1, "price": 1}},
+                {"account": "B_BEMS", "password": "x", "bid": {"type": "buy", "volume": 1, "price": 1}},
+            ],
+        }
+    )
     result = bidding.lambda_handler({"building": "B_BEMS"}, FakeLambdaContext())
     assert list(result["failed"]) == ["B_BEMS"] and "POST /login failed" in result["failed"]["B_BEMS"]

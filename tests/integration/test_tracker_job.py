@@ -31,11 +31,19 @@ def meter(aws, node):
     accounts.create_account(users, None, accounts.NewAccount("Carlab_BEMS", "Carlab", "energy-demo"), utcnow())
     user = users.get("Carlab_BEMS")
     private_pem, public_pem = envelope.new_key_pair()
-    registered, _ = meters.register(DynamoMeterStore(), user_id=user.id, account=user.account, name="main",
-                                    description="", public_key_pem=public_pem, now_iso="2026-11-25T00:00:00Z")
+    registered, _ = meters.register(
+        DynamoMeterStore(),
+        user_id=user.id,
+        account=user.account,
+        name="main",
+        description="",
+        public_key_pem=public_pem,
+        now_iso="2026-11-25T00:00:00Z",
+    )
     address = meters.daily_address(IOTA_SEED, registered.id, date(2026, 11, 25))
-    DynamoAddressBook().record(AddressRecord(address=address, meter_id=registered.id, day="2026-11-25",
-                                             user_id=user.id, account=user.account))
+    DynamoAddressBook().record(
+        AddressRecord(address=address, meter_id=registered.id, day="2026-11-25", user_id=user.id, account=user.account)
+    )
     return {"user": user, "private": private_pem, "address": address}
 
 
@@ -52,8 +60,9 @@ def test_the_job_stores_new_readings_once(node, meter):
     assert (first["stored"], first["rejected"]) == (1, {"field is not the meter owner's account": 1})
     second = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
     assert (second["stored"], second["fetched"], second["discovered"]) == (0, 0, 2)
-    stored = DynamoReadingStore().between(meter["user"].id, datetime(2026, 11, 25, tzinfo=UTC),
-                                          datetime(2026, 11, 26, tzinfo=UTC))
+    stored = DynamoReadingStore().between(
+        meter["user"].id, datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)
+    )
     assert [r.tx_hash for r in stored] == [good]
     assert LedgerModel.get(f"tx#{bad}").reason == "field is not the meter owner's account"
 

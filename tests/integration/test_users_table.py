@@ -9,8 +9,14 @@ from etp.accounts.users import AccountTaken, User, VersionConflict
 
 
 def user(account: str, **fields) -> User:
-    return User(id=f"id-{account}", account=account, username=account.title(), password_hash="scrypt$h",
-                created_at="2026-11-25T08:00:00Z", **fields)
+    return User(
+        id=f"id-{account}",
+        account=account,
+        username=account.title(),
+        password_hash="scrypt$h",
+        created_at="2026-11-25T08:00:00Z",
+        **fields,
+    )
 
 
 def test_round_trip_by_account_and_by_id(aws):

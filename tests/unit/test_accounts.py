@@ -115,8 +115,15 @@ def test_operator_reset_revokes_tokens(store):
 
 def test_profile_has_the_contract_fields_and_no_nulls(store):
     view = accounts.profile(replace(store.get("NCKU_BEMS"), balance_milli=12345))
-    assert view == {"account": "NCKU_BEMS", "username": "NCKU", "avatar": "", "balance": 12.345,
-                    "address": "", "eth_address": "", "is_aggregator": False}
+    assert view == {
+        "account": "NCKU_BEMS",
+        "username": "NCKU",
+        "avatar": "",
+        "balance": 12.345,
+        "address": "",
+        "eth_address": "",
+        "is_aggregator": False,
+    }
 
 
 def test_participants_lists_every_account(store):

@@ -15,9 +15,18 @@ SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)
 
 
 def bid(number: int, status: str = bids.SEALED, **changes) -> bids.StoredBid:
-    made = bids.StoredBid(id=f"bid-{number:04d}", user_id=f"u{number}", account=f"B{number}_BEMS",
-                          side="buy" if number % 2 else "sell", slot=SLOT, volume_wh=1000 + number,
-                          price_milli=2500 + number, status=status, uploaded_at=SLOT, version=1)
+    made = bids.StoredBid(
+        id=f"bid-{number:04d}",
+        user_id=f"u{number}",
+        account=f"B{number}_BEMS",
+        side="buy" if number % 2 else "sell",
+        slot=SLOT,
+        volume_wh=1000 + number,
+        price_milli=2500 + number,
+        status=status,
+        uploaded_at=SLOT,
+        version=1,
+    )
     return replace(made, **changes)
 
 
@@ -37,20 +46,33 @@ def test_the_sealed_digest_covers_every_sealed_bid_in_any_order_and_nothing_else
     assert records.sealed_bids_record(SLOT, [*book, bid(9, bids.SUBMITTED)]).message() == record.message()
     changed = [*book[:4], replace(book[4], price_milli=book[4].price_milli + 1)]
     assert records.sealed_bids_record(SLOT, changed).body["sha256"] != record.body["sha256"]
-    assert json.loads(record.message()) == {"record": "sealed-bids", "subject": "2030-01-01T02:00:00Z", "bids": 5,
-                                            "sha256": record.body["sha256"]}
+    assert json.loads(record.message()) == {
+        "record": "sealed-bids",
+        "subject": "2030-01-01T02:00:00Z",
+        "bids": 5,
+        "sha256": record.body["sha256"],
+    }
 
 
 def test_the_clearing_record_states_price_volume_and_a_digest_of_fills_and_pairs():
     pair = bids.BidPair(counterpart_id="u2", counterpart="B2_BEMS", volume_wh=600)
-    book = [bid(1, bids.WON, fill_wh=600, cleared_price_milli=2500, pairs=(pair,)),
-            bid(2, bids.WON, fill_wh=600, cleared_price_milli=2500,
-                pairs=(bids.BidPair(counterpart_id="u1", counterpart="B1_BEMS", volume_wh=600),)),
-            bid(3, bids.LOST, cleared_price_milli=2500)]
+    book = [
+        bid(1, bids.WON, fill_wh=600, cleared_price_milli=2500, pairs=(pair,)),
+        bid(
+            2,
+            bids.WON,
+            fill_wh=600,
+            cleared_price_milli=2500,
+            pairs=(bids.BidPair(counterpart_id="u1", counterpart="B1_BEMS", volume_wh=600),),
+        ),
+        bid(3, bids.LOST, cleared_price_milli=2500),
+    ]
     record = records.clearing_record(SLOT, book)
     assert (record.body["bids"], record.body["price_milli"], record.body["volume_wh"]) == (3, 2500, 600)
-    settled = [replace(book[0], status=bids.SETTLED, pairs=(replace(pair, achievement=1.0, settlement_milli=1500),)),
-               *book[1:]]
+    settled = [
+        replace(book[0], status=bids.SETTLED, pairs=(replace(pair, achievement=1.0, settlement_milli=1500),)),
+        *book[1:],
+    ]
     assert records.clearing_record(SLOT, settled).message() == record.message(), "settling does not change the record"
     refilled = [replace(book[0], fill_wh=500), *book[1:]]
     assert records.clearing_record(SLOT, refilled).body["sha256"] != record.body["sha256"]
@@ -59,17 +81,44 @@ def test_the_clearing_record_states_price_volume_and_a_digest_of_fills_and_pairs
 
 
 def test_a_dr_result_record_states_the_decision():
-    offer = dr.DrOffer(id="6f1c0b5e-0000-4000-8000-000000000001", user_id="u1", executor="Carlab_BEMS",
-                       day=date(2030, 1, 2), volume_w=5000, price_milli=2500, offered_at=SLOT)
+    offer = dr.DrOffer(
+        id="6f1c0b5e-0000-4000-8000-000000000001",
+        user_id="u1",
+        executor="Carlab_BEMS",
+        day=date(2030, 1, 2),
+        volume_w=5000,
+        price_milli=2500,
+        offered_at=SLOT,
+    )
     declined = json.loads(dr_result_record(replace(offer, status=dr.DECLINED, result=False)).message())
-    assert declined == {"record": "dr-result", "subject": offer.id, "executor": "Carlab_BEMS", "day": "2030-01-02",
-                        "volume_w": 5000, "price_milli": 2500, "result": False, "acceptor": None, "start": None,
-                        "end": None}
-    accepted = replace(offer, status=dr.ACCEPTED, result=True, acceptor="SGESC", acceptor_id="a1",
-                       start=datetime(2030, 1, 2, 5, tzinfo=UTC), end=datetime(2030, 1, 2, 7, tzinfo=UTC))
+    assert declined == {
+        "record": "dr-result",
+        "subject": offer.id,
+        "executor": "Carlab_BEMS",
+        "day": "2030-01-02",
+        "volume_w": 5000,
+        "price_milli": 2500,
+        "result": False,
+        "acceptor": None,
+        "start": None,
+        "end": None,
+    }
+    accepted = replace(
+        offer,
+        status=dr.ACCEPTED,
+        result=True,
+        acceptor="SGESC",
+        acceptor_id="a1",
+        start=datetime(2030, 1, 2, 5, tzinfo=UTC),
+        end=datetime(2030, 1, 2, 7, tzinfo=UTC),
+    )
     body = json.loads(dr_result_record(accepted).message())
     assert (body["result"], body["acceptor"], body["start"], body["end"]) == (
-        True, "SGESC", "2030-01-02T05:00:00Z", "2030-01-02T07:00:00Z")
+        True,
+        "SGESC",
+        "2030-01-02T05:00:00Z",
+        "2030-01-02T07:00:00Z",
+    )
 
 
 def test_records_fit_one_transaction_however_large_the_slot():
@@ -87,10 +136,14 @@ def test_verification_names_each_mismatch():
     tampered = records.sealed_bids_record(SLOT, [bid(1), bid(2, price_milli=1)])
     assert audit.verify(stored, tampered, tx, good, [tx, tx])[0].startswith("the stored data no longer matches")
     assert audit.verify(stored, record, tx, replace(good, message=b"{}"), [tx, tx]) == [
-        "the transaction's message differs from the recorded message"]
+        "the transaction's message differs from the recorded message"
+    ]
     assert audit.verify(stored, record, tx, replace(good, tag="X" * 27), [tx, tx]) == [
-        "the transaction has another tag"]
+        "the transaction has another tag"
+    ]
     assert audit.verify(stored, record, tx, replace(good, address="A" * 81), [tx, tx]) == [
-        "the transaction is at another address"]
+        "the transaction is at another address"
+    ]
     assert audit.verify(stored, record, tx, good, [tx, None]) == [
-        "not every covered record carries the transaction hash"]
+        "not every covered record carries the transaction hash"
+    ]

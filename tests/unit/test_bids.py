@@ -23,7 +23,11 @@ def offer(**overrides: object) -> bids.Offer:
 def test_a_valid_offer_in_exact_units():
     made = offer()
     assert (made.side, made.slot_start, made.volume_wh, made.price_milli) == (
-        "buy", datetime(2021, 3, 24, 10, tzinfo=TAIPEI), 12_500, 3_200)
+        "buy",
+        datetime(2021, 3, 24, 10, tzinfo=TAIPEI),
+        12_500,
+        3_200,
+    )
 
 
 def test_hour_24_is_the_last_slot_of_the_day():

@@ -113,11 +113,20 @@ def test_the_marginal_bids_set_the_price_and_pairs_follow_priority():
     # Demand: b1 150 at 6 000, b2 100 at 5 500. Supply: s1 100 at 1 000, s2 100 at 2 000, s3 100 at 7 000.
     # Wh 200 still crosses (5 500 >= 2 000), Wh 201 does not (5 500 < 7 000): Q* = 200, b = 5 500, s = 2 000.
     # b2 is rationed to 50; s1 and s2 fill in full; s3 nothing. Price 2 000 + ½ · 3 500 = 3 750.
-    bids = [buy("b1", 150, 6000), buy("b2", 100, 5500), sell("s1", 100, 1000), sell("s2", 100, 2000),
-            sell("s3", 100, 7000)]
+    bids = [
+        buy("b1", 150, 6000),
+        buy("b2", 100, 5500),
+        sell("s1", 100, 1000),
+        sell("s2", 100, 2000),
+        sell("s3", 100, 7000),
+    ]
     result = clear(bids)
     assert (result.volume_wh, result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli) == (
-        200, 3750, 5500, 2000)
+        200,
+        3750,
+        5500,
+        2000,
+    )
     assert result.fills == {"b1": 150, "b2": 50, "s1": 100, "s2": 100, "s3": 0}
     assert pairs_of(result) == [("b1", "s1", 100), ("b1", "s2", 50), ("b2", "s2", 50)]
 
@@ -129,8 +138,10 @@ def test_the_fills_list_every_bid_in_id_order():
 
 def test_one_participant_may_hold_several_bids_on_one_side():
     result = clear([buy("b1", 60, 5000, "alice"), buy("b2", 40, 4000, "alice"), sell("s1", 100, 1000, "bob")])
-    assert [(pair.buyer, pair.seller, pair.volume_wh) for pair in result.pairs] == [("alice", "bob", 60),
-                                                                                    ("alice", "bob", 40)]
+    assert [(pair.buyer, pair.seller, pair.volume_wh) for pair in result.pairs] == [
+        ("alice", "bob", 60),
+        ("alice", "bob", 40),
+    ]
 
 
 @pytest.mark.parametrize("sell_price", [1000, 9000])  # crossing or not: refused either way
@@ -145,11 +156,26 @@ def test_duplicate_ids_are_refused():
         clear([buy("x", 100, 5000), sell("x", 100, 1000), sell("y", 100, 1000)])
 
 
-@pytest.mark.parametrize("field, value", [
-    ("volume_wh", 0), ("volume_wh", -5), ("price_milli", 0), ("price_milli", -1),
-    ("volume_wh", True), ("price_milli", False), ("volume_wh", 1.0), ("price_milli", "4000"), ("volume_wh", None),
-    ("side", "hold"), ("side", "BUY"), ("id", ""), ("id", 7), ("participant", ""), ("participant", None),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("volume_wh", 0),
+        ("volume_wh", -5),
+        ("price_milli", 0),
+        ("price_milli", -1),
+        ("volume_wh", True),
+        ("price_milli", False),
+        ("volume_wh", 1.0),
+        ("price_milli", "4000"),
+        ("volume_wh", None),
+        ("side", "hold"),
+        ("side", "BUY"),
+        ("id", ""),
+        ("id", 7),
+        ("participant", ""),
+        ("participant", None),
+    ],
+)
 def test_an_invalid_bid_is_refused(field, value):
     fields = {"id": "b1", "participant": "alice", "side": "buy", "volume_wh": 100, "price_milli": 4000, field: value}
     with pytest.raises(ValueError, match=field):
@@ -162,29 +188,40 @@ def test_k_outside_zero_one_or_inexact_is_refused(k):
         clear([buy("b1", 100, 5000), sell("s1", 100, 3000)], k)
 
 
-@pytest.mark.parametrize("price, wh, achievement, expected", [
-    (4000, 1500, Fraction(1), 6000),  # 4 000 milli-NT$/kWh · 1.5 kWh
-    (4000, 1500, Fraction(1, 2), 3000),
-    (4000, 1500, Fraction(3, 2), 6000),  # clamped to 1
-    (4000, 1500, Fraction(-1, 4), 0),  # clamped to 0
-    (4000, 1500, 1, 6000),
-    (1001, 1, Fraction(1), 1),  # 1.001 -> 1
-    (1500, 1, Fraction(1), 2),  # 1.5 -> 2 (half up, not half even)
-    (2500, 1, Fraction(1), 3),  # 2.5 -> 3
-    (2499, 1, Fraction(1), 2),  # 2.499 -> 2
-    (3000, 1000, Fraction(1, 3), 1000),
-    (1000, 1, Fraction(1, 2), 1),  # 0.5 -> 1
-    (0, 1000, Fraction(1), 0),
-    (4000, 0, Fraction(1), 0),
-])
+@pytest.mark.parametrize(
+    "price, wh, achievement, expected",
+    [
+        (4000, 1500, Fraction(1), 6000),  # 4 000 milli-NT$/kWh · 1.5 kWh
+        (4000, 1500, Fraction(1, 2), 3000),
+        (4000, 1500, Fraction(3, 2), 6000),  # clamped to 1
+        (4000, 1500, Fraction(-1, 4), 0),  # clamped to 0
+        (4000, 1500, 1, 6000),
+        (1001, 1, Fraction(1), 1),  # 1.001 -> 1
+        (1500, 1, Fraction(1), 2),  # 1.5 -> 2 (half up, not half even)
+        (2500, 1, Fraction(1), 3),  # 2.5 -> 3
+        (2499, 1, Fraction(1), 2),  # 2.499 -> 2
+        (3000, 1000, Fraction(1, 3), 1000),
+        (1000, 1, Fraction(1, 2), 1),  # 0.5 -> 1
+        (0, 1000, Fraction(1), 0),
+        (4000, 0, Fraction(1), 0),
+    ],
+)
 def test_settlement_is_price_times_volume_times_clamped_achievement_rounded_half_up(price, wh, achievement, expected):
     assert settlement_milli(price, wh, achievement) == expected
 
 
-@pytest.mark.parametrize("price, wh, achievement", [
-    (-1, 1000, Fraction(1)), (4000, -1, Fraction(1)), (4000.0, 1000, Fraction(1)), (True, 1000, Fraction(1)),
-    (4000, 1000, 0.5), (4000, 1000, True), (4000, 1000, "1"),
-])
+@pytest.mark.parametrize(
+    "price, wh, achievement",
+    [
+        (-1, 1000, Fraction(1)),
+        (4000, -1, Fraction(1)),
+        (4000.0, 1000, Fraction(1)),
+        (True, 1000, Fraction(1)),
+        (4000, 1000, 0.5),
+        (4000, 1000, True),
+        (4000, 1000, "1"),
+    ],
+)
 def test_settlement_refuses_inexact_or_negative_input(price, wh, achievement):
     with pytest.raises(ValueError):
         settlement_milli(price, wh, achievement)
@@ -202,8 +239,10 @@ def bid_sets(draw, max_bids: int = 12) -> list[Bid]:
     prices = st.integers(1, 12) | st.integers(1, 10_000)
     shapes = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(1, 60), prices), max_size=max_bids))
     ids = draw(st.permutations([f"bid-{n:02d}" for n in range(len(shapes))]))
-    return [Bid(bid_id, BUYERS[who] if is_buy else SELLERS[who], "buy" if is_buy else "sell", volume, price)
-            for bid_id, (is_buy, who, volume, price) in zip(ids, shapes, strict=True)]
+    return [
+        Bid(bid_id, BUYERS[who] if is_buy else SELLERS[who], "buy" if is_buy else "sell", volume, price)
+        for bid_id, (is_buy, who, volume, price) in zip(ids, shapes, strict=True)
+    ]
 
 
 shares = st.fractions(min_value=0, max_value=1, max_denominator=12)
@@ -256,7 +295,11 @@ def test_the_price_lies_between_the_marginal_prices_rounded_half_up(bids, k):
     result = clear(bids, k)
     if result.volume_wh == 0:
         assert (result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli, result.pairs) == (
-            None, None, None, ())
+            None,
+            None,
+            None,
+            (),
+        )
         return
     high, low = result.marginal_buy_milli, result.marginal_sell_milli
     assert high is not None and low is not None and result.price_milli is not None
@@ -310,8 +353,10 @@ def test_better_prices_fill_first_and_the_marginal_group_shares_pro_rata(bids):
     result = clear(bids)
     if result.volume_wh == 0:
         return
-    for side, marginal, better in (("buy", result.marginal_buy_milli, int.__gt__),
-                                   ("sell", result.marginal_sell_milli, int.__lt__)):
+    for side, marginal, better in (
+        ("buy", result.marginal_buy_milli, int.__gt__),
+        ("sell", result.marginal_sell_milli, int.__lt__),
+    ):
         assert marginal is not None
         mine = [bid for bid in bids if bid.side == side]
         group = [bid for bid in mine if bid.price_milli == marginal]

@@ -18,8 +18,21 @@ def test_the_target_day_turns_at_half_past_ten_local():
     assert dr.target_day(datetime(2026, 11, 24, 23, 0, tzinfo=UTC), TAIPEI) == date(2026, 11, 26)  # 07:00 local
 
 
-@pytest.mark.parametrize(("volume", "price"), [(0, 1), (-1, 1), (1, 0), (float("nan"), 1), (1, float("inf")),
-                                               ("5", 1), (True, 1), (1e6, 1), (1, 1e4), (1.0001, 1)])
+@pytest.mark.parametrize(
+    ("volume", "price"),
+    [
+        (0, 1),
+        (-1, 1),
+        (1, 0),
+        (float("nan"), 1),
+        (1, float("inf")),
+        ("5", 1),
+        (True, 1),
+        (1e6, 1),
+        (1, 1e4),
+        (1.0001, 1),
+    ],
+)
 def test_offers_need_finite_positive_sane_amounts(volume, price):
     with pytest.raises(dr.DrRejected):
         dr.offer_amounts(volume, price)
@@ -34,9 +47,12 @@ def test_the_window_lies_within_the_target_day():
     day = date(2026, 11, 26)
     dr.acceptance_window(local(2026, 11, 26, 13), local(2026, 11, 26, 15), day, TAIPEI)
     dr.acceptance_window(local(2026, 11, 26, 0), local(2026, 11, 27, 0), day, TAIPEI)
-    for start, end in ((local(2026, 11, 26, 15), local(2026, 11, 26, 13)), (local(2026, 11, 26, 13),) * 2,
-                       (local(2026, 11, 25, 23), local(2026, 11, 26, 1)),
-                       (local(2026, 11, 26, 23), local(2026, 11, 27, 0, 30))):
+    for start, end in (
+        (local(2026, 11, 26, 15), local(2026, 11, 26, 13)),
+        (local(2026, 11, 26, 13),) * 2,
+        (local(2026, 11, 25, 23), local(2026, 11, 26, 1)),
+        (local(2026, 11, 26, 23), local(2026, 11, 27, 0, 30)),
+    ):
         with pytest.raises(dr.DrRejected):
             dr.acceptance_window(start, end, day, TAIPEI)
 

@@ -44,7 +44,7 @@ def test_hash_of_hashes():
         "GVQNPPKGCFGPJNWSCPQZDDSIGAVZEIVYJDVPUOCTEMKTZFGXNGPQCOIBD9MX"
         "YTHJTX"
     )
-    hashes = "".join(curl_hash(text[i:i + 81]) for i in range(0, len(text), 81))
+    hashes = "".join(curl_hash(text[i : i + 81]) for i in range(0, len(text), 81))
     assert curl_hash(hashes) == "TAWDGNSEAD9ZRGBBVRVEKQYYVDOKHYQ9KEIYJKFTBQEYZDWZVMRFJQQGTMPHBZOGPIJCCVWLZVDKLAQVI"
 
 

@@ -66,9 +66,18 @@ def post(url: str, body: bytes | dict, headers: dict[str, str] | None = None) ->
 def test_node_info(client, node):
     info = client.get_node_info()
     assert info["appName"] == "etp-devnode"
-    assert {"latestMilestone", "latestMilestoneIndex", "latestSolidSubtangleMilestone",
-            "latestSolidSubtangleMilestoneIndex", "neighbors", "packetsQueueSize", "time", "tips",
-            "transactionsToRequest", "duration"} <= set(info)
+    assert {
+        "latestMilestone",
+        "latestMilestoneIndex",
+        "latestSolidSubtangleMilestone",
+        "latestSolidSubtangleMilestoneIndex",
+        "neighbors",
+        "packetsQueueSize",
+        "time",
+        "tips",
+        "transactionsToRequest",
+        "duration",
+    } <= set(info)
     assert abs(info["time"] - time.time() * 1000) < 60_000
 
 
@@ -153,13 +162,16 @@ def test_tips_on_an_empty_tangle_are_the_null_hash():
 
 def test_attach_chains_a_bundle_like_iri(client):
     head_draft = build_message_transaction(address(50), "", b"head", 7)
-    bundle = finalize_bundle([head_draft.replace(obsolete_tag="OBS".ljust(27, "9")),
-                              head_draft.replace(address=address(51))])
+    bundle = finalize_bundle(
+        [head_draft.replace(obsolete_tag="OBS".ljust(27, "9")), head_draft.replace(address=address(51))]
+    )
     trunk, branch = "T" * 81, "B" * 81
     before = int(time.time() * 1000)
     # Clients send the bundle head (last index) first; IRI answers tail first.
-    tail, head = (Transaction.from_trytes(t)
-                  for t in client.attach_to_tangle(trunk, branch, 14, [t.as_trytes() for t in reversed(bundle)]))
+    tail, head = (
+        Transaction.from_trytes(t)
+        for t in client.attach_to_tangle(trunk, branch, 14, [t.as_trytes() for t in reversed(bundle)])
+    )
     assert (head.current_index, tail.current_index) == (1, 0)
     assert (head.trunk, head.branch) == (trunk, branch)
     assert (tail.trunk, tail.branch) == (head.hash, trunk)
@@ -175,8 +187,16 @@ def test_attach_chains_a_bundle_like_iri(client):
 @pytest.mark.parametrize("weight", [0, 244, "14", 14.5, True])
 def test_attach_checks_the_weight_magnitude(node, weight):
     trytes = build_message_transaction(address(60), "", b"", 1).as_trytes()
-    status, answer = post(node.url, {"command": "attachToTangle", "trunkTransaction": NULL_HASH,
-                                     "branchTransaction": NULL_HASH, "minWeightMagnitude": weight, "trytes": [trytes]})
+    status, answer = post(
+        node.url,
+        {
+            "command": "attachToTangle",
+            "trunkTransaction": NULL_HASH,
+            "branchTransaction": NULL_HASH,
+            "minWeightMagnitude": weight,
+            "trytes": [trytes],
+        },
+    )
     assert (status, answer["error"]) == (400, "Invalid minWeightMagnitude input")
 
 
@@ -214,10 +234,16 @@ def test_pyota_send_transfer_exchange(node):
     transaction = build_message_transaction(address(100), "PYOTA", b"legacy", 1)
     status, tips = post(node.url, {"command": "getTransactionsToApprove", "depth": 3})
     assert status == 200 and set(tips) == {"trunkTransaction", "branchTransaction", "duration"}
-    status, attached = post(node.url, {
-        "command": "attachToTangle", "trunkTransaction": tips["trunkTransaction"],
-        "branchTransaction": tips["branchTransaction"], "minWeightMagnitude": 14, "trytes": [transaction.as_trytes()],
-    })
+    status, attached = post(
+        node.url,
+        {
+            "command": "attachToTangle",
+            "trunkTransaction": tips["trunkTransaction"],
+            "branchTransaction": tips["branchTransaction"],
+            "minWeightMagnitude": 14,
+            "trytes": [transaction.as_trytes()],
+        },
+    )
     assert status == 200 and set(attached) == {"trytes", "duration"} and isinstance(attached["duration"], int)
     for command in ("storeTransactions", "broadcastTransactions"):
         status, answer = post(node.url, {"command": command, "trytes": attached["trytes"]})
@@ -226,29 +252,44 @@ def test_pyota_send_transfer_exchange(node):
     assert status == 200 and set(found) == {"hashes", "duration"} and len(found["hashes"]) == 1
     status, read = post(node.url, {"command": "getTrytes", "hashes": found["hashes"]})
     assert (status, read["trytes"]) == (200, attached["trytes"])
-    status, states = post(node.url, {"command": "getInclusionStates", "transactions": found["hashes"],
-                                     "tips": [tips["trunkTransaction"]]})
+    status, states = post(
+        node.url, {"command": "getInclusionStates", "transactions": found["hashes"], "tips": [tips["trunkTransaction"]]}
+    )
     assert (status, set(states), states["states"]) == (200, {"states", "duration"}, [True])
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "key", "message"), [
-    ({"command": "getNodeInfo"}, {"Content-Type": "application/json"}, 400, "error", "Invalid API Version"),
-    ({"command": "getTips"}, None, 400, "error", "Command [getTips] is unknown"),
-    ({"depth": 3}, None, 400, "error", "COMMAND parameter has not been specified in the request."),
-    ({"command": "findTransactions"}, None, 400, "error", "Invalid parameters"),
-    ({"command": "findTransactions", "addresses": [CHECKSUMMED]}, None, 400, "error", "Invalid addresses input"),
-    ({"command": "findTransactions", "bundles": [NULL_HASH]}, None, 400, "error", "Invalid bundles input"),
-    ({"command": "findTransactions", "tags": [""]}, None, 400, "error", "Invalid tag input"),
-    ({"command": "findTransactions", "tags": ["lower"]}, None, 400, "error", "Invalid tags input"),
-    ({"command": "getTrytes", "hashes": "A" * 81}, None, 400, "error", "Invalid hashes input"),
-    ({"command": "getTrytes", "hashes": ["A" * 81] * 1001}, None, 400, "error", "Could not complete request"),
-    ({"command": "storeTransactions", "trytes": ["9" * 2672]}, None, 400, "error", "Invalid trytes input"),
-    ({"command": "getTransactionsToApprove"}, None, 400, "error", "Invalid parameters"),
-    ({"command": "attachToTangle", "trunkTransaction": "A", "branchTransaction": NULL_HASH, "minWeightMagnitude": 14,
-      "trytes": []}, None, 400, "error", "Invalid trunkTransaction input"),
-    (b"{not json", None, 500, "exception", "Invalid request payload"),
-    (b"[]", None, 500, "exception", "Invalid request payload"),
-])
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "key", "message"),
+    [
+        ({"command": "getNodeInfo"}, {"Content-Type": "application/json"}, 400, "error", "Invalid API Version"),
+        ({"command": "getTips"}, None, 400, "error", "Command [getTips] is unknown"),
+        ({"depth": 3}, None, 400, "error", "COMMAND parameter has not been specified in the request."),
+        ({"command": "findTransactions"}, None, 400, "error", "Invalid parameters"),
+        ({"command": "findTransactions", "addresses": [CHECKSUMMED]}, None, 400, "error", "Invalid addresses input"),
+        ({"command": "findTransactions", "bundles": [NULL_HASH]}, None, 400, "error", "Invalid bundles input"),
+        ({"command": "findTransactions", "tags": [""]}, None, 400, "error", "Invalid tag input"),
+        ({"command": "findTransactions", "tags": ["lower"]}, None, 400, "error", "Invalid tags input"),
+        ({"command": "getTrytes", "hashes": "A" * 81}, None, 400, "error", "Invalid hashes input"),
+        ({"command": "getTrytes", "hashes": ["A" * 81] * 1001}, None, 400, "error", "Could not complete request"),
+        ({"command": "storeTransactions", "trytes": ["9" * 2672]}, None, 400, "error", "Invalid trytes input"),
+        ({"command": "getTransactionsToApprove"}, None, 400, "error", "Invalid parameters"),
+        (
+            {
+                "command": "attachToTangle",
+                "trunkTransaction": "A",
+                "branchTransaction": NULL_HASH,
+                "minWeightMagnitude": 14,
+                "trytes": [],
+            },
+            None,
+            400,
+            "error",
+            "Invalid trunkTransaction input",
+        ),
+        (b"{not json", None, 500, "exception", "Invalid request payload"),
+        (b"[]", None, 500, "exception", "Invalid request payload"),
+    ],
+)
 def test_iri_error_answers(node, body, headers, status, key, message):
     answered, answer = post(node.url, body, headers)
     assert answered == status
@@ -367,20 +408,23 @@ def test_a_slow_node_times_out():
         NodeClient(url, timeout=0.2).store_transactions(["9" * 2673])
 
 
-@pytest.mark.parametrize(("status", "payload", "error"), [
-    (500, {"exception": "boom"}, NodeUnavailable),
-    (503, b"maintenance", NodeUnavailable),
-    (400, {"error": "Invalid depth input", "duration": 0}, NodeError),
-    (401, {"error": "COMMAND getTransactionsToApprove is not available on this node"}, NodeError),
-    (404, b"<html>not found</html>", NodeError),
-    (302, b"", NodeProtocolError),
-    (200, b"<html>hello</html>", NodeProtocolError),
-    (200, [], NodeProtocolError),
-    (200, {"trunkTransaction": "A" * 81}, NodeProtocolError),
-    (200, {"trunkTransaction": "A" * 81, "branchTransaction": 12}, NodeProtocolError),
-    (200, {"trunkTransaction": "a" * 81, "branchTransaction": "A" * 81}, NodeProtocolError),
-    (200, {"error": "odd but possible"}, NodeError),
-])
+@pytest.mark.parametrize(
+    ("status", "payload", "error"),
+    [
+        (500, {"exception": "boom"}, NodeUnavailable),
+        (503, b"maintenance", NodeUnavailable),
+        (400, {"error": "Invalid depth input", "duration": 0}, NodeError),
+        (401, {"error": "COMMAND getTransactionsToApprove is not available on this node"}, NodeError),
+        (404, b"<html>not found</html>", NodeError),
+        (302, b"", NodeProtocolError),
+        (200, b"<html>hello</html>", NodeProtocolError),
+        (200, [], NodeProtocolError),
+        (200, {"trunkTransaction": "A" * 81}, NodeProtocolError),
+        (200, {"trunkTransaction": "A" * 81, "branchTransaction": 12}, NodeProtocolError),
+        (200, {"trunkTransaction": "a" * 81, "branchTransaction": "A" * 81}, NodeProtocolError),
+        (200, {"error": "odd but possible"}, NodeError),
+    ],
+)
 def test_broken_answers(status, payload, error):
     with fake_node(answering(status, payload)) as (url, _), pytest.raises(error):
         NodeClient(url).get_transactions_to_approve()
@@ -394,15 +438,18 @@ def test_node_errors_carry_the_message():
     assert str(refused.value) == "getTransactionsToApprove: node answered 400: Invalid depth input"
 
 
-@pytest.mark.parametrize(("command", "payload"), [
-    ("find", {"hashes": ["A" * 80]}),
-    ("find", {"hashes": "A" * 81}),
-    ("trytes", {"trytes": []}),
-    ("trytes", {"trytes": ["9" * 2672]}),
-    ("states", {"states": [1]}),
-    ("states", {}),
-    ("info", {"appName": "IRI", "appVersion": "1.8.6", "latestMilestone": "A" * 81}),
-])
+@pytest.mark.parametrize(
+    ("command", "payload"),
+    [
+        ("find", {"hashes": ["A" * 80]}),
+        ("find", {"hashes": "A" * 81}),
+        ("trytes", {"trytes": []}),
+        ("trytes", {"trytes": ["9" * 2672]}),
+        ("states", {"states": [1]}),
+        ("states", {}),
+        ("info", {"appName": "IRI", "appVersion": "1.8.6", "latestMilestone": "A" * 81}),
+    ],
+)
 def test_wrong_shapes(command, payload):
     calls = {
         "find": lambda c: c.find_transactions(bundles=["A" * 81]),

@@ -74,9 +74,20 @@ PYOTA_TRUNK = "TKORV9IKTJZQUBQAWTKBKZ9NEZHBFIMCLV9TTNJNQZUIJDFPTTCTKBJRHAITVSKUC
 def proposed(**changes) -> Transaction:
     """A transaction before finalization, as PyOTA's ProposedTransaction leaves it."""
     fields = dict(
-        signature_message_fragment="9" * 2187, address="9" * 81, value=0, obsolete_tag="9" * 27,
-        timestamp=0, current_index=0, last_index=0, bundle_hash=NULL_HASH, trunk=NULL_HASH, branch=NULL_HASH,
-        tag="9" * 27, attachment_timestamp=0, attachment_timestamp_lower=0, attachment_timestamp_upper=0,
+        signature_message_fragment="9" * 2187,
+        address="9" * 81,
+        value=0,
+        obsolete_tag="9" * 27,
+        timestamp=0,
+        current_index=0,
+        last_index=0,
+        bundle_hash=NULL_HASH,
+        trunk=NULL_HASH,
+        branch=NULL_HASH,
+        tag="9" * 27,
+        attachment_timestamp=0,
+        attachment_timestamp_lower=0,
+        attachment_timestamp_upper=0,
         nonce="9" * 27,
     )
     return Transaction(**{**fields, **changes})
@@ -88,30 +99,47 @@ def test_a_published_transaction():
     assert transaction.signature_message_fragment.startswith("GYPRVHBEZOOFXSHQBLCYW9ICTCISLHDBNMMVYD9JJHQ")
     assert transaction.address == NULL_HASH
     assert (transaction.value, transaction.timestamp, transaction.current_index, transaction.last_index) == (
-        0, 1480690413, 1, 1)
+        0,
+        1480690413,
+        1,
+        1,
+    )
     assert transaction.obsolete_tag == transaction.tag == "9" * 27
     assert transaction.bundle_hash == PYOTA_BUNDLE
     assert transaction.trunk == transaction.branch == PYOTA_TRUNK
-    assert (transaction.attachment_timestamp, transaction.attachment_timestamp_lower,
-            transaction.attachment_timestamp_upper) == (1480690413, 1480690413, 1480690413)
+    assert (
+        transaction.attachment_timestamp,
+        transaction.attachment_timestamp_lower,
+        transaction.attachment_timestamp_upper,
+    ) == (1480690413, 1480690413, 1480690413)
     assert transaction.nonce == "9" * 27
     assert transaction.as_trytes() == PYOTA_TRYTES
 
 
-@pytest.mark.parametrize(("trytes", "reason"), [
-    (PYOTA_TRYTES[:-1], "2673 trytes, not 2672"),
-    (PYOTA_TRYTES + "9", "not 2674"),
-    ("a" + PYOTA_TRYTES[1:], "character 'a' at 0"),
-    (None, "must be a string"),
-])
+@pytest.mark.parametrize(
+    ("trytes", "reason"),
+    [
+        (PYOTA_TRYTES[:-1], "2673 trytes, not 2672"),
+        (PYOTA_TRYTES + "9", "not 2674"),
+        ("a" + PYOTA_TRYTES[1:], "character 'a' at 0"),
+        (None, "must be a string"),
+    ],
+)
 def test_broken_trytes_say_why(trytes, reason):
     with pytest.raises(InvalidTransaction, match=reason):
         Transaction.from_trytes(trytes)
 
 
-@pytest.mark.parametrize("change", [
-    {"value": 3**81}, {"value": True}, {"timestamp": "1"}, {"address": "A" * 80}, {"tag": "a" * 27},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"value": 3**81},
+        {"value": True},
+        {"timestamp": "1"},
+        {"address": "A" * 80},
+        {"tag": "a" * 27},
+    ],
+)
 def test_fields_are_checked(change):
     with pytest.raises(InvalidTransaction):
         proposed(**change)
@@ -122,11 +150,25 @@ tag = st.text(alphabet="9ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=27, max_size=27)
 small = st.integers(min_value=-(3**27 - 1) // 2, max_value=(3**27 - 1) // 2)
 
 
-@given(address=field, bundle=field, tag=tag, value=st.integers(min_value=-(3**81 - 1) // 2, max_value=(3**81 - 1) // 2),
-       timestamp=small, index=small)
+@given(
+    address=field,
+    bundle=field,
+    tag=tag,
+    value=st.integers(min_value=-(3**81 - 1) // 2, max_value=(3**81 - 1) // 2),
+    timestamp=small,
+    index=small,
+)
 def test_round_trip(address, bundle, tag, value, timestamp, index):
-    transaction = proposed(address=address, bundle_hash=bundle, tag=tag, obsolete_tag=tag, value=value,
-                           timestamp=timestamp, current_index=index, attachment_timestamp_upper=timestamp)
+    transaction = proposed(
+        address=address,
+        bundle_hash=bundle,
+        tag=tag,
+        obsolete_tag=tag,
+        value=value,
+        timestamp=timestamp,
+        current_index=index,
+        attachment_timestamp_upper=timestamp,
+    )
     assert len(transaction.as_trytes()) == 2673
     assert Transaction.from_trytes(transaction.as_trytes()) == transaction
 
@@ -134,14 +176,18 @@ def test_round_trip(address, bundle, tag, value, timestamp, index):
 def test_a_published_zero_value_bundle():
     # creation_test.py test_finalize_insecure_bundle: PyOTA increments the legacy (obsolete) tag of
     # the tail until the normalized bundle hash has no 13, for zero-value bundles too.
-    draft = proposed(address="9XV9RJGFJJZWITDPKSQXRTHCKJAIZZY9BYLBEQUXUNCLITRQDR9CCD99AANMXYEKD9GLJGVB9HIAGRIBQ",
-                     tag="PPDIDNQDJZGUQKOWJ9JZRCKOVGP", obsolete_tag="PPDIDNQDJZGUQKOWJ9JZRCKOVGP",
-                     timestamp=1509136296)
+    draft = proposed(
+        address="9XV9RJGFJJZWITDPKSQXRTHCKJAIZZY9BYLBEQUXUNCLITRQDR9CCD99AANMXYEKD9GLJGVB9HIAGRIBQ",
+        tag="PPDIDNQDJZGUQKOWJ9JZRCKOVGP",
+        obsolete_tag="PPDIDNQDJZGUQKOWJ9JZRCKOVGP",
+        timestamp=1509136296,
+    )
     (transaction,) = finalize_bundle([draft])
     assert transaction.obsolete_tag == "ZTDIDNQDJZGUQKOWJ9JZRCKOVGP"
     assert transaction.tag == "PPDIDNQDJZGUQKOWJ9JZRCKOVGP"
     assert transaction.bundle_hash == (
-        "NYSJSEGCWESDAFLIFCNJFWGZ9PCYDOT9VCSALKBD9UUNKBJAJCB9KVMTHZDPRDDXC9UFJQBJBQFUPJKFC")
+        "NYSJSEGCWESDAFLIFCNJFWGZ9PCYDOT9VCSALKBD9UUNKBJAJCB9KVMTHZDPRDDXC9UFJQBJBQFUPJKFC"
+    )
     assert bundle_hash_for([transaction]) == transaction.bundle_hash
     assert not is_secure_bundle_hash(bundle_hash_for([draft]))
 
@@ -166,7 +212,7 @@ def pyota_normalize(bundle_hash: str) -> list[int]:
     normalized = []
     source = [TRYTE_VALUE[char] for char in bundle_hash]
     for i in range(3):
-        chunk = source[i * 27:(i + 1) * 27]
+        chunk = source[i * 27 : (i + 1) * 27]
         chunk_sum = sum(chunk)
         while chunk_sum > 0:
             chunk_sum -= 1

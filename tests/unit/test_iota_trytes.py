@@ -64,8 +64,17 @@ def test_bytes_round_trip_through_a_padded_fragment(data):
 
 def test_tryte_trits_table_matches_pyota():
     # iotaledger/iota.py iota/crypto/kerl/conv.py: tryte_table
-    table = {"9": [0, 0, 0], "A": [1, 0, 0], "B": [-1, 1, 0], "E": [-1, -1, 1], "M": [1, 1, 1],
-             "N": [-1, -1, -1], "R": [0, 0, -1], "Y": [1, -1, 0], "Z": [-1, 0, 0]}
+    table = {
+        "9": [0, 0, 0],
+        "A": [1, 0, 0],
+        "B": [-1, 1, 0],
+        "E": [-1, -1, 1],
+        "M": [1, 1, 1],
+        "N": [-1, -1, -1],
+        "R": [0, 0, -1],
+        "Y": [1, -1, 0],
+        "Z": [-1, 0, 0],
+    }
     for char, trits in table.items():
         assert trytes_to_trits(char) == trits
         assert trits_to_trytes(trits) == char

@@ -73,13 +73,20 @@ def test_a_change_bumps_the_version_and_a_withdrawal_removes_the_bid():
     assert book.get(bid.id) is None
 
 
-@pytest.mark.parametrize(("step", "words"), [
-    (lambda book, bid: service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW),
-     "You already have a bid of the other type in this slot"),
-    (lambda book, bid: service.change(book, bid, OFFER, NOW),
-     "The bid changed meanwhile, or that slot has a bid of the other type"),
-    (lambda book, bid: service.withdraw(book, bid), "The bid has been closed"),
-])
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        (
+            lambda book, bid: service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW),
+            "You already have a bid of the other type in this slot",
+        ),
+        (
+            lambda book, bid: service.change(book, bid, OFFER, NOW),
+            "The bid changed meanwhile, or that slot has a bid of the other type",
+        ),
+        (lambda book, bid: service.withdraw(book, bid), "The bid has been closed"),
+    ],
+)
 def test_a_store_conflict_is_refused_in_the_contracts_words_with_its_cause(step, words):
     book = Book()
     bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)

@@ -10,8 +10,16 @@ SEED = "PLATFORMSEED" + "9" * 69
 
 
 def meter(token: str, active: bool = True) -> Meter:
-    return Meter(id=meters.meter_id_of(token) or "x", user_id="u", account="a", name="m", description="",
-                 public_key_pem="", token_hash=meters.token_hash(token), active=active)
+    return Meter(
+        id=meters.meter_id_of(token) or "x",
+        user_id="u",
+        account="a",
+        name="m",
+        description="",
+        public_key_pem="",
+        token_hash=meters.token_hash(token),
+        active=active,
+    )
 
 
 def test_a_token_names_its_meter_and_only_matches_itself():

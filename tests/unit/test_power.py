@@ -11,8 +11,15 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 def reading(kind: str, local: datetime, kw: float, meter: str = "m-1") -> StoredReading:
-    return StoredReading(id=f"{kind}-{local.isoformat()}", user_id="u", meter_id=meter, kind=kind,
-                         taken_at=local.replace(tzinfo=TAIPEI).astimezone(UTC), power_kw=kw, tx_hash="H" * 81)
+    return StoredReading(
+        id=f"{kind}-{local.isoformat()}",
+        user_id="u",
+        meter_id=meter,
+        kind=kind,
+        taken_at=local.replace(tzinfo=TAIPEI).astimezone(UTC),
+        power_kw=kw,
+        tx_hash="H" * 81,
+    )
 
 
 def test_day_bounds_are_local_midnights_in_utc():
@@ -21,22 +28,41 @@ def test_day_bounds_are_local_midnights_in_utc():
 
 
 def test_a_table_row_is_local_time_with_an_explorer_link():
-    row = power.table_row(reading("Demand", datetime(2026, 11, 25, 0, 15), 12.34567), TAIPEI, lambda tx_hash: f"https://x/{tx_hash}")
-    assert row == {"id": "Demand-2026-11-25T00:15:00", "date": "2026/11/25", "time": "00:15", "data_type": "NetLoad",
-                   "power_display": 12.346, "address": "https://x/" + "H" * 81}
+    row = power.table_row(
+        reading("Demand", datetime(2026, 11, 25, 0, 15), 12.34567), TAIPEI, lambda tx_hash: f"https://x/{tx_hash}"
+    )
+    assert row == {
+        "id": "Demand-2026-11-25T00:15:00",
+        "date": "2026/11/25",
+        "time": "00:15",
+        "data_type": "NetLoad",
+        "power_display": 12.346,
+        "address": "https://x/" + "H" * 81,
+    }
 
 
 def test_day_energies_per_type_with_generate_and_consume():
     day = datetime(2026, 11, 25, 8, 0)
     samples = [
-        reading("Demand", day, 10.0), reading("Demand", day + timedelta(minutes=15), 10.0),
-        reading("PV", day, 4.0), reading("ESS", day, 2.0), reading("EV", day, -1.0), reading("WT", day, 1.0),
+        reading("Demand", day, 10.0),
+        reading("Demand", day + timedelta(minutes=15), 10.0),
+        reading("PV", day, 4.0),
+        reading("ESS", day, 2.0),
+        reading("EV", day, -1.0),
+        reading("WT", day, 1.0),
         reading("Demand", day, 8.0, meter="m-2"),  # a second meter is its own series
         reading("Demand", day - timedelta(days=1), 99.0),  # another day
     ]
     energies = power.day_energies(samples, date(2026, 11, 25), TAIPEI)
-    assert energies == {"Demand": pytest.approx(5.0 + 2.0), "PV": 1.0, "EV": -0.25, "ESS": 0.5, "WT": 0.25,
-                        "Generate": 1.5, "Consume": 5.5}
+    assert energies == {
+        "Demand": pytest.approx(5.0 + 2.0),
+        "PV": 1.0,
+        "EV": -0.25,
+        "ESS": 0.5,
+        "WT": 0.25,
+        "Generate": 1.5,
+        "Consume": 5.5,
+    }
 
 
 def test_chart_is_seven_days_ascending():

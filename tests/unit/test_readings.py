@@ -13,8 +13,16 @@ ID = "0b7e6a52-53c0-4d4c-9a53-8bb0e3b3f2a1"
 
 
 def demand(**overrides) -> bytes:
-    body = {"id": ID, "field": "Carlab_BEMS", "grid": 12.5, "pv": 0, "building": 12.5, "ess": 0, "ev": 0,
-            "updated_at": "2026-11-25T18:30:00"}  # local: 10:30 UTC
+    body = {
+        "id": ID,
+        "field": "Carlab_BEMS",
+        "grid": 12.5,
+        "pv": 0,
+        "building": 12.5,
+        "ess": 0,
+        "ev": 0,
+        "updated_at": "2026-11-25T18:30:00",
+    }  # local: 10:30 UTC
     body.update(overrides)
     return json.dumps(body).encode()
 
@@ -32,8 +40,17 @@ def test_tags_carry_the_type_and_the_utc_hour():
             assert readings.parse_tag(readings.tag_for(kind, moment.replace(hour=hour))) == (kind, hour)
 
 
-@pytest.mark.parametrize("tag", ["", "BEMS9PV9DISPLAY9", "BEMS9PV9DISPLAY9Y9999999999", "BEMS9PV9DISPLAY9AA999999999",
-                                 "SOMETHING9ELSE9A9999999999", "BEMS9HOMEPAGE9INFORMATION9"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "",
+        "BEMS9PV9DISPLAY9",
+        "BEMS9PV9DISPLAY9Y9999999999",
+        "BEMS9PV9DISPLAY9AA999999999",
+        "SOMETHING9ELSE9A9999999999",
+        "BEMS9HOMEPAGE9INFORMATION9",
+    ],
+)
 def test_unknown_tags_are_rejected(tag):
     with pytest.raises(readings.ReadingRejected, match="unknown tag"):
         readings.parse_tag(tag)
@@ -81,8 +98,9 @@ def test_nan_and_infinity_are_rejected():
 
 
 def test_a_payload_of_another_type_than_its_tag_is_rejected():
-    pv = json.dumps({"id": ID, "field": "Carlab_BEMS", "cluster": 1, "pac": 3.0,
-                     "updated_at": "2026-11-25T10:30:00Z"}).encode()
+    pv = json.dumps(
+        {"id": ID, "field": "Carlab_BEMS", "cluster": 1, "pac": 3.0, "updated_at": "2026-11-25T10:30:00Z"}
+    ).encode()
     assert parse(pv, kind="PV").power_kw == 3.0
     with pytest.raises(readings.ReadingRejected, match="does not match the tag"):
         parse(pv, kind="Demand")

@@ -7,8 +7,10 @@ from etp.simulators import histories as simulation
 
 SAMPLES = ROOT / "tests" / "data"  # the old service's sample files, copied
 ABRI = "AMI_1,AMI_2,AMI_3,total_load(kW),PV_generate(kW),net_load(kW),TIME\n8,12.16,1.8,21.96,0,21.96,2020/5/2 00:00\n"
-CARLAB = ("id,field,grid_power,inserted_at\n4451,carlab,12.228,2020/4/25 00:00\n4452,carlab,11.817,2020/4/25 00:15\n"
-          "4453,carlab,12.13,2020/4/25 00:30\n4454,carlab,12.264,2020/4/25 00:45\n4455,carlab,12.069,2020/4/25 01:00\n")
+CARLAB = (
+    "id,field,grid_power,inserted_at\n4451,carlab,12.228,2020/4/25 00:00\n4452,carlab,11.817,2020/4/25 00:15\n"
+    "4453,carlab,12.13,2020/4/25 00:30\n4454,carlab,12.264,2020/4/25 00:45\n4455,carlab,12.069,2020/4/25 01:00\n"
+)
 
 
 def test_each_bems_has_its_shape_and_unknown_ones_fall_back_with_a_warning():

@@ -12,7 +12,7 @@ from etp.simulators.api_client import ApiError
 
 ZONE = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 28, 0, 7, tzinfo=ZONE).astimezone(UTC)  # a Saturday, 00:07 local
-CARLAB = ("id,field,grid_power,inserted_at\n4451,carlab,12.228,2020/4/25 00:00\n4452,carlab,11.817,2020/4/25 00:15\n")
+CARLAB = "id,field,grid_power,inserted_at\n4451,carlab,12.228,2020/4/25 00:00\n4452,carlab,11.817,2020/4/25 00:15\n"
 ABRI = "AMI_1,AMI_2,AMI_3,total_load(kW),PV_generate(kW),net_load(kW),TIME\n8,12.16,1.8,21.96,0,21.96,2020/4/25 00:00\n"
 
 
@@ -33,8 +33,9 @@ def run_power(files, names, publish=None):
         published.append((building.account, grid_kw, now))
         return f"TX-{building.account}"
 
-    report = simulators.simulate_power(buildings(*names), NOW, zone=ZONE, read_csv=read_csv,
-                                       publish=publish or default_publish)
+    report = simulators.simulate_power(
+        buildings(*names), NOW, zone=ZONE, read_csv=read_csv, publish=publish or default_publish
+    )
     return report, published
 
 
@@ -51,8 +52,12 @@ def test_an_unknown_bems_reads_the_carlab_shape_with_a_warning():
 
 @pytest.mark.parametrize(
     ("files", "cause"),
-    [({}, "no such file"), ({"NCKU_BEMS": CARLAB.replace("2020/4/25", "2020/4/24")}, "no row for Saturday 00"),
-     ({"NCKU_BEMS": CARLAB.replace("12.228", "x")}, "grid_power"), ({"NCKU_BEMS": "garbage\n"}, "missing column")],
+    [
+        ({}, "no such file"),
+        ({"NCKU_BEMS": CARLAB.replace("2020/4/25", "2020/4/24")}, "no row for Saturday 00"),
+        ({"NCKU_BEMS": CARLAB.replace("12.228", "x")}, "grid_power"),
+        ({"NCKU_BEMS": "garbage\n"}, "missing column"),
+    ],
 )
 def test_a_bad_csv_fails_its_building_only(files, cause):
     report, published = run_power({"Carlab_BEMS": CARLAB, **files}, ["NCKU_BEMS", "Carlab_BEMS"])
@@ -120,14 +125,24 @@ def test_a_failed_login_or_a_failure_midway_leaves_nothing_of_that_building():
 
 
 def test_the_configuration_is_checked():
-    api_url, node_url, parsed = simulators.parse_config({
-        "api_url": "http://api", "node_url": "http://node",
-        "buildings": [{"account": "A_BEMS", "bid": {"type": "buy", "volume": 3, "price": 2}}, {"account": "B_BEMS"}]})
+    api_url, node_url, parsed = simulators.parse_config(
+        {
+            "api_url": "http://api",
+            "node_url": "http://node",
+            "buildings": [
+                {"account": "A_BEMS", "bid": {"type": "buy", "volume": 3, "price": 2}},
+                {"account": "B_BEMS"},
+            ],
+        }
+    )
     assert (api_url, node_url) == ("http://api", "http://node")
     assert parsed[0].bid == simulators.BidPlan("buy", 3.0, 2.0, 0.0) and parsed[1].csv == "demo:B_BEMS.csv"
     bad: dict
-    for bad in ({}, {"buildings": [{}]}, {"buildings": [{"account": "A", "bid": {"type": "hold", "volume": 1,
-                                                                                  "price": 1}}]},
-                {"buildings": [{"account": "A", "bid": {"type": "buy"}}]}):
+    for bad in (
+        {},
+        {"buildings": [{}]},
+        {"buildings": [{"account": "A", "bid": {"type": "hold", "volume": 1, "price": 1}}]},
+        {"buildings": [{"account": "A", "bid": {"type": "buy"}}]},
+    ):
         with pytest.raises(simulators.ConfigError):
             simulators.parse_config(bad)

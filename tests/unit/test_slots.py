@@ -14,16 +14,34 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, secon
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2021/03/24 09", local(2021, 3, 24, 9)), ("2021/03/24 9", local(2021, 3, 24, 9)),
-     ("2021/03/24 0", local(2021, 3, 24, 0)), ("2021/03/24 24", local(2021, 3, 25, 0)),
-     ("2021/12/31 24", local(2022, 1, 1, 0)), ("2024/02/29 23", local(2024, 2, 29, 23))],
+    [
+        ("2021/03/24 09", local(2021, 3, 24, 9)),
+        ("2021/03/24 9", local(2021, 3, 24, 9)),
+        ("2021/03/24 0", local(2021, 3, 24, 0)),
+        ("2021/03/24 24", local(2021, 3, 25, 0)),
+        ("2021/12/31 24", local(2022, 1, 1, 0)),
+        ("2024/02/29 23", local(2024, 2, 29, 23)),
+    ],
 )
 def test_front_end_times_parse_with_hour_24_meaning_next_midnight(text, expected):
     assert slots.parse_dh(text, TAIPEI) == expected
 
 
-@pytest.mark.parametrize("text", ["", "2021-03-24 09", "2021/3/24 09", "2021/03/24 25", "2021/02/30 10",
-                                  "2021/03/24", "2021/03/24 09:00", None, 2021, "2021/03/24 -1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "2021-03-24 09",
+        "2021/3/24 09",
+        "2021/03/24 25",
+        "2021/02/30 10",
+        "2021/03/24",
+        "2021/03/24 09:00",
+        None,
+        2021,
+        "2021/03/24 -1",
+    ],
+)
 def test_malformed_times_are_refused(text):
     with pytest.raises(slots.BadSlotTime):
         slots.parse_dh(text, TAIPEI)
@@ -43,8 +61,12 @@ def test_the_gate_closes_at_twenty_to_the_hour_before():
 
 @pytest.mark.parametrize(
     ("now", "slot"),
-    [(local(2021, 3, 24, 9, 0), local(2021, 3, 24, 10)), (local(2021, 3, 24, 9, 39, 59), local(2021, 3, 24, 10)),
-     (local(2021, 3, 24, 9, 40), local(2021, 3, 24, 11)), (local(2021, 3, 24, 23, 45), local(2021, 3, 25, 1))],
+    [
+        (local(2021, 3, 24, 9, 0), local(2021, 3, 24, 10)),
+        (local(2021, 3, 24, 9, 39, 59), local(2021, 3, 24, 10)),
+        (local(2021, 3, 24, 9, 40), local(2021, 3, 24, 11)),
+        (local(2021, 3, 24, 23, 45), local(2021, 3, 25, 1)),
+    ],
 )
 def test_the_next_open_slot(now, slot):
     assert slots.next_open_slot(now.astimezone(UTC), TAIPEI) == slot

@@ -33,7 +33,11 @@ def test_steps_are_numbered_and_timed():
     with reporter.step("sam build"):
         clock.now += 61
     assert out.getvalue().splitlines() == [
-        "==> [1/2] starting MiniStack", "    done in 2.5 s", "==> [2/2] sam build", "    done in 1 min 01 s"]
+        "==> [1/2] starting MiniStack",
+        "    done in 2.5 s",
+        "==> [2/2] sam build",
+        "    done in 1 min 01 s",
+    ]
     assert reporter.elapsed() == "1 min 04 s"
 
 
@@ -46,7 +50,11 @@ def test_a_failing_or_interrupted_step_says_so_and_propagates():
     with pytest.raises(KeyboardInterrupt), reporter.step("seeding", index="5/6"):
         raise KeyboardInterrupt
     assert out.getvalue().splitlines() == [
-        "==> [1] sam deploy", "    failed after 3.0 s", "==> [5/6] seeding", "    interrupted after 0.0 s"]
+        "==> [1] sam deploy",
+        "    failed after 3.0 s",
+        "==> [5/6] seeding",
+        "    interrupted after 0.0 s",
+    ]
 
 
 PIP_OUTPUT = """\
@@ -108,9 +116,12 @@ def test_on_a_terminal_the_status_line_is_redrawn_in_place_and_cleared():
     assert "\r\033[K    [1.0 s] collecting" in text
     assert all(len(frame) <= 59 for frame in text.replace("\r\033[K", "\n").splitlines())
     after = text.rsplit("\r\033[K", 1)[-1].splitlines()
-    assert after == ["    ERROR: No matching distribution found for nothing",  # passed through at once
-                     "    pip failed (exit 1); its last lines:", "      Collecting moto[server]==5.2.5",
-                     "      ERROR: No matching distribution found for nothing"]
+    assert after == [
+        "    ERROR: No matching distribution found for nothing",  # passed through at once
+        "    pip failed (exit 1); its last lines:",
+        "      Collecting moto[server]==5.2.5",
+        "      ERROR: No matching distribution found for nothing",
+    ]
 
 
 def test_pip_installs_are_recognised():

@@ -35,8 +35,11 @@ def test_expires_after_its_lifetime():
         "",
         "not-a-jwt",
         issue(secret="another secret of sufficient length for hs256!!"),
-        jwt.encode({"sub": "u-1", "acc": "a", "ver": 1, "iss": tokens.ISSUER, "iat": 1, "exp": 9999999999},
-                   SECRET, algorithm="HS512"),
+        jwt.encode(
+            {"sub": "u-1", "acc": "a", "ver": 1, "iss": tokens.ISSUER, "iat": 1, "exp": 9999999999},
+            SECRET,
+            algorithm="HS512",
+        ),
         jwt.encode({"sub": "u-1", "acc": "a", "iss": tokens.ISSUER, "iat": 1, "exp": 9999999999}, SECRET),
         jwt.encode({"sub": "u-1", "acc": "a", "ver": "1", "iss": tokens.ISSUER, "iat": 1, "exp": 9999999999}, SECRET),
         jwt.encode({"sub": "u-1", "acc": "a", "ver": 1, "iss": "someone-else", "iat": 1, "exp": 9999999999}, SECRET),
@@ -51,6 +54,7 @@ def test_rejects_forged_or_malformed_tokens(token):
 def test_unsigned_alg_none_token_is_rejected():
     header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
     body = jwt.utils.base64url_encode(
-        b'{"sub":"u-1","acc":"a","ver":1,"iss":"energy-trading-platform","iat":1,"exp":9999999999}').decode()
+        b'{"sub":"u-1","acc":"a","ver":1,"iss":"energy-trading-platform","iat":1,"exp":9999999999}'
+    ).decode()
     with pytest.raises(tokens.InvalidToken):
         tokens.verify(f"{header}.{body}.", secret=SECRET, now=NOW)

@@ -82,27 +82,62 @@ class AddressBook:
 
 @pytest.fixture
 def world(keys):
-    meter = Meter(id="m-1", user_id="u-1", account="Carlab_BEMS", name="main", description="",
-                  public_key_pem=keys["meter_public"], token_hash="")
-    other = Meter(id="m-2", user_id="u-2", account="NCKU_BEMS", name="main", description="",
-                  public_key_pem=keys["other_public"], token_hash="")
+    meter = Meter(
+        id="m-1",
+        user_id="u-1",
+        account="Carlab_BEMS",
+        name="main",
+        description="",
+        public_key_pem=keys["meter_public"],
+        token_hash="",
+    )
+    other = Meter(
+        id="m-2",
+        user_id="u-2",
+        account="NCKU_BEMS",
+        name="main",
+        description="",
+        public_key_pem=keys["other_public"],
+        token_hash="",
+    )
     entries = []
     for m in (meter, other):
         for day in (date(2026, 11, 24), date(2026, 11, 25)):
-            entries.append(AddressRecord(address=meters.daily_address(SEED, m.id, day), meter_id=m.id,
-                                         day=day.isoformat(), user_id=m.user_id, account=m.account))
+            entries.append(
+                AddressRecord(
+                    address=meters.daily_address(SEED, m.id, day),
+                    meter_id=m.id,
+                    day=day.isoformat(),
+                    user_id=m.user_id,
+                    account=m.account,
+                )
+            )
     node, store = FakeNode(), MemoryStore()
-    tracker = Tracker(node=node, addresses=AddressBook(entries), meters={"m-1": meter, "m-2": other}.get,
-                      store=store, platform_private_pem=keys["platform_private"], zone=ZoneInfo("Asia/Taipei"))
+    tracker = Tracker(
+        node=node,
+        addresses=AddressBook(entries),
+        meters={"m-1": meter, "m-2": other}.get,
+        store=store,
+        platform_private_pem=keys["platform_private"],
+        zone=ZoneInfo("Asia/Taipei"),
+    )
     address = meters.daily_address(SEED, "m-1", date(2026, 11, 25))
     return dict(node=node, store=store, tracker=tracker, address=address, keys=keys)
 
 
 def publish(world, payload=None, *, private=None, public=None, tag=None, kind="Demand", address=None, at=TAKEN):
     keys = world["keys"]
-    return world["node"].add(sealed_reading(
-        address or world["address"], at, platform_public=public or keys["platform_public"],
-        meter_private=private or keys["meter_private"], payload=payload, kind=kind, tag=tag))
+    return world["node"].add(
+        sealed_reading(
+            address or world["address"],
+            at,
+            platform_public=public or keys["platform_public"],
+            meter_private=private or keys["meter_private"],
+            payload=payload,
+            kind=kind,
+            tag=tag,
+        )
+    )
 
 
 def test_good_readings_are_stored_with_one_discovery_call(world):
@@ -134,8 +169,11 @@ def test_each_bad_transaction_is_rejected_with_its_reason_and_the_good_ones_are_
     good = publish(world)
     replay_id = json.loads(demand_payload(TAKEN))["id"]
     first = publish(world, demand_payload(TAKEN, reading_id=replay_id))
-    sealed = json.loads(envelope.seal(demand_payload(TAKEN), platform_public_pem=keys["platform_public"],
-                                      meter_private_pem=keys["meter_private"]))
+    sealed = json.loads(
+        envelope.seal(
+            demand_payload(TAKEN), platform_public_pem=keys["platform_public"], meter_private_pem=keys["meter_private"]
+        )
+    )
     tampered = dict(sealed, signature=base64.b64encode(b"\x01" * 256).decode())
     tag = "BEMS9HOMEPAGE9INFORMATION9K"
     cases = {
@@ -143,13 +181,19 @@ def test_each_bad_transaction_is_rejected_with_its_reason_and_the_good_ones_are_
         "broken trytes": world["node"].add("a" + transaction_trytes(world["address"], tag, b"{}")[1:], "B" * 81),
         "envelope is not JSON": world["node"].add(transaction_trytes(world["address"], tag, b"not json at all")),
         "envelope lacks data or signature": world["node"].add(
-            transaction_trytes(world["address"], tag, json.dumps({"data": sealed["data"]}).encode())),
+            transaction_trytes(world["address"], tag, json.dumps({"data": sealed["data"]}).encode())
+        ),
         "envelope is not JSON ": world["node"].add(
-            transaction_trytes(world["address"], tag, json.dumps(sealed).encode()[:300])),
-        "data does not decrypt": world["node"].add(transaction_trytes(
-            world["address"], tag, json.dumps(dict(sealed, data=base64.b64encode(b"xx").decode())).encode())),
-        "tampered signature": world["node"].add(transaction_trytes(world["address"], tag,
-                                                                   json.dumps(tampered).encode())),
+            transaction_trytes(world["address"], tag, json.dumps(sealed).encode()[:300])
+        ),
+        "data does not decrypt": world["node"].add(
+            transaction_trytes(
+                world["address"], tag, json.dumps(dict(sealed, data=base64.b64encode(b"xx").decode())).encode()
+            )
+        ),
+        "tampered signature": world["node"].add(
+            transaction_trytes(world["address"], tag, json.dumps(tampered).encode())
+        ),
         "field is not the meter owner's account": publish(world, demand_payload(TAKEN, account="NCKU_BEMS")),
         "reading id already stored": publish(world, demand_payload(TAKEN, reading_id=replay_id)),
         "grid is not a finite power": publish(world, demand_payload(TAKEN, grid=1e12)),
@@ -166,7 +210,8 @@ def test_each_bad_transaction_is_rejected_with_its_reason_and_the_good_ones_are_
     assert report.stored == 2 and {r.tx_hash for r in world["store"].readings.values()} == {good, first}
     assert sum(report.rejected.values()) == len(cases)
     expectations = {
-        "tampered signature": "signature", "data does not decrypt": "decrypt|signature",
+        "tampered signature": "signature",
+        "data does not decrypt": "decrypt|signature",
         "envelope is not JSON ": "not JSON",
         "grid is not a finite power (NaN)": "finite",
     }

@@ -28,10 +28,18 @@ def authenticator(headers):
 
 
 def call(method, path, headers=None, body=None):
-    event = {"httpMethod": method, "resource": path, "path": path, "headers": headers or {}, "body": body,
-             "requestContext": {"stage": "Prod", "resourcePath": path, "httpMethod": method},
-             "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
-             "isBase64Encoded": False}
+    event = {
+        "httpMethod": method,
+        "resource": path,
+        "path": path,
+        "headers": headers or {},
+        "body": body,
+        "requestContext": {"stage": "Prod", "resourcePath": path, "httpMethod": method},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "isBase64Encoded": False,
+    }
     return web.handle(ROUTES, event, None, public=frozenset({("POST", "/open")}), authenticator=authenticator)
 
 
@@ -93,9 +101,11 @@ def test_validation_errors_name_each_field():
         {"type": "missing", "loc": ("body", "password"), "msg": "Field required"},
     ]
     assert web.describe_validation_errors(errors) == (
-        "account: String should have at most 80 characters; password: Field required")
+        "account: String should have at most 80 characters; password: Field required"
+    )
     assert web.describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}]) == (
-        "body: malformed JSON")
+        "body: malformed JSON"
+    )
 
 
 def test_a_string_answer_is_sent_as_a_json_string():
