@@ -204,18 +204,21 @@ class MotoWorld:
     def _reset_other_services() -> None:
         """Whatever a test made in a service other than DynamoDB and Secrets Manager (a CloudFormation
         stack, its SNS topic) goes, as `mock_aws()` would reset it."""
-        from moto.core.base_backend import BackendDict, backend_lock
+        from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
         from moto.dynamodb.models import dynamodb_backends
         from moto.secretsmanager.models import secretsmanager_backends
 
+        # The registry is a class attribute holding BackendDicts of every service: read through the class
+        # namespace, as mypy refuses `BackendDict._instances` (a generic instance variable via the class).
+        instances: list[BackendDict[BaseBackend]] = vars(BackendDict)["_instances"]
         with backend_lock:
-            for backends in list(BackendDict._instances):
+            for backends in list(instances):
                 if backends is dynamodb_backends or backends is secretsmanager_backends:
                     continue
                 for account_specific in backends.values():
                     account_specific.reset()
                 backends.clear()
-                BackendDict._instances.remove(backends)
+                instances.remove(backends)
 
 
 @pytest.fixture(scope="session")

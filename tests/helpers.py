@@ -22,6 +22,12 @@ def load_function(name: str):
     return module
 
 
+def present[T](value: T | None) -> T:
+    """`value`, which the test needs to exist: a missing one fails as an assertion, not an AttributeError."""
+    assert value is not None, "expected a value, got None"
+    return value
+
+
 def load_event(relative: str, *, body=None, bearer: str | None = None, query=None, raw_body: str | None = None):
     """An events/*.json API Gateway event, optionally with another body, bearer or query."""
     event = copy.deepcopy(json.loads((ROOT / "events" / relative).read_text()))

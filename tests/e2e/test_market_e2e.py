@@ -12,7 +12,7 @@ from etp.market import slots
 def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     api, zone = deployment.api, local_zone()
     start = slots.next_open_slot(utcnow(), zone) + timedelta(hours=3)
-    offer = {
+    offer: dict[str, str | float] = {
         "bid_type": "sell",
         "start_time": slots.format_dh(start, zone),
         "end_time": slots.format_dh(start + timedelta(hours=1), zone),
@@ -23,9 +23,8 @@ def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     created = requests.post(f"{api}/bidsubmit", json=offer, headers=carlab, timeout=30)
     assert created.status_code == 200 and created.json()["message"] == "Accept"
     bid_id = created.json()["id"]
-    listed = requests.get(
-        f"{api}/bidsubmit", params={"per_page": 10, "page": 1, "bid_type": "sell"}, headers=carlab, timeout=30
-    ).json()
+    page: dict[str, str | int] = {"per_page": 10, "page": 1, "bid_type": "sell"}
+    listed = requests.get(f"{api}/bidsubmit", params=page, headers=carlab, timeout=30).json()
     assert [(b["id"], b["volume"], b["price"]) for b in listed["data"]] == [(bid_id, 5.0, 2.5)]
     refused = requests.post(f"{api}/bidsubmit", json={**offer, "bid_type": "buy"}, headers=carlab, timeout=30)
     assert refused.status_code == 400 and refused.json()["message"] == "Reject"
@@ -103,10 +102,11 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     assert entry["tag"].startswith("ETP9CLEARING9RESULT") and json.loads(entry["message"])["volume_wh"] == 10_000
     for kind in ("sealed-bids", "clearing"):
         assert json.loads(admin(deployment, "audit", "show", kind, slot_arg, "--node", deployment.node))["verified"]
+    buys: dict[str, str | int] = {"per_page": 10, "page": 1, "bid_type": "buy"}
     assert (
         requests.get(
             f"{api}/bidsubmit",
-            params={"per_page": 10, "page": 1, "bid_type": "buy"},
+            params=buys,
             headers=bearer(api, "ABRI_BEMS"),
             timeout=30,
         ).json()["totalCount"]

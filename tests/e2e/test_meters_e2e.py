@@ -50,9 +50,8 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
 
     day = taken_at.astimezone(local_zone()).strftime("%Y/%m/%d")
     headers = bearer(deployment.api, "ABRI_BEMS")
-    table = requests.get(
-        f"{deployment.api}/power_info", headers=headers, timeout=30, params={"per_page": 1000, "page": 1, "time": day}
-    ).json()
+    whole_day: dict[str, str | int] = {"per_page": 1000, "page": 1, "time": day}
+    table = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30, params=whole_day).json()
     link = f"{deployment.node}/explorer/transaction/{tx_hash}"
     rows = [row for row in table["data"] if row["address"] == link]
     assert len(rows) == 1, "stored once"
@@ -69,7 +68,7 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
         f"{deployment.api}/power_info",
         headers=bearer(deployment.api, "NCKU_BEMS"),
         timeout=30,
-        params={"per_page": 1000, "page": 1, "time": day},
+        params=whole_day,
     ).json()
     assert all(row["address"] != link for row in others["data"]), "a BEMS sees only its own readings"
 

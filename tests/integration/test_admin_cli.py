@@ -5,6 +5,7 @@ import json
 
 import boto3
 import pytest
+from helpers import present
 
 from etp.accounts import passwords
 from etp.accounts import service as accounts
@@ -65,7 +66,7 @@ def test_create_then_list_then_reset(stack, monkeypatch, capsys):
         capsys=capsys,
     )
     assert code == 0 and "revoked" in out.out
-    user = DynamoUserStore().get("New_BEMS")
+    user = present(DynamoUserStore().get("New_BEMS"))
     assert passwords.verify_password("second-password", user.password_hash) and user.token_version == 1
 
 
@@ -115,14 +116,14 @@ def test_demo_seed_is_idempotent_and_never_overwrites(aws):
     store = DynamoUserStore()
     first = demo.seed_accounts(store, "energy-demo")
     assert set(first) == {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR} and set(first.values()) == {"created"}
-    assert store.get("Aggregator").is_aggregator and not store.get("NCKU_BEMS").is_aggregator
+    assert present(store.get("Aggregator")).is_aggregator and not present(store.get("NCKU_BEMS")).is_aggregator
 
     accounts.reset_password(store, "NCKU_BEMS", "changed-by-its-owner")
     before = {u.account: u for u in store.all()}
     second = demo.seed_accounts(store, "energy-demo")
     assert set(second.values()) == {"exists"}
     assert {u.account: u for u in store.all()} == before
-    assert passwords.verify_password("changed-by-its-owner", store.get("NCKU_BEMS").password_hash)
+    assert passwords.verify_password("changed-by-its-owner", present(store.get("NCKU_BEMS")).password_hash)
     assert accounts.login(store, "ABRI_BEMS", "energy-demo", lambda user: "token")[0].account == "ABRI_BEMS"
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from helpers import ROOT, FakeLambdaContext, load_function
+from helpers import ROOT, FakeLambdaContext, load_function, present
 
 from etp.audit import trail as audit
 from etp.audit.store import PENDING, AuditModel, DynamoOutbox
@@ -58,13 +58,13 @@ def test_sealed_and_cleared_slots_are_published_once_and_their_bids_carry_the_ha
     assert {i.key for i in AuditModel.pending_index.query(PENDING)} == {SEALED_KEY, CLEARING_KEY}
     first = publish()
     assert (first["status"], first["published"], first["still_pending"]) == ("ok", 2, 0)
-    sealed, cleared = DynamoOutbox().get(SEALED_KEY), DynamoOutbox().get(CLEARING_KEY)
+    sealed, cleared = present(DynamoOutbox().get(SEALED_KEY)), present(DynamoOutbox().get(CLEARING_KEY))
     assert sealed.created_at <= cleared.created_at and sealed.tx_hash and cleared.tx_hash
     for bid in DynamoBidStore().of_slot(SLOT):
         assert (bid.seal_tx, bid.clear_tx) == (sealed.tx_hash, cleared.tx_hash)
     (entry,) = on_node(cleared_slot, CLEARING_KEY)
     assert entry.hash == cleared.tx_hash and entry.tag.startswith("ETP9CLEARING9RESULT")
-    assert json.loads(entry.message) == {
+    assert json.loads(present(entry.message)) == {
         "record": "clearing",
         "subject": "2030-01-01T02:00:00Z",
         "bids": 3,
@@ -96,7 +96,7 @@ def test_a_node_outage_delays_the_records_without_losing_them(cleared_slot, envi
 
 
 def test_a_run_that_died_after_sending_is_not_sent_twice(cleared_slot):
-    pending = DynamoOutbox().get(SEALED_KEY)
+    pending = present(DynamoOutbox().get(SEALED_KEY))
     sent = audit.publish(
         NodeClient(cleared_slot.url),
         pending.key,
@@ -105,7 +105,7 @@ def test_a_run_that_died_after_sending_is_not_sent_twice(cleared_slot):
         datetime(2030, 1, 1, 1, 45, tzinfo=UTC),
     )  # sent, but the run died before noting it
     assert publish()["published"] == 2
-    assert DynamoOutbox().get(SEALED_KEY).tx_hash == sent
+    assert present(DynamoOutbox().get(SEALED_KEY)).tx_hash == sent
     assert [e.hash for e in on_node(cleared_slot, SEALED_KEY)] == [sent]
 
 
@@ -155,20 +155,21 @@ def show(node, capsys, kind: str, subject: str) -> tuple[int, dict | None, str]:
 
 def test_the_cli_shows_a_record_and_verifies_it_against_the_stored_data(cleared_slot, cli_stack, capsys):
     code, report, _ = show(cleared_slot, capsys, "clearing", SLOT_EVENT)
-    assert code == 1 and report["problems"] == ["not published yet"]
+    assert code == 1 and present(report)["problems"] == ["not published yet"]
     publish()
-    code, report, _ = show(cleared_slot, capsys, "clearing", SLOT_EVENT)
+    code, published, _ = show(cleared_slot, capsys, "clearing", SLOT_EVENT)
+    report = present(published)
     assert code == 0 and report["verified"] and report["tag"] == "ETP9CLEARING9RESULT"
-    assert report["on_tangle"]["message"] == DynamoOutbox().get(CLEARING_KEY).message
+    assert report["on_tangle"]["message"] == present(DynamoOutbox().get(CLEARING_KEY)).message
     assert report["transaction"] == DynamoBidStore().of_slot(SLOT)[0].clear_tx
 
     victim = DynamoBidStore().of_slot(SLOT)[0]
     BidModel(victim.id).update(actions=[BidModel.fill_wh.set(victim.fill_wh + 1)])  # someone edits a fill
     code, report, err = show(cleared_slot, capsys, "clearing", SLOT_EVENT)
-    assert code == 1 and report["problems"] == ["the stored data no longer matches the recorded message"]
+    assert code == 1 and present(report)["problems"] == ["the stored data no longer matches the recorded message"]
     assert "does not verify" in err
     code, report, _ = show(cleared_slot, capsys, "sealed-bids", SLOT_EVENT)
-    assert code == 0 and report["verified"], "the sealed offers themselves are untouched"
+    assert code == 0 and present(report)["verified"], "the sealed offers themselves are untouched"
     assert show(cleared_slot, capsys, "clearing", "2030-01-01T11:00")[0] == 1, "no record for that slot"
 
 
@@ -176,4 +177,4 @@ def test_the_scheduled_event_publishes_as_of_now(cleared_slot):
     scheduled = json.loads((ROOT / "events/audit/scheduled.json").read_text())
     answer = audit_function.lambda_handler(scheduled, FakeLambdaContext())
     assert (answer["status"], answer["published"]) == ("ok", 2)
-    assert DynamoOutbox().get(SEALED_KEY).published_at < "2030", "published as of now, before the slot"
+    assert present(DynamoOutbox().get(SEALED_KEY)).published_at < "2030", "published as of now, before the slot"

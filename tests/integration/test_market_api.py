@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -156,7 +156,7 @@ def test_edit_and_delete_refuse_other_peoples_and_unknown_bids(tokens):
 def test_sealed_bids_are_closed(tokens):
     bid_id = submit(tokens["carlab"])[1]["id"]
     store = DynamoBidStore()
-    assert store.set_status(store.get(bid_id), bids.SEALED, expected=bids.SUBMITTED)
+    assert store.set_status(present(store.get(bid_id)), bids.SEALED, expected=bids.SUBMITTED)
     closed = (400, {"message": "Reject", "description": "The bid has been closed"})
     assert edit(tokens["carlab"], bid_id, value=1) == closed
     assert delete(tokens["carlab"], bid_id) == closed
@@ -175,16 +175,17 @@ def test_concurrent_edits_and_a_seal_racing_an_edit_leave_the_bid_whole(tokens):
 
     bid_id = submit(tokens["carlab"])[1]["id"]
     store = DynamoBidStore()
-    seen = store.get(bid_id)
+    seen = present(store.get(bid_id))
     store.replace(seen, replace(seen, volume_wh=1000, version=seen.version + 1))
     with pytest.raises(BidConflict):
         store.replace(seen, replace(seen, volume_wh=2000, version=seen.version + 1))
-    assert store.get(bid_id).volume_wh == 1000
-    current = store.get(bid_id)
+    assert present(store.get(bid_id)).volume_wh == 1000
+    current = present(store.get(bid_id))
     assert store.set_status(current, bids.SEALED, expected=bids.SUBMITTED)
     with pytest.raises(BidConflict):
         store.replace(current, replace(current, volume_wh=3000, version=current.version + 1))
-    assert (store.get(bid_id).volume_wh, store.get(bid_id).status) == (1000, bids.SEALED)
+    final = present(store.get(bid_id))
+    assert (final.volume_wh, final.status) == (1000, bids.SEALED)
 
 
 def test_bidstatus_reports_the_next_open_slot(tokens):

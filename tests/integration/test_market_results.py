@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -139,5 +139,5 @@ def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, env
     with DevNode("127.0.0.1", 0) as node:
         environment(IOTA_NODE_URL=node.url)
         assert load_function("audit").lambda_handler({}, FakeLambdaContext())["published"] == 2
-    clearing = DynamoOutbox().get(f"clearing#{to_utc_iso(market_state['slot'])}")
+    clearing = present(DynamoOutbox().get(f"clearing#{to_utc_iso(market_state['slot'])}"))
     assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [clearing.tx_hash]

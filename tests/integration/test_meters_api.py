@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
-from helpers import ROOT, FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import ROOT, FakeLambdaContext, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -34,7 +34,7 @@ def fleet(aws):
     public_pem = platform_key_pair()[1]  # any RSA-2048 public key will do for registration
     made = {}
     for name, account in (("carlab-1", "Carlab_BEMS"), ("carlab-2", "Carlab_BEMS"), ("ncku-1", "NCKU_BEMS")):
-        user = users.get(account)
+        user = present(users.get(account))
         made[name] = meters.register(
             DynamoMeterStore(),
             user_id=user.id,

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -45,7 +45,7 @@ def data(aws):
     users = DynamoUserStore()
     for account, aggregator in (("Carlab_BEMS", False), ("NCKU_BEMS", False), ("Aggregator", True)):
         accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD, aggregator), utcnow())
-    carlab, ncku = users.get("Carlab_BEMS"), users.get("NCKU_BEMS")
+    carlab, ncku = present(users.get("Carlab_BEMS")), present(users.get("NCKU_BEMS"))
     stored = [store(carlab.id, "Demand", DAY_START + timedelta(minutes=15 * i), 10.0 + i) for i in range(25)]
     store(carlab.id, "PV", DAY_START + timedelta(hours=4), 4.0)
     store(carlab.id, "Demand", DAY_START - timedelta(minutes=15), 99.0)  # the local day before

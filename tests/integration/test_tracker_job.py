@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
-from helpers import ROOT, FakeLambdaContext, load_function
+from helpers import ROOT, FakeLambdaContext, load_function, present
 from tangle import demand_payload
 
 from etp.accounts import service as accounts
@@ -29,7 +29,7 @@ TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 def meter(aws, node):
     users = DynamoUserStore()
     accounts.create_account(users, None, accounts.NewAccount("Carlab_BEMS", "Carlab", "energy-demo"), utcnow())
-    user = users.get("Carlab_BEMS")
+    user = present(users.get("Carlab_BEMS"))
     private_pem, public_pem = envelope.new_key_pair()
     registered, _ = meters.register(
         DynamoMeterStore(),

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import pytest
+from helpers import present
 
 from etp.accounts.store import DynamoUserStore
 from etp.accounts.users import AccountTaken, User, VersionConflict
@@ -39,7 +40,7 @@ def test_create_never_overwrites(aws):
 def test_set_password_is_conditional_on_the_token_version(aws):
     store = DynamoUserStore()
     store.create(user("alice"))
-    stale = store.get("alice")
+    stale = present(store.get("alice"))
     updated = store.set_password(stale, "scrypt$new")
     assert (updated.password_hash, updated.token_version) == ("scrypt$new", 1)
     assert store.get("alice") == updated
