@@ -5,7 +5,6 @@ when /DR_result has neither query form; the reason goes to the log.
 """
 
 import functools
-from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -25,7 +24,6 @@ logger = Logger()
 metrics = Metrics()
 router = APIGatewayRouter()
 
-MAX_DAYS = 366  # one query range of /DR_result
 MAX_UUIDS = 100
 
 
@@ -159,10 +157,15 @@ def results(
         found = dr_store().get_many(_uuids(uuid, "uuid", MAX_UUIDS)).values()
         offers = [o for o in found if caller.is_aggregator or o.user_id == caller.id]
     else:
-        first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
-        if not timedelta(0) <= last - first < timedelta(days=MAX_DAYS):
-            raise dr.DrRejected(f"end_date: from start_date on, at most {MAX_DAYS} days")
-        offers = dr_store().of_days(first, last) if caller.is_aggregator else dr_store().of_user(caller.id, first, last)
+        days = dr.result_days(
+            dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date"), utcnow(), local_zone()
+        )
+        if days is None:
+            offers = []
+        elif caller.is_aggregator:
+            offers = dr_store().of_days(*days)
+        else:
+            offers = dr_store().of_user(caller.id, *days)
     zone, counterpart = local_zone(), web.people()
     return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in _ordered(offers)]
 

@@ -5,7 +5,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from helpers import FakeLambdaContext, call, load_event, load_function
@@ -568,8 +568,18 @@ def test_results_by_days_include_the_end_date(people, clock):
     assert volumes(DAY, NEXT_DAY) == [1, 2, 3]
     assert volumes(NEXT_DAY, NEXT_DAY) == [2, 3]
     assert volumes("2030-01-01", "2030-01-01") == []
-    assert volumes("2029-01-02", "2030-01-02") == [1], "366 days, the most one query may span"
-    assert results(people["carlab"], start_date="2029-01-01", end_date="2030-01-02") == (400, "error"), "367 days"
+    assert volumes("0001-01-01", "9999-12-31") == [1, 2, 3], "any range: only days that can hold offers are read"
+    assert volumes("2030-01-04", "9999-12-31") == [] and volumes("2000-01-01", "2020-12-31") == []
+
+
+def test_the_status_pages_request_gets_every_result(people, clock):
+    """The front end's status page asks from 2021-01-01 to two days ahead, as a BEMS and as an aggregator."""
+    offer(people["carlab"], volume=1)
+    offer(people["ncku"], volume=2)
+    today = clock.now.astimezone(ZONE).date()
+    query = {"start_date": "2021-01-01", "end_date": (today + timedelta(days=2)).isoformat()}
+    assert [r["volume"] for r in found(results(people["carlab"], **query))] == [1]
+    assert sorted(r["volume"] for r in found(results(people["agg"], **query))) == [1, 2]
 
 
 def test_bad_result_queries_get_error(people):

@@ -141,3 +141,32 @@ def test_matchresult_carries_the_slots_audit_trail_transaction(market_state, env
         assert load_function("audit").lambda_handler({}, FakeLambdaContext())["published"] == 2
     clearing = present(DynamoOutbox().get(f"clearing#{to_utc_iso(market_state['slot'])}"))
     assert [r["transaction_hash"] for r in invoke("match_result", token)[1]] == [clearing.tx_hash]
+
+
+def test_a_bid_split_over_two_counterparts_gives_two_rows_each_with_its_own_stable_id(aws):
+    """The home page keys result rows by `id`: a 12 kWh purchase from two sellers must show both parts."""
+    users = DynamoUserStore()
+    people = {
+        account: accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD), utcnow())
+        for account in ("SellerA_BEMS", "SellerB_BEMS", "Buyer_BEMS")
+    }
+    slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)
+    store = DynamoBidStore()
+    bid_ids = {}
+    for account, side, kwh, price in (("SellerA_BEMS", "sell", 5, 2.0), ("SellerB_BEMS", "sell", 7, 2.0),
+                                      ("Buyer_BEMS", "buy", 12, 3.0)):  # fmt: skip
+        bid_ids[account] = str(uuid.uuid4())
+        store.create(StoredBid(id=bid_ids[account], user_id=people[account].id, account=account, side=side,
+                               slot=slot.astimezone(UTC), volume_wh=kwh * 1000, price_milli=round(price * 1000),
+                               status=bids.SUBMITTED, uploaded_at=utcnow(), version=0))  # fmt: skip
+    for job in ("seal", "clear", "deliver"):
+        jobs_function.lambda_handler({"job": job, "slot": slot.replace(tzinfo=None).isoformat()}, FakeLambdaContext())
+    token = login_bearer("Buyer_BEMS")
+    _, rows = invoke("match_result", token)
+    assert sorted(r["wins"]["value"] for r in rows) == [5.0, 7.0], "both parts of the purchase"
+    assert len({r["id"] for r in rows}) == 2 and all(r["bid_id"] == bid_ids["Buyer_BEMS"] for r in rows)
+    _, again = invoke("match_result", token)
+    assert [r["id"] for r in again] == [r["id"] for r in rows], "the same ids on every call"
+    _, sold = invoke("match_result", login_bearer("SellerA_BEMS"))
+    assert [(r["id"], r["bid_id"]) for r in sold] == [(f"{bid_ids['SellerA_BEMS']}/{people['Buyer_BEMS'].id}",
+                                                       bid_ids["SellerA_BEMS"])]  # fmt: skip

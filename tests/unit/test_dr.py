@@ -69,3 +69,12 @@ def test_rate_is_the_curtailment_against_the_seven_day_baseline():
     assert dr.rate(history + flat(12.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == 0.0, "clamped"
     assert dr.rate(flat(7.0, start, 2), start, end, committed_kw=6.0, zone=TAIPEI) == 0.0, "no history, no curtailment"
     assert dr.rate(history, start, end, committed_kw=0, zone=TAIPEI) == 0.0
+
+
+def test_a_result_query_reads_only_days_that_can_hold_offers():
+    now = local(2026, 11, 25, 9, 0)  # offers are for 2026-11-26 at the latest
+    assert dr.result_days(date(2021, 1, 1), date(2026, 11, 27), now, TAIPEI) == (date(2021, 1, 1), date(2026, 11, 26))
+    assert dr.result_days(date(1, 1, 1), date(9999, 12, 31), now, TAIPEI) == (dr.FIRST_OFFER_DAY, date(2026, 11, 26))
+    assert dr.result_days(date(2027, 1, 1), date(2027, 1, 2), now, TAIPEI) is None
+    with pytest.raises(dr.DrRejected, match="end_date: before start_date"):
+        dr.result_days(date(2026, 1, 2), date(2026, 1, 1), now, TAIPEI)

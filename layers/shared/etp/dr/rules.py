@@ -66,6 +66,20 @@ def target_day(offered_at: datetime, zone: ZoneInfo) -> date:
     return local.date() + timedelta(days=1 if local.time() < CUTOFF else 2)
 
 
+# No offer is older than the platform: a result query never needs to look before this day.
+FIRST_OFFER_DAY = date(2021, 1, 1)
+
+
+def result_days(first: date, last: date, now: datetime, zone: ZoneInfo) -> tuple[date, date] | None:
+    """The days of a result query (`last` inclusive) that can hold offers: from the platform's first
+    day to the newest target day now, so any range costs at most one read per month of history.
+    None when no day of the range can; an end before the start is refused."""
+    if last < first:
+        raise DrRejected("end_date: before start_date")
+    first, last = max(first, FIRST_OFFER_DAY), min(last, target_day(now, zone))
+    return (first, last) if first <= last else None
+
+
 def offer_amounts(volume: object, price: object) -> tuple[int, int]:
     """(W, milli-NT$) of a BEMS offer: finite, positive JSON numbers, ≤ 3 decimals, within sane maxima."""
     try:

@@ -20,11 +20,16 @@ def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
 def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]]) -> list[dict]:
     """One row per pair of a cleared bid; one row for a bid not cleared yet (win null) or lost (win 0).
     `counterpart(user id)` gives (name, address). `transaction_hash` is the audit-trail transaction of
-    the slot's clearing result, or before that of its sealed bids (null until published)."""
+    the slot's clearing result, or before that of its sealed bids (null until published).
+
+    Every row has its own stable `id` (clients key rows by it): the bid's id for a bid's only row,
+    `<bid id>/<counterpart's user id>` for each pair of a won bid (a bid pairs at most once with a
+    participant, who holds one side per slot). `bid_id` is always the bid's own id."""
     day, hours = slot_label(bid.slot, zone)
     price = (bid.cleared_price_milli or 0) / 1000
     base = {
         "id": bid.id,
+        "bid_id": bid.id,
         "date": day,
         "time": hours,
         "bid_type": bid.side,
@@ -51,6 +56,7 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
         rows.append(
             {
                 **base,
+                "id": f"{bid.id}/{pair.counterpart_id}",
                 "win": 1,
                 "counterpart": {"name": name, "address": address},
                 "wins": {"price": price, "value": pair.volume_wh / 1000},
