@@ -94,6 +94,17 @@ def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> No
     print(f"password of {args.account} reset; its existing bearers are revoked")
 
 
+def accounts_revoke_sessions(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp.accounts import service as accounts
+    from etp.accounts.store import DynamoUserStore
+
+    try:
+        accounts.revoke_sessions(DynamoUserStore(), args.account)
+    except accounts.InvalidCredentials:
+        raise CommandError(f"no account {args.account!r}") from None
+    print(f"every session of {args.account} is signed out: its bearers are revoked")
+
+
 # --- platform key ---------------------------------------------------------------------------
 
 
@@ -414,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
         accounts, "reset-password", accounts_reset_password, "set a new password and revoke the account's bearers"
     )
     reset.add_argument("account")
+    revoke = command(
+        accounts, "revoke-sessions", accounts_revoke_sessions, "sign the account out everywhere: revoke all its bearers"
+    )
+    revoke.add_argument("account")
     reset.add_argument("--password-stdin", action="store_true")
 
     keys = group("keys", "the platform's RSA key pair")

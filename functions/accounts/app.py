@@ -84,12 +84,14 @@ def get_user() -> UserProfile:
 
 @router.put(
     "/user",
-    summary="Change the caller's password; revokes older bearers",
+    summary="Change the caller's password; signs out the caller's other sessions",
     responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401),
 )
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
-    bearer = accounts.change_password(web.user_store(), user, body.original_passwd, body.new_passwd, web.issue_token)
+    bearer = accounts.change_password(
+        web.user_store(), user, web.session(router), body.original_passwd, body.new_passwd, web.issue_token
+    )
     logger.info("password changed", extra={"user_id": user.id})
     return {"message": "Accept.", "bearer": bearer}
 

@@ -86,6 +86,7 @@ def test_an_aggregator_creates_an_account_that_then_changes_its_password(deploym
     assert (refused.status_code, refused.json()) == (403, {"error": "Forbidden"})
 
     old = login(api, "E2E_BEMS", "first-passphrase").json()["bearer"]
+    elsewhere = {"Authorization": f"Bearer {login(api, 'E2E_BEMS', 'first-passphrase').json()['bearer']}"}
     changed = requests.put(
         f"{api}/user",
         json={"original_passwd": "first-passphrase", "new_passwd": "second-pass"},
@@ -93,7 +94,10 @@ def test_an_aggregator_creates_an_account_that_then_changes_its_password(deploym
         timeout=30,
     )
     assert changed.status_code == 200 and changed.json()["message"] == "Accept."
-    assert requests.get(f"{api}/user", headers={"Authorization": f"Bearer {old}"}, timeout=30).status_code == 401
+    # the session that changed the password stays signed in (the front end keeps its bearer); the others not
+    assert requests.get(f"{api}/user", headers={"Authorization": f"Bearer {old}"}, timeout=30).status_code == 200
+    assert requests.get(f"{api}/user", headers=elsewhere, timeout=30).status_code == 401
+    assert login(api, "E2E_BEMS", "first-passphrase").status_code == 401
     fresh = {"Authorization": f"Bearer {changed.json()['bearer']}"}
     assert requests.get(f"{api}/user", headers=fresh, timeout=30).json()["username"] == "End to end"
     assert login(api, "E2E_BEMS", "second-pass").status_code == 200
@@ -126,6 +130,11 @@ def test_operator_cli_lists_and_resets_accounts_on_the_deployed_stack(deployment
     assert reset.returncode == 0, reset.stderr
     assert requests.get(f"{deployment.api}/user", headers=old, timeout=30).status_code == 401
     assert login(deployment.api, "SGESC_D_BEMS", "operator-set").status_code == 200
+
+    signed_in = {"Authorization": f"Bearer {login(deployment.api, 'SGESC_D_BEMS', 'operator-set').json()['bearer']}"}
+    revoked = run_admin(deployment, "accounts", "revoke-sessions", "SGESC_D_BEMS")
+    assert revoked.returncode == 0 and "signed out" in revoked.stdout, revoked.stderr
+    assert requests.get(f"{deployment.api}/user", headers=signed_in, timeout=30).status_code == 401
 
     seeded = run_admin(
         deployment, "demo", "seed", "--credentials-dir", str(deployment.meters), "--node", deployment.node

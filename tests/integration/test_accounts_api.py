@@ -107,6 +107,7 @@ def test_no_route_but_login_answers_without_a_valid_token(users, event_file):
         user_id=users.get("Carlab_BEMS").id,
         account="Carlab_BEMS",
         version=0,
+        session="s",
         secret=JWT_SECRET,
         now=utcnow() - timedelta(hours=25),
         ttl=timedelta(hours=24),
@@ -115,6 +116,7 @@ def test_no_route_but_login_answers_without_a_valid_token(users, event_file):
         user_id=users.get("Carlab_BEMS").id,
         account="Carlab_BEMS",
         version=0,
+        session="s",
         secret="not-the-platform-secret-but-long-enough!!",
         now=utcnow(),
         ttl=timedelta(hours=1),
@@ -165,20 +167,63 @@ def test_get_user_answers_the_callers_profile(users):
 # --- PUT /user ---------------------------------------------------------------------------------
 
 
-def test_password_change_revokes_the_old_token_and_the_new_one_works(users):
-    old = bearer()
-    status, body = invoke(
-        load_event(
-            "accounts/change_password.json",
-            bearer=old,
-            body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"},
-        )
-    )
+def change_password(token: str, original: str, new: str):
+    body = {"original_passwd": original, "new_passwd": new}
+    return invoke(load_event("accounts/change_password.json", bearer=token, body=body))
+
+
+# every GET route of every API, as the front end uses them after changing the password
+READ_ROUTES = [
+    ("accounts", "accounts/get_user.json"),
+    ("accounts", "accounts/participants.json"),
+    ("market", "market/list_bids.json"),
+    ("market", "market/bid_status.json"),
+    ("market", "market/match_result.json"),
+    ("market", "market/homepage.json"),
+    ("market", "market/news.json"),
+    ("meters", "meters/amis.json"),
+    ("power", "power/table.json"),
+    ("demand_response", "demand_response/list_offers.json"),
+    ("demand_response", "demand_response/results_by_date.json"),
+]
+
+
+def status_on(route: tuple[str, str], token: str) -> int:
+    name, event_file = route
+    return load_function(name).lambda_handler(load_event(event_file, bearer=token), FakeLambdaContext())["statusCode"]
+
+
+def test_a_password_change_keeps_the_changing_session_signed_in_and_signs_the_others_out(users):
+    mine, other_login = bearer(), bearer()
+    status, body = change_password(mine, PASSWORD, "a-new-passphrase")
     assert status == 200 and body["message"] == "Accept."
-    assert invoke(load_event("accounts/get_user.json", bearer=old))[0] == 401
-    assert invoke(load_event("accounts/get_user.json", bearer=body["bearer"]))[0] == 200
-    assert login(password=PASSWORD)[0] == 401
+    for route in READ_ROUTES:
+        assert status_on(route, mine) == 200, f"the changing bearer on {route[1]}"
+        assert status_on(route, body["bearer"]) == 200, f"the fresh bearer on {route[1]}"
+        assert status_on(route, other_login) == 401, f"another login's bearer on {route[1]}"
+    assert login(password=PASSWORD)[0] == 401, "the old password is refused"
     assert login(password="a-new-passphrase")[0] == 200
+    again = change_password(mine, "a-new-passphrase", "a-third-passphrase")
+    assert again[0] == 200, "the kept session may change the password again"
+    assert status_on(READ_ROUTES[0], mine) == 200
+
+
+def test_signing_out_everywhere_and_an_operator_reset_revoke_every_session(users):
+    from etp.accounts import service as accounts
+
+    mine = bearer()
+    _, body = change_password(mine, PASSWORD, "a-new-passphrase")
+    accounts.revoke_sessions(users, "Carlab_BEMS")
+    assert [status_on(READ_ROUTES[0], t) for t in (mine, body["bearer"])] == [401, 401]
+    fresh = bearer_with("a-new-passphrase")
+    accounts.reset_password(users, "Carlab_BEMS", "operator-set-passphrase")
+    assert status_on(READ_ROUTES[0], fresh) == 401
+
+
+def bearer_with(password: str) -> str:
+    status, body = login(password=password)
+    assert status == 200, body
+    return body["bearer"]
 
 
 def test_wrong_original_password_is_rejected_and_changes_nothing(users):

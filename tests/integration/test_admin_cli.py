@@ -124,7 +124,7 @@ def test_demo_seed_is_idempotent_and_never_overwrites(aws):
     assert set(second.values()) == {"exists"}
     assert {u.account: u for u in store.all()} == before
     assert passwords.verify_password("changed-by-its-owner", present(store.get("NCKU_BEMS")).password_hash)
-    assert accounts.login(store, "ABRI_BEMS", "energy-demo", lambda user: "token")[0].account == "ABRI_BEMS"
+    assert accounts.login(store, "ABRI_BEMS", "energy-demo", lambda user, session: "token")[0].account == "ABRI_BEMS"
 
 
 def test_news_publish_and_market_show(stack, capsys):

@@ -12,15 +12,26 @@ SECRET = "s" * 64
 
 def issue(**overrides: Any) -> str:
     args: dict[str, Any] = dict(
-        user_id="u-1", account="Carlab_BEMS", version=3, secret=SECRET, now=NOW, ttl=timedelta(hours=24)
+        user_id="u-1", account="Carlab_BEMS", version=3, session="s-1", secret=SECRET, now=NOW, ttl=timedelta(hours=24)
     )
     args.update(overrides)
     return tokens.issue(**args)
 
 
-def test_round_trip_carries_id_account_and_version():
+def test_round_trip_carries_id_account_version_and_session():
     claims = tokens.verify(issue(), secret=SECRET, now=NOW + timedelta(hours=23, minutes=59))
-    assert claims == tokens.Claims(user_id="u-1", account="Carlab_BEMS", version=3)
+    assert claims == tokens.Claims(user_id="u-1", account="Carlab_BEMS", version=3, session="s-1")
+
+
+def test_a_bearer_from_before_sessions_has_none():
+    import jwt
+
+    old = jwt.encode({"sub": "u-1", "acc": "A", "ver": 0, "iss": tokens.ISSUER, "iat": 1, "exp": 2**31}, SECRET)
+    assert tokens.verify(old, secret=SECRET, now=NOW).session == ""
+
+
+def test_every_login_is_a_new_session():
+    assert len({tokens.new_session() for _ in range(100)}) == 100
 
 
 def test_expires_after_its_lifetime():

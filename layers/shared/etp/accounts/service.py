@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from etp.accounts import passwords
+from etp.accounts.tokens import Claims
 from etp.accounts.users import AccountTaken, User, UserStore, VersionConflict
 from etp.clock import to_utc_iso
 
-TokenIssuer = Callable[[User], str]
+# A bearer for a user: of the given session, or (None) of a new one.
+TokenIssuer = Callable[[User, str | None], str]
 
 
 class InvalidCredentials(Exception):
@@ -49,19 +51,29 @@ def login(store: UserStore, account: str, password: str, issue_token: TokenIssue
         raise InvalidCredentials
     if not passwords.verify_password(password, user.password_hash):
         raise InvalidCredentials
-    return user, issue_token(user)
+    return user, issue_token(user, None)
 
 
-def change_password(store: UserStore, user: User, original: str, new: str, issue_token: TokenIssuer) -> str:
-    """Replace the password, revoke every token issued before, and return a fresh token."""
+def bearer_accepted(user: User, claims: Claims) -> bool:
+    """A verified bearer still stands for `user`: issued since the last revocation, or of the session
+    that changed the password last (as on the big sites: "sign out the other sessions")."""
+    if user.id != claims.user_id:
+        return False
+    return claims.version == user.token_version or (bool(claims.session) and claims.session == user.kept_session)
+
+
+def change_password(
+    store: UserStore, user: User, session: str, original: str, new: str, issue_token: TokenIssuer
+) -> str:
+    """Replace the password and revoke every session but the caller's; return a fresh bearer of it."""
     if not passwords.verify_password(original, user.password_hash):
         raise WrongOriginalPassword
     try:
-        updated = store.set_password(user, passwords.hash_password(new))
+        updated = store.set_password(user, passwords.hash_password(new), keep_session=session or None)
     except VersionConflict:
-        # Another change won the race; the caller's token is already revoked by it.
+        # Another change won the race and revoked the others; the old password is refused now anyway.
         raise WrongOriginalPassword from None
-    return issue_token(updated)
+    return issue_token(updated, session or None)
 
 
 def create_account(store: UserStore, caller: User | None, spec: NewAccount, now: datetime) -> User:
@@ -87,11 +99,19 @@ def create_account(store: UserStore, caller: User | None, spec: NewAccount, now:
 
 
 def reset_password(store: UserStore, account: str, new: str) -> User:
-    """Operator reset: new hash, and every token of the account is revoked."""
+    """Operator reset: new hash, and every session of the account is revoked."""
     user = store.get(account)
     if user is None:
         raise InvalidCredentials
     return store.set_password(user, passwords.hash_password(new))
+
+
+def revoke_sessions(store: UserStore, account: str) -> User:
+    """Sign out everywhere: every bearer of the account stops working."""
+    user = store.get(account)
+    if user is None:
+        raise InvalidCredentials
+    return store.revoke_sessions(user)
 
 
 def profile(user: User) -> dict:

@@ -49,6 +49,7 @@ class UserModel(Model):
     eth_address = UnicodeAttribute(default="")
     balance_milli = NumberAttribute(default=0)
     token_version = NumberAttribute(default=0)
+    kept_session = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
     by_id = _ById()
@@ -68,6 +69,7 @@ def _to_user(item: UserModel) -> User:
         balance_milli=int(item.balance_milli or 0),
         token_version=int(item.token_version or 0),
         created_at=item.created_at,
+        kept_session=item.kept_session,
     )
 
 
@@ -100,15 +102,20 @@ class DynamoUserStore:
         if not conditional(lambda: item.save(condition=UserModel.account.does_not_exist())):
             raise AccountTaken(user.account)
 
-    def set_password(self, user: User, password_hash: str) -> User:
-        """Store a new hash and bump the token version, only if nobody changed them meanwhile."""
+    def set_password(self, user: User, password_hash: str, keep_session: str | None = None) -> User:
+        """Store a new hash and revoke the user's sessions but `keep_session`, only if nobody changed
+        them meanwhile."""
+        return self._bump(user, [UserModel.password_hash.set(password_hash)], keep_session)
+
+    def revoke_sessions(self, user: User) -> User:
+        return self._bump(user, [], None)
+
+    def _bump(self, user: User, actions: list, keep_session: str | None) -> User:
         item = UserModel(account=user.account)
+        kept = UserModel.kept_session.remove() if keep_session is None else UserModel.kept_session.set(keep_session)
         changed = conditional(
             lambda: item.update(
-                actions=[
-                    UserModel.password_hash.set(password_hash),
-                    UserModel.token_version.set(user.token_version + 1),
-                ],
+                actions=[*actions, UserModel.token_version.set(user.token_version + 1), kept],
                 condition=(UserModel.account.exists() & (UserModel.token_version == user.token_version)),
             )
         )

@@ -1,10 +1,13 @@
-"""Bearer tokens: HS256 JWTs carrying the user id, account and the user's token version.
+"""Bearer tokens: HS256 JWTs carrying the user id, account, the user's token version and a session id.
 
-A password change bumps the version stored on the user, which revokes every older token.
+A login starts a session (a random id); every bearer of that session carries it. Bumping the
+version stored on the user revokes every older token, except the one session a password change
+keeps (see etp.accounts.service.bearer_accepted).
 pyjwt is imported on first use: it pulls in `cryptography` when present, which would
 otherwise be paid at every cold start of every function.
 """
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,12 +24,18 @@ class Claims:
     user_id: str
     account: str
     version: int
+    session: str = ""  # bearers issued before sessions existed have none
 
 
-def issue(*, user_id: str, account: str, version: int, secret: str, now: datetime, ttl: timedelta) -> str:
+def new_session() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def issue(*, user_id: str, account: str, version: int, session: str, secret: str, now: datetime, ttl: timedelta) -> str:
     import jwt
 
     payload = {
+        "sid": session,
         "sub": user_id,
         "acc": account,
         "ver": version,
@@ -53,6 +62,12 @@ def verify(token: str, *, secret: str, now: datetime) -> Claims:
     # Expiry is checked against the caller's clock so tests need no clock tricks.
     if not isinstance(payload["exp"], int) or payload["exp"] <= now.timestamp():
         raise InvalidToken("expired")
-    if not (isinstance(payload["sub"], str) and isinstance(payload["acc"], str) and isinstance(payload["ver"], int)):
+    session = payload.get("sid", "")
+    if not (
+        isinstance(payload["sub"], str)
+        and isinstance(payload["acc"], str)
+        and isinstance(payload["ver"], int)
+        and isinstance(session, str)
+    ):
         raise InvalidToken("claim types")
-    return Claims(user_id=payload["sub"], account=payload["acc"], version=payload["ver"])
+    return Claims(user_id=payload["sub"], account=payload["acc"], version=payload["ver"], session=session)

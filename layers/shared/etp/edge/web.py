@@ -11,6 +11,7 @@ import functools
 import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 
 from etp.accounts import tokens
+from etp.accounts.service import bearer_accepted
 from etp.accounts.users import User, UserStore
 from etp.clock import utcnow
 from etp.edge import secrets
@@ -145,11 +147,13 @@ def token_ttl() -> timedelta:
     return timedelta(hours=settings().token_ttl_hours)
 
 
-def issue_token(user: User) -> str:
+def issue_token(user: User, session: str | None = None) -> str:
+    """A bearer for `user`, of `session`, or of a new session (a login)."""
     return tokens.issue(
         user_id=user.id,
         account=user.account,
         version=user.token_version,
+        session=session or tokens.new_session(),
         secret=secrets.jwt_secret(),
         now=utcnow(),
         ttl=token_ttl(),
@@ -162,21 +166,38 @@ def bearer_token(headers: dict[str, str] | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def authenticate(headers: dict[str, str] | None) -> User | None:
-    """The user behind `Authorization: Bearer <jwt>`, or None for any kind of bad token."""
-    token = bearer_token(headers)
-    if token is None:
-        return None
+@dataclass(frozen=True)
+class Bearer:
+    """Who a user's bearer stands for, and which of their sessions (logins) it belongs to."""
+
+    user: User
+    session: str
+
+
+def verify_bearer(token: str) -> Bearer | None:
+    """The user and session of a bearer token (a header's, or a WebSocket's `?token=`), or None for
+    any kind of bad, expired or revoked token."""
     try:
         claims = tokens.verify(token, secret=secrets.jwt_secret(), now=utcnow())
     except tokens.InvalidToken as reason:
         logger.info("token rejected", extra={"reason": str(reason)})
         return None
     user = user_store().get(claims.account)
-    if user is None or user.id != claims.user_id or user.token_version != claims.version:
+    if user is None or not bearer_accepted(user, claims):
         logger.info("token rejected", extra={"reason": "revoked or unknown user"})
         return None
-    return user
+    return Bearer(user, claims.session)
+
+
+def authenticate(headers: dict[str, str] | None) -> Bearer | None:
+    """The user behind `Authorization: Bearer <jwt>`, or None."""
+    token = bearer_token(headers)
+    return None if token is None else verify_bearer(token)
+
+
+def session(app: BaseRouter) -> str:
+    """The session of the current request's bearer ("" for a bearer from before sessions)."""
+    return app.context.get("session", "")
 
 
 def caller(app: BaseRouter) -> Any:
@@ -228,6 +249,9 @@ def handle(
         return _raw(400, bad_request(f"body: larger than {MAX_BODY_BYTES} bytes"))
     if (method, event.get("resource", "")) not in public:
         principal = (authenticator or authenticate)(event.get("headers"))
+        if isinstance(principal, Bearer):
+            app.append_context(session=principal.session)
+            principal = principal.user
         if principal is None:
             return _raw(401, UNAUTHORIZED)
         app.append_context(principal=principal)
