@@ -25,6 +25,8 @@ os.environ.update(
     NEWS_TABLE="etp-test-news",
     DR_TABLE="etp-test-dr",
     AUDIT_TABLE="etp-test-audit",
+    CONNECTIONS_TABLE="etp-test-connections",
+    EVENTS_ENDPOINT="https://events1.execute-api.us-east-1.amazonaws.com",
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",
     PLATFORM_KEY_SECRET_ID="etp-test-platform-key",

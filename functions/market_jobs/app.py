@@ -57,10 +57,25 @@ def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
     return market_jobs.settle(store, DynamoReadingStore(), slot, now)
 
 
+def announce(job: str, slot: datetime, report: market_jobs.StepReport) -> None:
+    """Push the slot's `transaction` event when delivery starts and when it has settled (once each)."""
+    from etp.clock import local_zone
+    from etp.edge.push import WebSocketPush
+    from etp.market import events
+    from etp.market.store import DynamoBidStore
+
+    sent = events.announce(job, slot, DynamoBidStore().of_slot(slot), local_zone(), WebSocketPush())
+    if sent is not None:
+        report.details["event_sent_to"] = sent
+
+
 @jobs.scheduled_job("market job")
 def lambda_handler(event: dict) -> dict:
     job, slots, now = slots_of(event)
     reports = [run(job, slot, now) for slot in slots]
+    if job in ("deliver", "settle"):
+        for slot, report in zip(slots, reports, strict=True):
+            announce(job, slot, report)
     changed = sum(r.changed for r in reports)
     metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)
     results = [{"slot": r.slot, "changed": r.changed, **r.details} for r in reports]

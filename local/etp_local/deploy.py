@@ -45,6 +45,16 @@ def deploy(endpoint: str, *, stack_name: str | None = None, parameter_overrides:
     _run(command, endpoint)
 
 
-def local_parameters(node_url: str) -> str:
-    """Template parameters of a local stack: the dev node, and its explorer page as the link target."""
-    return f"IotaNodeUrl={node_url} ExplorerUrlTemplate={node_url}/explorer/transaction/{{hash}} SimulatorsEnabled=true"
+def local_parameters(node_url: str, endpoint: str) -> str:
+    """Template parameters of a local stack: the dev node, and its explorer page as the link target; and
+    MiniStack's path-form execute-api base, where the functions reach the WebSocket API's @connections
+    (EVENTS_ENDPOINT = <endpoint>/_aws/execute-api/<api id>/Prod: they run on this host, beside MiniStack)."""
+    return (
+        f"IotaNodeUrl={node_url} ExplorerUrlTemplate={node_url}/explorer/transaction/{{hash}} SimulatorsEnabled=true"
+        f" ExecuteApiBaseUrl={execute_api_base(endpoint)}"
+    )
+
+
+def execute_api_base(endpoint: str) -> str:
+    """MiniStack's execute-api URLs by path: <this>/<api id>/<stage> (http, or ws for a WebSocket API)."""
+    return f"{endpoint.rstrip('/')}/_aws/execute-api"

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         with steps.step("sam build --cached --parallel (the first build takes a minute or two)"):
             deploy.build(ministack.endpoint)
         with steps.step("sam deploy --config-env local (to MiniStack)"):
-            deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url))
+            deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url, ministack.endpoint))
             stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
             stack.bind_data_layer()
         with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
@@ -57,14 +57,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {name:<16} {outcome}", flush=True)
         with steps.step(f"API proxy on 127.0.0.1:{args.port}, following the functions' logs"):
             outputs = stack.outputs
-            upstream = f"{ministack.endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['ApiStage']}"
-            proxy = Proxy(args.port, upstream).start()
+            base = deploy.execute_api_base(ministack.endpoint)
+            upstream = f"{base}/{outputs['ApiId']}/{outputs['ApiStage']}"
+            events = f"{base.replace('http', 'ws', 1)}/{outputs['EventsApiId']}/{outputs['EventsStage']}"
+            proxy = Proxy(args.port, upstream, events=events).start()
             LogTail(stack, prefix=f"/aws/lambda/{stack.name}-").start()
         print(f"==> ready in {steps.elapsed()}", flush=True)
         login = '{"account": "Aggregator", "password": "<DEMO_PASSWORD>"}'
         print(
             f"""
   API           {proxy.url}  (proxy to {upstream})
+  Events        {proxy.url.replace("http", "ws", 1)}/events?token=<bearer>  (WebSocket, proxy to {events})
   MiniStack     {ministack.endpoint}  (stack {stack.name}; state in .local/ministack-state)
   IOTA dev node {node.url}  (transactions in .local/devnode.trytes)
   demo meters   .local/meters/<account>.json (token and private key, for the simulators)

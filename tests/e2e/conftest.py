@@ -27,6 +27,7 @@ def pytest_collection_modifyitems(items):
 @dataclass
 class Deployment:
     api: str  # the proxy, as a browser front end would use it
+    events: str  # the proxy's WebSocket URL of the real-time events (ws://.../events; add ?token=<bearer>)
     endpoint: str  # MiniStack's AWS API endpoint
     stack: stacks.Stack
     node: str  # the IOTA dev node
@@ -41,14 +42,25 @@ def deployment(tmp_path_factory):
     proxy = None
     try:
         deploy.build(ministack.endpoint)
-        deploy.deploy(ministack.endpoint, stack_name=STACK_NAME, parameter_overrides=deploy.local_parameters(node.url))
+        deploy.deploy(
+            ministack.endpoint,
+            stack_name=STACK_NAME,
+            parameter_overrides=deploy.local_parameters(node.url, ministack.endpoint),
+        )
         stack = stacks.resolve("local", stack_name=STACK_NAME, endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
         demo.seed_stack(stack, state / "meters", node_url=node.url)
-        upstream = f"{ministack.endpoint}/_aws/execute-api/{stack.outputs['ApiId']}/{stack.outputs['ApiStage']}"
-        proxy = Proxy(free_port(), upstream).start()
+        outputs, base = stack.outputs, deploy.execute_api_base(ministack.endpoint)
+        upstream = f"{base}/{outputs['ApiId']}/{outputs['ApiStage']}"
+        events = f"{base.replace('http', 'ws', 1)}/{outputs['EventsApiId']}/{outputs['EventsStage']}"
+        proxy = Proxy(free_port(), upstream, events=events).start()
         yield Deployment(
-            api=proxy.url, endpoint=ministack.endpoint, stack=stack, node=node.url, meters=state / "meters"
+            api=proxy.url,
+            events=proxy.url.replace("http", "ws", 1) + "/events",
+            endpoint=ministack.endpoint,
+            stack=stack,
+            node=node.url,
+            meters=state / "meters",
         )
     finally:
         if proxy is not None:

@@ -1,15 +1,19 @@
-"""What the end-to-end tests do to the deployed stack: log in over HTTP, run etp-admin, wait for a job.
+"""What the end-to-end tests do to the deployed stack: log in over HTTP, open the events WebSocket, run
+etp-admin, wait for a job.
 
 Every e2e module uses these, and only these, to log in and to run the operator CLI.
 """
 
+import json
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
+from websockets.sync.client import ClientConnection, connect
 
 from etp_admin import demo
 
@@ -26,6 +30,18 @@ def bearer(api: str, account: str, password: str = PASSWORD) -> dict[str, str]:
     answer = login(api, account, password)
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['bearer']}"}
+
+
+def events(deployment, token: str, timeout: float = 30) -> ClientConnection:
+    """A WebSocket to the deployment's /events with `token` as ?token=, through the proxy as a browser
+    opens it (a context manager; close it when done). A refused handshake raises
+    websockets.exceptions.InvalidStatus, its `.response.status_code` the answer's."""
+    return connect(f"{deployment.events}?token={quote(token, safe='')}", open_timeout=timeout)
+
+
+def receive_json(websocket: ClientConnection, timeout: float = 60) -> dict:
+    """The next message of an events WebSocket, parsed (`{"event": ..., "data": "<json string>"}`)."""
+    return json.loads(websocket.recv(timeout=timeout))
 
 
 def run_admin(deployment, *argv: str, stdin: str = "", timeout: float = 300) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@
 from datetime import UTC, timedelta
 
 import requests
-from stack_client import admin, bearer, eventually
+from stack_client import admin, bearer, events, eventually, receive_json
 
 from etp.clock import local_zone, utcnow
 from etp.market import slots
@@ -36,6 +36,22 @@ def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     assert withdrawn.json() == {"message": "Accept"}
     status = requests.get(f"{api}/bidstatus", headers=carlab, timeout=30)
     assert status.status_code == 200 and set(status.json()) == {"average_price", "average_volume", "participants"}
+
+
+def slot_event(websocket, start) -> dict:
+    """The data of the next `transaction` event about the slot starting at `start` (the stack's own
+    schedules may push events of other slots meanwhile)."""
+    import json
+
+    local = start.astimezone(local_zone())
+    while True:
+        message = receive_json(websocket)
+        data = json.loads(message["data"])
+        if message["event"] == "transaction" and (data["date"], data["time"]) == (
+            local.strftime("%Y/%m/%d"),
+            local.strftime("%H:%M"),
+        ):
+            return data
 
 
 def publish_readings(deployment, account: str, slot_start, grid_kw: float) -> None:
@@ -113,7 +129,13 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
         >= 1
     )
 
+    websocket = events(deployment, bearer(api, "NCKU_BEMS")["Authorization"].removeprefix("Bearer "))
     admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
+    delivering = slot_event(websocket, start)
+    assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in delivering["transactions"]) == [
+        ("SGESC_C_BEMS", "ABRI_BEMS", 0),
+        ("SGESC_C_BEMS", "NCKU_BEMS", 0),
+    ]
     admin(deployment, "jobs", "run", "addresses", "--now", start.astimezone(UTC).isoformat())  # the slot's UTC day
     publish_readings(deployment, "SGESC_C_BEMS", start, -20.0)  # exports 20 kWh of its 10
     publish_readings(deployment, "NCKU_BEMS", start, 6.0)  # imports 6 kWh of its 6
@@ -123,6 +145,12 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     assert tracked["stored"] == 15, tracked
     settled = json.loads(admin(deployment, "jobs", "run", "settle", "--slot", slot_arg, "--now", after))
     assert settled["results"][0]["changed"] == 6
+    settlement = slot_event(websocket, start)
+    websocket.close()
+    assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in settlement["transactions"]) == [
+        ("SGESC_C_BEMS", "ABRI_BEMS", 0.5),
+        ("SGESC_C_BEMS", "NCKU_BEMS", 1.0),
+    ]
     rows = requests.get(f"{api}/matchresult", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
     row = next(r for r in rows if r["time"].startswith(f"{start:%H}:00"))
     assert (row["status"], row["achievement"], row["settlement"]) == ("已結算", 0.5, 5.0)

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     news_table: str = "etp-news"
     dr_table: str = "etp-dr"
     audit_table: str = "etp-audit"
+    connections_table: str = "etp-connections"
     # The secrets' names in Secrets Manager (their values are read by etp.edge.secrets).
     jwt_secret_id: str = "etp-jwt"  # noqa: S105
     iota_seed_secret_id: str = "etp-iota-seed"  # noqa: S105
@@ -34,6 +35,8 @@ class Settings(BaseModel):
     simulator_secret_id: str = "etp-simulators"  # noqa: S105
     iota_node_url: str = "http://127.0.0.1:14265"
     iota_node_timeout: float = Field(10.0, gt=0)
+    # API Gateway's @connections API of the WebSocket API (empty: no real-time events are pushed).
+    events_endpoint: str = ""
     # A transaction's page on a tangle explorer; `{hash}` is replaced by the hash.
     explorer_url_template: str = "{hash}"
     # Where the uniform price falls between the marginal sell (0) and buy (1) prices.
