@@ -129,24 +129,24 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
         >= 1
     )
 
-    websocket = events(deployment, bearer(api, "NCKU_BEMS")["Authorization"].removeprefix("Bearer "))
-    admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
-    delivering = slot_event(websocket, start)
-    assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in delivering["transactions"]) == [
-        ("SGESC_C_BEMS", "ABRI_BEMS", 0),
-        ("SGESC_C_BEMS", "NCKU_BEMS", 0),
-    ]
-    admin(deployment, "jobs", "run", "addresses", "--now", start.astimezone(UTC).isoformat())  # the slot's UTC day
-    publish_readings(deployment, "SGESC_C_BEMS", start, -20.0)  # exports 20 kWh of its 10
-    publish_readings(deployment, "NCKU_BEMS", start, 6.0)  # imports 6 kWh of its 6
-    publish_readings(deployment, "ABRI_BEMS", start, 2.0)  # imports 2 kWh of its 4
-    after = (start + timedelta(hours=1, minutes=5)).astimezone(UTC).isoformat()
-    tracked = json.loads(admin(deployment, "jobs", "run", "tracker", "--now", after))
-    assert tracked["stored"] == 15, tracked
-    settled = json.loads(admin(deployment, "jobs", "run", "settle", "--slot", slot_arg, "--now", after))
-    assert settled["results"][0]["changed"] == 6
-    settlement = slot_event(websocket, start)
-    websocket.close()
+    listener = bearer(api, "NCKU_BEMS")["Authorization"].removeprefix("Bearer ")
+    with events(deployment, listener) as websocket:  # a browser listening for the slot's events
+        admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
+        delivering = slot_event(websocket, start)
+        assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in delivering["transactions"]) == [
+            ("SGESC_C_BEMS", "ABRI_BEMS", 0),
+            ("SGESC_C_BEMS", "NCKU_BEMS", 0),
+        ]
+        admin(deployment, "jobs", "run", "addresses", "--now", start.astimezone(UTC).isoformat())  # the slot's UTC day
+        publish_readings(deployment, "SGESC_C_BEMS", start, -20.0)  # exports 20 kWh of its 10
+        publish_readings(deployment, "NCKU_BEMS", start, 6.0)  # imports 6 kWh of its 6
+        publish_readings(deployment, "ABRI_BEMS", start, 2.0)  # imports 2 kWh of its 4
+        after = (start + timedelta(hours=1, minutes=5)).astimezone(UTC).isoformat()
+        tracked = json.loads(admin(deployment, "jobs", "run", "tracker", "--now", after))
+        assert tracked["stored"] == 15, tracked
+        settled = json.loads(admin(deployment, "jobs", "run", "settle", "--slot", slot_arg, "--now", after))
+        assert settled["results"][0]["changed"] == 6
+        settlement = slot_event(websocket, start)
     assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in settlement["transactions"]) == [
         ("SGESC_C_BEMS", "ABRI_BEMS", 0.5),
         ("SGESC_C_BEMS", "NCKU_BEMS", 1.0),
