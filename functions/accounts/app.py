@@ -17,6 +17,8 @@ logger = Logger()
 metrics = Metrics()
 router = APIGatewayRouter()
 
+# pydantic matches with Rust's regex, where `$` is the true end (no trailing newline); the pattern is
+# published in openapi.json, whose ECMA-262 patterns have no `\A`/`\Z`.
 Account = Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 NewPassword = Annotated[StrictStr, Field(min_length=8, max_length=256)]

@@ -1,7 +1,8 @@
 """Demand response API: GET/POST /DR_bid, GET /DR_result (rules in etp.dr.rules).
 
 Every refusal is a JSON string, as the contract gives them: `"error"`, or `"parameter is required"`
-when /DR_result has neither query form; the reason goes to the log.
+when /DR_result has neither query form; the reason goes to the log. The one exception is a BEMS that
+tries to accept offers (aggregators only): 403 `{"error": "Forbidden"}`, as for any such action.
 """
 
 import functools
@@ -42,6 +43,10 @@ class ParameterMissing(dr.DrRejected):
     """/DR_result was given neither query form: the contract answers "parameter is required"."""
 
 
+class NotAggregator(Exception):
+    """A BEMS sent the aggregator's acceptance form: the contract answers 403."""
+
+
 @functools.cache
 def dr_store():
     from etp.dr.store import DynamoDrStore
@@ -78,7 +83,7 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
 @router.post(
     "/DR_bid",
     summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
-    responses=web.answers((200, '"ok"', None), 400, 401),
+    responses=web.answers((200, '"ok"', None), 400, 401, 403),
 )
 def post_offer(body: Annotated[DrBidBody, Body()]):
     caller = web.caller(router)
@@ -87,7 +92,9 @@ def post_offer(body: Annotated[DrBidBody, Body()]):
 
 def _offer(caller, body: DrBidBody):
     if body.start_time is not None or body.end_time is not None or body.uuid is not None:
-        raise dr.DrRejected("a BEMS offers {volume, price}; accepting is for aggregators")
+        if body.volume is None and body.price is None:
+            raise NotAggregator("a BEMS tried to accept offers; accepting is for aggregators")
+        raise dr.DrRejected("a body of both forms: a BEMS offers {volume, price}")
     volume_w, price_milli = dr.offer_amounts(body.volume, body.price)
     now = utcnow()
     offer = dr.DrOffer(
@@ -184,6 +191,14 @@ def refused(problem: Exception) -> Response:
     return web.json_response(400, "parameter is required" if isinstance(problem, ParameterMissing) else "error")
 
 
-app = web.make_resolver(bad_request=invalid_request, errors={dr.DrRejected: refused, dr.DrConflict: refused})
+def forbidden(problem: NotAggregator) -> Response:
+    logger.info("DR request forbidden", extra={"reason": str(problem)})
+    return web.json_response(403, web.FORBIDDEN)
+
+
+app = web.make_resolver(
+    bad_request=invalid_request,
+    errors={dr.DrRejected: refused, dr.DrConflict: refused, NotAggregator: forbidden},
+)
 app.include_router(router)
 lambda_handler = web.api_handler(app)

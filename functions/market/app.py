@@ -1,6 +1,7 @@
 """Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult, /homepage and /news."""
 
 import functools
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field, StrictStr
 from etp.clock import local_zone, utcnow
 from etp.edge import web
 from etp.market import bids, service, slots
+from etp.settings import settings
 
 logger = Logger()
 router = APIGatewayRouter()
@@ -55,6 +57,7 @@ def _offer(body: OfferBody) -> bids.Offer:
         price=body.price,
         now=utcnow(),
         zone=local_zone(),
+        horizon=timedelta(days=settings().bid_horizon_days),
     )
 
 
@@ -141,8 +144,6 @@ def bid_status():
     responses=web.answers((200, "One row per matched pair; unmatched bids as one row", None), 401),
 )
 def match_result():
-    from datetime import timedelta
-
     from etp.market.views import match_rows
 
     zone, caller = local_zone(), web.caller(router)

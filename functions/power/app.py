@@ -14,7 +14,9 @@ from etp.settings import settings
 
 router = APIGatewayRouter()
 
-LocalDate = Annotated[str | None, Query(pattern=r"^\d{4}/\d{2}/\d{2}$", description="YYYY/MM/DD, local")]
+# ASCII digits. pydantic matches with Rust's regex, where `$` is the true end (no trailing newline),
+# and the pattern is published in openapi.json, whose ECMA-262 patterns have no `\A`/`\Z`.
+LocalDate = Annotated[str | None, Query(pattern=r"^[0-9]{4}/[0-9]{2}/[0-9]{2}$", description="YYYY/MM/DD, local")]
 
 
 @functools.cache

@@ -422,11 +422,13 @@ def test_fifty_offers_are_accepted_together_and_fifty_one_refused(people):
 
 
 def test_a_bems_cannot_accept_and_an_aggregator_cannot_offer(people, board):
+    # Accepting is for aggregators: a BEMS gets the contract's 403 (issue 12, item 6; it was 400 "error")
+    before = snapshot()
+    for who, ids in (("carlab", [board["a1"], board["n1"]]), ("ncku", [board["n1"]]), ("carlab", [board["later"]])):
+        assert post(people[who], window(ids)) == (403, {"error": "Forbidden"}), who
+        assert snapshot() == before
     assert_all_or_nothing(
-        people, board, {"the aggregator form from a BEMS": window([board["a1"], board["n1"]])}, who="carlab"
-    )
-    assert_all_or_nothing(
-        people, board, {"the aggregator form from the offering BEMS": window([board["n1"]])}, who="ncku"
+        people, board, {"both forms from a BEMS": {"volume": 5, "price": 2, **window([board["a1"]])}}, who="carlab"
     )
     assert_all_or_nothing(people, board, {"an aggregator offering": {"volume": 5, "price": 2}})
 
@@ -462,7 +464,7 @@ BAD_OFFERS = {
     "a JSON string": '"ok"',
     "JSON null": "null",
     "the aggregator's fields too": json.dumps({"volume": 1, "price": 1, **window([str(uuid.uuid4())])}),
-    "the aggregator form": json.dumps(window([str(uuid.uuid4())])),
+    "one of the aggregator's fields too": json.dumps({"volume": 1, "price": 1, "uuid": [str(uuid.uuid4())]}),
 }
 
 

@@ -1,5 +1,5 @@
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,6 +8,7 @@ from etp.market import bids
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2021, 3, 24, 8, 15, tzinfo=TAIPEI)
+HORIZON = timedelta(days=14)
 
 
 def offer(**overrides: object) -> bids.Offer:
@@ -17,7 +18,7 @@ def offer(**overrides: object) -> bids.Offer:
     fields.update(overrides)
     now, zone = fields.pop("now", NOW), fields.pop("zone", TAIPEI)
     assert isinstance(now, datetime) and isinstance(zone, ZoneInfo)
-    return bids.offer(**fields, now=now, zone=zone)
+    return bids.offer(**fields, now=now, zone=zone, horizon=HORIZON)
 
 
 def test_a_valid_offer_in_exact_units():
@@ -68,3 +69,46 @@ def test_the_gate_closes_at_twenty_to_the_hour_before():
     assert offer(now=datetime(2021, 3, 24, 9, 39, 59, tzinfo=TAIPEI))
     with pytest.raises(bids.BidRejected, match="closed"):
         offer(now=datetime(2021, 3, 24, 9, 40, tzinfo=TAIPEI))
+
+
+def test_a_slot_up_to_the_horizon_is_taken_and_one_beyond_it_refused():
+    # NOW is 08:15; the horizon is 14 days: the slot starting at 08:00 fourteen days on is the last
+    assert offer(start_time="2021/04/07 08", end_time="2021/04/07 09").slot_start == datetime(
+        2021, 4, 7, 8, tzinfo=TAIPEI
+    )
+    for start, end in (("2021/04/07 09", "2021/04/07 10"), ("2999/01/01 10", "2999/01/01 11")):
+        with pytest.raises(bids.BidRejected) as refusal:
+            offer(start_time=start, end_time=end)
+        assert str(refusal.value) == "start_time: the slot is more than 14 days ahead (the bidding horizon)"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "why"),
+    [
+        (
+            "9999/12/31 23",
+            "9999/12/31 24",
+            "start_time/end_time: '9999/12/31 23' is not between 1970/01/01 and 9998/12/31",
+        ),
+        (
+            "9999/12/31 24",
+            "9999/12/31 23",
+            "start_time/end_time: '9999/12/31 24' is not between 1970/01/01 and 9998/12/31",
+        ),
+        (
+            "0001/01/01 0",
+            "0001/01/01 1",
+            "start_time/end_time: '0001/01/01 0' is not between 1970/01/01 and 9998/12/31",
+        ),
+        ("2021/03/24 12\n", "2021/03/24 13", "start_time/end_time: '2021/03/24 12\\n' is not YYYY/MM/DD H"),
+        (
+            "２０２１/０３/２４ １２",
+            "2021/03/24 13",
+            "start_time/end_time: '２０２１/０３/２４ １２' is not YYYY/MM/DD H",
+        ),
+    ],
+)
+def test_slots_at_the_ends_of_the_calendar_or_not_in_ascii_are_refused_by_name(start, end, why):
+    with pytest.raises(bids.BidRejected) as refusal:
+        offer(start_time=start, end_time=end)
+    assert str(refusal.value) == why

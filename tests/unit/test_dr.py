@@ -78,3 +78,36 @@ def test_a_result_query_reads_only_days_that_can_hold_offers():
     assert dr.result_days(date(2027, 1, 1), date(2027, 1, 2), now, TAIPEI) is None
     with pytest.raises(dr.DrRejected, match="end_date: before start_date"):
         dr.result_days(date(2026, 1, 2), date(2026, 1, 1), now, TAIPEI)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("0001-01-01 00:00:00", "start_time: not between 1970-01-01 and 9998-12-31"),
+        ("9999-12-31 23:59:59", "start_time: not between 1970-01-01 and 9998-12-31"),
+        ("2026-11-26 13:00:00\n", "start_time: expected YYYY-MM-DD HH:MM:SS"),
+        ("２０２６-１１-２６ １３:００:００", "start_time: expected YYYY-MM-DD HH:MM:SS"),
+    ],
+)
+def test_window_times_are_ascii_and_within_the_supported_days(text, why):
+    with pytest.raises(dr.DrRejected) as refusal:
+        dr.parse_iso_dt(text, "start_time", TAIPEI)
+    assert str(refusal.value) == why
+    assert dr.parse_iso_dt("9998-12-31 23:59:59", "start_time", TAIPEI) == local(9998, 12, 31, 23, 59, 59)
+
+
+@pytest.mark.parametrize("text", ["2026-11-26\n", "２０２６-１１-２６", "2026-11-２６"])
+def test_iso_days_are_ascii_up_to_the_true_end(text):
+    with pytest.raises(dr.DrRejected, match="date: expected YYYY-MM-DD"):
+        dr.parse_iso_date(text, "date")
+
+
+def test_an_acceptance_window_cannot_be_further_than_the_offers_target_day():
+    # the DR horizon: offers are for tomorrow or the day after, and a window must lie within their day
+    day = dr.target_day(local(2026, 11, 25, 9), TAIPEI)
+    for start, end in (
+        (local(2999, 1, 1, 13), local(2999, 1, 1, 15)),
+        (local(2026, 11, 27, 13), local(2026, 11, 27, 15)),
+    ):
+        with pytest.raises(dr.DrRejected, match="within the offers' target day"):
+            dr.acceptance_window(start, end, day, TAIPEI)

@@ -91,3 +91,19 @@ def test_a_query_day_is_a_local_date():
     assert power.local_day("time", "2026/11/25") == date(2026, 11, 25)
     with pytest.raises(power.QueryRejected, match="time: '2026-11-25' is not a date YYYY/MM/DD"):
         power.local_day("time", "2026-11-25")
+
+
+@pytest.mark.parametrize("text", ["2026/11/25\n", "２０２６/１１/２５", "2026/11/２５", "2026/1/25", " 2026/11/25"])
+def test_a_query_day_is_ascii_up_to_the_true_end(text):
+    with pytest.raises(power.QueryRejected) as refusal:
+        power.local_day("time", text)
+    assert str(refusal.value) == f"time: {text!r} is not a date YYYY/MM/DD"
+
+
+def test_a_query_day_lies_within_the_supported_days():
+    assert power.local_day("chart_date", "1970/01/01") == date(1970, 1, 1)
+    assert power.local_day("summary_date", "9998/12/31") == date(9998, 12, 31)
+    for name, text in (("summary_date", "9999/12/31"), ("chart_date", "0001/01/01"), ("time", "1969/12/31")):
+        with pytest.raises(power.QueryRejected) as refusal:
+            power.local_day(name, text)
+        assert str(refusal.value) == f"{name}: {text!r} is not between 1970/01/01 and 9998/12/31"

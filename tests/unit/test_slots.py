@@ -40,11 +40,27 @@ def test_front_end_times_parse_with_hour_24_meaning_next_midnight(text, expected
         None,
         2021,
         "2021/03/24 -1",
+        "2021/03/24 12\n",  # `$` would take the newline
+        "2021/03/24 12\n\n",
+        "２０２１/０３/２４ １２",  # full-width digits: `\d` would take them
+        "2021/03/24 １２",
+        "٢٠٢١/٠٣/٢٤ 12",  # Arabic-Indic digits
+        "9999/12/31 23",  # beyond the supported days: a slot there cannot be moved to UTC
+        "9999/12/31 24",
+        "0001/01/01 0",
+        "1969/12/31 23",
     ],
 )
 def test_malformed_times_are_refused(text):
     with pytest.raises(slots.BadSlotTime):
         slots.parse_dh(text, TAIPEI)
+
+
+def test_the_supported_days_end_at_1970_and_9998():
+    assert slots.parse_dh("1970/01/01 0", TAIPEI) == local(1970, 1, 1)
+    assert slots.parse_dh("9998/12/31 24", TAIPEI) == local(9999, 1, 1)
+    with pytest.raises(slots.BadSlotTime, match=r"'9999/01/01 0' is not between 1970/01/01 and 9998/12/31"):
+        slots.parse_dh("9999/01/01 0", TAIPEI)
 
 
 def test_formats_are_zero_padded_local_time():

@@ -121,3 +121,90 @@ def test_a_body_that_is_not_a_json_object_is_refused_before_validation():
         assert json.loads(response["body"])["description"] == "body: must be a JSON object"
         assert_cors(response)
     assert call("POST", "/open", body="{}")["statusCode"] == 200
+
+
+# --- bodies the parser cannot safely take (issue 12) ---
+
+
+def refusal(response) -> str:
+    assert response["statusCode"] == 400, response
+    assert_cors(response)
+    return json.loads(response["body"])["description"]
+
+
+@pytest.mark.parametrize("body", ["[" * 30000 + "]" * 30000, "{" * 30000, '{"a":' * 33 + "1" + "}" * 33])
+def test_deeply_nested_json_is_refused_without_parsing_it(body):
+    assert refusal(call("POST", "/open", body=body)) == "body: nested deeper than 32 levels"
+
+
+def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_fine():
+    assert web.json_depth('{"a": "[[[[{{{{", "b": ["\\"]]]]"]}') == 2
+    assert web.json_depth("[" * 30000 + "]" * 30000) == 30000
+    nested = '{"a":' * 31 + "1" + "}" * 31  # 31 objects, plus one list below: 32
+    assert web.json_depth('{"x": [' + nested + "]}") == 33
+    assert web.json_depth(nested) == 31
+    assert call("POST", "/open", body=nested)["statusCode"] == 200
+    assert call("POST", "/open", body='{"a": "' + "[" * 60000 + '"}')["statusCode"] == 200
+
+
+def test_an_integer_longer_than_the_limit_is_refused_before_conversion():
+    assert refusal(call("POST", "/open", body='{"value": ' + "9" * 5000 + "}")) == (
+        "value: a number of more than 32 digits"
+    )
+    assert refusal(call("POST", "/open", body='{"uuid": [1, -' + "9" * 33 + "]}")) == (
+        "uuid: a number of more than 32 digits"
+    )
+    assert refusal(call("POST", "/open", body='{"a": [[' + "9" * 5000 + "]]}")) == (
+        "body: a number of more than 32 digits"
+    )
+    assert call("POST", "/open", body='{"value": ' + "9" * 32 + "}")["statusCode"] == 200
+    assert call("POST", "/open", body='{"value": 1' + "0" * 5000 + ".5}")["statusCode"] == 200  # a float: no limit
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+        "application/jsonp",
+    ],
+)
+def test_a_body_that_is_not_json_in_utf8_is_refused_by_its_content_type(content_type):
+    for body in ('{"ok": true}', None):
+        response = call("POST", "/open", headers={"Content-Type": content_type}, body=body)
+        assert refusal(response) == (f"body: Content-Type must be application/json (UTF-8), not {content_type!r}")
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json", "Application/JSON", "application/json; charset=utf-8"]
+)
+def test_json_in_utf8_is_taken(content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    assert call("POST", "/open", headers=headers, body='{"ok": true}')["statusCode"] == 200
+
+
+def test_a_get_without_a_body_is_not_judged_by_its_content_type():
+    response = call("GET", "/echo", headers={"Authorization": "Bearer good", "Content-Type": "text/plain"})
+    assert response["statusCode"] == 200
+
+
+def test_a_base64_body_is_judged_decoded():
+    import base64
+
+    def encoded(text: bytes) -> dict:
+        event = {
+            "httpMethod": "POST",
+            "resource": "/open",
+            "path": "/open",
+            "headers": {},
+            "body": base64.b64encode(text).decode(),
+            "isBase64Encoded": True,
+        }
+        return web.handle(ROUTES, event, None, public=frozenset({("POST", "/open")}), authenticator=authenticator)
+
+    assert refusal(encoded(b"[" * 30000)) == "body: nested deeper than 32 levels"
+    assert refusal(encoded(b'{"a": "\xff"}')) == "body: not base64 of UTF-8 text"

@@ -7,6 +7,16 @@ from zoneinfo import ZoneInfo
 
 from etp.settings import settings
 
+# The days a request may name: datetime's own range (years 1-9999) less a margin, so that a day's
+# bounds in any zone, the week before it (a chart) and the day after it stay representable. The first
+# is the Unix epoch, before any reading or bid; the last is far beyond any horizon.
+FIRST_SUPPORTED_DAY = date(1970, 1, 1)
+LAST_SUPPORTED_DAY = date(9998, 12, 31)
+
+
+def supported_day(day: date) -> bool:
+    return FIRST_SUPPORTED_DAY <= day <= LAST_SUPPORTED_DAY
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)

@@ -41,6 +41,8 @@ class Settings(BaseModel):
     explorer_url_template: str = "{hash}"
     # Where the uniform price falls between the marginal sell (0) and buy (1) prices.
     clearing_k: Fraction = Fraction(1, 2)
+    # How far ahead a bid's slot may start (days): the market's order book ends there.
+    bid_horizon_days: int = Field(14, ge=1, le=366)
     aws_region: str | None = None
 
     @field_validator("clearing_k", mode="before")

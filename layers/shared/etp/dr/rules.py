@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from etp.clock import day_bounds
+from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, day_bounds, supported_day
 from etp.market.bids import BidRejected, thousandths
 from etp.meters.readings import energy_kwh
 
@@ -29,8 +29,9 @@ MAX_PRICE = 1_000
 MAX_ACCEPTED = 50  # offers in one acceptance: two writes each in one DynamoDB transaction (≤ 100)
 OFFERED, ACCEPTED, DECLINED, RATED = "已投標", "已得標", "未得標", "已結算"
 ISO_DT = "%Y-%m-%d %H:%M:%S"
-ISO_D_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ISO_DT_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+# ASCII digits only (`\d` takes other scripts' digits), matched to the true end.
+ISO_D_SHAPE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+ISO_DT_SHAPE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z")
 
 
 class DrRejected(ValueError):
@@ -102,9 +103,12 @@ def parse_iso_dt(text: object, name: str, zone: ZoneInfo) -> datetime:
     if not isinstance(text, str) or not ISO_DT_SHAPE.fullmatch(text):
         raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS")
     try:
-        return datetime.strptime(text, ISO_DT).replace(tzinfo=zone).astimezone(UTC)
+        local = datetime.strptime(text, ISO_DT)
     except ValueError:
         raise DrRejected(f"{name}: expected YYYY-MM-DD HH:MM:SS") from None
+    if not supported_day(local.date()):  # year 1 or 9999 cannot be moved to UTC
+        raise DrRejected(f"{name}: not between {FIRST_SUPPORTED_DAY} and {LAST_SUPPORTED_DAY}")
+    return local.replace(tzinfo=zone).astimezone(UTC)
 
 
 def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo) -> None:

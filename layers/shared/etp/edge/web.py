@@ -1,14 +1,20 @@
 """The HTTP edge shared by every API function.
 
 `handle()` runs before Powertools routing so that, whatever the route and body, a request is
-(1) answered directly when it is a CORS preflight, (2) refused when its body is over 64 KB and
-(3) refused with 401 unless it carries a valid bearer or its route is explicitly public.
+(1) answered directly when it is a CORS preflight, (2) refused when its body is over 64 KB,
+(3) refused with 401 unless it carries a valid bearer or its route is explicitly public and
+(4) refused with the API's 400 when its body is not one the parser can safely take: a Content-Type
+other than JSON in UTF-8, nesting deeper than MAX_JSON_DEPTH (checked without recursion, before any
+parsing), an integer longer than MAX_NUMBER_DIGITS, or JSON that is not an object.
 Authentication therefore cannot be forgotten on a new route. CORS headers are the contract's
 fixed ones (Powertools' CORSConfig echoes the Origin instead of `*`, and only when one is sent).
 """
 
+import base64
+import binascii
 import functools
 import json
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +43,13 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 Authenticator = Callable[[dict[str, str] | None], Any]
 
 MAX_BODY_BYTES = 64 * 1024
+# Every body of the contract is an object of scalars or of one list: nesting deeper than this is an
+# attack on the parser (json's C scanner recurses, so 30,000 brackets raise RecursionError).
+MAX_JSON_DEPTH = 32
+# Integers are converted before validation: bound their length first (Python refuses more than 4,300
+# digits with a ValueError, and conversion is quadratic in the length).
+MAX_NUMBER_DIGITS = 32
+JSON_MEDIA_TYPE = "application/json"
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
@@ -224,12 +237,100 @@ def _with_cors(response: dict) -> dict:
     return response
 
 
-def _is_object_or_malformed(body: str) -> bool:
-    """Every body of the contract is a JSON object; malformed JSON is left to validation to name."""
+class BodyRefused(ValueError):
+    """Why a request's body cannot be read: the 400's description."""
+
+
+# A JSON string (closed or not), unrolled so that matching it is linear and never recursive.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text` (JSON or not), without recursion:
+    brackets inside strings do not count."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def media_type_problem(content_type: str | None) -> str | None:
+    """Why a body's Content-Type is not the contract's (absent, or JSON in UTF-8), or None."""
+    if content_type is None or not content_type.strip():
+        return None
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    charsets = {value.strip('"') for name, _, value in (p.partition("=") for p in parameters) if name == "charset"}
+    if media_type != JSON_MEDIA_TYPE or not charsets <= {"utf-8", "utf8"}:
+        return f"body: Content-Type must be {JSON_MEDIA_TYPE} (UTF-8), not {content_type.strip()[:80]!r}"
+    return None
+
+
+def _body_text(event: dict) -> str:
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body
     try:
-        return isinstance(json.loads(body), dict)
+        return base64.b64decode(body.encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, binascii.Error):
+        raise BodyRefused("body: not base64 of UTF-8 text") from None
+
+
+class _TooLong:
+    """Stands in, while parsing, for an integer literal of more than MAX_NUMBER_DIGITS digits."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    """An object of the body, refused when one of its fields is (a list holding) an over-long integer."""
+    for name, value in pairs:
+        if isinstance(value, _TooLong) or (isinstance(value, list) and any(isinstance(v, _TooLong) for v in value)):
+            raise BodyRefused(f"{name}: a number of more than {MAX_NUMBER_DIGITS} digits")
+    return dict(pairs)
+
+
+def check_body(text: str) -> None:
+    """Refuse (BodyRefused) a body that is nested too deep, holds an over-long integer or is JSON but
+    not an object. Malformed JSON passes: validation names it as the contract does."""
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and json_depth(text) > MAX_JSON_DEPTH:
+        raise BodyRefused(f"body: nested deeper than {MAX_JSON_DEPTH} levels")
+    too_long: list[str] = []
+
+    def bounded_int(literal: str) -> int | _TooLong:
+        if len(literal.lstrip("-")) <= MAX_NUMBER_DIGITS:
+            return int(literal)
+        too_long.append(literal[:8])
+        return _TooLong()
+
+    try:
+        parsed = json.loads(text, parse_int=bounded_int, object_pairs_hook=_object)
+    except BodyRefused:
+        raise
     except ValueError:
-        return True
+        return
+    if too_long:  # not directly a field's (a list's in a list, or the whole body): no field to name
+        raise BodyRefused(f"body: a number of more than {MAX_NUMBER_DIGITS} digits")
+    if not isinstance(parsed, dict):
+        # Powertools' validation would take a list's first element for an object body
+        raise BodyRefused("body: must be a JSON object")
+
+
+def _header(event: dict, name: str) -> str | None:
+    return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == name), None)
+
+
+def body_problem(event: dict, method: str) -> str | None:
+    """Why the request's body cannot be handed to routing (the 400's description), or None."""
+    try:
+        text = _body_text(event)
+        has_body = bool(text) or method not in ("GET", "HEAD")
+        if has_body and (wrong_type := media_type_problem(_header(event, "content-type"))):
+            return wrong_type
+        if text:
+            check_body(text)
+    except BodyRefused as refused:
+        return str(refused)
+    return None
 
 
 def handle(
@@ -255,7 +356,6 @@ def handle(
         if principal is None:
             return _raw(401, UNAUTHORIZED)
         app.append_context(principal=principal)
-    if body and not _is_object_or_malformed(body):
-        # Powertools' validation would take a list's first element for an object body
-        return _raw(400, bad_request("body: must be a JSON object"))
+    if problem := body_problem(event, method):
+        return _raw(400, bad_request(problem))
     return _with_cors(app.resolve(event, context))

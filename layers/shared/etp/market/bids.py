@@ -1,13 +1,14 @@
 """Bid rules of the hourly market, and the bid record. Pure logic: no HTTP, no AWS.
 
 Volumes are kept as integer Wh and prices as integer milli-NT$ per kWh, so clearing and
-settlement are exact. A bid's slot must be exactly one local hour and still open (its gate
-closes at H-1:40); volume and price must be finite, positive and within sane maxima.
+settlement are exact. A bid's slot must be exactly one local hour, still open (its gate closes at
+H-1:40) and within the bidding horizon (it starts at most `horizon` after now); volume and price
+must be finite, positive and within sane maxima.
 """
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import slots
@@ -58,6 +59,7 @@ def offer(
     price: object,
     now: datetime,
     zone: ZoneInfo,
+    horizon: timedelta,
 ) -> Offer:
     if bid_type not in SIDES:
         raise BidRejected("bid_type must be buy or sell")
@@ -70,6 +72,8 @@ def offer(
         raise BidRejected("end_time must be one hour after start_time")
     if not slots.is_open(start, now):
         raise BidRejected("The bidding for this slot has closed")
+    if start - now > horizon:
+        raise BidRejected(f"start_time: the slot is more than {horizon.days} days ahead (the bidding horizon)")
     return Offer(
         side=str(bid_type),
         slot_start=start,

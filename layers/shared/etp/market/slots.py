@@ -9,9 +9,12 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, supported_day
+
 SLOT = timedelta(hours=1)
 GATE_BEFORE_START = timedelta(minutes=20)
-_DH = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{1,2})$")
+# ASCII digits only, up to the true end: `\d` takes other scripts' digits and `$` a trailing newline.
+_DH = re.compile(r"\A([0-9]{4})/([0-9]{2})/([0-9]{2}) ([0-9]{1,2})\Z")
 
 
 class BadSlotTime(ValueError):
@@ -30,6 +33,9 @@ def parse_dh(text: object, zone: ZoneInfo) -> datetime:
         midnight = datetime(year, month, day, tzinfo=zone)
     except ValueError:
         raise BadSlotTime(f"{text!r} is not a date") from None
+    if not supported_day(midnight.date()):
+        first, last = FIRST_SUPPORTED_DAY.strftime("%Y/%m/%d"), LAST_SUPPORTED_DAY.strftime("%Y/%m/%d")
+        raise BadSlotTime(f"{text!r} is not between {first} and {last}")
     # Wall-clock arithmetic: Taipei has no DST, and a slot is a wall-clock hour anyway.
     return (midnight.replace(tzinfo=None) + timedelta(hours=hour)).replace(tzinfo=zone)
 

@@ -7,11 +7,13 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from etp.clock import day_bounds
+from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, day_bounds, supported_day
 from etp.meters.readings import StoredReading, energy_kwh
 
 ENERGY_KEYS = ("Demand", "PV", "EV", "ESS", "WT")
-PARTICIPANT_ID = re.compile(r"[0-9a-fA-F-]{36}")
+PARTICIPANT_ID = re.compile(r"\A[0-9a-fA-F-]{36}\Z")
+# ASCII digits only (strptime's `%Y` takes other scripts' digits too), matched to the true end.
+LOCAL_DAY = re.compile(r"\A[0-9]{4}/[0-9]{2}/[0-9]{2}\Z")
 
 
 class QueryRejected(ValueError):
@@ -34,11 +36,17 @@ def whose_data(caller: Caller, participant_id: str | None, is_participant: Calla
 
 
 def local_day(name: str, text: str) -> date:
-    """A query's local day, `YYYY/MM/DD`."""
+    """A query's local day, `YYYY/MM/DD`, within the supported days."""
     try:
-        return datetime.strptime(text, "%Y/%m/%d").date()
+        if not LOCAL_DAY.match(text):
+            raise ValueError(text)
+        day = datetime.strptime(text, "%Y/%m/%d").date()
     except ValueError:
         raise QueryRejected(f"{name}: {text!r} is not a date YYYY/MM/DD") from None
+    if not supported_day(day):
+        first, last = FIRST_SUPPORTED_DAY.strftime("%Y/%m/%d"), LAST_SUPPORTED_DAY.strftime("%Y/%m/%d")
+        raise QueryRejected(f"{name}: {text!r} is not between {first} and {last}")
+    return day
 
 
 def table_row(reading: StoredReading, zone: ZoneInfo, explorer_url: Callable[[str], str]) -> dict:
