@@ -39,7 +39,7 @@ logger = Logger()
 # A request that records no metric is normal (a GET); Powertools would warn on every one.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-# Who a request's headers authenticate (a User, or a Meter on /address), or None.
+# Who a request's headers authenticate (a user's Bearer, or a Meter on /address), or None.
 Authenticator = Callable[[dict[str, str] | None], Any]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -339,8 +339,11 @@ def handle(
     context: Any,
     *,
     public: frozenset[tuple[str, str]] = frozenset(),
-    authenticator: "Authenticator | None" = None,
+    authenticator: Authenticator | None = None,
 ) -> dict:
+    # An early answer below returns before Powertools clears the context: start every request clean,
+    # so a warm container never carries the previous caller's principal or session.
+    app.clear_context()
     method = (event.get("httpMethod") or "").upper()
     if method == "OPTIONS":
         return {"statusCode": 200, "headers": dict(CORS_HEADERS), "body": "", "isBase64Encoded": False}
