@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test checks format test-unit test-integration test-e2e hooks bench openapi lock clean
+.PHONY: setup run test checks format test-unit test-integration test-e2e fuzz hooks bench openapi lock clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,11 @@ test-integration: setup
 # The template deployed to a MiniStack of its own, called over HTTP: a few minutes.
 test-e2e: setup
 	$(BIN)/pytest tests/e2e
+
+# The contract fuzzer with a longer budget than `make test`'s (FUZZ_EXAMPLES requests per operation
+# and role, the same ones on every run): the e2e stack, then only the fuzzer.
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/e2e/test_openapi_fuzz_e2e.py
 
 # The same static gates before every commit (.pre-commit-config.yaml).
 hooks: setup

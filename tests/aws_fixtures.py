@@ -84,6 +84,7 @@ def create_tables() -> None:
 
 def reset_cached_clients() -> None:
     from etp import settings
+    from etp.accounts.attempts_store import LoginAttemptModel
     from etp.accounts.store import UserModel
     from etp.audit.store import AuditModel
     from etp.dr.store import DrModel
@@ -98,6 +99,7 @@ def reset_cached_clients() -> None:
     web.user_store.cache_clear()
     for model in (
         UserModel,
+        LoginAttemptModel,
         MeterModel,
         AddressModel,
         ReadingModel,

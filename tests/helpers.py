@@ -1,6 +1,7 @@
 """Helpers for the tests: load a function's handler, load and vary a sample event."""
 
 import copy
+import functools
 import importlib.util
 import json
 import sys
@@ -60,9 +61,34 @@ class FakeLambdaContext:
 
 
 def call(function, event) -> tuple[int, object]:
-    """(status, parsed body) of a handler's answer to an API Gateway event."""
+    """(status, parsed body) of a handler's answer to an API Gateway event, which must be an answer
+    that docs/openapi.json declares for the route: every API test also checks the document."""
     response = function.lambda_handler(event, FakeLambdaContext())
-    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
+    status, body = response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
+    check_documented(event, status, body)
+    return status, body
+
+
+@functools.cache
+def openapi_document() -> dict:
+    return json.loads((ROOT / "docs" / "openapi.json").read_text())
+
+
+def check_documented(event: dict, status: int, body: object) -> None:
+    """Fail unless docs/openapi.json declares `status` for the event's route and `body` fits its schema
+    (a preflight and the WebSocket routes are not in the document)."""
+    import jsonschema
+
+    method = (event.get("httpMethod") or "").lower()
+    operation = openapi_document()["paths"].get(event.get("resource", ""), {}).get(method)
+    if operation is None:
+        return
+    answer = operation["responses"].get(str(status))
+    assert answer is not None, (
+        f"{method.upper()} {event['resource']} answered {status}, which the document does not declare"
+    )
+    schema = answer["content"]["application/json"]["schema"]
+    jsonschema.validate(body, {**schema, "components": openapi_document()["components"]})
 
 
 def login_bearer(account: str, password: str = "energy-demo") -> str:

@@ -152,11 +152,30 @@ def meters_register(stack: stacks.Stack, args: argparse.Namespace) -> None:
             description=args.description,
             public_key_pem=public_pem,
             now_iso=to_utc_iso(utcnow()),
+            rated_kw=meters.DEFAULT_RATED_KW if args.rated_kw is None else args.rated_kw,
         )
     except meters.InvalidPublicKey as error:
         raise CommandError(f"{args.public_key}: {error}") from None
+    except meters.InvalidRating as error:
+        raise CommandError(f"--rated-kw: {error}") from None
     print("the meter token is shown only now; configure it on the meter", file=sys.stderr)
-    _print_json({"id": meter.id, "account": meter.account, "name": meter.name, "token": token})
+    _print_json(
+        {"id": meter.id, "account": meter.account, "name": meter.name, "rated_kw": meter.rated_kw, "token": token}
+    )
+
+
+def meters_set_rating(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Change a meter's rated capacity (kW): readings above it are rejected from then on."""
+    from etp.meters import registry as meters
+    from etp.meters.store import DynamoMeterStore
+
+    try:
+        rated_kw = meters.rated_capacity(args.rated_kw)
+    except meters.InvalidRating as error:
+        raise CommandError(f"--rated-kw: {error}") from None
+    if not DynamoMeterStore().set_rated_kw(args.meter_id, rated_kw):
+        raise CommandError(f"no meter {args.meter_id!r}")
+    print(json.dumps({"id": args.meter_id, "rated_kw": rated_kw}))
 
 
 def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -168,6 +187,7 @@ def meters_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
             "account": m.account,
             "name": m.name,
             "description": m.description,
+            "rated_kw": m.rated_kw,
             "active": m.active,
             "created_at": m.created_at,
         }
@@ -215,6 +235,125 @@ def meters_publish(stack: stacks.Stack, args: argparse.Namespace) -> None:
     _print_json({"transaction": tx_hash, "payload": json.loads(payload)})
 
 
+# --- readings -------------------------------------------------------------------------------
+
+READING_ID = "the reading's id (the `id` /power_info shows) or its transaction's hash (81 trytes)"
+
+
+def _find_reading(admin, key: str):
+    record = admin.record(key)
+    if record is None:
+        raise CommandError(f"no stored reading {key!r}: give {READING_ID}")
+    return record
+
+
+def _reading_json(record, *, log: bool = False) -> dict:
+    from etp.clock import local_zone, to_utc_iso
+
+    reading = record.reading
+    document = {
+        "id": reading.id,
+        "taken_at": to_utc_iso(reading.taken_at),
+        "local_time": reading.taken_at.astimezone(local_zone()).strftime("%Y/%m/%d %H:%M:%S"),
+        "meter_id": reading.meter_id,
+        "data_type": reading.data_type,
+        "power_kw": reading.power_kw,
+        "values": record.values,
+        "transaction": reading.tx_hash,
+        "stored_at": record.stored_at,
+        "quarantined_at": record.quarantined_at,
+        "quarantine_reason": record.quarantine_reason,
+        "quarantined_by": record.quarantined_by,
+    }
+    return {**document, "log": record.log} if log else document
+
+
+def _operator(stack: stacks.Stack) -> str:
+    """Who acts, for the record: the AWS principal of the credentials in use, else the OS user."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return stack.client("sts").get_caller_identity()["Arn"]
+    except (BotoCoreError, ClientError, KeyError):
+        return f"os-user:{getpass.getuser()}"
+
+
+def readings_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """A building's readings of one local day, oldest first, quarantined ones included and marked."""
+    from datetime import date
+
+    from etp.accounts.store import DynamoUserStore
+    from etp.clock import day_bounds, local_zone, supported_day, utcnow
+    from etp.meters.readings_store import DynamoReadingAdmin
+
+    user = DynamoUserStore().get(args.account)
+    if user is None:
+        raise CommandError(f"no account {args.account!r}")
+    try:
+        day = date.fromisoformat(args.day) if args.day else utcnow().astimezone(local_zone()).date()
+    except ValueError:
+        raise CommandError(f"--day {args.day!r}: expected a local day, YYYY-MM-DD") from None
+    if not supported_day(day):
+        raise CommandError(f"--day {args.day!r}: out of range")
+    records = DynamoReadingAdmin().window(user.id, *day_bounds(day, local_zone()))
+    rows = [_reading_json(r) for r in records if args.meter in (None, r.reading.meter_id)]
+    if args.json:
+        _print_json(rows)
+        return
+    print(f"{day} (local) {args.account}: {len(rows)} readings")
+    print(f"{'time':<8} {'type':<8} {'kW':>10}  {'status':<11}  {'id':<36}  meter")
+    for row in rows:
+        status = "QUARANTINED" if row["quarantined_at"] else "ok"
+        print(
+            f"{row['local_time'][-8:]:<8} {row['data_type']:<8} {row['power_kw']:>10g}  {status:<11}  "
+            f"{row['id']:<36}  {row['meter_id']}" + (f"  ({row['quarantine_reason']})" if row["quarantined_at"] else "")
+        )
+
+
+def readings_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    from etp.meters.readings_store import DynamoReadingAdmin
+
+    _print_json(_reading_json(_find_reading(DynamoReadingAdmin(), args.id), log=True))
+
+
+def readings_quarantine(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Hide a stored reading from /power_info, settlement and the DR baseline; it stays for audit."""
+    from etp.clock import utcnow
+    from etp.meters.readings_store import DynamoReadingAdmin
+
+    reason = args.reason.strip()
+    if not 1 <= len(reason) <= 500:
+        raise CommandError("--reason: say why, in 1 to 500 characters")
+    admin = DynamoReadingAdmin()
+    reading = _find_reading(admin, args.id).reading
+    by = _operator(stack)
+    if admin.quarantine(reading, reason=reason, by=by, now=utcnow()):
+        print(
+            f"reading {reading.id} quarantined by {by}: {reason}. It no longer counts in /power_info, settlement "
+            "or demand response (slots already settled and DR rates already recorded stay as they are).",
+            file=sys.stderr,
+        )
+    else:
+        print(f"reading {reading.id} was already quarantined: nothing changed", file=sys.stderr)
+    _print_json(_reading_json(_find_reading(admin, reading.id), log=True))
+
+
+def readings_release(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Undo a quarantine: the reading counts again."""
+    from etp.clock import utcnow
+    from etp.meters.readings_store import DynamoReadingAdmin
+
+    admin = DynamoReadingAdmin()
+    reading = _find_reading(admin, args.id).reading
+    by = _operator(stack)
+    reason = (args.reason or "").strip() or None
+    if admin.release(reading, by=by, now=utcnow(), reason=reason):
+        print(f"reading {reading.id} released by {by}: it counts again", file=sys.stderr)
+    else:
+        print(f"reading {reading.id} is not quarantined: nothing changed", file=sys.stderr)
+    _print_json(_reading_json(_find_reading(admin, reading.id), log=True))
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 JOBS = {
@@ -231,18 +370,24 @@ JOBS = {
 
 def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """Invoke a scheduled job's function now, optionally as of an explicit time."""
-    event = {"now": args.now} if args.now else {}
+    event: dict[str, object] = {"now": args.now} if args.now else {}
     if JOBS[args.job] == "MarketJobsFunctionName":
         event["job"] = args.job
         if args.slot:
             event["slot"] = args.slot
     elif args.slot:
         raise CommandError("--slot is for the market jobs (seal, clear, deliver, settle)")
+    if args.early:
+        if args.job not in ("seal", "clear"):
+            raise CommandError("--early is for seal and clear")
+        event["early"] = True  # the job logs it and records it on the slot
     answer = stack.client("lambda").invoke(
         FunctionName=stack.outputs[JOBS[args.job]], Payload=json.dumps(event).encode()
     )
     result = json.loads(answer["Payload"].read() or b"null")
     _print_json(result)
+    if isinstance(result, dict) and result.get("status") == "rejected":
+        raise CommandError(f"job {args.job} refused: {result.get('error')}")
     if answer.get("FunctionError") or (isinstance(result, dict) and result.get("status") != "ok"):
         raise CommandError(f"job {args.job} did not complete")
 
@@ -314,10 +459,12 @@ def _recomputed(kind: str, subject: str):
             raise CommandError(f"no DR offer {subject}")
         return dr_result_record(offer), [offer.tx_hash]
     slot = from_utc_iso(subject)
-    book = DynamoBidStore().of_slot(slot)
+    store = DynamoBidStore()
+    book = store.of_slot(slot)
     if kind == audit.SEALED:
         sealed = [b for b in book if b.status != bids.SUBMITTED]
-        return records.sealed_bids_record(slot, sealed), [b.seal_tx for b in sealed]
+        record = records.sealed_bids_record(slot, sealed, early=store.slot_state(slot).early)
+        return record, [b.seal_tx for b in sealed]
     decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
     return records.clearing_record(slot, decided), [b.clear_tx for b in decided]
 
@@ -443,7 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--name", required=True)
     register.add_argument("--description", default="")
     register.add_argument("--public-key", required=True, help="the meter's RSA public key, PEM file")
+    register.add_argument(
+        "--rated-kw", type=float, help="rated capacity: readings above it are rejected (default 1000 kW)"
+    )
     command(meters, "list", meters_list, "list active meters").add_argument("--account")
+    rating = command(meters, "set-rating", meters_set_rating, "change a meter's rated capacity")
+    rating.add_argument("meter_id")
+    rating.add_argument("--rated-kw", type=float, required=True)
     publish = command(meters, "publish", meters_publish, "act as a meter: publish one reading")
     publish.add_argument("--account", default="Carlab_BEMS", help="demo meter credentials of this account")
     publish.add_argument("--credentials", help="meter credentials JSON (meter_id, token, private_key_pem, account)")
@@ -453,11 +606,33 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--api", default="http://127.0.0.1:3000")
     publish.add_argument("--node", default="http://127.0.0.1:14265")
 
+    stored = group("readings", "find, quarantine and release stored meter readings")
+    listing = command(
+        stored, "list", readings_list, "a building's readings of a local day with their ids, quarantined ones too"
+    )
+    listing.add_argument("--account", required=True)
+    listing.add_argument("--day", help="the local day, YYYY-MM-DD (default: today)")
+    listing.add_argument("--meter", help="only this meter's readings")
+    listing.add_argument("--json", action="store_true")
+    command(stored, "show", readings_show, "one reading, with its quarantine log").add_argument("id", help=READING_ID)
+    quarantine = command(
+        stored,
+        "quarantine",
+        readings_quarantine,
+        "take a reading out of every answer, settlement and DR (kept for audit; undone by release)",
+    )
+    quarantine.add_argument("id", help=READING_ID)
+    quarantine.add_argument("--reason", required=True, help="why, for the record")
+    release = command(stored, "release", readings_release, "undo a quarantine: the reading counts again")
+    release.add_argument("id", help=READING_ID)
+    release.add_argument("--reason", help="why, for the record")
+
     jobs = group("jobs", "run a scheduled job now")
     run = command(jobs, "run", jobs_run, "invoke a scheduled job's function")
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--now", help="run as of this time, ISO-8601 (naive = local time)")
     run.add_argument("--slot", help="market jobs: the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
+    run.add_argument("--early", action="store_true", help="seal, clear: before the slot's gate (logged, recorded)")
 
     news = group("news", "the news feed")
     command(news, "publish", news_publish, "publish a news item").add_argument("content")

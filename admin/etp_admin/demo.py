@@ -11,6 +11,9 @@ from etp.clock import to_utc_iso, utcnow
 DEFAULT_DEMO_PASSWORD = "energy-demo"  # noqa: S105 (documented demo default, local stacks only)
 DEMO_BEMS = ("Carlab_BEMS", "NCKU_BEMS", "SGESC_C_BEMS", "SGESC_D_BEMS", "ABRI_BEMS")
 DEMO_AGGREGATOR = "Aggregator"
+# The demo meters' rated capacity (kW): the buildings' histories peak at 27.5 kW (ABRI) and the old
+# service's samples at 22 kW, so 100 kW never refuses a simulated reading yet refuses a broken one.
+DEMO_RATED_KW = 100.0
 
 
 def demo_password() -> str:
@@ -60,6 +63,7 @@ def seed_meters(users: UserStore, meters, credentials_dir: Path) -> dict[str, st
             description="Demo smart meter (AMI) at the building's grid connection",
             public_key_pem=public_pem,
             now_iso=to_utc_iso(utcnow()),
+            rated_kw=DEMO_RATED_KW,
         )
         write_private(path, {"account": account, "meter_id": meter.id, "token": token, "private_key_pem": private_pem})
         outcome[account] = "created"

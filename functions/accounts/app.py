@@ -1,6 +1,6 @@
 """Accounts API: POST /login, GET/PUT/POST /user, GET /participant."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -9,9 +9,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
+from etp.accounts import attempts
 from etp.accounts import service as accounts
 from etp.clock import utcnow
 from etp.edge import web
+from etp.settings import settings
 
 logger = Logger()
 metrics = Metrics()
@@ -30,7 +32,7 @@ class LoginRequest(BaseModel):
     password: Password
 
 
-class LoginResponse(BaseModel):
+class LoginResponse(web.Answer):
     id: str
     bearer: str
     is_aggregator: bool
@@ -51,7 +53,7 @@ class CreateUserRequest(BaseModel):
     eth_address: Annotated[StrictStr, Field(max_length=80)] = ""
 
 
-class UserProfile(BaseModel):
+class UserProfile(web.Answer):
     account: str
     username: str
     avatar: str
@@ -61,19 +63,32 @@ class UserProfile(BaseModel):
     is_aggregator: bool
 
 
-class Participant(BaseModel):
+class Participant(web.Answer):
     id: str
     name: str
+
+
+class PasswordChanged(web.Answer):
+    message: Literal["Accept."]
+    bearer: str = Field(description="a fresh bearer of the caller's session")
+
+
+class WrongOriginalPassword(web.Answer):
+    message: Literal["Reject."]
+
+
+class AccountCreated(web.Answer):
+    message: Literal["Account created"]
 
 
 @router.post(
     "/login",
     summary="Log in; returns a bearer valid for 24 h (no token needed)",
     security=[],
-    responses=web.answers((200, "Logged in", LoginResponse), 400, 401),
+    responses=web.answers((200, "Logged in", LoginResponse), 400, 401, 429),
 )
 def login(body: Annotated[LoginRequest, Body()]):
-    user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token)
+    user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token, gate=login_gate())
     logger.append_keys(user_id=user.id)
     logger.info("login")
     return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
@@ -87,7 +102,9 @@ def get_user() -> UserProfile:
 @router.put(
     "/user",
     summary="Change the caller's password; signs out the caller's other sessions",
-    responses=web.answers((200, "Accept. (with a fresh bearer)", None), 400, 401),
+    responses=web.answers(
+        (200, "Changed", PasswordChanged), 400, 401, bad_request=web.BadRequest | WrongOriginalPassword
+    ),
 )
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
     user = web.caller(router)
@@ -101,7 +118,7 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
 @router.post(
     "/user",
     summary="Create an account (aggregators only)",
-    responses=web.answers((201, "Account created", None), 400, 401, 403, 409),
+    responses=web.answers((201, "Account created", AccountCreated), 400, 401, 403, 409),
 )
 def create_user(body: Annotated[CreateUserRequest, Body()]):
     spec = accounts.NewAccount(**body.model_dump())
@@ -111,10 +128,25 @@ def create_user(body: Annotated[CreateUserRequest, Body()]):
 
 
 @router.get(
-    "/participant", summary="Every account's id and name", responses=web.answers((200, "Participants", None), 401)
+    "/participant",
+    summary="Every account's id and name",
+    responses=web.answers((200, "Participants", list[Participant]), 401),
 )
 def list_participants() -> list[Participant]:
     return [Participant(**p) for p in accounts.participants(web.user_store())]
+
+
+def login_gate() -> attempts.LoginGate:
+    """The login policy for this request: its source is API Gateway's view of the caller's address."""
+    from etp.accounts.attempts_store import DynamoLoginAttempts  # PynamoDB on first use, not at import
+
+    identity = (router.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return attempts.LoginGate(
+        store=DynamoLoginAttempts(),
+        policy=attempts.Policy.from_settings(settings()),
+        source=attempts.source_key(identity.get("sourceIp")),
+        now=int(utcnow().timestamp()),
+    )
 
 
 def login_refused(_: accounts.InvalidCredentials) -> Response:
@@ -123,9 +155,18 @@ def login_refused(_: accounts.InvalidCredentials) -> Response:
     return web.json_response(401, web.UNAUTHORIZED)
 
 
+def login_throttled(error: attempts.TooManyAttempts) -> Response:
+    """429 with Retry-After (whole seconds), readable by a browser front end (exposed through CORS)."""
+    metrics.add_metric(name="LoginThrottled", unit=MetricUnit.Count, value=1)
+    logger.info("login throttled", extra={"retry_after": error.retry_after})
+    headers = {"Retry-After": str(error.retry_after), "Access-Control-Expose-Headers": "Retry-After"}
+    return web.json_response(429, web.TOO_MANY_ATTEMPTS, headers)
+
+
 app = web.make_resolver(
     errors={
         accounts.InvalidCredentials: login_refused,
+        attempts.TooManyAttempts: login_throttled,
         accounts.WrongOriginalPassword: lambda _: web.json_response(400, {"message": "Reject."}),
         accounts.NotAllowed: lambda _: web.json_response(403, web.FORBIDDEN),
         accounts.AccountExists: lambda _: web.json_response(409, {"error": "Account already exists"}),

@@ -6,7 +6,7 @@ tries to accept offers (aggregators only): 403 `{"error": "Forbidden"}`, as for 
 """
 
 import functools
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
@@ -28,15 +29,57 @@ router = APIGatewayRouter()
 MAX_UUIDS = 100
 
 
+# The fields are checked by etp.dr.rules, whose refusal is the contract's "error"; the document still
+# gives each field's accepted form.
+LOCAL_TIME: JsonDict = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"}
+
+
 class DrBidBody(BaseModel):
     """A BEMS offers {volume, price}; an aggregator accepts {start_time, end_time, uuid}."""
 
     model_config = ConfigDict(extra="forbid")
-    volume: Any = Field(None, description="BEMS: kW of curtailment, > 0")
-    price: Any = Field(None, description="BEMS: NT$, > 0")
-    start_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local")
-    end_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local")
-    uuid: Any = Field(None, description="aggregator: the offers to accept, all or none")
+    volume: Any = Field(None, description="BEMS: kW of curtailment", json_schema_extra=web.amount_schema(dr.MAX_KW))
+    price: Any = Field(None, description="BEMS: NT$", json_schema_extra=web.amount_schema(dr.MAX_PRICE))
+    start_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local", json_schema_extra=LOCAL_TIME)
+    end_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local", json_schema_extra=LOCAL_TIME)
+    uuid: Any = Field(
+        None,
+        description="aggregator: the offers to accept, all or none",
+        json_schema_extra={
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+            "minItems": 1,
+            "maxItems": dr.MAX_ACCEPTED,
+            "uniqueItems": True,
+        },
+    )
+
+
+class OfferRow(web.Answer):
+    uuid: str
+    executor: str = Field(description="the offering BEMS's account")
+    start_time: str = Field(description="YYYY-MM-DD HH:MM:SS, local; the target day's midnight until accepted")
+    end_time: str | None = Field(description="YYYY-MM-DD HH:MM:SS, local; null until accepted")
+    volume: float = Field(description="kW")
+    price: float = Field(description="NT$")
+
+
+class ResultRow(OfferRow):
+    acceptor: str | None
+    counterpart_name: str | None
+    counterpart_address: str | None
+    result: bool | None
+    status: str = Field(json_schema_extra={"enum": [dr.OFFERED, dr.ACCEPTED, dr.DECLINED, dr.RATED]})
+    rate: float | None = Field(description="achieved ÷ committed curtailment, once rated")
+    blockchain_url: str | None
+
+
+# The contract's refusals are bare JSON strings; the reason goes to the log.
+Refusal = Literal["error", "parameter is required"]
+
+
+def answers(ok: tuple[int, str, Any], *errors: int) -> dict:
+    return web.answers(ok, *errors, bad_request=Refusal)
 
 
 class ParameterMissing(dr.DrRejected):
@@ -70,7 +113,7 @@ def _uuids(value: object, name: str, limit: int) -> list[str]:
 @router.get(
     "/DR_bid",
     summary="DR offers of a target day: a BEMS its own, an aggregator all",
-    responses=web.answers((200, "The offers", None), 400, 401),
+    responses=answers((200, "The offers", list[OfferRow]), 400, 401),
 )
 def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
     day = dr.parse_iso_date(date, "date")
@@ -83,7 +126,7 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
 @router.post(
     "/DR_bid",
     summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
-    responses=web.answers((200, '"ok"', None), 400, 401, 403),
+    responses=answers((200, '"ok"', Literal["ok"]), 400, 401, 403),
 )
 def post_offer(body: Annotated[DrBidBody, Body()]):
     caller = web.caller(router)
@@ -147,7 +190,7 @@ def _accept(caller, body: DrBidBody):
 @router.get(
     "/DR_result",
     summary="DR results by target days (end inclusive) or by uuid",
-    responses=web.answers((200, "The results", None), 400, 401),
+    responses=answers((200, "The results", list[ResultRow]), 400, 401),
 )
 def results(
     start_date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,

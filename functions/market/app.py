@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, StrictStr
+from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
 from etp.edge import web
@@ -21,12 +22,19 @@ router = APIGatewayRouter()
 BidId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
+# The fields are checked by bids.offer, whose refusals are the contract's descriptions; the document
+# still gives each field's accepted form.
+SLOT_TIME: JsonDict = {"type": "string", "pattern": r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{1,2}$"}
+
+
 class OfferBody(BaseModel):
-    bid_type: Any = Field(description="buy | sell")
-    start_time: Any = Field(description="YYYY/MM/DD H, local; hour 24 = next day 00")
-    end_time: Any = Field(description="start_time + 1 hour")
-    value: Any = Field(description="kWh, > 0, at most 3 decimals")
-    price: Any = Field(description="NT$/kWh, > 0, at most 3 decimals")
+    bid_type: Any = Field(description="buy | sell", json_schema_extra={"enum": list(bids.SIDES)})
+    start_time: Any = Field(description="YYYY/MM/DD H, local; hour 24 = next day 00", json_schema_extra=SLOT_TIME)
+    end_time: Any = Field(description="start_time + 1 hour", json_schema_extra=SLOT_TIME)
+    value: Any = Field(description="kWh, at most 3 decimals", json_schema_extra=web.amount_schema(bids.MAX_VOLUME_KWH))
+    price: Any = Field(
+        description="NT$/kWh, at most 3 decimals", json_schema_extra=web.amount_schema(bids.MAX_PRICE_NTD)
+    )
 
 
 class EditBody(OfferBody):
@@ -35,6 +43,102 @@ class EditBody(OfferBody):
 
 class DeleteBody(BaseModel):
     id: BidId
+
+
+class Rejected(web.Answer):
+    message: Literal["Reject"]
+    description: str = Field(description="why: a bad field, or the contract's refusal")
+
+
+class BidView(web.Answer):
+    id: str
+    bid_type: Literal["buy", "sell"]
+    start_time: str = Field(description="YYYY/MM/DD H, local")
+    end_time: str
+    date: str = Field(description="YYYY/MM/DD, local")
+    time: int = Field(description="the slot's local hour")
+    volume: float = Field(description="kWh")
+    price: float = Field(description="NT$/kWh")
+    total_price: float
+    upload_time: str = Field(description="RFC 1123 date, local")
+
+
+class BidPage(web.Answer):
+    data: list[BidView]
+    page: int
+    totalCount: int
+
+
+class Accepted(web.Answer):
+    message: Literal["Accept"]
+
+
+class Submitted(Accepted):
+    id: str = Field(description="the new bid's id")
+
+
+class BidStatus(web.Answer):
+    average_price: float
+    average_volume: float
+    participants: int
+
+
+class PriceValue(web.Answer):
+    price: float
+    value: float
+
+
+class Counterpart(web.Answer):
+    name: str
+    address: str
+
+
+class MatchRow(web.Answer):
+    id: str = Field(description="the bid's id, or <bid id>/<counterpart user id> for each pair")
+    bid_id: str
+    date: str
+    time: str = Field(description="HH:00-HH:00, local")
+    bid_type: Literal["buy", "sell"]
+    status: str = Field(
+        description="投標中 submitted … 已結算 settled", json_schema_extra={"enum": list(bids.STATUSES)}
+    )
+    transaction_hash: str | None
+    upload: str
+    bids: PriceValue
+    win: Literal[0, 1] | None
+    counterpart: Counterpart
+    wins: PriceValue
+    achievement: float | None
+    settlement: float | None
+
+
+class Delivering(web.Answer):
+    price: float | None
+    volume: float | None
+
+
+class WonBid(web.Answer):
+    date: str
+    time: str
+    price: float
+    volume: float
+    settlement: float | None
+
+
+class Homepage(web.Answer):
+    buy: Delivering
+    sell: Delivering
+    results: list[WonBid]
+
+
+class NewsItem(web.Answer):
+    id: str
+    time: str = Field(description="YYYY/MM/DD HH:MM, local")
+    content: str
+
+
+def answers(ok: tuple[int, str, Any], *errors: int) -> dict:
+    return web.answers(ok, *errors, bad_request=Rejected)
 
 
 def reject(description: str) -> dict:
@@ -82,7 +186,7 @@ def _view(bid) -> dict:
 @router.get(
     "/bidsubmit",
     summary="The caller's bids of one type whose slot has not started yet",
-    responses=web.answers((200, "A page of bids", None), 400, 401),
+    responses=answers((200, "A page of bids", BidPage), 400, 401),
 )
 def list_bids(
     bid_type: Annotated[Literal["buy", "sell"], Query()],
@@ -96,7 +200,9 @@ def list_bids(
     return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
 
 
-@router.post("/bidsubmit", summary="Submit a bid for one slot", responses=web.answers((200, "Accept", None), 400, 401))
+@router.post(
+    "/bidsubmit", summary="Submit a bid for one slot", responses=answers((200, "Accepted", Submitted), 400, 401)
+)
 def submit_bid(body: Annotated[OfferBody, Body()]):
     caller = web.caller(router)
     bid = service.submit(bid_store(), caller.id, caller.account, _offer(body), utcnow())
@@ -105,7 +211,7 @@ def submit_bid(body: Annotated[OfferBody, Body()]):
 
 
 @router.put(
-    "/bidsubmit", summary="Change an open bid of the caller", responses=web.answers((200, "Accept", None), 400, 401)
+    "/bidsubmit", summary="Change an open bid of the caller", responses=answers((200, "Accepted", Accepted), 400, 401)
 )
 def edit_bid(body: Annotated[EditBody, Body()]):
     bid = service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow())
@@ -114,7 +220,7 @@ def edit_bid(body: Annotated[EditBody, Body()]):
 
 
 @router.delete(
-    "/bidsubmit", summary="Withdraw an open bid of the caller", responses=web.answers((200, "Accept", None), 400, 401)
+    "/bidsubmit", summary="Withdraw an open bid of the caller", responses=answers((200, "Accepted", Accepted), 400, 401)
 )
 def delete_bid(body: Annotated[DeleteBody, Body()]):
     service.withdraw(bid_store(), service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow()))
@@ -124,7 +230,7 @@ def delete_bid(body: Annotated[DeleteBody, Body()]):
 @router.get(
     "/bidstatus",
     summary="The next slot still open for bidding: average price, volume, participants",
-    responses=web.answers((200, "Bid statistics", None), 401),
+    responses=answers((200, "Bid statistics", BidStatus), 401),
 )
 def bid_status():
     slot = slots.next_open_slot(utcnow(), local_zone())
@@ -141,7 +247,7 @@ def bid_status():
 @router.get(
     "/matchresult",
     summary="The caller's bids from local midnight three days ago, newest slot first",
-    responses=web.answers((200, "One row per matched pair; unmatched bids as one row", None), 401),
+    responses=answers((200, "One row per matched pair; unmatched bids as one row", list[MatchRow]), 401),
 )
 def match_result():
     from etp.market.views import match_rows
@@ -156,7 +262,7 @@ def match_result():
 @router.get(
     "/homepage",
     summary="What the caller delivers now, and its ten latest won bids",
-    responses=web.answers((200, "Home page figures", None), 401),
+    responses=answers((200, "Home page figures", Homepage), 401),
 )
 def homepage():
     from itertools import islice
@@ -174,7 +280,9 @@ def homepage():
     }
 
 
-@router.get("/news", summary="The ten latest news items, newest first", responses=web.answers((200, "News", None), 401))
+@router.get(
+    "/news", summary="The ten latest news items, newest first", responses=answers((200, "News", list[NewsItem]), 401)
+)
 def news():
     from etp.market.news import DynamoNews
 

@@ -2,6 +2,8 @@
 
 Event: `{"job": "seal" | "clear" | "deliver" | "settle"}` and optionally `"slot"` (ISO-8601 start of
 the slot, naive = local time, on the hour) or `"now"`; without them the job's own slot of now.
+seal and clear before the slot's gate, by the real clock whatever `now` says, are refused unless the
+event says `"early": true` (an operator's explicit decision, logged and recorded on the slot).
 """
 
 from datetime import datetime
@@ -9,6 +11,7 @@ from datetime import datetime
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from etp.clock import utcnow
 from etp.edge import jobs
 from etp.market import jobs as market_jobs
 from etp.market.slots import SLOT
@@ -41,15 +44,27 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
     return job, chosen, now
 
 
-def run(job: str, slot: datetime, now: datetime) -> market_jobs.StepReport:
+def early_of(event: dict, job: str) -> bool:
+    """The event's `early`: leave to seal or clear a slot before its gate; raises BadJobEvent."""
+    early = event.get("early")
+    if early is None or early is False:
+        return False
+    if early is not True:
+        raise jobs.BadJobEvent("early: true or false")
+    if job not in ("seal", "clear"):
+        raise jobs.BadJobEvent("early: only for seal and clear")
+    return True
+
+
+def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: bool) -> market_jobs.StepReport:
     from etp.audit.store import DynamoOutbox
     from etp.market.store import DynamoBidStore
 
     store = DynamoBidStore()
     if job == "seal":
-        return market_jobs.seal(store, slot, DynamoOutbox(), now)
+        return market_jobs.seal(store, slot, DynamoOutbox(), now, clock=clock, early=early)
     if job == "clear":
-        return market_jobs.clear(store, slot, settings().clearing_k, DynamoOutbox(), now)
+        return market_jobs.clear(store, slot, settings().clearing_k, DynamoOutbox(), now, clock=clock, early=early)
     if job == "deliver":
         return market_jobs.deliver(store, slot)
     from etp.meters.readings_store import DynamoReadingStore
@@ -69,10 +84,14 @@ def announce(job: str, slot: datetime, report: market_jobs.StepReport) -> None:
         report.details["event_sent_to"] = sent
 
 
-@jobs.scheduled_job("market job")
+@jobs.scheduled_job("market job", refusals=(market_jobs.TooEarly,))
 def lambda_handler(event: dict) -> dict:
     job, slots, now = slots_of(event)
-    reports = [run(job, slot, now) for slot in slots]
+    early = early_of(event, job)
+    reports = [run(job, slot, now, clock=utcnow(), early=early) for slot in slots]
+    for report in reports:
+        if report.details.get("early"):
+            logger.warning("slot handled before its gate, as asked", extra={"job": job, "slot": report.slot})
     if job in ("deliver", "settle"):
         for slot, report in zip(slots, reports, strict=True):
             announce(job, slot, report)

@@ -4,7 +4,6 @@ import functools
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 
 from etp.clock import utcnow
 from etp.edge import secrets, web
@@ -14,13 +13,13 @@ logger = Logger()
 router = APIGatewayRouter()
 
 
-class MeterView(BaseModel):
+class MeterView(web.Answer):
     id: str
     name: str
     description: str
 
 
-class AddressView(BaseModel):
+class AddressView(web.Answer):
     address: str
 
 
@@ -49,7 +48,7 @@ def authenticate_meter(headers: dict[str, str] | None) -> meters.Meter | None:
     return meter
 
 
-@router.get("/amis", summary="The caller's meters", responses=web.answers((200, "Meters", None), 401))
+@router.get("/amis", summary="The caller's meters", responses=web.answers((200, "Meters", list[MeterView]), 401))
 def list_meters() -> list[MeterView]:
     caller = web.caller(router)
     return [MeterView(id=m.id, name=m.name, description=m.description) for m in meter_store().of_user(caller.id)]

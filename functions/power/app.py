@@ -6,10 +6,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import Field
 
 from etp.clock import day_bounds, local_zone, utcnow
 from etp.edge import web
 from etp.meters import power
+from etp.meters.readings import DATA_TYPES
 from etp.settings import settings
 
 router = APIGatewayRouter()
@@ -17,6 +19,37 @@ router = APIGatewayRouter()
 # ASCII digits. pydantic matches with Rust's regex, where `$` is the true end (no trailing newline),
 # and the pattern is published in openapi.json, whose ECMA-262 patterns have no `\A`/`\Z`.
 LocalDate = Annotated[str | None, Query(pattern=r"^[0-9]{4}/[0-9]{2}/[0-9]{2}$", description="YYYY/MM/DD, local")]
+
+
+class ReadingRow(web.Answer):
+    id: str
+    date: str = Field(description="YYYY/MM/DD, local")
+    time: str = Field(description="HH:MM, local")
+    data_type: str = Field(json_schema_extra={"enum": [*sorted(DATA_TYPES)]})
+    power_display: float = Field(description="kW")
+    address: str = Field(description="the reading's transaction in the tangle explorer")
+
+
+class ReadingPage(web.Answer):
+    data: list[ReadingRow]
+    page: int
+    totalCount: int
+
+
+class DayEnergies(web.Answer):
+    """kWh of one local day per type; Generate = WT + PV + EV + ESS; Consume = Demand - Generate."""
+
+    Demand: float
+    PV: float
+    EV: float
+    ESS: float
+    WT: float
+    Generate: float
+    Consume: float
+
+
+class ChartDay(DayEnergies):
+    Date: str = Field(description="YYYY/MM/DD, local")
 
 
 @functools.cache
@@ -33,7 +66,15 @@ def _is_participant(user_id: str) -> bool:
 @router.get(
     "/power_info",
     summary="The caller's (or, for aggregators, a participant's) power data",
-    responses=web.answers((200, "Table, chart or summary; [] without a mode parameter", None), 400, 401),
+    responses=web.answers(
+        (
+            200,
+            "Table, chart (seven days) or summary; [] without a mode parameter",
+            ReadingPage | list[ChartDay] | DayEnergies,
+        ),
+        400,
+        401,
+    ),
 )
 def power_info(
     per_page: Annotated[int | None, Query(ge=1, le=1000)] = None,

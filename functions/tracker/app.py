@@ -3,11 +3,14 @@
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
 """
 
+from datetime import timedelta
+
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone
 from etp.edge import jobs, secrets
+from etp.settings import settings
 
 logger = Logger()
 metrics = Metrics()
@@ -25,6 +28,7 @@ def build_tracker():
         store=DynamoReadingStore(),
         platform_private_pem=secrets.platform_key()["private_key_pem"],
         zone=local_zone(),
+        clock_skew=timedelta(seconds=settings().reading_clock_skew_seconds),
     )
 
 

@@ -125,7 +125,12 @@ def make_handler(upstream: str, events: str | None = None) -> type[BaseHTTPReque
                 (time.monotonic() - started) * 1000,
             )
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_HEAD = _forward
+        def __getattr__(self, name: str):
+            # every method goes upstream (TRACE, QUERY, ... too): API Gateway, not this proxy, answers
+            # one that no route takes, with a 4xx (http.server alone would answer 501)
+            if name.startswith("do_"):
+                return self._forward
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args) -> None:  # the forward logs one line itself
             pass

@@ -1,6 +1,6 @@
 """Bids over HTTP on the deployed stack (through the proxy)."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import requests
 from stack_client import admin, bearer, events, eventually, receive_json
@@ -82,7 +82,9 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     import json
 
     api, zone = deployment.api, local_zone()
-    start = slots.next_open_slot(utcnow(), zone) + timedelta(hours=5)
+    # three days ahead: beyond the next day, which the bid simulator (test_simulators_e2e, and the stack's
+    # own schedule) fills with bids, so this test's early seal does not close a slot the simulator bids for
+    start = datetime.combine(utcnow().astimezone(zone).date() + timedelta(days=3), time(5), tzinfo=zone)
     window = {"start_time": slots.format_dh(start, zone), "end_time": slots.format_dh(start + timedelta(hours=1), zone)}
     offers = {"SGESC_C_BEMS": ("sell", 10, 2.0), "NCKU_BEMS": ("buy", 6, 4.0), "ABRI_BEMS": ("buy", 6, 3.0)}
     for account, (side, kwh, price) in offers.items():
@@ -94,8 +96,9 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
         )
         assert answer.status_code == 200, answer.text
     slot_arg = start.replace(tzinfo=None).isoformat(timespec="minutes")
-    admin(deployment, "jobs", "run", "seal", "--slot", slot_arg)
-    cleared = json.loads(admin(deployment, "jobs", "run", "clear", "--slot", slot_arg))
+    # hours before the slot's gate: the operator says so explicitly
+    admin(deployment, "jobs", "run", "seal", "--slot", slot_arg, "--early")
+    cleared = json.loads(admin(deployment, "jobs", "run", "clear", "--slot", slot_arg, "--early"))
     assert cleared["results"][0]["volume_wh"] == 10_000 and cleared["results"][0]["price_milli"] == 2_500
     assert "Q* = 10 kWh   p* = 2.5 NT$/kWh" in admin(deployment, "market", "show", "--slot", slot_arg)
 

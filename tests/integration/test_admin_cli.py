@@ -10,6 +10,7 @@ from helpers import present
 from etp.accounts import passwords
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore, UserModel
+from etp.clock import utcnow
 from etp_admin import cli, demo
 
 STACK_TEMPLATE = {
@@ -159,7 +160,9 @@ def test_news_publish_and_market_show(stack, capsys):
         )
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "2 bids" in out.out and "not cleared" in out.out
-    load_function("market_jobs").lambda_handler({"job": "clear", "slot": "2030-01-01T10:00"}, FakeLambdaContext())
+    load_function("market_jobs").lambda_handler(
+        {"job": "clear", "slot": "2030-01-01T10:00", "early": True}, FakeLambdaContext()
+    )
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "Q* = 5 kWh   p* = 2.5 NT$/kWh" in out.out and "u-2_BEMS 5 kWh" in out.out
     assert run(stack, "market", "show", "--slot", "whenever", capsys=capsys)[0] == 1
@@ -219,3 +222,149 @@ def test_env_localstack_asks_localstack_for_the_stack(monkeypatch, capsys):
     assert asked == [("cloudformation", {"region_name": "us-east-1", "endpoint_url": "http://localhost:4566"})]
     error = capsys.readouterr().err
     assert code == 1 and "'etp-localstack' not found at http://localhost:4566" in error
+
+
+def test_meters_have_a_rated_capacity_set_at_registration_and_listed(stack, capsys, tmp_path):
+    from aws_fixtures import platform_key_pair
+
+    from etp.meters.store import DynamoMeterStore
+
+    accounts.create_account(
+        DynamoUserStore(), None, accounts.NewAccount("Carlab_BEMS", "Carlab", "energy-demo"), utcnow()
+    )
+    key = tmp_path / "meter.pem"
+    key.write_text(platform_key_pair()[1])
+    register = ("meters", "register", "Carlab_BEMS", "--public-key", str(key), "--name")
+    code, out = run(stack, *register, "feeder", "--rated-kw", "250", capsys=capsys)
+    assert code == 0 and json.loads(out.out)["rated_kw"] == 250.0
+    feeder = json.loads(out.out)["id"]
+    code, out = run(stack, *register, "main", capsys=capsys)
+    assert code == 0 and json.loads(out.out)["rated_kw"] == 1000.0, "the default rating"
+    for bad in ("0", "-3", "nan", "100001"):
+        code, out = run(stack, *register, "bad", "--rated-kw", bad, capsys=capsys)
+        assert code == 1 and "--rated-kw" in out.err
+    code, out = run(stack, "meters", "list", "--account", "Carlab_BEMS", capsys=capsys)
+    assert code == 0 and sorted((m["name"], m["rated_kw"]) for m in json.loads(out.out)) == [
+        ("feeder", 250.0),
+        ("main", 1000.0),
+    ]
+
+    code, out = run(stack, "meters", "set-rating", feeder, "--rated-kw", "400", capsys=capsys)
+    assert code == 0 and present(DynamoMeterStore().get(feeder)).rated_kw == 400.0
+    code, out = run(stack, "meters", "set-rating", "no-such-meter", "--rated-kw", "400", capsys=capsys)
+    assert code == 1 and "no meter" in out.err
+    assert run(stack, "meters", "set-rating", feeder, "--rated-kw", "0", capsys=capsys)[0] == 1
+
+
+def test_a_meter_stored_before_ratings_existed_has_the_default(stack):
+    from etp.meters.store import DynamoMeterStore, MeterModel
+
+    MeterModel(
+        id="old-meter", user_id="u", account="a", name="n", public_key_pem="k", token_hash="h", created_at="c"
+    ).save()
+    boto3.client("dynamodb").update_item(
+        TableName=MeterModel.Meta.table_name, Key={"id": {"S": "old-meter"}}, UpdateExpression="REMOVE rated_kw"
+    )
+    assert present(DynamoMeterStore().get("old-meter")).rated_kw == 1000.0
+
+
+@pytest.fixture
+def carlab_day(stack):
+    """Carlab's four readings of 2025-03-12 (local), 00:00 to 00:45 Taipei."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from etp.meters.readings import StoredReading
+    from etp.meters.readings_store import DynamoReadingStore
+
+    accounts.create_account(
+        DynamoUserStore(), None, accounts.NewAccount("Carlab_BEMS", "Carlab", "energy-demo"), utcnow()
+    )
+    user = present(DynamoUserStore().get("Carlab_BEMS"))
+    stored = [
+        StoredReading(
+            id=str(uuid.uuid4()),
+            user_id=user.id,
+            meter_id="m-1",
+            kind="Demand",
+            taken_at=datetime(2025, 3, 11, 16, tzinfo=UTC) + timedelta(minutes=15 * i),
+            power_kw=kw,
+            tx_hash=f"TX{'ABCD'[i]}".ljust(81, "9"),  # 81 trytes, as on the tangle
+        )
+        for i, kw in enumerate((10.0, 11.0, 99_999.0, 12.0))
+    ]
+    DynamoReadingStore().store_many([(r, {"grid": r.power_kw}, "A" * 81) for r in stored])
+    return {"user": user, "readings": stored}
+
+
+def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, capsys):
+    from datetime import UTC, datetime
+
+    from etp.meters.readings_store import DynamoReadingStore
+
+    user, spike = carlab_day["user"], carlab_day["readings"][2]
+    day = (datetime(2025, 3, 11, 16, tzinfo=UTC), datetime(2025, 3, 12, 16, tzinfo=UTC))
+    code, out = run(stack, "readings", "list", "--account", "Carlab_BEMS", "--day", "2025-03-12", capsys=capsys)
+    assert code == 0 and "4 readings" in out.out and spike.id in out.out and "00:30:00" in out.out
+
+    code, out = run(stack, "readings", "quarantine", spike.id, "--reason", "CT fault, see ticket 42", capsys=capsys)
+    shown = json.loads(out.out)
+    assert code == 0 and "quarantined by" in out.err
+    assert (shown["quarantine_reason"], shown["quarantined_by"]) == ("CT fault, see ticket 42", shown["log"][0]["by"])
+    assert shown["quarantined_by"].startswith("arn:aws:"), "who: the AWS principal of the operator's credentials"
+    assert spike.id not in {r.id for r in DynamoReadingStore().between(user.id, *day)}
+
+    code, out = run(stack, "readings", "quarantine", spike.tx_hash, "--reason", "again", capsys=capsys)
+    assert (
+        code == 0
+        and "already quarantined" in out.err
+        and json.loads(out.out)["quarantine_reason"] == "CT fault, see ticket 42"
+    )
+
+    code, out = run(
+        stack, "readings", "list", "--account", "Carlab_BEMS", "--day", "2025-03-12", "--json", capsys=capsys
+    )
+    rows = {row["id"]: row for row in json.loads(out.out)}
+    assert len(rows) == 4 and rows[spike.id]["quarantined_at"] and rows[spike.id]["transaction"] == spike.tx_hash
+
+    code, out = run(stack, "readings", "release", spike.id, "--reason", "CT replaced; value confirmed", capsys=capsys)
+    assert code == 0 and "released by" in out.err
+    assert [e["action"] for e in json.loads(out.out)["log"]] == ["quarantined", "released"]
+    assert spike.id in {r.id for r in DynamoReadingStore().between(user.id, *day)}
+    code, out = run(stack, "readings", "release", spike.id, capsys=capsys)
+    assert code == 0 and "not quarantined" in out.err
+
+    code, out = run(stack, "readings", "show", spike.id, capsys=capsys)
+    assert code == 0 and json.loads(out.out)["quarantined_at"] is None and len(json.loads(out.out)["log"]) == 2
+
+
+def test_reading_commands_refuse_unknown_ids_and_empty_reasons(stack, carlab_day, capsys):
+    import uuid
+
+    unknown = str(uuid.uuid4())
+    for argv in (
+        ("readings", "quarantine", unknown, "--reason", "x"),
+        ("readings", "quarantine", "Z" * 81, "--reason", "x"),
+        ("readings", "release", "not-an-id"),
+        ("readings", "show", unknown),
+    ):
+        code, out = run(stack, *argv, capsys=capsys)
+        assert code == 1 and "no stored reading" in out.err, argv
+    spike = carlab_day["readings"][2]
+    code, out = run(stack, "readings", "quarantine", spike.id, "--reason", "  ", capsys=capsys)
+    assert code == 1 and "--reason" in out.err
+    with pytest.raises(SystemExit):
+        cli.main(["readings", "quarantine", spike.id])  # --reason is required
+    code, out = run(stack, "readings", "list", "--account", "Ghost_BEMS", capsys=capsys)
+    assert code == 1 and "no account" in out.err
+    code, out = run(stack, "readings", "list", "--account", "Carlab_BEMS", "--day", "12/03/2025", capsys=capsys)
+    assert code == 1 and "--day" in out.err
+
+
+def test_the_demo_meters_are_rated_for_their_buildings(aws, tmp_path):
+    from etp.meters.store import DynamoMeterStore
+
+    users = DynamoUserStore()
+    demo.seed_accounts(users, "energy-demo")
+    assert set(demo.seed_meters(users, DynamoMeterStore(), tmp_path).values()) == {"created"}
+    assert {m.rated_kw for m in DynamoMeterStore().all_active()} == {demo.DEMO_RATED_KW}

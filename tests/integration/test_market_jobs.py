@@ -60,7 +60,8 @@ def metered(user: str, kw: float, until: datetime) -> None:
 
 
 @pytest.fixture
-def book(aws):
+def book(aws, frozen_clock):
+    frozen_clock.now = datetime(2030, 1, 1, 1, 45, tzinfo=UTC)  # 09:45 in Taipei: the slot's gate has passed
     return {
         "A": bid("A", "sell", 10, 2.0),
         "B": bid("B", "buy", 6, 4.0),
@@ -95,9 +96,14 @@ def test_the_whole_life_of_a_slot(book):
         ("C_BEMS", 4_000),
     ]
     assert [(p.counterpart, p.volume_wh) for p in by_account["C_BEMS"].pairs] == [("A_BEMS", 4_000)]
-    assert run("clear")["results"][0] == {"slot": SLOT.isoformat(), "changed": 0, "audit_recorded": False}, (
-        "clearing again changes nothing"
-    )
+    assert run("clear")["results"][0] == {
+        "slot": SLOT.isoformat(),
+        "changed": 0,
+        "volume_wh": 10_000,
+        "price_milli": 2_500,
+        "pairs": 2,
+        "cleared_at": "2030-01-01T01:45:00Z",
+    }, "clearing again changes nothing, records nothing and answers the first clearing's result"
     assert {b.account: b for b in DynamoBidStore().of_slot(SLOT)}["C_BEMS"].pairs == by_account["C_BEMS"].pairs
 
     assert run("deliver")["results"][0]["changed"] == 3
@@ -156,3 +162,42 @@ def test_a_missed_seal_does_not_leave_bids_out_of_the_auction(book):
 def test_bad_job_events_are_rejected_without_writing(book, event):
     assert jobs_function.lambda_handler(event, FakeLambdaContext())["status"] == "rejected"
     assert set(statuses().values()) == {bids.SUBMITTED}
+
+
+def test_a_quarantined_reading_does_not_count_in_settlement_until_released(book):
+    """A 100 kW spike in C's readings would have made its 4 kWh look delivered; quarantined, it does not."""
+    from etp.clock import utcnow
+    from etp.market import jobs as market_jobs
+    from etp.meters.readings_store import DynamoReadingAdmin
+
+    for job in ("seal", "clear", "deliver"):
+        run(job)
+    end = SLOT + timedelta(hours=1)
+    metered("A", -20.0, end)
+    metered("B", 6.0, end)
+    metered("C", 2.0, end)
+    spike = StoredReading(
+        id=str(uuid.uuid4()),
+        user_id="C",
+        meter_id="m-C",
+        kind="Demand",
+        taken_at=SLOT + timedelta(minutes=20),
+        power_kw=100.0,
+        tx_hash=uuid.uuid4().hex.upper(),
+    )
+    readings, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    readings.store_many([(spike, {"grid": 100.0}, "A" * 81)])
+
+    def delivered_wh() -> int:
+        return market_jobs._delivered_wh(readings, "C", "buy", SLOT, end)[0]
+
+    assert delivered_wh() == 18_333  # 2 kW for 50 minutes, 100 kW for 10
+    assert admin.quarantine(spike, reason="CT fault", by="ops", now=utcnow())
+    assert delivered_wh() == 2_000
+    jobs_function.lambda_handler(
+        {"job": "settle", "slot": SLOT_EVENT, "now": "2030-01-01T11:05:00"}, FakeLambdaContext()
+    )
+    seller_pairs = {p.counterpart: p for p in {b.account: b for b in DynamoBidStore().of_slot(SLOT)}["A_BEMS"].pairs}
+    assert (seller_pairs["C_BEMS"].achievement, seller_pairs["C_BEMS"].settlement_milli) == (0.5, 5_000)
+    assert admin.release(spike, by="ops", now=utcnow())
+    assert delivered_wh() == 18_333

@@ -11,7 +11,7 @@ from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import DynamoReadingStore
+from etp.meters.readings_store import DynamoReadingAdmin, DynamoReadingStore
 
 # the table mode defaults to today: the wall clock stands still (conftest's FROZEN_AT)
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -154,3 +154,34 @@ def test_malformed_queries_get_400_naming_the_parameter(data, query, names):
 
 def test_power_info_needs_a_bearer(data):
     assert invoke(load_event("power/table.json", bearer=None))[0] == 401
+
+
+def test_a_quarantined_reading_is_in_no_mode_until_it_is_released(data):
+    """Quarantine (etp-admin readings quarantine) hides a reading from the table, its totalCount, the chart
+    and the summary; release brings it back. The 06:00 reading (34 kW, held 15 min) is 8.5 kWh of the day."""
+    token = login_bearer("Carlab_BEMS")
+    spike, admin = data["stored"][-1], DynamoReadingAdmin()
+
+    def views():
+        first = table(token, per_page="10", page="1")[1]
+        pages = [table(token, per_page="10", page=str(n))[1] for n in (1, 2, 3)]
+        chart = invoke(load_event("power/chart.json", bearer=token))[1][-1]
+        summary = invoke(load_event("power/summary.json", bearer=token))[1]
+        ids = [row["id"] for page in pages for row in page["data"]]
+        return first["totalCount"], ids, chart["Demand"], summary["Demand"]
+
+    total, ids, chart, summary = views()
+    assert (total, len(ids), spike.id in ids) == (26, 26, True)
+    assert chart == summary == pytest.approx(sum(10 + i for i in range(25)) * 0.25)
+
+    assert admin.quarantine(spike, reason="CT fault", by="ops", now=utcnow())
+    total, ids, chart, summary = views()
+    assert (total, len(ids), len(set(ids)), spike.id in ids) == (25, 25, 25, False), "pages and count agree"
+    assert chart == summary == pytest.approx(sum(10 + i for i in range(24)) * 0.25)
+    aggregator_view = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=data["carlab"].id)
+    assert aggregator_view[1]["totalCount"] == 25
+
+    assert admin.release(spike, by="ops", now=utcnow())
+    total, ids, chart, summary = views()
+    assert (total, len(ids), spike.id in ids) == (26, 26, True)
+    assert chart == summary == pytest.approx(sum(10 + i for i in range(25)) * 0.25)

@@ -4,8 +4,10 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from helpers import present
+
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import DynamoReadingStore, LedgerModel
+from etp.meters.readings_store import DynamoReadingAdmin, DynamoReadingStore, LedgerModel
 
 T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)
 
@@ -65,3 +67,74 @@ def test_pages_are_newest_first_and_counted(aws):
     rows, total = store.page("u-1", T0, T0 + timedelta(hours=1), page=2, per_page=3)
     assert total == 7 and [r.taken_at.minute for r in rows] == [3, 2, 1]
     assert store.page("u-1", T0, T0 + timedelta(hours=1), page=4, per_page=3) == ([], 7)
+
+
+def test_a_quarantined_reading_leaves_every_window_and_count_and_comes_back_on_release(aws):
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    batch = [item(i) for i in range(7)]
+    store.store_many(batch)
+    hidden = batch[3][0]
+    window = (T0, T0 + timedelta(hours=1))
+    assert admin.quarantine(hidden, reason="spike of a broken CT", by="ops@test", now=T0 + timedelta(days=1))
+    assert hidden.id not in {r.id for r in store.between("u-1", *window)}
+    rows, total = store.page("u-1", *window, page=1, per_page=10)
+    assert total == 6 and len(rows) == 6 and hidden.id not in {r.id for r in rows}
+    rows, total = store.page("u-1", *window, page=2, per_page=3)
+    assert total == 6 and [r.taken_at.minute for r in rows] == [2, 1, 0], "pages skip the hidden reading"
+    assert store.page("u-1", *window, page=3, per_page=3) == ([], 6)
+
+    kept = present(admin.record(hidden.id))
+    assert kept.quarantined and (kept.quarantine_reason, kept.quarantined_by) == ("spike of a broken CT", "ops@test")
+    assert kept.reading == hidden and kept.values == {"grid": 1.5}, "kept whole, for audit"
+    assert [r.quarantined for r in admin.window("u-1", *window)] == [False, False, False, True, False, False, False]
+
+    assert admin.release(hidden, by="ops@test", now=T0 + timedelta(days=2), reason="CT was fine")
+    assert len(store.between("u-1", *window)) == 7 and store.page("u-1", *window, page=1, per_page=10)[1] == 7
+    released = present(admin.record(hidden.id))
+    assert not released.quarantined and released.quarantine_reason is None
+    assert [(e["action"], e["by"], e["reason"]) for e in released.log] == [
+        ("quarantined", "ops@test", "spike of a broken CT"),
+        ("released", "ops@test", "CT was fine"),
+    ]
+
+
+def test_quarantine_and_release_are_idempotent(aws):
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    reading = item(0)[0]
+    store.store_many([(reading, {"grid": 1.5}, "A" * 81)])
+    assert admin.release(reading, by="ops", now=T0) is False, "not quarantined: nothing to undo"
+    assert admin.quarantine(reading, reason="first", by="ops", now=T0) is True
+    assert admin.quarantine(reading, reason="second", by="other", now=T0) is False
+    record = present(admin.record(reading.id))
+    assert (record.quarantine_reason, record.quarantined_by, len(record.log)) == ("first", "ops", 1)
+    assert admin.release(reading, by="ops", now=T0) is True
+    assert admin.release(reading, by="ops", now=T0) is False
+    assert len(present(admin.record(reading.id)).log) == 2
+
+
+def test_a_reading_is_found_by_its_id_or_its_transaction_hash(aws):
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    reading = replace(item(0)[0], tx_hash="HASH" + "9" * 77)  # a tangle hash: 81 trytes
+    store.store_many([(reading, {"grid": 1.5}, "A" * 81)])
+    store.reject("Q" * 81, "broken trytes")
+    assert present(admin.record(reading.id)).reading == reading
+    assert present(admin.record(reading.id.upper())).reading == reading
+    assert present(admin.record(reading.tx_hash)).reading == reading
+    assert present(admin.record(reading.tx_hash.lower())).reading == reading
+    assert admin.record(str(uuid.uuid4())) is None
+    assert admin.record("Q" * 81) is None, "a rejected transaction has no reading"
+    assert admin.record("Z" * 81) is None and admin.record("nonsense") is None
+
+
+def test_the_demand_response_baseline_does_not_see_a_quarantined_reading(aws):
+    from etp.dr.jobs import net_load
+
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    batch = [item(i * 15) for i in range(4)]
+    store.store_many(batch)
+    window = (T0, T0 + timedelta(hours=1))
+    assert len(net_load(store, "u-1", *window)) == 4
+    admin.quarantine(batch[1][0], reason="spike", by="ops", now=T0)
+    assert [t for t, _ in net_load(store, "u-1", *window)] == [batch[i][0].taken_at for i in (0, 2, 3)]
+    admin.release(batch[1][0], by="ops", now=T0)
+    assert len(net_load(store, "u-1", *window)) == 4

@@ -1,7 +1,7 @@
 """The tracker function in-process: moto storage, a real dev node on loopback, events/tracker/*.json."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
@@ -15,7 +15,7 @@ from etp.iota.node import NodeClient, NodeUnavailable
 from etp.iota.send import send
 from etp.meters import envelope, readings
 from etp.meters import registry as meters
-from etp.meters.readings_store import DynamoReadingStore, LedgerModel
+from etp.meters.readings_store import DynamoReadingStore, LedgerModel, ReadingModel
 from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
 
 # the scheduled event runs as of now: the wall clock stands still (conftest's FROZEN_AT)
@@ -44,7 +44,7 @@ def meter(aws, node):
     DynamoAddressBook().record(
         AddressRecord(address=address, meter_id=registered.id, day="2026-11-25", user_id=user.id, account=user.account)
     )
-    return {"user": user, "private": private_pem, "address": address}
+    return {"user": user, "private": private_pem, "address": address, "id": registered.id}
 
 
 def publish(node, meter, payload: bytes) -> str:
@@ -88,3 +88,54 @@ def test_the_scheduled_event_runs_as_of_now(meter):
     result = tracker_function.lambda_handler(event, FakeLambdaContext())
     ran_at = datetime.strptime(result["now"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert result["status"] == "ok" and abs((utcnow() - ran_at).total_seconds()) < 60
+
+
+# --- plausibility (issue #12): each reproduction is rejected, counted, ledgered, and nothing is stored ---
+SCHEDULED = json.loads((ROOT / "events/tracker/scheduled.json").read_text())  # as of now: conftest's FROZEN_AT
+
+
+def publish_today(node, meter, at: datetime, payload: bytes | None = None) -> str:
+    """A Demand reading taken `at`, sent to the meter's address of the frozen clock's UTC day."""
+    day = utcnow().date()
+    address = meters.daily_address(IOTA_SEED, meter["id"], day)
+    DynamoAddressBook().record(
+        AddressRecord(
+            address=address, meter_id=meter["id"], day=day.isoformat(), user_id=meter["user"].id, account="Carlab_BEMS"
+        )
+    )
+    payload = payload or demand_payload(at)
+    message = envelope.seal(payload, platform_public_pem=platform_key_pair()[1], meter_private_pem=meter["private"])
+    return send(NodeClient(node.url), address, readings.tag_for("Demand", at), message)
+
+
+def test_a_reading_dated_16_hours_ahead_is_rejected_and_nothing_is_stored(node, meter):
+    tx_hash = publish_today(node, meter, utcnow() + timedelta(hours=16))
+    result = tracker_function.lambda_handler(SCHEDULED, FakeLambdaContext())
+    assert (result["stored"], result["rejected"]) == (0, {"from the future": 1})
+    assert list(ReadingModel.scan()) == [], "nothing stored, so nothing for /power_info or settlement"
+    assert LedgerModel.get(f"tx#{tx_hash}").reason == "from the future"
+
+
+def test_a_99999_kw_reading_on_a_building_meter_is_rejected_and_nothing_is_stored(node, meter):
+    earlier = utcnow() - timedelta(minutes=5)
+    tx_hash = publish_today(node, meter, earlier, demand_payload(earlier, grid=99_999.0))
+    result = tracker_function.lambda_handler(SCHEDULED, FakeLambdaContext())
+    assert (result["stored"], result["rejected"]) == (0, {"above rated capacity": 1})
+    assert list(ReadingModel.scan()) == []
+    assert LedgerModel.get(f"tx#{tx_hash}").reason == "above rated capacity"
+
+
+def test_the_meters_registered_rating_and_the_configured_allowance_apply(node, meter, environment):
+    DynamoMeterStore().set_rated_kw(meter["id"], 20.0)
+    earlier, later = utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=2)
+    within = publish_today(node, meter, earlier, demand_payload(earlier, grid=20.0, building=20.0))
+    above = publish_today(node, meter, earlier, demand_payload(earlier, grid=20.5))
+    ahead = publish_today(node, meter, later)
+    environment(READING_CLOCK_SKEW_SECONDS="60")
+    result = tracker_function.lambda_handler(SCHEDULED, FakeLambdaContext())
+    assert (result["stored"], result["rejected"]) == (1, {"above rated capacity": 1, "from the future": 1})
+    assert [r.tx_hash for r in ReadingModel.scan()] == [within]
+    assert (LedgerModel.get(f"tx#{above}").reason, LedgerModel.get(f"tx#{ahead}").reason) == (
+        "above rated capacity",
+        "from the future",
+    )

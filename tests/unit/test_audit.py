@@ -54,6 +54,17 @@ def test_the_sealed_digest_covers_every_sealed_bid_in_any_order_and_nothing_else
     }
 
 
+def test_an_early_seal_says_so_in_its_record_and_only_then():
+    book = [bid(n) for n in range(3)]
+    early = records.sealed_bids_record(SLOT, book, early=True)
+    assert json.loads(early.message()) == {
+        **json.loads(records.sealed_bids_record(SLOT, book).message()),
+        "early": True,
+    }
+    assert records.sealed_bids_record(SLOT, book, early=False) == records.sealed_bids_record(SLOT, book)
+    assert "early" not in records.sealed_bids_record(SLOT, book).body, "records of seals at the gate are unchanged"
+
+
 def test_the_clearing_record_states_price_volume_and_a_digest_of_fills_and_pairs():
     pair = bids.BidPair(counterpart_id="u2", counterpart="B2_BEMS", volume_wh=600)
     book = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from etp.market import service
-from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, StoredBid
+from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, SlotSealed, StoredBid
 
 NOW = datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
 SLOT = NOW + timedelta(hours=3)  # its gate closes at 02:40
@@ -18,8 +18,12 @@ class Book:
     def __init__(self, conflict: bool = False) -> None:
         self.bids: dict[str, StoredBid] = {}
         self.conflict = conflict
+        self.sealed: set[datetime] = set()  # slots whose marker says sealed
 
-    def _check(self) -> None:
+    def _check(self, *slots: datetime) -> None:
+        for slot in slots:
+            if slot in self.sealed:
+                raise SlotSealed(slot)
         if self.conflict:
             raise BidConflict("ConditionalCheckFailed")
 
@@ -27,15 +31,15 @@ class Book:
         return self.bids.get(bid_id)
 
     def create(self, bid: StoredBid) -> None:
-        self._check()
+        self._check(bid.slot)
         self.bids[bid.id] = bid
 
     def replace(self, old: StoredBid, new: StoredBid) -> None:
-        self._check()
+        self._check(old.slot, new.slot)
         self.bids[new.id] = new
 
     def delete(self, bid: StoredBid) -> None:
-        self._check()
+        self._check(bid.slot)
         del self.bids[bid.id]
 
 
@@ -95,3 +99,20 @@ def test_a_store_conflict_is_refused_in_the_contracts_words_with_its_cause(step,
         step(book, bid)
     assert str(refused.value) == words and isinstance(refused.value.__cause__, BidConflict)
     assert book.bids == {bid.id: bid}, "nothing changed"
+
+
+def test_a_sealed_slot_refuses_bids_in_the_contracts_closed_words_whatever_the_clock():
+    book = Book()
+    bid = service.submit(book, "u1", "Carlab_BEMS", OFFER, NOW)
+    elsewhere = service.submit(book, "u2", "NCKU_BEMS", replace(OFFER, slot_start=SLOT + timedelta(hours=1)), NOW)
+    book.sealed.add(SLOT)  # sealed early: by the clock, the slot is still open
+    for step, words in (
+        (lambda: service.submit(book, "u3", "ABRI_BEMS", OFFER, NOW), "The bidding for this slot has closed"),
+        (lambda: service.change(book, bid, replace(OFFER, volume_wh=1), NOW), "The bid has been closed"),
+        (lambda: service.change(book, elsewhere, OFFER, NOW), "The bidding for this slot has closed"),  # moving in
+        (lambda: service.withdraw(book, bid), "The bid has been closed"),
+    ):
+        with pytest.raises(BidRejected) as refused:
+            step()
+        assert str(refused.value) == words and isinstance(refused.value.__cause__, SlotSealed)
+    assert book.bids == {bid.id: bid, elsewhere.id: elsewhere}, "nothing changed"

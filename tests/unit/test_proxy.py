@@ -33,7 +33,7 @@ class Upstream(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_DELETE = do_OPTIONS = _echo
+    do_GET = do_POST = do_DELETE = do_OPTIONS = do_TRACE = do_QUERY = _echo
 
     def log_message(self, *args):
         pass
@@ -55,6 +55,20 @@ def test_requests_and_answers_pass_through():
             "auth": "Bearer t",
             "body": '{"id": "b-1"}',
         }
+    finally:
+        proxy.stop()
+        upstream.shutdown()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY"])
+def test_any_method_goes_upstream_which_answers_it(method):
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    proxy = Proxy(0, f"http://127.0.0.1:{upstream.server_address[1]}/_aws/execute-api/abc/Prod").start()
+    try:
+        answer = requests.request(method, f"{proxy.url}/user", timeout=5)
+        assert answer.status_code == 418
+        assert answer.json()["method"] == method
     finally:
         proxy.stop()
         upstream.shutdown()

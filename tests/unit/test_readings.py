@@ -115,6 +115,40 @@ def test_the_address_day_allows_one_hour_either_side():
         parse(demand(updated_at="2026-11-26T01:00:00Z"), hour=1)
 
 
+def plausible(reading, *, not_after=datetime(2026, 11, 25, 10, 35, tzinfo=UTC), rated_kw=1000.0):
+    readings.check_plausible(reading, not_after=not_after, rated_kw=rated_kw)
+
+
+def test_a_reading_dated_after_its_ingestion_plus_the_allowance_is_from_the_future():
+    reading = parse(demand())  # taken 10:30 UTC
+    plausible(reading, not_after=reading.taken_at)  # exactly at the bound: accepted
+    with pytest.raises(readings.ReadingRejected, match=r"^from the future$"):
+        plausible(reading, not_after=reading.taken_at - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("field", ["grid", "pv", "building", "ess", "ev"])
+def test_every_power_field_is_held_to_the_meters_rated_capacity(field):
+    plausible(parse(demand(**{field: 250.0})), rated_kw=250.0)  # exactly at the rating: accepted
+    plausible(parse(demand(**{field: -250.0})), rated_kw=250.0)  # either direction of flow
+    for value in (250.001, -250.001):
+        with pytest.raises(readings.ReadingRejected, match=r"^above rated capacity$"):
+            plausible(parse(demand(**{field: value})), rated_kw=250.0)
+
+
+def test_a_building_meter_cannot_read_99999_kw():
+    """Issue #12 reproduction: 99,999 kW passed the global 100 MW bound and made a 25,044 kWh day."""
+    reading = parse(demand(grid=99_999.0, building=99_999.0))
+    with pytest.raises(readings.ReadingRejected, match="above rated capacity"):
+        plausible(reading)  # the default rating of a meter
+
+
+def test_other_types_are_held_to_the_rating_too():
+    pv = json.dumps({"id": ID, "field": "Carlab_BEMS", "pac": 30.5, "updated_at": "2026-11-25T10:30:00Z"}).encode()
+    plausible(parse(pv, kind="PV"), rated_kw=30.5)
+    with pytest.raises(readings.ReadingRejected, match="above rated capacity"):
+        plausible(parse(pv, kind="PV"), rated_kw=30.0)
+
+
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 
 

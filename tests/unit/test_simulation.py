@@ -78,3 +78,18 @@ def test_pv_sites_export_at_noon():
 
     noon = [r for r in simdata.rows("SGESC_C_BEMS") if r["moment"].hour == 12 and r["moment"].weekday() == 6]
     assert all(r["net"] < 0 for r in noon)
+
+
+def test_no_demo_or_sample_reading_exceeds_the_demo_meters_rating_or_the_default():
+    """The simulators publish these rows as Demand readings: the capacity rule must never refuse one."""
+    from etp.meters.registry import DEFAULT_RATED_KW
+    from etp_admin import demo, simdata
+
+    files = [(simdata.DEFAULT_FOLDER / f"{account}.csv", account) for account in simdata.PROFILES]
+    files += [(SAMPLES / f"{name}.sample.csv", name) for name in ("ABRI_BEMS", "Carlab_BEMS", "NCKU_BEMS")]
+    peak = max(
+        abs(sample.grid_kw)
+        for path, account in files
+        for sample in simulation.parse_csv(path.read_text(), simulation.shape_for(account)[0])
+    )
+    assert 20 < peak <= demo.DEMO_RATED_KW <= DEFAULT_RATED_KW

@@ -3,7 +3,8 @@
 import base64
 import json
 import threading
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -269,3 +270,76 @@ def test_a_meter_cannot_publish_for_another_meters_address(world):
     world["tracker"].run(NOW)
     assert "signature" in rejection(world, tx_hash) or "owner" in rejection(world, tx_hash)
     assert world["store"].readings == {}
+
+
+# --- plausibility: nothing from the future, nothing beyond the meter's rated capacity ---------------
+
+EARLY = datetime(2026, 11, 25, 1, 10, tzinfo=UTC)  # a run early in the UTC day, so later hours are still its day
+
+
+def test_a_reading_dated_16_hours_ahead_is_rejected_for_good_and_never_stored(world, frozen_clock):
+    """Issue #12 reproduction: a reading dated ~16 h in the future was stored and showed in /power_info."""
+    frozen_clock.now = EARLY
+    tx_hash = publish(world, at=EARLY + timedelta(hours=16))
+    report = world["tracker"].run(EARLY)
+    assert (report.stored, dict(report.rejected)) == (0, {"from the future": 1})
+    assert world["store"].readings == {} and rejection(world, tx_hash) == "rejected: from the future"
+    frozen_clock.now = EARLY + timedelta(hours=17)  # its time has come: still rejected, not even fetched
+    again = world["tracker"].run(frozen_clock.now)
+    assert (again.fetched, again.stored, sum(again.rejected.values())) == (0, 0, 0)
+    assert world["store"].readings == {}
+
+
+def test_a_meter_clock_ahead_by_up_to_the_allowance_is_accepted(world, frozen_clock):
+    frozen_clock.now = EARLY
+    at_the_bound = publish(world, demand_payload(EARLY + timedelta(minutes=5)), at=EARLY + timedelta(minutes=5))
+    beyond = publish(world, demand_payload(EARLY + timedelta(minutes=5, seconds=1)), at=EARLY + timedelta(minutes=5))
+    report = world["tracker"].run(EARLY)
+    assert (report.stored, dict(report.rejected)) == (1, {"from the future": 1})
+    assert [r.tx_hash for r in world["store"].readings.values()] == [at_the_bound]
+    assert rejection(world, beyond) == "rejected: from the future"
+
+
+def test_the_allowance_is_the_trackers_setting(world, frozen_clock):
+    frozen_clock.now = EARLY
+    tracker = replace(world["tracker"], clock_skew=timedelta(0))
+    publish(world, demand_payload(EARLY), at=EARLY)
+    publish(world, demand_payload(EARLY + timedelta(seconds=1)), at=EARLY)
+    report = tracker.run(EARLY)
+    assert (report.stored, dict(report.rejected)) == (1, {"from the future": 1})
+
+
+def test_a_run_as_of_a_past_moment_does_not_refuse_readings_that_are_real_by_now(world, frozen_clock):
+    frozen_clock.now = EARLY + timedelta(hours=17)  # the wall clock: the reading below is in the past
+    publish(world, at=EARLY + timedelta(hours=16))
+    report = world["tracker"].run(EARLY)  # an operator's re-run as of 01:10
+    assert (report.stored, sum(report.rejected.values())) == (1, 0)
+
+
+def test_a_99999_kw_reading_on_a_building_meter_is_rejected_and_not_stored(world):
+    """Issue #12 reproduction: 99,999 kW passed the global 100 MW bound; the default rating refuses it."""
+    tx_hash = publish(world, demand_payload(TAKEN, grid=99_999.0))
+    report = world["tracker"].run(NOW)
+    assert (report.stored, dict(report.rejected)) == (0, {"above rated capacity": 1})
+    assert world["store"].readings == {} and rejection(world, tx_hash) == "rejected: above rated capacity"
+
+
+def test_readings_up_to_the_meters_own_rating_are_stored_and_beyond_it_rejected(world):
+    rated = world["tracker"].meters
+
+    def rated_20_kw(meter_id):
+        return replace(rated(meter_id), rated_kw=20.0)
+
+    tracker = replace(world["tracker"], meters=rated_20_kw)
+    exactly = publish(world, demand_payload(TAKEN, grid=-20.0, building=20.0))
+    cases = {
+        "grid": publish(world, demand_payload(TAKEN, grid=20.5)),
+        "exporting": publish(world, demand_payload(TAKEN, grid=-20.5)),
+        "another field": publish(world, demand_payload(TAKEN, building=21.0)),
+    }
+    report = tracker.run(NOW)
+    assert (report.stored, dict(report.rejected)) == (1, {"above rated capacity": 3})
+    assert [r.tx_hash for r in world["store"].readings.values()] == [exactly]
+    assert {name: rejection(world, h) for name, h in cases.items()} == dict.fromkeys(
+        cases, "rejected: above rated capacity"
+    )

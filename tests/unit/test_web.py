@@ -192,6 +192,12 @@ def test_a_get_without_a_body_is_not_judged_by_its_content_type():
     assert response["statusCode"] == 200
 
 
+@pytest.mark.parametrize("body", ["[" * 30_000, "[1]", "x" * (70 * 1024)])
+def test_a_get_body_is_ignored_so_a_get_answers_as_documented(body):
+    response = call("GET", "/echo", headers={"Authorization": "Bearer good", "Content-Type": "text/plain"}, body=body)
+    assert response["statusCode"] == 200
+
+
 def test_a_base64_body_is_judged_decoded():
     import base64
 

@@ -28,6 +28,17 @@ class Settings(BaseModel):
     dr_table: str = "etp-dr"
     audit_table: str = "etp-audit"
     connections_table: str = "etp-connections"
+    login_attempts_table: str = "etp-login-attempts"
+    # The login policy (etp.accounts.attempts; README "Login policy"): failed logins in a row answered
+    # at once; from the free-th on, 2^(n - free) s of delay before the next attempt, capped per account
+    # (low: it may slow the owner, never lock them out) and per source address (high: it stops one
+    # guesser); failures are forgotten a quiet `window` after the last delay; an address the owner
+    # logged in from stays trusted for `trust_days`.
+    login_free_failures: int = Field(5, ge=1, le=100)
+    login_window_seconds: int = Field(900, ge=1, le=86_400)
+    login_account_cap_seconds: int = Field(60, ge=1, le=3_600)
+    login_source_cap_seconds: int = Field(900, ge=1, le=86_400)
+    login_trust_days: int = Field(30, ge=0, le=365)
     # The secrets' names in Secrets Manager (their values are read by etp.edge.secrets).
     jwt_secret_id: str = "etp-jwt"  # noqa: S105
     iota_seed_secret_id: str = "etp-iota-seed"  # noqa: S105
@@ -43,6 +54,10 @@ class Settings(BaseModel):
     clearing_k: Fraction = Fraction(1, 2)
     # How far ahead a bid's slot may start (days): the market's order book ends there.
     bid_horizon_days: int = Field(14, ge=1, le=366)
+    # How far ahead of the tracker's clock a reading may be dated (seconds) before it is rejected as
+    # "from the future": meters keep time by NTP or a drifting RTC; 5 minutes covers the drift, and
+    # nothing real lies beyond it.
+    reading_clock_skew_seconds: int = Field(300, ge=0, le=3600)
     aws_region: str | None = None
 
     @field_validator("clearing_k", mode="before")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from etp.accounts import passwords
+from etp.accounts.attempts import LoginGate
 from etp.accounts.tokens import Claims
 from etp.accounts.users import AccountTaken, User, UserStore, VersionConflict
 from etp.clock import to_utc_iso
@@ -44,14 +45,31 @@ class NewAccount:
     eth_address: str = ""
 
 
-def login(store: UserStore, account: str, password: str, issue_token: TokenIssuer) -> tuple[User, str]:
+def login(
+    store: UserStore, account: str, password: str, issue_token: TokenIssuer, *, gate: LoginGate | None = None
+) -> tuple[User, str]:
+    """A user and a bearer of a new session. With a gate (the API's logins; see etp.accounts.attempts),
+    an attempt that must wait raises TooManyAttempts before any password is hashed, a failure is
+    counted whether the account exists or not, and a success clears the account's failures."""
+    if gate is not None:
+        gate.check(account)
+    user = _verified(store, account, password)
+    if user is None:
+        if gate is not None:
+            gate.failed(account)
+        raise InvalidCredentials
+    if gate is not None:
+        gate.succeeded(account)
+    return user, issue_token(user, None)
+
+
+def _verified(store: UserStore, account: str, password: str) -> User | None:
+    """The user whose password this is, or None: an unknown account costs the same scrypt as a known one."""
     user = store.get(account)
     if user is None:
         passwords.verify_password(password, passwords.dummy_hash())  # same cost as a real check
-        raise InvalidCredentials
-    if not passwords.verify_password(password, user.password_hash):
-        raise InvalidCredentials
-    return user, issue_token(user, None)
+        return None
+    return user if passwords.verify_password(password, user.password_hash) else None
 
 
 def bearer_accepted(user: User, claims: Claims) -> bool:

@@ -19,13 +19,15 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from etp.accounts import tokens
 from etp.accounts.service import bearer_accepted
@@ -57,20 +59,75 @@ CORS_HEADERS = {
 }
 UNAUTHORIZED = {"error": "Unauthorized access"}
 FORBIDDEN = {"error": "Forbidden"}
-# Documentation of the contract's error answers, for the generated OpenAPI document.
-ERROR_ANSWERS = {
-    400: {"description": "Bad request: the body's `description` names each bad field"},
-    401: {"description": '`{"error": "Unauthorized access"}`: missing, malformed, expired or revoked bearer'},
-    403: {"description": '`{"error": "Forbidden"}`: the caller lacks the right (aggregators only)'},
-    409: {"description": '`{"error": "Account already exists"}`'},
+TOO_MANY_ATTEMPTS = {"error": "Too many attempts"}
+
+
+class Answer(BaseModel):
+    """A response body as the OpenAPI document declares it: these fields and no others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BadRequest(Answer):
+    error: Literal["Bad request"]
+    description: str = Field(description="names each bad field")
+
+
+class Unauthorized(Answer):
+    error: Literal["Unauthorized access"]
+
+
+class Forbidden(Answer):
+    error: Literal["Forbidden"]
+
+
+class Conflict(Answer):
+    error: Literal["Account already exists"]
+
+
+class TooManyAttempts(Answer):
+    error: Literal["Too many attempts"]
+
+
+# The contract's error answers, for the generated OpenAPI document (400's body differs per API).
+ERROR_ANSWERS: dict[int, tuple[str, Any]] = {
+    401: ("Missing, malformed, expired or revoked bearer", Unauthorized),
+    403: ("The caller lacks the right (aggregators only)", Forbidden),
+    409: ("The account exists already", Conflict),
+    429: ("Too many failed attempts: try again after the `Retry-After` header's seconds", TooManyAttempts),
+}
+# The headers an error answer carries beside its body, for the same document.
+ERROR_HEADERS: dict[int, dict] = {
+    429: {
+        "Retry-After": {
+            "description": "whole seconds (at least 1) to wait before the next attempt is weighed",
+            "schema": {"type": "integer"},
+        }
+    },
 }
 
 
-def json_response(status: int, body: Any) -> Response:
+def answers(ok: tuple[int, str, Any], *errors: int, bad_request: Any = BadRequest) -> dict:
+    """OpenAPI `responses` of a route: its success, with the model of its body, and the contract's
+    error answers; `bad_request` is the model of the API's 400 body."""
+    described = ERROR_ANSWERS | {400: ("Bad request: a field, the body or the query is not acceptable", bad_request)}
+    return {
+        status: {"description": description, "content": {JSON_MEDIA_TYPE: {"model": model}}}
+        | ({"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})
+        for status, description, model in [ok, *((e, *described[e]) for e in errors)]
+    }
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """`body` as JSON; a str too (Powertools would send a str as it is, and the contract has `"ok"`)."""
     if isinstance(body, str):
         body = json.dumps(body)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=dict(headers) if headers else None,
+    )
 
 
 def describe_validation_errors(errors: Iterable[dict]) -> str:
@@ -85,11 +142,10 @@ def describe_validation_errors(errors: Iterable[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def answers(ok: tuple[int, str, type | None], *errors: int) -> dict:
-    """OpenAPI `responses` of a route: its success and the contract's error answers."""
-    status, description, model = ok
-    content = {"application/json": {"model": model}} if model else {}
-    return {status: {"description": description, "content": content}} | {e: ERROR_ANSWERS[e] for e in errors}
+def amount_schema(maximum: int) -> JsonDict:
+    """The document's form of an amount that the domain checks itself (with the contract's refusal):
+    a number above 0, at most `maximum`."""
+    return {"type": "number", "exclusiveMinimum": 0, "maximum": maximum}
 
 
 def default_bad_request(description: str) -> dict:
@@ -320,11 +376,13 @@ def _header(event: dict, name: str) -> str | None:
 
 
 def body_problem(event: dict, method: str) -> str | None:
-    """Why the request's body cannot be handed to routing (the 400's description), or None."""
+    """Why the request's body cannot be handed to routing (the 400's description), or None. A GET's
+    body has no meaning (RFC 9110) and no route reads one: it is ignored, so a GET answers as documented."""
+    if method in ("GET", "HEAD"):
+        return None
     try:
         text = _body_text(event)
-        has_body = bool(text) or method not in ("GET", "HEAD")
-        if has_body and (wrong_type := media_type_problem(_header(event, "content-type"))):
+        if wrong_type := media_type_problem(_header(event, "content-type")):
             return wrong_type
         if text:
             check_body(text)
@@ -349,7 +407,7 @@ def handle(
         return {"statusCode": 200, "headers": dict(CORS_HEADERS), "body": "", "isBase64Encoded": False}
     body = event.get("body") or ""
     bad_request = getattr(app, "etp_bad_request", default_bad_request)
-    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+    if method not in ("GET", "HEAD") and len(body.encode("utf-8")) > MAX_BODY_BYTES:
         return _raw(400, bad_request(f"body: larger than {MAX_BODY_BYTES} bytes"))
     if (method, event.get("resource", "")) not in public:
         principal = (authenticator or authenticate)(event.get("headers"))

@@ -26,8 +26,20 @@ class BidRejected(Exception):
     """The contract's `description`: why a bid cannot be accepted."""
 
 
+BIDDING_CLOSED = "The bidding for this slot has closed"  # a new offer for a closed (or sealed) slot
+BID_CLOSED = "The bid has been closed"  # a change to a bid that is sealed, or whose slot is
+
+
 class BidConflict(Exception):
     """A store's condition failed: the side rule, or the bid changed (status, version, owner) meanwhile."""
+
+
+class SlotSealed(BidConflict):
+    """The slot `slot` (UTC start) is sealed: no bid enters or leaves it, whatever the clock says."""
+
+    def __init__(self, slot: datetime) -> None:
+        super().__init__(f"slot {slot.isoformat()} is sealed")
+        self.slot = slot
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def offer(
     if end - start != slots.SLOT:
         raise BidRejected("end_time must be one hour after start_time")
     if not slots.is_open(start, now):
-        raise BidRejected("The bidding for this slot has closed")
+        raise BidRejected(BIDDING_CLOSED)
     if start - now > horizon:
         raise BidRejected(f"start_time: the slot is more than {horizon.days} days ahead (the bidding horizon)")
     return Offer(

@@ -1,11 +1,17 @@
 """The market's scheduled steps for one slot, each idempotent (re-running changes nothing done).
 
-seal    (:40, for the coming slot)  投標中 -> 已投標, then the sealed bids' digest goes to the audit trail
+seal    (:40, for the coming slot)  marks the slot sealed (its marker: from then on no bid enters or
+        leaves it), then 投標中 -> 已投標, then the sealed bids' digest goes to the audit trail
 clear   (:45, for the coming slot)  已投標 -> 已得標 / 未得標, with fills, the price and the pairs, then the
-        clearing result goes to the audit trail
+        clearing result goes to the audit trail and the marker notes the slot cleared; a cleared slot
+        is never cleared again (a re-run answers the first clearing's result and records nothing)
 deliver (:00, for the slot starting) 已得標 -> 執行中
 settle  (:05, for the slots that ended) 執行中 -> 結算中, then -> 已結算 once every participant's
         readings reach the slot's end, or SETTLE_DEADLINE after it: achievement from metered data.
+
+seal and clear judge the slot's gate by the real clock (`clock`), not by the time a run is asked to
+act as of: before the gate they are refused (TooEarly, nothing written) unless the operator asked
+for `early`; an early seal is recorded on the marker and in the sealed-bids record.
 
 Settlement rule: over the slot, a seller delivered the energy it exported (the step-hold integral
 of max(-grid, 0) of its Demand readings) and a buyer the energy it imported (of max(grid, 0)).
@@ -21,9 +27,10 @@ from fractions import Fraction
 from typing import Protocol
 
 from etp.audit.trail import Record
-from etp.market import bids, clearing, records
+from etp.clock import to_utc_iso
+from etp.market import bids, clearing, records, slots
 from etp.market.bids import BidPair
-from etp.market.slots import SLOT
+from etp.market.slots import SLOT, SlotState
 from etp.meters.readings import Readings, energy_kwh
 
 SETTLE_DEADLINE = timedelta(hours=2)
@@ -36,6 +43,9 @@ class BidStore(Protocol):
     def record_outcome(
         self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None, pairs: tuple
     ) -> bool: ...
+    def slot_state(self, slot: datetime) -> SlotState: ...
+    def seal_slot(self, slot: datetime, at: datetime, *, early: bool) -> SlotState: ...
+    def mark_cleared(self, slot: datetime, at: datetime) -> None: ...
 
 
 class Trail(Protocol):
@@ -60,39 +70,93 @@ def _move(store: BidStore, slot: datetime, job: str, source: str, target: str) -
     return report, book
 
 
-def _seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> tuple[StepReport, list]:
-    """Seal the slot and record its sealed bids; the report, and those bids read back consistently
+class TooEarly(Exception):
+    """A seal or clear of a slot whose gate has not passed, without the operator's explicit `early`."""
+
+
+def runs_early(job: str, slot: datetime, clock: datetime, early: bool) -> bool:
+    """Whether a seal or clear of `slot` at `clock` (the real time) is before the slot's gate, which
+    only an explicit `early` allows; TooEarly otherwise."""
+    if not slots.is_open(slot, clock):
+        return False
+    if not early:
+        gate = to_utc_iso(slots.gate_closure(slot))
+        raise TooEarly(f"{job}: the gate of slot {to_utc_iso(slot)} closes at {gate}; before it only with early")
+    return True
+
+
+def _seal(
+    store: BidStore, slot: datetime, trail: Trail, now: datetime, clock: datetime, early: bool
+) -> tuple[StepReport, list]:
+    """Seal the slot (its marker first, so a bid write racing the seal lands before it and is moved, or
+    is refused), move its bids and record them; the report, and the sealed bids read back consistently
     (the digest covers each bid exactly as it was sealed)."""
+    state = store.seal_slot(slot, clock, early=early)
     report, book = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
     sealed = [b for b in store.reread(book) if b.status != bids.SUBMITTED]
     if sealed:
-        report.details["audit_recorded"] = trail.put(records.sealed_bids_record(slot, sealed), now)
+        record = records.sealed_bids_record(slot, sealed, early=state.early)
+        report.details["audit_recorded"] = trail.put(record, now)
+    if early:
+        report.details["early"] = True
     return report, sealed
 
 
-def seal(store: BidStore, slot: datetime, trail: Trail, now: datetime) -> StepReport:
-    return _seal(store, slot, trail, now)[0]
+def seal(
+    store: BidStore, slot: datetime, trail: Trail, now: datetime, *, clock: datetime, early: bool = False
+) -> StepReport:
+    """Seal the slot; `clock` is the real time, `early` the operator's leave to seal before the gate."""
+    ran_early = runs_early("seal", slot, clock, early)
+    cleared_at = store.slot_state(slot).cleared_at
+    if cleared_at is not None:  # its bids are decided: there is nothing to seal
+        return StepReport(job="seal", slot=slot.isoformat(), details={"cleared_at": to_utc_iso(cleared_at)})
+    return _seal(store, slot, trail, now, clock, ran_early)[0]
 
 
 def deliver(store: BidStore, slot: datetime) -> StepReport:
     return _move(store, slot, "deliver", bids.WON, bids.DELIVERING)[0]
 
 
-def clear(store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datetime) -> StepReport:
-    """Clear the slot over every bid sealed at its gate (those still 已投標 and, after a partial run,
-    those already cleared), so a re-run computes the same result and writes only what is missing.
-    Once no bid is left 已投標, the clearing result goes to the audit trail (once)."""
-    _, book = _seal(store, slot, trail, now)  # a missed seal run must not leave bids out of the auction
+def clear(
+    store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datetime, *, clock: datetime, early: bool = False
+) -> StepReport:
+    """Clear the slot once, over every bid sealed in it (those still 已投標 and, after a run that died
+    half way, those already decided: the sealed slot takes no new bid, so a re-run computes the same
+    auction and writes only what is missing). Once no bid is left 已投標, the clearing result goes to
+    the audit trail and the marker notes the slot cleared; from then on clear only reports that result."""
+    ran_early = runs_early("clear", slot, clock, early)
     report = StepReport(job="clear", slot=slot.isoformat())
+    state = store.slot_state(slot)
+    if state.cleared_at is not None:
+        report.details = {**outcome(store.reread(store.of_slot(slot))), "cleared_at": to_utc_iso(state.cleared_at)}
+        return report
+    # a missed seal run must not leave bids out of the auction
+    _, book = _seal(store, slot, trail, now, clock, ran_early)
     if any(b.status == bids.SEALED for b in book):
-        _clear_book(store, book, k, report)
+        report.changed = _clear_book(store, book, k)
     cleared = store.reread(book)
-    if cleared and all(b.status != bids.SEALED for b in cleared):
-        report.details["audit_recorded"] = trail.put(records.clearing_record(slot, cleared), now)
+    report.details = outcome(cleared)
+    if all(b.status != bids.SEALED for b in cleared):  # decided (or nothing to decide): cleared
+        if cleared:
+            report.details["audit_recorded"] = trail.put(records.clearing_record(slot, cleared), now)
+        store.mark_cleared(slot, clock)
+    if ran_early:
+        report.details["early"] = True
     return report
 
 
-def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) -> None:
+def outcome(book: list) -> dict:
+    """A slot's clearing as its decided bids hold it: the volume traded, the price, how many pairs."""
+    decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
+    return {
+        "volume_wh": sum(b.fill_wh for b in decided if b.side == "buy"),
+        "price_milli": next((b.cleared_price_milli for b in decided if b.cleared_price_milli is not None), None),
+        "pairs": sum(len(b.pairs) for b in decided if b.side == "buy"),
+    }
+
+
+def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
+    """Run the auction over the book and write the outcome of each bid still 已投標; how many were written."""
     result = clearing.clear(
         (
             clearing.Bid(id=b.id, participant=b.user_id, side=b.side, volume_wh=b.volume_wh, price_milli=b.price_milli)
@@ -105,6 +169,7 @@ def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) ->
     for pair in result.pairs:
         pairs[pair.buy_id].append((pair.seller, pair.volume_wh))
         pairs[pair.sell_id].append((pair.buyer, pair.volume_wh))
+    changed = 0
     for bid in book:
         if bid.status != bids.SEALED:
             continue
@@ -120,8 +185,8 @@ def _clear_book(store: BidStore, book: list, k: Fraction, report: StepReport) ->
                 for user, volume in pairs[bid.id]
             ),
         )
-        report.changed += written
-    report.details = {"volume_wh": result.volume_wh, "price_milli": result.price_milli, "pairs": len(result.pairs)}
+        changed += written
+    return changed
 
 
 def _delivered_wh(readings: Readings, user_id: str, side: str, start: datetime, end: datetime) -> tuple[int, bool]:

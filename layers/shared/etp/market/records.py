@@ -8,10 +8,14 @@ from etp.clock import to_utc_iso
 from etp.market import bids
 
 
-def sealed_bids_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:
-    """The bids sealed at a slot's gate: how many, and a digest of each one's id, owner, side and offer."""
+def sealed_bids_record(slot: datetime, book: Iterable[bids.StoredBid], *, early: bool = False) -> Record:
+    """The bids sealed at a slot's gate: how many, and a digest of each one's id, owner, side and offer;
+    `"early": true` when an operator sealed the slot before its gate."""
     rows = [[b.id, b.account, b.side, b.volume_wh, b.price_milli] for b in book if b.status != bids.SUBMITTED]
-    return Record(SEALED, to_utc_iso(slot), {"bids": len(rows), "sha256": digest(rows)})
+    body: dict[str, object] = {"bids": len(rows), "sha256": digest(rows)}
+    if early:
+        body["early"] = True
+    return Record(SEALED, to_utc_iso(slot), body)
 
 
 def clearing_record(slot: datetime, book: Iterable[bids.StoredBid]) -> Record:

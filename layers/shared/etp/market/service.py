@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import Protocol
 
 from etp.market import slots
-from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, StoredBid
+from etp.market.bids import (
+    BID_CLOSED,
+    BIDDING_CLOSED,
+    SUBMITTED,
+    BidConflict,
+    BidRejected,
+    Offer,
+    SlotSealed,
+    StoredBid,
+)
 
 
 class BidBook(Protocol):
@@ -26,7 +35,7 @@ def open_bid_of(book: BidBook, user_id: str, bid_id: str, now: datetime) -> Stor
     if bid is None or bid.user_id != user_id:
         raise BidRejected("Invalid ID")  # another user's bid is as unknown as a missing one
     if bid.status != SUBMITTED or not slots.is_open(bid.slot, now):
-        raise BidRejected("The bid has been closed")
+        raise BidRejected(BID_CLOSED)
     return bid
 
 
@@ -45,6 +54,8 @@ def submit(book: BidBook, user_id: str, account: str, offer: Offer, now: datetim
     )
     try:
         book.create(bid)
+    except SlotSealed as sealed:  # sealed before its gate: closed however the clock reads
+        raise BidRejected(BIDDING_CLOSED) from sealed
     except BidConflict as conflict:
         raise BidRejected("You already have a bid of the other type in this slot") from conflict
     return bid
@@ -62,6 +73,8 @@ def change(book: BidBook, bid: StoredBid, offer: Offer, now: datetime) -> Stored
     )
     try:
         book.replace(bid, new)
+    except SlotSealed as sealed:  # the bid's own slot, or the one it would move into
+        raise BidRejected(BID_CLOSED if sealed.slot == bid.slot else BIDDING_CLOSED) from sealed
     except BidConflict as conflict:
         raise BidRejected("The bid changed meanwhile, or that slot has a bid of the other type") from conflict
     return new
@@ -71,4 +84,4 @@ def withdraw(book: BidBook, bid: StoredBid) -> None:
     try:
         book.delete(bid)
     except BidConflict as conflict:
-        raise BidRejected("The bid has been closed") from conflict
+        raise BidRejected(BID_CLOSED) from conflict

@@ -6,6 +6,7 @@ padded or not); hour 24 means 00:00 of the next day.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,17 @@ _DH = re.compile(r"\A([0-9]{4})/([0-9]{2})/([0-9]{2}) ([0-9]{1,2})\Z")
 
 class BadSlotTime(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """What a slot's marker in the bids table records (no marker: neither sealed nor cleared). Once
+    sealed, no bid enters or leaves the slot; `early`: it was sealed before its gate, as an operator
+    asked explicitly. A cleared slot is not cleared again."""
+
+    sealed_at: datetime | None = None
+    early: bool = False
+    cleared_at: datetime | None = None
 
 
 def parse_dh(text: object, zone: ZoneInfo) -> datetime:

@@ -6,22 +6,29 @@ Table `BIDS_TABLE`, hash key `id`:
   bid of a slot, for the market jobs and /bidstatus);
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
-  in one slot, even when two requests race.
+  in one slot, even when two requests race;
+- slot markers `slot#<slot start UTC>` (in no index either): when the slot was sealed (`sealed_at`,
+  `early` if before its gate) and cleared (`cleared_at`).
 Every change of a bid is conditional on its owner, its status (投標中) and its version, so two
-concurrent edits, or an edit racing the seal job, leave it fully before or fully after.
+concurrent edits, or an edit racing the seal job, leave it fully before or fully after. Every
+create, edit and delete also checks, in the same transaction, that the slot's marker (both slots,
+for an edit that moves the bid) has no `sealed_at`: the seal job writes the marker before it moves
+any bid, so no bid enters or leaves a sealed slot, whenever and however it was sealed.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region, conditional
-from etp.market.bids import SUBMITTED, BidConflict, BidPair, StoredBid
+from etp.dynamo import aws_region, conditional, failed_conditions, retry_races
+from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
+from etp.market.slots import SlotState
 from etp.settings import settings
 
 
@@ -76,6 +83,10 @@ class BidModel(Model):
     clear_tx = UnicodeAttribute(null=True)
     # side guards
     open_bids = NumberAttribute(null=True)
+    # slot markers
+    sealed_at = UnicodeAttribute(null=True)
+    early = BooleanAttribute(null=True)
+    cleared_at = UnicodeAttribute(null=True)
 
     by_user_slot = _ByUserSlot()
     by_slot = _BySlot()
@@ -83,6 +94,18 @@ class BidModel(Model):
 
 def _guard_key(user_id: str, slot: datetime) -> str:
     return f"side#{user_id}#{to_utc_iso(slot)}"
+
+
+def _marker_key(slot: datetime) -> str:
+    return f"slot#{to_utc_iso(slot)}"
+
+
+def _to_state(item: BidModel) -> SlotState:
+    return SlotState(
+        sealed_at=from_utc_iso(item.sealed_at) if item.sealed_at else None,
+        early=bool(item.early),
+        cleared_at=from_utc_iso(item.cleared_at) if item.cleared_at else None,
+    )
 
 
 def _to_bid(item: BidModel) -> StoredBid:
@@ -144,38 +167,87 @@ class DynamoBidStore:
             return None
         return _to_bid(item) if item.user_id else None  # a guard key is no bid
 
-    def create(self, bid: StoredBid) -> None:
-        try:
+    def _write_bid(self, slots: list[datetime], build: Callable[[TransactWrite], None]) -> None:
+        """One transaction: none of `slots` is sealed (checked first, in order), and what `build` adds.
+        Refused: SlotSealed for a sealed slot, else BidConflict. A transaction that only lost a race
+        (every bid of a slot checks its marker) is tried again."""
+
+        def attempt() -> None:
             with TransactWrite(connection=self._connection()) as transaction:
-                _claim_side(transaction, bid.user_id, bid.slot, bid.side)
-                transaction.save(_bid_item(bid), condition=BidModel.id.does_not_exist())
+                for slot in slots:
+                    transaction.condition_check(
+                        BidModel, _marker_key(slot), condition=BidModel.sealed_at.does_not_exist()
+                    )
+                build(transaction)
+
+        try:
+            retry_races(attempt)
         except TransactWriteError as error:
+            for slot, sealed in zip(slots, failed_conditions(error), strict=False):
+                if sealed:
+                    raise SlotSealed(slot) from None
             raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+
+    def create(self, bid: StoredBid) -> None:
+        def build(transaction: TransactWrite) -> None:
+            _claim_side(transaction, bid.user_id, bid.slot, bid.side)
+            transaction.save(_bid_item(bid), condition=BidModel.id.does_not_exist())
+
+        self._write_bid([bid.slot], build)
 
     def replace(self, old: StoredBid, new: StoredBid) -> None:
         """Swap an open bid's offer (maybe its slot or side), only if nobody changed it meanwhile."""
-        try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                if old.slot != new.slot:
-                    _release_side(transaction, old.user_id, old.slot)
-                    _claim_side(transaction, new.user_id, new.slot, new.side)
-                elif old.side != new.side:  # the same guard: switch sides only if this is its only bid
-                    transaction.update(
-                        BidModel(_guard_key(old.user_id, old.slot)),
-                        actions=[BidModel.side.set(new.side)],
-                        condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
-                    )
-                transaction.save(_bid_item(new), condition=_open_bid_condition(old))
-        except TransactWriteError as error:
-            raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+
+        def build(transaction: TransactWrite) -> None:
+            if old.slot != new.slot:
+                _release_side(transaction, old.user_id, old.slot)
+                _claim_side(transaction, new.user_id, new.slot, new.side)
+            elif old.side != new.side:  # the same guard: switch sides only if this is its only bid
+                transaction.update(
+                    BidModel(_guard_key(old.user_id, old.slot)),
+                    actions=[BidModel.side.set(new.side)],
+                    condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
+                )
+            transaction.save(_bid_item(new), condition=_open_bid_condition(old))
+
+        self._write_bid([old.slot] if new.slot == old.slot else [old.slot, new.slot], build)
 
     def delete(self, bid: StoredBid) -> None:
+        def build(transaction: TransactWrite) -> None:
+            _release_side(transaction, bid.user_id, bid.slot)
+            transaction.delete(BidModel(bid.id), condition=_open_bid_condition(bid))
+
+        self._write_bid([bid.slot], build)
+
+    def slot_state(self, slot: datetime) -> SlotState:
+        """What the slot's marker says, read consistently."""
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                _release_side(transaction, bid.user_id, bid.slot)
-                transaction.delete(BidModel(bid.id), condition=_open_bid_condition(bid))
-        except TransactWriteError as error:
-            raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
+            return _to_state(BidModel.get(_marker_key(slot), consistent_read=True))
+        except DoesNotExist:
+            return SlotState()
+
+    def seal_slot(self, slot: datetime, at: datetime, *, early: bool) -> SlotState:
+        """Mark the slot sealed, from now on refusing every bid write in it; the first seal wins (its
+        time and earliness stay). The slot's state after."""
+        marker = BidModel(_marker_key(slot))
+        retry_races(
+            lambda: conditional(
+                lambda: marker.update(
+                    actions=[BidModel.sealed_at.set(to_utc_iso(at)), BidModel.early.set(early)],
+                    condition=BidModel.sealed_at.does_not_exist(),
+                )
+            )
+        )
+        return self.slot_state(slot)
+
+    def mark_cleared(self, slot: datetime, at: datetime) -> None:
+        """Note that the sealed slot is cleared (once: a later call changes nothing)."""
+        conditional(
+            lambda: BidModel(_marker_key(slot)).update(
+                actions=[BidModel.cleared_at.set(to_utc_iso(at))],
+                condition=BidModel.sealed_at.exists() & BidModel.cleared_at.does_not_exist(),
+            )
+        )
 
     def set_status(self, bid: StoredBid, status: str, expected: str) -> bool:
         """Move one bid on (e.g. 投標中 -> 已投標); False when it is not in `expected` any more."""

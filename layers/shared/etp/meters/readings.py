@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 from etp.iota.trytes import ALPHABET
 
 MAX_ABS_KW = 100_000.0  # 100 MW: anything beyond is a broken meter, not a building
+# Plausibility (checked against the meter and the run, see check_plausible): the stable, counted reasons.
+FROM_THE_FUTURE = "from the future"
+ABOVE_RATED_CAPACITY = "above rated capacity"
 HOLD_CAP = timedelta(minutes=15)
 DAY_SLACK = timedelta(hours=1)
 
@@ -115,6 +118,16 @@ def parse_payload(raw: bytes, *, kind: str, tag_hour: int, account: str, address
     if taken_at.hour != tag_hour:
         raise ReadingRejected("tag hour does not match updated_at")
     return Reading(id=reading_id, kind=kind, taken_at=taken_at, power_kw=values[shown], values=values)
+
+
+def check_plausible(reading: Reading, *, not_after: datetime, rated_kw: float) -> None:
+    """Reject a reading no working meter can have taken: one dated after `not_after` (when it was
+    ingested plus the clock-skew allowance), or one whose power in any field exceeds the meter's
+    rated capacity (exactly at the capacity is plausible)."""
+    if reading.taken_at > not_after:
+        raise ReadingRejected(FROM_THE_FUTURE)
+    if any(abs(value) > rated_kw for value in reading.values.values()):
+        raise ReadingRejected(ABOVE_RATED_CAPACITY)
 
 
 def energy_kwh(samples: Iterable[tuple[datetime, float]], start: datetime, end: datetime) -> float:

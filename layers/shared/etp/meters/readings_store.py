@@ -7,13 +7,26 @@ Ledger: hash key `key` = `tx#<hash>`, marking a transaction processed (stored, o
 reason). A reading and its transaction's marker are written in one DynamoDB transaction, each
 conditional on not existing: a reading id is stored at most once and a transaction processed at
 most once, even when two tracker runs overlap.
+
+Quarantine: an operator hides a stored reading from every answer by moving its `sk` to
+`quarantined#<UTC time>Z#<reading id>`. Every read of readings (`between`, `page` and its COUNT,
+hence /power_info, settlement and the DR baseline) is a Query of `by-user-time` within a time
+window, i.e. between two `YYYY-...` sort keys, and a `quarantined#` key ('q' sorts after every
+digit) is never inside one: hidden readings are out of every window, answer and count, by
+construction, with no filter to forget, and `totalCount` agrees with the pages. The item itself
+stays (audit), with who, when and why, and a log of every quarantine and release; releasing puts
+the time-ordered `sk` back. A NEW read of readings must keep to a time window of `by-user-time`.
 """
 
+import re
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -33,6 +46,17 @@ class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
     sk = UnicodeAttribute(range_key=True)
 
 
+QUARANTINED = "quarantined#"  # the sort-key prefix of hidden readings: outside every time window
+TX_HASH = re.compile(r"\A[A-Z9]{81}\Z")
+
+
+class QuarantineEvent(MapAttribute):
+    action = UnicodeAttribute()  # quarantined | released
+    at = UnicodeAttribute()
+    by = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+
+
 class ReadingModel(Model):
     class Meta:
         table_name = settings().readings_table
@@ -50,6 +74,10 @@ class ReadingModel(Model):
     tx_hash = UnicodeAttribute()
     address = UnicodeAttribute()
     stored_at = UnicodeAttribute()
+    quarantined_at = UnicodeAttribute(null=True)
+    quarantine_reason = UnicodeAttribute(null=True)
+    quarantined_by = UnicodeAttribute(null=True)
+    quarantine_log = ListAttribute(of=QuarantineEvent, null=True)
 
     by_user_time = _ByUserTime()
 
@@ -70,6 +98,37 @@ class LedgerModel(Model):
 
 def sort_key(taken_at: datetime, reading_id: str) -> str:
     return f"{to_utc_iso(taken_at)}#{reading_id}"
+
+
+@dataclass(frozen=True)
+class ReadingRecord:
+    """A stored reading as an operator sees it: what the tracker stored, and its quarantine."""
+
+    reading: StoredReading
+    values: dict[str, float]
+    address: str
+    stored_at: str
+    quarantined_at: str | None
+    quarantine_reason: str | None
+    quarantined_by: str | None
+    log: list[dict]
+
+    @property
+    def quarantined(self) -> bool:
+        return self.quarantined_at is not None
+
+
+def _to_record(item: ReadingModel) -> ReadingRecord:
+    return ReadingRecord(
+        reading=_to_stored(item),
+        values={name: float(value) for name, value in item.values.as_dict().items()},
+        address=item.address,
+        stored_at=item.stored_at,
+        quarantined_at=item.quarantined_at,
+        quarantine_reason=item.quarantine_reason,
+        quarantined_by=item.quarantined_by,
+        log=[event.as_dict() for event in item.quarantine_log or []],
+    )
 
 
 def _to_stored(item: ReadingModel) -> StoredReading:
@@ -178,6 +237,70 @@ class DynamoReadingStore:
             if index >= skip:
                 rows.append(_to_stored(item))
         return rows, total
+
+
+class DynamoReadingAdmin:
+    """The operator's view of the readings: find one, list a window's (hidden ones too), quarantine
+    and release. Each change is conditional on the current state, so repeating it changes nothing."""
+
+    def record(self, key: str) -> ReadingRecord | None:
+        """A reading by its id (as /power_info shows it) or by its transaction's hash."""
+        reading_id = _reading_id(key)
+        if reading_id is None and TX_HASH.match(key.strip().upper()):
+            try:
+                marker = LedgerModel.get(f"tx#{key.strip().upper()}", consistent_read=True)
+            except DoesNotExist:
+                return None
+            reading_id = marker.reading_id
+        if reading_id is None:
+            return None
+        try:
+            return _to_record(ReadingModel.get(reading_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def window(self, user_id: str, start: datetime, end: datetime) -> list[ReadingRecord]:
+        """A user's readings taken in [start, end), visible and quarantined, oldest first."""
+        found = []
+        for prefix in ("", QUARANTINED):
+            condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
+            found += [_to_record(i) for i in ReadingModel.by_user_time.query(user_id, range_key_condition=condition)]
+        inside = [r for r in found if start <= r.reading.taken_at < end]
+        return sorted(inside, key=lambda r: (r.reading.taken_at, r.reading.id))
+
+    def quarantine(self, reading: StoredReading, *, reason: str, by: str, now: datetime) -> bool:
+        """Hide a reading from every answer; False when it already is (nothing changes)."""
+        at = to_utc_iso(now)
+        event = QuarantineEvent(action="quarantined", at=at, by=by, reason=reason)
+        actions: list[Action] = [
+            ReadingModel.sk.set(QUARANTINED + sort_key(reading.taken_at, reading.id)),
+            ReadingModel.quarantined_at.set(at),
+            ReadingModel.quarantine_reason.set(reason),
+            ReadingModel.quarantined_by.set(by),
+            ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
+        ]
+        condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.does_not_exist()
+        return conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+
+    def release(self, reading: StoredReading, *, by: str, now: datetime, reason: str | None = None) -> bool:
+        """Undo a quarantine; False when the reading is not quarantined (nothing changes)."""
+        event = QuarantineEvent(action="released", at=to_utc_iso(now), by=by, reason=reason)
+        actions: list[Action] = [
+            ReadingModel.sk.set(sort_key(reading.taken_at, reading.id)),
+            ReadingModel.quarantined_at.remove(),
+            ReadingModel.quarantine_reason.remove(),
+            ReadingModel.quarantined_by.remove(),
+            ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
+        ]
+        condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.exists()
+        return conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+
+
+def _reading_id(key: str) -> str | None:
+    try:
+        return str(uuid.UUID(key.strip()))
+    except ValueError:
+        return None
 
 
 def _single_outcome(error: TransactWriteError) -> Outcome:

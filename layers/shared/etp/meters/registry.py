@@ -2,12 +2,20 @@
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 from etp.iota.trytes import ALPHABET
+from etp.meters.readings import MAX_ABS_KW
+
+# A meter's rated capacity when none was given (and of meters registered before there was one):
+# 1 MW, above the contract capacity of a large commercial building's grid connection (a few hundred
+# kW; the demo buildings peak below 30 kW), yet a hundredth of the global 100 MW bound, so a reading
+# of 99,999 kW on a building meter is refused. A bigger site is registered with its own rating.
+DEFAULT_RATED_KW = 1000.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class Meter:
     token_hash: str = field(repr=False)
     created_at: str = ""
     active: bool = True
+    rated_kw: float = DEFAULT_RATED_KW  # no reading's power may exceed it, in any field
 
 
 class MeterStore(Protocol):
@@ -65,8 +74,29 @@ class InvalidPublicKey(ValueError):
     pass
 
 
+class InvalidRating(ValueError):
+    pass
+
+
+def rated_capacity(value: float) -> float:
+    """A meter's rated capacity (kW): finite, above 0 and within the global MAX_ABS_KW."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidRating("the rated capacity is not a number of kW")
+    if not 0 < value <= MAX_ABS_KW:
+        raise InvalidRating(f"the rated capacity must be above 0 and at most {MAX_ABS_KW:g} kW")
+    return float(value)
+
+
 def register(
-    store: MeterStore, *, user_id: str, account: str, name: str, description: str, public_key_pem: str, now_iso: str
+    store: MeterStore,
+    *,
+    user_id: str,
+    account: str,
+    name: str,
+    description: str,
+    public_key_pem: str,
+    now_iso: str,
+    rated_kw: float = DEFAULT_RATED_KW,
 ) -> tuple[Meter, str]:
     """A new meter of a user, and its token (shown once: only its hash is stored)."""
     import uuid
@@ -79,6 +109,7 @@ def register(
         raise InvalidPublicKey("not a PEM public key") from None
     if getattr(key, "key_size", 0) < 2048 or not hasattr(key, "encrypt"):
         raise InvalidPublicKey("an RSA key of at least 2048 bits is required")
+    rated_kw = rated_capacity(rated_kw)
     meter_id = str(uuid.uuid4())
     token = new_token(meter_id)
     meter = Meter(
@@ -90,6 +121,7 @@ def register(
         public_key_pem=public_key_pem,
         token_hash=token_hash(token),
         created_at=now_iso,
+        rated_kw=rated_kw,
     )
     store.create(meter)
     return meter, token

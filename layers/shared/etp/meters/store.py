@@ -1,20 +1,21 @@
 """DynamoDB storage of meters and of their daily addresses (PynamoDB). Imported on first use.
 
 Meters: hash key `id`; GSI `by-user` (a user's meters, for GET /amis); GSI `by-kind` (every
-meter, for the daily address job and the operator CLI) — Queries, never Scans.
+meter, for the daily address job and the operator CLI) — Queries, never Scans. A meter stored
+before meters had a rated capacity reads as DEFAULT_RATED_KW (the attribute's default).
 Addresses: hash key `address` (the tracker maps an address back to its meter); GSI `by-day`
 (every meter's address of a UTC day, for the tracker's one discovery call).
 """
 
 from dataclasses import dataclass
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from etp.dynamo import aws_region, conditional
-from etp.meters.registry import Meter
+from etp.meters.registry import DEFAULT_RATED_KW, Meter
 from etp.settings import settings
 
 
@@ -56,6 +57,7 @@ class MeterModel(Model):
     token_hash = UnicodeAttribute()
     created_at = UnicodeAttribute()
     active = BooleanAttribute(default=True)
+    rated_kw = NumberAttribute(default=DEFAULT_RATED_KW)  # also filled in when an item lacks it
 
     by_user = _ByUser()
     by_kind = _ByKind()
@@ -72,6 +74,7 @@ def _to_meter(item: MeterModel) -> Meter:
         token_hash=item.token_hash,
         created_at=item.created_at,
         active=bool(item.active),
+        rated_kw=float(item.rated_kw),
     )
 
 
@@ -93,9 +96,17 @@ class DynamoMeterStore:
             token_hash=meter.token_hash,
             created_at=meter.created_at,
             active=meter.active,
+            rated_kw=meter.rated_kw,
         )
         if not conditional(lambda: item.save(condition=MeterModel.id.does_not_exist())):
             raise MeterExists(meter.id)
+
+    def set_rated_kw(self, meter_id: str, rated_kw: float) -> bool:
+        """Change a meter's rated capacity (checked by the caller); False when there is no such meter."""
+        item = MeterModel(meter_id)
+        return conditional(
+            lambda: item.update(actions=[MeterModel.rated_kw.set(rated_kw)], condition=MeterModel.id.exists())
+        )
 
     def of_user(self, user_id: str) -> list[Meter]:
         return [_to_meter(item) for item in MeterModel.by_user.query(user_id)]

@@ -3,9 +3,19 @@
 One run: every active address (today's UTC day, and yesterday's during the first hour of a day)
 -> ONE findTransactions -> getTrytes for the hashes no earlier run processed -> per transaction:
 parse, check address and tag, open the envelope (platform key, then the owning meter's key),
-validate the payload, store. A bad transaction is rejected with a reason (and never refetched);
-it never stops the rest of the batch. A node that is down fails the run before anything is
-written, and the next run catches up because the readings stay on the tangle.
+validate the payload, check it is plausible (not from the future, within the meter's rated
+capacity), store. A bad transaction is rejected with a reason (and never refetched); it never
+stops the rest of the batch.
+
+"From the future" is measured against the later of the run's time and the wall clock, plus the
+clock-skew allowance: a scheduled run's time IS the wall clock, and an operator's re-run as of a
+past moment must not refuse (for ever: rejections are ledgered) readings that are already real.
+Such a rejection is final, not retried once its time has come: a reading dated ahead of its own
+ingestion comes from a meter whose clock is wrong, so its time, and the energy integrated over
+it, cannot be trusted either; the meter's clock is what needs fixing.
+
+A node that is down fails the run before anything is written, and the next run catches up
+because the readings stay on the tangle.
 """
 
 import os
@@ -17,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from etp.clock import utcnow
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
 from etp.meters import envelope, readings
@@ -70,6 +81,8 @@ class Tracker:
     store: ReadingLedger
     platform_private_pem: str
     zone: ZoneInfo
+    # How far a meter's clock may run ahead (the tracker function passes READING_CLOCK_SKEW_SECONDS).
+    clock_skew: timedelta = timedelta(minutes=5)
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention
     get_trytes_batch: int = 500
     write_batch: int = 50
@@ -89,6 +102,7 @@ class Tracker:
             batch = new[start : start + self.get_trytes_batch]
             fetched.extend(zip(batch, self.node.get_trytes(batch), strict=True))
         report.fetched = len(fetched)
+        not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
         owners: dict[str, Meter | None] = {}
         for entry in entries.values():
             if entry.meter_id not in owners:
@@ -98,7 +112,9 @@ class Tracker:
         accepted: list[tuple[StoredReading, dict[str, float], str]] = []
         seen_ids: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for tx_hash, result in pool.map(lambda item: self._checked(item[0], item[1], entries, owners), fetched):
+            for tx_hash, result in pool.map(
+                lambda item: self._checked(item[0], item[1], entries, owners, not_after), fetched
+            ):
                 if isinstance(result, str):
                     self._rejected(report, tx_hash, result)
                 elif result is not None:
@@ -140,16 +156,16 @@ class Tracker:
         else:
             report.duplicates += 1  # an overlapping run got there first
 
-    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: dict):
+    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: dict, not_after: datetime):
         """(hash, (reading, address entry)) or (hash, rejection reason) or (hash, None): not served yet."""
         if trytes == NULL_TRYTES:
             return tx_hash, None
         try:
-            return tx_hash, self._check(trytes, entries, owners)
+            return tx_hash, self._check(trytes, entries, owners, not_after)
         except (readings.ReadingRejected, envelope.EnvelopeError) as reason:
             return tx_hash, str(reason)
 
-    def _check(self, trytes: str, entries: dict, owners: dict):
+    def _check(self, trytes: str, entries: dict, owners: dict, not_after: datetime):
         try:
             address, tag, fragment = message_fields(trytes)
         except InvalidTransaction:
@@ -176,4 +192,5 @@ class Tracker:
             address_day=date.fromisoformat(entry.day),
             zone=self.zone,
         )
+        readings.check_plausible(reading, not_after=not_after, rated_kw=meter.rated_kw)
         return reading, entry
