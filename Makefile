@@ -69,7 +69,9 @@ hooks: setup
 bench: setup
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/tracker.py
+	$(BIN)/python bench/tracker_scale.py
 	$(BIN)/python bench/clearing.py
+	$(BIN)/python bench/request_cost.py
 
 openapi: setup
 	$(BIN)/python -m etp_admin.openapi > docs/openapi.json

@@ -92,6 +92,7 @@ def reset_cached_clients() -> None:
     from etp.market.news import NewsModel
     from etp.market.store import BidModel
     from etp.meters.readings_store import LedgerModel, ReadingModel
+    from etp.meters.rollups_store import RollupModel
     from etp.meters.store import AddressModel, MeterModel
 
     settings.cache_clear()
@@ -103,6 +104,7 @@ def reset_cached_clients() -> None:
         MeterModel,
         AddressModel,
         ReadingModel,
+        RollupModel,
         LedgerModel,
         BidModel,
         NewsModel,

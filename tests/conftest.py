@@ -20,6 +20,7 @@ os.environ.update(
     METERS_TABLE="etp-test-meters",
     ADDRESSES_TABLE="etp-test-addresses",
     READINGS_TABLE="etp-test-readings",
+    ROLLUPS_TABLE="etp-test-rollups",
     LEDGER_TABLE="etp-test-ledger",
     BIDS_TABLE="etp-test-bids",
     NEWS_TABLE="etp-test-news",

@@ -354,6 +354,18 @@ def readings_release(stack: stacks.Stack, args: argparse.Namespace) -> None:
     _print_json(_reading_json(_find_reading(admin, reading.id), log=True))
 
 
+def readings_rollup_backfill(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Compute the energy rollups (/power_info's chart, summary and table counts) of every stored
+    reading: once, after upgrading from a version without rollups (`make run` does it). Idempotent."""
+    from etp.meters.readings_store import backfill_rollups
+
+    days = backfill_rollups(force=args.force)
+    if days is None:
+        print("rollups already backfilled: nothing to do (--force recomputes them)", file=sys.stderr)
+    else:
+        print(f"rollups of {days} user-days computed from the stored readings", file=sys.stderr)
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 JOBS = {
@@ -439,6 +451,13 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
         return
     volume = sum(b.fill_wh for b in book if b.side == "buy")
     print(f"Q* = {volume / 1000:g} kWh   p* = {price / 1000:g} NT$/kWh")
+
+
+def market_backfill_indexes(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Give won bids stored before the `by-user-won` index its key (idempotent)."""
+    from etp.market.store import DynamoBidStore
+
+    print(json.dumps({"updated": DynamoBidStore().backfill_index_keys()}))
 
 
 # --- the audit trail ------------------------------------------------------------------------
@@ -626,6 +645,13 @@ def build_parser() -> argparse.ArgumentParser:
     release = command(stored, "release", readings_release, "undo a quarantine: the reading counts again")
     release.add_argument("id", help=READING_ID)
     release.add_argument("--reason", help="why, for the record")
+    backfill = command(
+        stored,
+        "rollup-backfill",
+        readings_rollup_backfill,
+        "compute the energy rollups /power_info reads from the stored readings (once; idempotent)",
+    )
+    backfill.add_argument("--force", action="store_true", help="recompute even if already done")
 
     jobs = group("jobs", "run a scheduled job now")
     run = command(jobs, "run", jobs_run, "invoke a scheduled job's function")
@@ -641,6 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(market, "show", market_show, "a slot's order book, Q*, p*, pairs and statuses").add_argument(
         "--slot", required=True, help="the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00"
     )
+    command(market, "backfill-indexes", market_backfill_indexes, market_backfill_indexes.__doc__ or "")
 
     trail = group("audit", "the audit trail on the tangle")
     show = command(

@@ -23,6 +23,7 @@ OUTPUT_ENVIRONMENT = {
     "MetersTableName": "METERS_TABLE",
     "AddressesTableName": "ADDRESSES_TABLE",
     "ReadingsTableName": "READINGS_TABLE",
+    "RollupsTableName": "ROLLUPS_TABLE",
     "LedgerTableName": "LEDGER_TABLE",
     "BidsTableName": "BIDS_TABLE",
     "NewsTableName": "NEWS_TABLE",
@@ -60,6 +61,7 @@ class Stack:
         from etp.market.news import NewsModel
         from etp.market.store import BidModel
         from etp.meters.readings_store import LedgerModel, ReadingModel
+        from etp.meters.rollups_store import RollupModel
         from etp.meters.store import AddressModel, MeterModel
 
         for output, variable in OUTPUT_ENVIRONMENT.items():
@@ -71,6 +73,7 @@ class Stack:
             "MetersTableName": MeterModel,
             "AddressesTableName": AddressModel,
             "ReadingsTableName": ReadingModel,
+            "RollupsTableName": RollupModel,
             "LedgerTableName": LedgerModel,
             "BidsTableName": BidModel,
             "NewsTableName": NewsModel,

@@ -12,6 +12,12 @@ with these differences, all because it is a single node for development:
 - broadcastTransactions checks the trytes and does nothing else: there are no neighbours.
 - getInclusionStates also takes a request without `tips` (IRI 1.x requires the key).
 - Addresses with a checksum (90 trytes) are refused like IRI refuses them: clients strip it.
+
+Its limits are IRI's defaults, and refused as IRI refuses them (400 `{"error": "Could not complete
+request"}`): lists longer than `--max-requests-list` (1,000), getTrytes beyond `--max-get-trytes`,
+and a findTransactions whose answer (the intersection of the kinds given) would hold more than
+`--max-find-transactions` hashes (100,000; `DevNode(max_find_transactions=...)` or
+`etp-devnode --max-find-transactions N` to change it).
 """
 
 import json
@@ -33,6 +39,7 @@ from etp_devnode.store import Tangle, TooManyResults
 # IRI's defaults (IotaConfig): maxRequestsList, maxGetTrytes, maxBodyLength, maxDepth.
 MAX_REQUEST_LIST = 1000
 MAX_GET_TRYTES = 10_000
+MAX_FIND_TRANSACTIONS = 100_000  # IRI's --max-find-transactions: the most hashes one answer may hold
 MAX_BODY_LENGTH = 1_000_000
 DRAIN_LIMIT = 16 * MAX_BODY_LENGTH  # a refused body up to this size is read away before answering
 MAX_DEPTH = 15
@@ -325,9 +332,22 @@ class _Handler(BaseHTTPRequestHandler):
 class DevNode:
     """`DevNode(host, port, state_path).start()` ... `.stop()`; port 0 takes a free port, see `.url`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 14265, state_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 14265,
+        state_path: str | Path | None = None,
+        *,
+        max_find_transactions: int = MAX_FIND_TRANSACTIONS,
+        tangle: Tangle | None = None,
+    ) -> None:
+        """`tangle`: serve this one (e.g. one a benchmark filled directly) instead of a new one."""
+        if max_find_transactions < 1:
+            raise ValueError("max_find_transactions must be positive")
         self.host, self.port = host, port
         self.state_path = Path(state_path) if state_path is not None else None
+        self.max_find_transactions = max_find_transactions
+        self._given_tangle = tangle
         self.tangle: Tangle | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -339,7 +359,7 @@ class DevNode:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> "DevNode":
-        self.tangle = Tangle(self.state_path)
+        self.tangle = self._given_tangle or Tangle(self.state_path, max_find_transactions=self.max_find_transactions)
         handler = type("Handler", (_Handler,), {"api": Api(self.tangle)})
         try:
             self._server = ThreadingHTTPServer((self.host, self.port), handler)

@@ -193,6 +193,8 @@ def list_bids(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     page: Annotated[int, Query(ge=1)] = 1,
 ):
+    """Reads the caller's bids whose slot starts after now (one Query of `by-user-slot`): at most the
+    bidding horizon's slots, whatever the history and the page; `totalCount` needs them all."""
     now = utcnow()
     mine = [b for b in bid_store().of_user_from(web.caller(router).id, now) if b.side == bid_type and b.slot > now]
     mine.sort(key=lambda b: (b.slot, -b.price_milli if bid_type == "buy" else b.price_milli, b.id))
@@ -250,6 +252,8 @@ def bid_status():
     responses=answers((200, "One row per matched pair; unmatched bids as one row", list[MatchRow]), 401),
 )
 def match_result():
+    """Reads the caller's bids from local midnight three days ago on (one Query of `by-user-slot`),
+    exactly the bids it answers: at most 3 days + the bidding horizon of slots x the bids per slot."""
     from etp.market.views import match_rows
 
     zone, caller = local_zone(), web.caller(router)
@@ -265,18 +269,18 @@ def match_result():
     responses=answers((200, "Home page figures", Homepage), 401),
 )
 def homepage():
-    from itertools import islice
-
-    from etp.market.views import WON_STATUSES, delivering_now, won_result
+    """Reads the caller's bids of the current slot (one Query of `by-user-slot` on the slot's key
+    prefix) and its ten newest won bids (one Query of the sparse `by-user-won` index, Limit 10):
+    at most the slot's bids + 10 items, however long the caller's history."""
+    from etp.market.views import delivering_now, won_result
 
     zone, caller, now = local_zone(), web.caller(router), utcnow()
     current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    current = [b for b in bid_store().of_user_from(caller.id, current_slot) if b.slot == current_slot]
-    won = (b for b in bid_store().latest_of_user(caller.id) if b.status in WON_STATUSES and b.fill_wh)
+    current = bid_store().of_user_in_slot(caller.id, current_slot)
     return {
         "buy": delivering_now(current, "buy"),
         "sell": delivering_now(current, "sell"),
-        "results": [won_result(b, zone) for b in islice(won, 10)],
+        "results": [won_result(b, zone) for b in bid_store().latest_won_of_user(caller.id, 10)],
     }
 
 

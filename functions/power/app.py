@@ -1,4 +1,7 @@
-"""Power data API: GET /power_info in table, chart and summary modes."""
+"""Power data API: GET /power_info in table, chart and summary modes.
+
+Chart and summary read the energy rollups (one item per day, written at ingest: etp.meters.rollups);
+the table reads the day's rollup for its counts and then only the page's readings."""
 
 import functools
 from datetime import timedelta
@@ -8,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
-from etp.clock import day_bounds, local_zone, utcnow
+from etp.clock import local_zone, utcnow
 from etp.edge import web
 from etp.meters import power
 from etp.meters.readings import DATA_TYPES
@@ -59,6 +62,13 @@ def reading_store():
     return DynamoReadingStore()
 
 
+@functools.cache
+def rollup_store():
+    from etp.meters.rollups_store import DynamoRollups
+
+    return DynamoRollups()
+
+
 def _is_participant(user_id: str) -> bool:
     return web.user_store().get_by_id(user_id) is not None
 
@@ -88,18 +98,14 @@ def power_info(
     user_id = power.whose_data(web.caller(router), participant_id, _is_participant)
     if chart_date is not None:
         last = power.local_day("chart_date", chart_date)
-        start, _ = day_bounds(last - timedelta(days=6), zone)
-        _, end = day_bounds(last, zone)
-        return power.chart(reading_store().between(user_id, start, end), last, zone)
+        return power.rollup_chart(rollup_store().days(user_id, last - timedelta(days=6), last), last)
     if summary_date is not None:
         day = power.local_day("summary_date", summary_date)
-        start, end = day_bounds(day, zone)
-        return power.day_energies(reading_store().between(user_id, start, end), day, zone)
+        return power.rollup_energies(rollup_store().day(user_id, day))
     if per_page is None and page is None:
         return []
     day = power.local_day("time", time) if time is not None else utcnow().astimezone(zone).date()
-    start, end = day_bounds(day, zone)
-    rows, total = reading_store().page(user_id, start, end, page or 1, per_page or 10)
+    rows, total = reading_store().day_page(user_id, day, page or 1, per_page or 10)
     link = settings().explorer_url
     return {"data": [power.table_row(r, zone, link) for r in rows], "page": page or 1, "totalCount": total}
 

@@ -17,6 +17,7 @@ metrics = Metrics()
 
 
 def build_tracker():
+    from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Tracker
@@ -29,6 +30,7 @@ def build_tracker():
         platform_private_pem=secrets.platform_key()["private_key_pem"],
         zone=local_zone(),
         clock_skew=timedelta(seconds=settings().reading_clock_skew_seconds),
+        hints=DynamoHints(),
     )
 
 

@@ -168,6 +168,29 @@ def test_news_publish_and_market_show(stack, capsys):
     assert run(stack, "market", "show", "--slot", "whenever", capsys=capsys)[0] == 1
 
 
+def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
+    import uuid
+    from datetime import UTC, datetime
+
+    from etp.market import bids
+    from etp.market.store import BidModel, DynamoBidStore, StoredBid
+
+    slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
+    bid = StoredBid(str(uuid.uuid4()), "u-1", "u-1_BEMS", "buy", slot, 5000, 2000, bids.SUBMITTED, slot, 0)
+    DynamoBidStore().create(bid)
+    DynamoBidStore().record_outcome(
+        bid, status=bids.WON, expected=bids.SUBMITTED, fill_wh=5000, cleared_price_milli=2000, pairs=()
+    )
+    BidModel(bid.id).update(actions=[BidModel.won_by.remove()])  # as stored before the index
+    code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
+    assert code == 0 and json.loads(out.out) == {"updated": 1}
+    item = BidModel.get(bid.id)
+    assert item.won_by == "u-1"
+    assert [b.id for b in DynamoBidStore().latest_won_of_user("u-1", 10)] == [bid.id]
+    code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
+    assert code == 0 and json.loads(out.out) == {"updated": 0}
+
+
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "USE_SSL")
 
 
@@ -336,6 +359,27 @@ def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, ca
 
     code, out = run(stack, "readings", "show", spike.id, capsys=capsys)
     assert code == 0 and json.loads(out.out)["quarantined_at"] is None and len(json.loads(out.out)["log"]) == 2
+
+
+def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys):
+    from datetime import date
+
+    from etp.clock import local_zone
+    from etp.meters import power
+    from etp.meters.rollups_store import DynamoRollups, RollupModel
+
+    user, day = carlab_day["user"], date(2025, 3, 12)
+    expected = power.day_energies(carlab_day["readings"], day, local_zone())
+    for rollup in RollupModel.scan():  # the tables as a version without rollups left them
+        rollup.delete()
+    code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
+    assert code == 0 and "rollups of 1 user-days computed" in out.err
+    assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected and expected["Demand"] > 0
+    code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
+    assert code == 0 and "already backfilled: nothing to do" in out.err
+    code, out = run(stack, "readings", "rollup-backfill", "--force", capsys=capsys)
+    assert code == 0 and "rollups of 1 user-days computed" in out.err
+    assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected
 
 
 def test_reading_commands_refuse_unknown_ids_and_empty_reasons(stack, carlab_day, capsys):

@@ -1,13 +1,23 @@
 """The readings store's conditional transactions against moto: what overlapping runs and replays meet."""
 
+import random
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from helpers import present
 
+from etp.clock import day_bounds, local_zone
+from etp.meters import power, rollups
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import DynamoReadingAdmin, DynamoReadingStore, LedgerModel
+from etp.meters.readings_store import (
+    DynamoReadingAdmin,
+    DynamoReadingStore,
+    LedgerModel,
+    backfill_rollups,
+)
+from etp.meters.rollups_store import DynamoRollups, RollupModel
 
 T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)
 
@@ -138,3 +148,124 @@ def test_the_demand_response_baseline_does_not_see_a_quarantined_reading(aws):
     assert [t for t, _ in net_load(store, "u-1", *window)] == [batch[i][0].taken_at for i in (0, 2, 3)]
     admin.release(batch[1][0], by="ops", now=T0)
     assert len(net_load(store, "u-1", *window)) == 4
+
+
+# --- energy rollups ------------------------------------------------------------------------------
+
+DAYS = [date(2025, 3, 11), date(2025, 3, 12), date(2025, 3, 13)]  # local (Asia/Taipei)
+
+
+def scattered(count: int, seed: int) -> list[tuple[StoredReading, dict, str]]:
+    """Readings of two meters and three types over three local days: ties at one second, neighbours
+    within the hold, gaps, and times at hour and day boundaries."""
+    chance = random.Random(seed)
+    start = datetime(2025, 3, 10, 15, 50, tzinfo=UTC)
+    found = []
+    for _ in range(count):
+        at = start + timedelta(seconds=chance.choice([chance.randrange(0, 2 * 86_400), chance.randrange(0, 60) * 3600]))
+        reading, values, address = item()
+        kind = chance.choice(["Demand", "Demand", "PV", "EV"])
+        power = chance.choice([1.5, 0.1, -3.25, round(chance.uniform(-50, 50), 3)])
+        found.append(
+            (
+                replace(reading, meter_id=chance.choice(["m-1", "m-2"]), kind=kind, taken_at=at, power_kw=power),
+                values,
+                address,
+            )
+        )
+    return found
+
+
+def assert_rollups_answer_as_the_readings(store: DynamoReadingStore, user: str = "u-1") -> None:
+    zone = local_zone()
+    for day in DAYS:
+        readings = store.between(user, *day_bounds(day, zone))
+        cells = DynamoRollups().day(user, day)
+        assert power.rollup_energies(cells) == power.day_energies(readings, day, zone)
+        assert rollups.samples_in(cells or {}) == len(readings)
+        for per_page in (1, 7, 1000):
+            for page in range(1, len(readings) // per_page + 3):
+                expected = store.page(user, *day_bounds(day, zone), page=page, per_page=per_page)
+                assert store.day_page(user, day, page, per_page) == expected
+
+
+def test_rollups_kept_at_ingest_answer_as_the_day_s_readings_in_any_arrival_order(aws):
+    store = DynamoReadingStore()
+    batch = scattered(90, seed=7)
+    chance = random.Random(8)
+    chance.shuffle(batch)
+    position = 0
+    while position < len(batch):
+        size = chance.randint(1, 30)
+        store.store_many(batch[position : position + size])
+        position += size
+    assert_rollups_answer_as_the_readings(store)
+    before = {day: DynamoRollups().day("u-1", day) for day in DAYS}
+    assert set(store.store_many(batch[:40])) == {"duplicate"}, "a re-run stores nothing and changes nothing"
+    assert {day: DynamoRollups().day("u-1", day) for day in DAYS} == before
+
+
+def test_quarantine_and_release_correct_the_rollups(aws):
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    batch = [item(i * 10) for i in range(5)]  # 10:00 .. 10:40 local, every 10 minutes
+    store.store_many(batch)
+    day = date(2025, 3, 12)
+    assert power.rollup_energies(DynamoRollups().day("u-1", day))["Demand"] == 1.5 * (40 + 15) / 60
+    admin.quarantine(batch[2][0], reason="spike", by="ops", now=T0)
+    assert_rollups_answer_as_the_readings(store)
+    assert rollups.samples_in(present(DynamoRollups().day("u-1", day))) == 4
+    admin.release(batch[2][0], by="ops", now=T0)
+    assert_rollups_answer_as_the_readings(store)
+    assert power.rollup_energies(DynamoRollups().day("u-1", day))["Demand"] == 1.5 * (40 + 15) / 60
+
+
+def test_the_backfill_computes_the_rollups_of_readings_stored_before_them_once(aws):
+    store = DynamoReadingStore()
+    store.store_many(scattered(60, seed=3))
+    DynamoReadingAdmin().quarantine(
+        store.between("u-1", *day_bounds(DAYS[1], local_zone()))[0], reason="x", by="o", now=T0
+    )
+    for rollup in RollupModel.scan():  # as a version without rollups left the tables
+        rollup.delete()
+    assert DynamoRollups().day("u-1", DAYS[1]) is None
+
+    days = backfill_rollups()
+    assert days is not None and days >= len(DAYS)
+    assert_rollups_answer_as_the_readings(store)
+    assert backfill_rollups() is None, "marked done: the next `make run` reads one item"
+    assert backfill_rollups(force=True) == days
+    assert_rollups_answer_as_the_readings(store)
+
+
+def test_a_replayed_id_with_other_values_leaves_the_rollups_as_the_stored_readings(aws):
+    store = DynamoReadingStore()
+    original = item(0)
+    store.store_many([original])
+    moved = replace(original[0], tx_hash="R" * 81, power_kw=99.0, taken_at=T0 + timedelta(minutes=50))
+    assert store.store_many([item(1), (moved, original[1], original[2])]) == ["stored", "replayed"]
+    assert_rollups_answer_as_the_readings(store)
+    assert rollups.samples_in(present(DynamoRollups().day("u-1", date(2025, 3, 12)))) == 2
+
+
+def test_a_run_that_stops_before_storing_is_repaired_by_the_next(aws, monkeypatch):
+    store = DynamoReadingStore()
+    batch = scattered(20, seed=5)
+
+    def crash(self, chunk):
+        raise RuntimeError("the run timed out")
+
+    monkeypatch.setattr(DynamoReadingStore, "_write", crash)
+    with pytest.raises(RuntimeError):
+        store.store_many(batch)
+    monkeypatch.undo()
+    assert all(store.between("u-1", *day_bounds(day, local_zone())) == [] for day in DAYS)
+    assert store.store_many(batch) == ["stored"] * 20, "no ledger marker: the next run stores them"
+    assert_rollups_answer_as_the_readings(store)
+
+
+def test_a_reading_time_with_a_fraction_of_a_second_counts_as_it_is_stored(aws):
+    store = DynamoReadingStore()
+    day_end = datetime(2025, 3, 12, 16, 0, tzinfo=UTC)  # the end of 2025-03-12, local
+    reading, values, address = item()
+    store.store_many([(replace(reading, taken_at=day_end - timedelta(seconds=10.5)), values, address)])
+    assert_rollups_answer_as_the_readings(store)  # held 11 s, as stored (at 15:59:49), not 10.5

@@ -22,7 +22,7 @@ import requests
 from etp.iota.node import NodeClient, NodeError, NodeProtocolError, NodeUnavailable
 from etp.iota.send import MAX_MESSAGE_BYTES, build_message_transaction, send
 from etp.iota.transaction import NULL_HASH, Transaction, finalize_bundle
-from etp.iota.trytes import ALPHABET, int_to_trytes, trytes_to_bytes
+from etp.iota.trytes import ALPHABET, int_to_trytes, pad_tag, trytes_to_bytes
 from etp_devnode.server import MAX_TIMESTAMP, DevNode
 from etp_devnode.store import CorruptState
 
@@ -294,6 +294,91 @@ def test_iri_error_answers(node, body, headers, status, key, message):
     answered, answer = post(node.url, body, headers)
     assert answered == status
     assert set(answer) == {key, "duration"} and answer[key].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "item"),
+    [
+        ("findTransactions", "addresses", "A" * 81),
+        ("findTransactions", "bundles", "A" * 81),
+        ("findTransactions", "approvees", "A" * 81),
+        ("findTransactions", "tags", "LIMITTAG"),
+        ("getTrytes", "hashes", "A" * 81),
+        ("getInclusionStates", "transactions", "A" * 81),
+    ],
+)
+def test_lists_beyond_max_requests_list_are_refused_like_iri(node, command, name, item):
+    # IRI's --max-requests-list (1,000): at the limit answered, one more refused with IRI's error.
+    at_limit, _ = post(node.url, {"command": command, name: [item] * 1000})
+    over, answer = post(node.url, {"command": command, name: [item] * 1001})
+    assert at_limit == 200
+    assert (over, answer["error"], set(answer)) == (400, "Could not complete request", {"error", "duration"})
+
+
+def test_find_answers_beyond_max_find_transactions_are_refused_like_iri():
+    # IRI's --max-find-transactions applies to the ANSWER (the intersection of the kinds given),
+    # not to any one kind's matches; default 100,000, as IRI's.
+    assert DevNode().max_find_transactions == 100_000
+    with DevNode(port=0, max_find_transactions=3) as small:
+        client = NodeClient(small.url, timeout=5)
+        sent = store(client, *(build_message_transaction(address(600 + i), "CAPTAG", b"%d" % i, 1) for i in range(4)))
+        status, answer = post(small.url, {"command": "findTransactions", "tags": ["CAPTAG"]})
+        assert (status, answer["error"], set(answer)) == (400, "Could not complete request", {"error", "duration"})
+        with pytest.raises(NodeError, match="Could not complete request"):
+            client.find_transactions(tags=["CAPTAG"])
+        three = [address(600 + i) for i in range(3)]
+        assert client.find_transactions(addresses=three, tags=["CAPTAG"]) == sent[:3]  # 3 in the answer: served
+        assert client.find_transactions(addresses=three, tags=["CAPTAG"] + ["NOTHING"] * 999) == sent[:3]
+    with pytest.raises(ValueError):
+        DevNode(max_find_transactions=0)
+
+
+def test_client_keeps_trytes_requests_within_the_body_limit(client, node):
+    # IRI's --max-body-length (1,000,000 bytes) holds ~370 transactions: 1,000 would be refused.
+    # one built transaction (building costs a bundle's Kerl work), 400 distinct ones by their tags
+    base = build_message_transaction(address(700), "BODYTAG", b"body", 1)
+    many = [base.replace(tag=pad_tag("BODY" + ALPHABET[i // 27] + ALPHABET[i % 27])) for i in range(400)]
+    status, answer = post(node.url, {"command": "storeTransactions", "trytes": [t.as_trytes() for t in many]})
+    assert (status, answer["error"]) == (400, "Request too long")
+    assert len(store(client, *many)) == 400
+    assert len(client.find_transactions(addresses=[address(700)])) == 400
+
+
+def test_the_audit_publisher_asks_within_the_answer_limit():
+    # Each record has its own address: the publisher's one question answers that record's
+    # publications only, so even a node answering at most 1 hash serves it.
+    from etp.audit import trail
+
+    with DevNode(port=0, max_find_transactions=1) as small:
+        client = NodeClient(small.url, timeout=5)
+        tag = pad_tag(trail.TAGS[trail.CLEARING])
+        first = trail.publish(client, "clearing#2026-11-25T10:00:00Z", tag, b"{}", NOW)
+        assert trail.publish(client, "clearing#2026-11-25T10:00:00Z", tag, b"{}", NOW) == first
+        other = trail.publish(client, "clearing#2026-11-25T11:00:00Z", tag, b"{}", NOW)
+        assert other != first
+        assert len(small.tangle or []) == 2
+
+
+def test_devnode_command_line_sets_the_answer_limit(monkeypatch):
+    from etp_devnode import __main__ as cli
+
+    started: list[int] = []
+
+    class Stopped(Exception):
+        pass
+
+    def fake_node(host, port, state, *, max_find_transactions):
+        started.append(max_find_transactions)
+        raise Stopped
+
+    monkeypatch.setattr(cli, "DevNode", fake_node)
+    with pytest.raises(Stopped):
+        cli.main(["--port", "0", "--max-find-transactions", "500"])
+    with pytest.raises(Stopped):
+        cli.main(["--port", "0"])
+    assert started == [500, 100_000]
+    with pytest.raises(SystemExit):
+        cli.main(["--max-find-transactions", "0"])
 
 
 def test_any_api_version_header_is_accepted_like_iri(node):

@@ -11,8 +11,10 @@ import pytest
 from tangle import demand_payload, sealed_reading, transaction_trytes
 
 from etp.iota.curl import curl_hash
-from etp.meters import envelope
+from etp.iota.node import OVER_LIMIT, NodeError
+from etp.meters import discovery, envelope
 from etp.meters import registry as meters
+from etp.meters.discovery import MemoryHints
 from etp.meters.registry import Meter
 from etp.meters.store import AddressRecord
 from etp.meters.tracker import NULL_TRYTES, Tracker, active_days
@@ -32,10 +34,11 @@ class FakeNode:
         self.transactions[tx_hash] = trytes
         return tx_hash
 
-    def find_transactions(self, *, addresses):
+    def find_transactions(self, *, addresses, tags):
+        # IRI's answer: at one of the addresses AND with one of the tags (tag: trytes 2592-2619)
         self.calls.append("findTransactions")
-        wanted = set(addresses)
-        return [h for h, t in self.transactions.items() if t[2187:2268] in wanted]
+        wanted, tagged = set(addresses), {t.ljust(27, "9") for t in tags}
+        return [h for h, t in self.transactions.items() if t[2187:2268] in wanted and t[2592:2619] in tagged]
 
     def get_trytes(self, hashes):
         self.calls.append("getTrytes")
@@ -141,11 +144,13 @@ def publish(world, payload=None, *, private=None, public=None, tag=None, kind="D
     )
 
 
-def test_good_readings_are_stored_with_one_discovery_call(world):
+def test_good_readings_are_stored_with_one_request_per_question(world):
     hashes = [publish(world) for _ in range(3)]
     report = world["tracker"].run(NOW)
     assert (report.addresses, report.discovered, report.fetched, report.stored) == (2, 3, 3, 3)
-    assert world["node"].calls == ["findTransactions", "getTrytes"]
+    # 10:05: hours 10-23 (the later ones: normally nothing), hour 9, the gaps of hours 0-8
+    assert report.questions == report.find_calls == 11
+    assert world["node"].calls == ["findTransactions"] * 11 + ["getTrytes"]
     stored = sorted(r.tx_hash for r in world["store"].readings.values())
     assert stored == sorted(hashes)
     reading = next(iter(world["store"].readings.values()))
@@ -158,7 +163,7 @@ def test_a_second_run_fetches_nothing_again(world):
     world["node"].calls.clear()
     report = world["tracker"].run(NOW)
     assert (report.discovered, report.fetched, report.stored) == (1, 0, 0)
-    assert world["node"].calls == ["findTransactions"]
+    assert "getTrytes" not in world["node"].calls
 
 
 def rejection(world, tx_hash):
@@ -205,6 +210,8 @@ def test_each_bad_transaction_is_rejected_with_its_reason_and_the_good_ones_are_
         "unknown address": publish(world, address="B" * 81),
     }
     world["node"].transactions.pop(cases.pop("unknown address"))  # findTransactions only sees known addresses
+    # Discovery asks for the reading tags only: a transaction with another tag is never seen.
+    unknown_tag = cases.pop("unknown tag")
     nan_payload = demand_payload(TAKEN).replace(b'"grid": 12.5', b'"grid": NaN')
     cases["grid is not a finite power (NaN)"] = publish(world, nan_payload)
     report = world["tracker"].run(NOW)
@@ -221,6 +228,7 @@ def test_each_bad_transaction_is_rejected_with_its_reason_and_the_good_ones_are_
     for name, tx_hash in cases.items():
         pattern = expectations.get(name, re.escape(name))
         assert re.search(pattern, rejection(world, tx_hash)), (name, rejection(world, tx_hash))
+    assert f"tx#{unknown_tag}" not in world["store"].ledger
 
 
 def test_rejected_transactions_are_not_fetched_again(world):
@@ -343,3 +351,183 @@ def test_readings_up_to_the_meters_own_rating_are_stored_and_beyond_it_rejected(
     assert {name: rejection(world, h) for name, h in cases.items()} == dict.fromkeys(
         cases, "rejected: above rated capacity"
     )
+
+
+# --- discovery at scale (issue #13): narrow questions, late readings, the node's limits -------------
+
+
+def every_run(start: datetime, end: datetime):
+    """The 5-minute schedule's run times in [start, end]."""
+    while start <= end:
+        yield start
+        start += timedelta(minutes=5)
+
+
+def published_at(world, moments):
+    return {publish(world, demand_payload(at), at=at) for at in moments}
+
+
+def quarter_hours(start: datetime, end: datetime) -> list[datetime]:
+    return [start + timedelta(minutes=15 * i) for i in range(int((end - start) / timedelta(minutes=15)))]
+
+
+def test_a_meter_back_from_hours_offline_has_its_whole_backlog_ingested(world, frozen_clock):
+    """Offline from 10:20 to 15:00 UTC (hour 10 partly received), its backlog published at 15:30:
+    all of it is ingested by the next run, and nothing twice."""
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    on_time = quarter_hours(day, day + timedelta(hours=10, minutes=20))  # 00:00 ... 10:15
+    backlog = quarter_hours(day + timedelta(hours=10, minutes=30), day + timedelta(hours=15, minutes=30))
+    tracker, store = world["tracker"], world["store"]
+    for at in every_run(day + timedelta(minutes=5), day + timedelta(hours=15, minutes=30)):
+        frozen_clock.now = at
+        published_at(world, [t for t in on_time if at - timedelta(minutes=5) < t + timedelta(minutes=1) <= at])
+        tracker.run(at)
+    assert len(store.readings) == len(on_time)
+    late = published_at(world, backlog)  # 10:30 ... 15:15, published at 15:30
+    frozen_clock.now = day + timedelta(hours=15, minutes=35)
+    report = tracker.run(frozen_clock.now)
+    assert (report.stored, report.fetched) == (len(backlog), len(backlog))
+    assert late <= {r.tx_hash for r in store.readings.values()}
+    frozen_clock.now += timedelta(minutes=5)
+    assert tracker.run(frozen_clock.now).fetched == 0
+
+
+def test_an_idle_run_looks_nothing_up_however_many_readings_the_day_has(world, frozen_clock):
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    lookups: list[int] = []
+    processed = world["store"].processed
+
+    def counted(hashes):
+        lookups.append(len(hashes))
+        return processed(hashes)
+
+    world["store"].processed = counted
+    for at in every_run(day + timedelta(minutes=5), day + timedelta(hours=12)):
+        frozen_clock.now = at
+        published_at(world, [at - timedelta(minutes=4)])
+        tracker_report = world["tracker"].run(at)
+        assert tracker_report.stored == 1
+    world["node"].calls.clear()
+    lookups.clear()
+    idle = world["tracker"].run(day + timedelta(hours=12, minutes=1))
+    assert (idle.fetched, idle.stored, lookups, "getTrytes" in world["node"].calls) == (0, 0, [0], False)
+    # an hour of readings a question (recent, swept), never the day's 144
+    assert 0 < idle.discovered <= 3 * 12
+    # recent x 2, the sweep, and the gaps of the meter that never published (hours 0-10 but the
+    # swept one): asked of its address alone, empty answers
+    assert idle.questions == 2 + 1 + 10
+
+
+def test_a_straggler_into_an_hour_already_read_is_found_by_the_sweep(world, frozen_clock):
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    for at in every_run(day + timedelta(minutes=5), day + timedelta(hours=10)):
+        frozen_clock.now = at
+        published_at(world, [at - timedelta(minutes=4)])
+        world["tracker"].run(at)
+    straggler = publish(world, demand_payload(day + timedelta(hours=3, minutes=7)), at=day + timedelta(hours=3))
+    runs = 0
+    while straggler not in {r.tx_hash for r in world["store"].readings.values()}:
+        frozen_clock.now += timedelta(minutes=5)
+        world["tracker"].run(frozen_clock.now)
+        runs += 1
+        assert runs <= 24, "every older hour is swept within 24 runs"
+
+
+def test_the_hints_are_only_hints_a_tracker_without_them_stores_nothing_twice(world):
+    publish(world)
+    world["tracker"].run(NOW)
+    forgetful = replace(world["tracker"], hints=MemoryHints())
+    report = forgetful.run(NOW)
+    assert (report.discovered, report.fetched, report.stored, len(world["store"].readings)) == (1, 0, 0, 1)
+
+
+def test_an_answer_over_the_nodes_limit_is_split_until_it_passes(world):
+    class LimitedNode(FakeNode):
+        def find_transactions(self, *, addresses, tags):
+            found = super().find_transactions(addresses=addresses, tags=tags)
+            if len(found) > 3:
+                raise NodeError("findTransactions", OVER_LIMIT, 400)
+            return found
+
+    node = LimitedNode()
+    node.transactions = world["node"].transactions
+    other = meters.daily_address(SEED, "m-2", date(2026, 11, 25))
+    keys = world["keys"]
+    for _ in range(3):
+        publish(world)
+        world["node"].add(
+            sealed_reading(
+                other,
+                TAKEN,
+                platform_public=keys["platform_public"],
+                meter_private=keys["other_private"],
+                payload=demand_payload(TAKEN, account="NCKU_BEMS"),
+            )
+        )
+    report = replace(world["tracker"], node=node).run(NOW)
+    assert (report.stored, report.over_limit) == (6, 0)
+    publish(world)  # the first meter's hour 10 now holds 4: over the limit on its own
+    report = replace(world["tracker"], node=node).run(NOW)
+    assert (report.stored, report.over_limit) == (0, 1)
+
+
+def test_the_tracker_stays_within_the_dev_nodes_iri_limits(world):
+    from etp.iota.node import NodeClient
+    from etp_devnode.server import DevNode
+
+    keys = world["keys"]
+    other = meters.daily_address(SEED, "m-2", date(2026, 11, 25))
+    trytes = [
+        sealed_reading(
+            world["address"], TAKEN, platform_public=keys["platform_public"], meter_private=keys["meter_private"]
+        )
+        for _ in range(4)
+    ]
+    trytes += [
+        sealed_reading(
+            other,
+            TAKEN,
+            platform_public=keys["platform_public"],
+            meter_private=keys["other_private"],
+            payload=demand_payload(TAKEN, account="NCKU_BEMS"),
+        )
+        for _ in range(4)
+    ]
+    with DevNode(port=0, max_find_transactions=5) as node:
+        client = NodeClient(node.url)
+        client.store_transactions(trytes)
+        with pytest.raises(NodeError, match="Could not complete request"):
+            client.find_transactions(addresses=[world["address"], other])  # 8 hashes: over the limit
+        report = replace(world["tracker"], node=client, find_batch=1000).run(NOW)
+    assert (report.stored, report.over_limit, dict(report.rejected)) == (8, 0, {})
+
+
+def test_the_questions_of_a_run():
+    day = {"2026-11-25": ["A" * 81, "B" * 81]}
+    at_10 = discovery.plan(datetime(2026, 11, 25, 10, 5, tzinfo=UTC), day, {})
+    assert [(q.why, q.hours) for q in at_10[:2]] == [("recent", tuple(range(10, 24))), ("recent", (9,))]
+    assert sorted(q.hours[0] for q in at_10[2:]) == list(range(9))  # the sweep and the gaps: hours 0-8
+    seen = {"2026-11-25": {discovery.address_hour("A" * 81, h) for h in range(11)}}
+    # A has every hour: only B's gaps are asked; A is asked in the sweep only
+    late = [q for q in discovery.plan(datetime(2026, 11, 25, 10, 5, tzinfo=UTC), day, seen) if q.why == "catch-up"]
+    assert {q.addresses for q in late} == {("B" * 81,)}
+    # A went quiet after 07:xx: hour 7 may be partial, 8 is a gap
+    quiet = {"2026-11-25": {discovery.address_hour("A" * 81, h) for h in range(8)}}
+    late = discovery.plan(datetime(2026, 11, 25, 10, 5, tzinfo=UTC), {"2026-11-25": ["A" * 81]}, quiet)
+    swept = discovery.sweep_hour("2026-11-25", datetime(2026, 11, 25, 10, 5, tzinfo=UTC))
+    assert {q.hours[0] for q in late if q.why == "catch-up"} == {7, 8} - {swept}
+    # 00:30: yesterday's addresses too, their hours 23 and 00 are recent
+    both = {"2026-11-24": ["C" * 81], "2026-11-25": ["A" * 81]}
+    early = discovery.plan(datetime(2026, 11, 25, 0, 30, tzinfo=UTC), both, {})
+    assert [(q.day, q.hours) for q in early if q.why == "recent"] == [
+        ("2026-11-24", (0,)),
+        ("2026-11-24", (23,)),
+        ("2026-11-25", tuple(range(24))),
+        ("2026-11-25", (23,)),
+    ]
+    assert discovery.older_hours("2026-11-24", datetime(2026, 11, 25, 0, 30, tzinfo=UTC)) == list(range(1, 23))
+    sweeps = {
+        discovery.sweep_hour("2026-11-25", datetime(2026, 11, 25, 20, 0, tzinfo=UTC) + timedelta(minutes=5 * i))
+        for i in range(24)
+    }
+    assert sweeps - {None} >= set(range(19))  # every hour older than 20:00, within 24 runs

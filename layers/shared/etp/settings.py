@@ -22,6 +22,7 @@ class Settings(BaseModel):
     meters_table: str = "etp-meters"
     addresses_table: str = "etp-addresses"
     readings_table: str = "etp-readings"
+    rollups_table: str = "etp-rollups"
     ledger_table: str = "etp-ledger"
     bids_table: str = "etp-bids"
     news_table: str = "etp-news"

@@ -6,7 +6,11 @@ node gets wrong surfaces as `NodeProtocolError`, never as a half-parsed value.
 IRI refuses lists longer than its `maxRequestsList` (1000 by default) with "Could not complete
 request". `find_transactions`, `get_trytes`, `get_inclusion_states` and the store/broadcast calls
 therefore split longer lists into requests of `max_request_list` items and join the answers; a
-request within the limit (the tracker's discovery of every meter's address) stays one round trip.
+request within the limit stays one round trip. Transactions to store or broadcast are also split
+so that each request body stays within IRI's `maxBodyLength` (1,000,000 bytes: ~370 transactions).
+IRI also refuses a findTransactions whose ANSWER would exceed `--max-find-transactions` (100,000
+hashes by default): a caller asking broad questions must narrow them (the tracker does, see
+etp.meters.tracker); the client reports the refusal as NodeError("Could not complete request").
 """
 
 import http.client
@@ -22,6 +26,10 @@ from etp.iota.trytes import is_hash, is_tag, is_trytes, pad_tag
 
 API_VERSION = "1"
 IRI_MAX_REQUEST_LIST = 1000
+IRI_MAX_BODY_LENGTH = 1_000_000
+OVER_LIMIT = "Could not complete request"  # IRI's error for a request beyond one of its limits
+# A storeTransactions/broadcastTransactions body: {"command": ..., "trytes": ["...", ...]}
+_TRYTES_PER_BODY = (IRI_MAX_BODY_LENGTH - 100) // (TRANSACTION_LENGTH + 4)
 _MAX_ANSWER_BYTES = 64 * 1024 * 1024  # 10000 transactions of getTrytes are 27 MB
 
 
@@ -238,7 +246,7 @@ class NodeClient:
     def _send_trytes(self, command: str, trytes: Sequence[str]) -> None:
         if not all(is_trytes(t, TRANSACTION_LENGTH) for t in trytes):
             raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
-        for part in _chunks(trytes, self.max_request_list):
+        for part in _chunks(trytes, min(self.max_request_list, _TRYTES_PER_BODY)):
             self._call(command, trytes=part)
 
 

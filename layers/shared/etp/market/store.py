@@ -2,8 +2,13 @@
 
 Table `BIDS_TABLE`, hash key `id`:
 - bid items, with GSI `by-user-slot` (`user_id`, `slot_key` = `<slot start UTC>#<id>`: a user's
-  bids from a time on, for GET /bidsubmit and /matchresult) and GSI `by-slot` (`slot`, `id`: every
-  bid of a slot, for the market jobs and /bidstatus);
+  bids from a time on, for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage),
+  GSI `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs and /bidstatus) and the
+  sparse GSI `by-user-won` (`won_by` = the user id, `slot_key`): `won_by` is written only by the
+  outcome that makes a bid won with a fill (and kept through delivery and settlement), so the index
+  holds exactly the won bids, newest first for /homepage's latest ten. Won bids written before the
+  index existed get their key from `backfill_index_keys` (`etp-admin market backfill-indexes`, run
+  by `make run`). One index only was added: CloudFormation adds one GSI per table update;
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
@@ -21,6 +26,7 @@ from datetime import datetime
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -29,6 +35,7 @@ from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import aws_region, conditional, failed_conditions, retry_races
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import SlotState
+from etp.market.views import WON_STATUSES
 from etp.settings import settings
 
 
@@ -58,6 +65,15 @@ class _BySlot(GlobalSecondaryIndex["BidModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
+class _ByUserWon(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-user-won"
+        projection = AllProjection()
+
+    won_by = UnicodeAttribute(hash_key=True)
+    slot_key = UnicodeAttribute(range_key=True)
+
+
 class BidModel(Model):
     class Meta:
         table_name = settings().bids_table
@@ -71,6 +87,7 @@ class BidModel(Model):
     side = UnicodeAttribute(null=True)
     slot = UnicodeAttribute(null=True)
     slot_key = UnicodeAttribute(null=True)
+    won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill
     volume_wh = NumberAttribute(null=True)
     price_milli = NumberAttribute(null=True)
     status = UnicodeAttribute(null=True)
@@ -90,6 +107,7 @@ class BidModel(Model):
 
     by_user_slot = _ByUserSlot()
     by_slot = _BySlot()
+    by_user_won = _ByUserWon()
 
 
 def _guard_key(user_id: str, slot: datetime) -> str:
@@ -283,6 +301,8 @@ class DynamoBidStore:
             if cleared_price_milli is None
             else BidModel.cleared_price_milli.set(cleared_price_milli)
         )
+        # the same write puts a won bid into `by-user-won` (won_by: its owner) or keeps it out
+        won = BidModel.won_by.set(bid.user_id) if _is_won(status, fill_wh) else BidModel.won_by.remove()
         return conditional(
             lambda: BidModel(bid.id).update(
                 actions=[
@@ -291,19 +311,40 @@ class DynamoBidStore:
                     BidModel.fill_wh.set(fill_wh),
                     price,
                     BidModel.pairs.set(stored_pairs),
+                    won,
                 ],
                 condition=(BidModel.status == expected),
             )
         )
 
     def of_user_from(self, user_id: str, start: datetime) -> list[StoredBid]:
+        """A user's bids whose slot starts at `start` or later (reads exactly those)."""
         condition = BidModel.slot_key >= to_utc_iso(start)
         return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
 
-    def latest_of_user(self, user_id: str, scan_limit: int = 500):
-        """A user's bids, newest slot first (at most `scan_limit` read)."""
-        for item in BidModel.by_user_slot.query(user_id, scan_index_forward=False, limit=scan_limit):
-            yield _to_bid(item)
+    def of_user_in_slot(self, user_id: str, slot: datetime) -> list[StoredBid]:
+        """A user's bids of one slot (reads exactly those: the slot is the key's prefix)."""
+        condition = BidModel.slot_key.startswith(f"{to_utc_iso(slot)}#")
+        return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
+
+    def latest_won_of_user(self, user_id: str, count: int) -> list[StoredBid]:
+        """A user's `count` newest won bids (won, delivering, settling or settled, with a fill), newest
+        slot first: one Query of the sparse `by-user-won` index with Limit `count`, so at most
+        `count` items are read however long the user's history."""
+        items = BidModel.by_user_won.query(user_id, scan_index_forward=False, limit=count, page_size=count)
+        return [_to_bid(i) for i in items]
+
+    def backfill_index_keys(self) -> int:
+        """Give won bids written before `by-user-won` existed their key (`won_by`); how many were
+        updated. Idempotent: a Scan for the won bids still missing it, each updated only if its
+        version did not move meanwhile (a bid written since then got its key from that write)."""
+        missing = (
+            BidModel.user_id.exists()
+            & BidModel.status.is_in(*WON_STATUSES)
+            & (BidModel.fill_wh > 0)
+            & BidModel.won_by.does_not_exist()
+        )
+        return sum(_backfill(item) for item in BidModel.scan(filter_condition=missing))
 
     def of_slot(self, slot: datetime) -> list[StoredBid]:
         return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
@@ -318,6 +359,16 @@ class DynamoBidStore:
         for bid in self.of_slot(slot):
             if bid.status != SUBMITTED:
                 BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
+
+
+def _is_won(status: str, fill_wh: int) -> bool:
+    return status in WON_STATUSES and fill_wh > 0
+
+
+def _backfill(item: BidModel) -> bool:
+    """Write a won bid's index key, unless it changed (or went) since it was read."""
+    actions: list[Action] = [BidModel.won_by.set(item.user_id or "")]
+    return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
 
 
 def _bid_item(bid: StoredBid) -> BidModel:

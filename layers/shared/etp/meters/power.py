@@ -1,16 +1,17 @@
 """GET /power_info views over stored readings (table, chart, summary). Pure logic."""
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, day_bounds, supported_day
-from etp.meters.readings import StoredReading, energy_kwh
+from etp.meters import rollups
+from etp.meters.readings import StoredReading
 
-ENERGY_KEYS = ("Demand", "PV", "EV", "ESS", "WT")
+ENERGY_KEYS = rollups.ENERGY_KEYS
 PARTICIPANT_ID = re.compile(r"\A[0-9a-fA-F-]{36}\Z")
 # ASCII digits only (strptime's `%Y` takes other scripts' digits too), matched to the true end.
 LOCAL_DAY = re.compile(r"\A[0-9]{4}/[0-9]{2}/[0-9]{2}\Z")
@@ -62,19 +63,24 @@ def table_row(reading: StoredReading, zone: ZoneInfo, explorer_url: Callable[[st
 
 
 def day_energies(readings: Iterable[StoredReading], day: date, zone: ZoneInfo) -> dict[str, float]:
-    """Energies (kWh) of one local day; each meter's series of each type is integrated on its own."""
+    """Energies (kWh) of one local day; each meter's series of each type is integrated on its own,
+    exactly (etp.meters.rollups), and rounded once at the end."""
     start, end = day_bounds(day, zone)
-    series: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    for reading in readings:
-        series[(reading.meter_id, reading.kind)].append((reading.taken_at, reading.power_kw))
-    totals = dict.fromkeys(ENERGY_KEYS, 0.0)
-    for (_, kind), samples in series.items():
-        totals[kind] += energy_kwh(samples, start, end)
-    generate = totals["WT"] + totals["PV"] + totals["EV"] + totals["ESS"]
-    result = {key: round(value, 3) for key, value in totals.items()}
-    result["Generate"] = round(generate, 3)
-    result["Consume"] = round(totals["Demand"] - generate, 3)
-    return result
+    totals = dict.fromkeys(ENERGY_KEYS, Fraction(0))
+    for reading, kws in rollups.contributions(readings, start, end):
+        totals[reading.kind] += kws
+    return rollups.energies(totals)
+
+
+def rollup_energies(cells: rollups.Cells | None) -> dict[str, float]:
+    """The same energies from a day's rollup (None: no reading that day)."""
+    return rollups.energies(rollups.kind_totals((cells or {}).values()))
+
+
+def rollup_chart(days: dict[date, rollups.Cells], last_day: date) -> list[dict]:
+    """Seven objects, last_day-6 .. last_day ascending, from the days' rollups."""
+    listed = [last_day - timedelta(days=offset) for offset in range(6, -1, -1)]
+    return [{"Date": day.strftime("%Y/%m/%d"), **rollup_energies(days.get(day))} for day in listed]
 
 
 def chart(readings: list[StoredReading], last_day: date, zone: ZoneInfo) -> list[dict]:

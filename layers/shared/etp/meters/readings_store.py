@@ -10,18 +10,27 @@ most once, even when two tracker runs overlap.
 
 Quarantine: an operator hides a stored reading from every answer by moving its `sk` to
 `quarantined#<UTC time>Z#<reading id>`. Every read of readings (`between`, `page` and its COUNT,
-hence /power_info, settlement and the DR baseline) is a Query of `by-user-time` within a time
-window, i.e. between two `YYYY-...` sort keys, and a `quarantined#` key ('q' sorts after every
-digit) is never inside one: hidden readings are out of every window, answer and count, by
-construction, with no filter to forget, and `totalCount` agrees with the pages. The item itself
+`day_page`, hence /power_info, settlement, the DR baseline and the rollups' recompute) is a Query
+of `by-user-time` within a time window, i.e. between two `YYYY-...` sort keys, and a `quarantined#`
+key ('q' sorts after every digit) is never inside one: hidden readings are out of every window,
+answer and count (quarantine and release recompute the rollups they touch), by construction, with
+no filter to forget, and `totalCount` agrees with the pages. The item itself
 stays (audit), with who, when and why, and a log of every quarantine and release; releasing puts
 the time-ordered `sk` back. A NEW read of readings must keep to a time window of `by-user-time`.
+
+Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
+quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
+hours (`refresh_rollups`), so /power_info's chart, summary and table counts read the rollups, not
+the readings; `day_page` finds a table page's first hour from the counts. `backfill_rollups` is the
+one-time migration of readings stored before rollups existed.
 """
 
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -31,9 +40,11 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import from_utc_iso, to_utc_iso, utcnow
+from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
 from etp.dynamo import aws_region, conditional, failed_conditions
+from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
+from etp.meters.rollups_store import DynamoRollups
 from etp.settings import settings
 
 
@@ -155,7 +166,14 @@ class DynamoReadingStore:
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
         """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
         each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
-        overlapping run, a replayed id), its items are retried one by one for exact outcomes."""
+        overlapping run, a replayed id), its items are retried one by one for exact outcomes.
+
+        The energy rollups of the hours these readings touch are recomputed first, as if all were
+        stored: a run that stops after that stored nothing, so the next one fetches, stores and
+        recomputes the same readings again. When some were not stored after all (a replayed id,
+        another run's), those hours are recomputed again from what is stored."""
+        readings = [_as_stored(reading) for reading, _, _ in items]
+        refresh_rollups(readings, include=readings)
         outcomes: list[Outcome] = []
         for start in range(0, len(items), 50):
             chunk = items[start : start + 50]
@@ -166,6 +184,9 @@ class DynamoReadingStore:
                 if error.cause_response_code != "TransactionCanceledException":
                     raise
                 outcomes.extend([_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk))
+        if any(outcome != "stored" for outcome in outcomes):
+            stored = [reading for reading, outcome in zip(readings, outcomes, strict=True) if outcome == "stored"]
+            refresh_rollups(readings, include=stored)
         return outcomes
 
     def _one_by_one(self, chunk) -> list[Outcome]:
@@ -216,10 +237,35 @@ class DynamoReadingStore:
             if start <= r.taken_at < end
         ]
 
+    def day_page(self, user_id: str, day: date, page: int, per_page: int) -> tuple[list[StoredReading], int]:
+        """One page of a local day's readings, newest first, and how many the day holds, by the day's
+        rollup: its hour counts give the total and the hour where the page starts, and one Query reads
+        from that hour's end down, skipping only the page's earlier rows within that hour."""
+        zone = local_zone()
+        counts = {
+            bucket: sum(n for _, n in cell.values()) for bucket, cell in (_rollups().day(user_id, day) or {}).items()
+        }
+        total = sum(counts.values())
+        skip = (page - 1) * per_page
+        if skip >= total:
+            return [], total
+        bucket, skip = _starting_bucket(counts, skip)
+        start, end = day_bounds(day, zone)
+        _, upper = rollups.bucket_bounds(bucket, start, end)
+        query = ReadingModel.by_user_time.query(
+            user_id,
+            range_key_condition=ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(upper)),
+            scan_index_forward=False,
+            limit=skip + per_page,
+            page_size=min(skip + per_page, 1000),
+        )
+        return [_to_stored(item) for index, item in enumerate(query) if index >= skip], total
+
     def page(
         self, user_id: str, start: datetime, end: datetime, page: int, per_page: int
     ) -> tuple[list[StoredReading], int]:
-        """One page of a window's readings, newest first, and how many the window holds."""
+        """One page of any window's readings, newest first, and how many the window holds (a COUNT
+        and a skip through the window: /power_info uses `day_page`; this is its reference)."""
         condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
         total = ReadingModel.by_user_time.count(user_id, range_key_condition=condition)
         skip = (page - 1) * per_page
@@ -280,7 +326,10 @@ class DynamoReadingAdmin:
             ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
         ]
         condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.does_not_exist()
-        return conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+        changed = conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+        if changed:
+            refresh_rollups([reading], exclude={reading.id})
+        return changed
 
     def release(self, reading: StoredReading, *, by: str, now: datetime, reason: str | None = None) -> bool:
         """Undo a quarantine; False when the reading is not quarantined (nothing changes)."""
@@ -293,7 +342,67 @@ class DynamoReadingAdmin:
             ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
         ]
         condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.exists()
-        return conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+        changed = conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
+        if changed:
+            refresh_rollups([reading], include=[reading])
+        return changed
+
+
+# --- energy rollups (etp.meters.rollups) ------------------------------------------------------
+
+
+def _as_stored(reading: StoredReading) -> StoredReading:
+    """A reading as it reads back: its time to the second (a payload's time may have a fraction)."""
+    return replace(reading, taken_at=from_utc_iso(to_utc_iso(reading.taken_at)))
+
+
+def _rollups() -> DynamoRollups:
+    return DynamoRollups()
+
+
+def _starting_bucket(counts: dict[int, int], skip: int) -> tuple[int, int]:
+    """The hour-bucket holding the `skip`-th newest reading, and how many newer ones that bucket holds."""
+    for bucket in sorted(counts, reverse=True):
+        if skip < counts[bucket]:
+            return bucket, skip
+        skip -= counts[bucket]
+    raise ValueError("skip is beyond the day's readings")
+
+
+def refresh_rollups(
+    changed: list[StoredReading], *, include: Iterable[StoredReading] = (), exclude: Collection[str] = ()
+) -> None:
+    """Recompute the rollup buckets that readings added or hidden at these times touch
+    (etp.meters.rollups.refresh). The by-user-time index is eventually consistent, so the readings
+    just stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
+    extra = list(include)
+
+    def read(user_id: str, low: datetime, high: datetime) -> list[StoredReading]:
+        window = {r.id: r for r in DynamoReadingStore().between(user_id, low, high)}
+        window |= {r.id: r for r in extra if r.user_id == user_id and low <= r.taken_at < high}
+        return [r for key, r in window.items() if key not in exclude]
+
+    if changed:
+        rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
+
+
+def backfill_rollups(*, force: bool = False) -> int | None:
+    """Compute every (user, local day) rollup from the stored, visible readings: the one-time migration
+    of the readings stored before rollups existed. Idempotent (each day's rollup is replaced by its
+    recomputed value); marked done, so a second call reads one item and returns None, unless forced."""
+    store = _rollups()
+    if not force and store.backfilled():
+        return None
+    zone = local_zone()
+    days: dict[tuple[str, date], list[StoredReading]] = defaultdict(list)
+    for item in ReadingModel.scan():
+        if not item.sk.startswith(QUARANTINED):
+            reading = _to_stored(item)
+            days[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
+    for (user_id, day), readings in days.items():
+        store.put_day(user_id, day, rollups.day_cells(readings, day, zone))
+    store.mark_backfilled(to_utc_iso(utcnow()), len(days))
+    return len(days)
 
 
 def _reading_id(key: str) -> str | None:

@@ -1,11 +1,19 @@
 """The IOTA tracker: pull new readings from the node, check them one by one, store the good ones.
 
-One run: every active address (today's UTC day, and yesterday's during the first hour of a day)
--> ONE findTransactions -> getTrytes for the hashes no earlier run processed -> per transaction:
-parse, check address and tag, open the envelope (platform key, then the owning meter's key),
-validate the payload, check it is plausible (not from the future, within the meter's rated
-capacity), store. A bad transaction is rejected with a reason (and never refetched); it never
-stops the rest of the batch.
+One run: the active addresses (today's UTC day, and yesterday's during the first hour of a day)
+-> findTransactions narrowed to (address day, UTC hour) questions, addresses AND that hour's
+reading tags, 1,000 addresses a request (etp.meters.discovery: the recent hours, the later ones,
+the catch-up of late readings, one swept older hour) -> the hints drop hashes processed before, the ledger the
+rest of them -> getTrytes for the new ones -> per transaction: parse, check address and tag, open
+the envelope (platform key, then the owning meter's key), validate the payload, check it is
+plausible (not from the future, within the meter's rated capacity), store -> the hints learn
+what was processed. A bad transaction is rejected with a reason (and never refetched); it never
+stops the rest of the batch. A transaction whose tag is not a reading tag is never asked for,
+so it is neither fetched nor counted.
+
+A question whose answer the node refuses as too large (IRI's --max-find-transactions) is split
+in halves until it passes; one address over the limit on its own is left out of that run and
+counted (`over_limit`).
 
 "From the future" is measured against the later of the run's time and the wall clock, plus the
 clock-skew allowance: a scheduled run's time IS the wall clock, and an operator's re-run as of a
@@ -19,6 +27,7 @@ because the readings stay on the tangle.
 """
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,9 +37,11 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import utcnow
+from etp.iota.node import OVER_LIMIT, NodeError
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
-from etp.meters import envelope, readings
+from etp.meters import discovery, envelope, readings
+from etp.meters.discovery import Hints, MemoryHints, Question
 from etp.meters.readings import ReadingLedger, StoredReading
 from etp.meters.registry import Meter
 
@@ -42,7 +53,7 @@ class AddressBook(Protocol):
 
 
 class Node(Protocol):
-    def find_transactions(self, *, addresses: list[str]) -> list[str]: ...
+    def find_transactions(self, *, addresses: list[str], tags: list[str]) -> list[str]: ...
     def get_trytes(self, hashes: list[str]) -> list[str]: ...
 
 
@@ -55,6 +66,9 @@ class RunReport:
     stored: int = 0
     duplicates: int = 0
     rejected: Counter = field(default_factory=Counter)
+    questions: int = 0  # (address day, hour) questions asked
+    find_calls: int = 0  # findTransactions requests
+    over_limit: int = 0  # addresses whose answer alone exceeds the node's limit: left out
 
     def as_dict(self) -> dict:
         return {
@@ -65,6 +79,9 @@ class RunReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": dict(self.rejected),
+            "questions": self.questions,
+            "find_calls": self.find_calls,
+            "over_limit": self.over_limit,
         }
 
 
@@ -86,6 +103,9 @@ class Tracker:
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention
     get_trytes_batch: int = 500
     write_batch: int = 50
+    find_batch: int = 1000  # addresses per findTransactions: IRI's --max-requests-list
+    # What earlier runs processed (etp.meters.discovery); without one, this tracker's own memory.
+    hints: Hints = field(default_factory=MemoryHints)
 
     def run(self, now: datetime) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -93,20 +113,15 @@ class Tracker:
         report.addresses = len(entries)
         if not entries:
             return report
-        hashes = list(dict.fromkeys(self.node.find_transactions(addresses=list(entries))))
-        report.discovered = len(hashes)
-        done = self.store.processed(hashes)
-        new = [h for h in hashes if h not in done]
+        found, new, processed = self._discover(now, entries, report)
         fetched: list[tuple[str, str]] = []
         for start in range(0, len(new), self.get_trytes_batch):
             batch = new[start : start + self.get_trytes_batch]
             fetched.extend(zip(batch, self.node.get_trytes(batch), strict=True))
         report.fetched = len(fetched)
         not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
-        owners: dict[str, Meter | None] = {}
-        for entry in entries.values():
-            if entry.meter_id not in owners:
-                owners[entry.meter_id] = self.meters(entry.meter_id)
+        owners = _Owners(self.meters)  # looked up when a meter has something new, not every run
+        hours: dict[str, set[str]] = {}
         # Checking is CPU-bound, but the RSA work releases the GIL, so the worker threads use every
         # core; meanwhile this thread stores what is already checked, a batch at a time.
         accepted: list[tuple[StoredReading, dict[str, float], str]] = []
@@ -115,6 +130,8 @@ class Tracker:
             for tx_hash, result in pool.map(
                 lambda item: self._checked(item[0], item[1], entries, owners, not_after), fetched
             ):
+                if result is not None:
+                    processed.add(tx_hash)
                 if isinstance(result, str):
                     self._rejected(report, tx_hash, result)
                 elif result is not None:
@@ -133,11 +150,60 @@ class Tracker:
                         tx_hash=tx_hash,
                     )
                     accepted.append((stored, reading.values, entry.address))
+                    hours.setdefault(entry.day, set()).add(discovery.address_hour(entry.address, reading.taken_at.hour))
                     if len(accepted) == self.write_batch:
                         self._store(report, accepted)
                         accepted = []
         self._store(report, accepted)
+        self._learn(found, processed, hours)
         return report
+
+    def _discover(self, now: datetime, entries: dict, report: RunReport):
+        """(hash -> its (day, hour), the hashes to fetch, the ones the ledger already has)."""
+        days: dict[str, list[str]] = {}
+        for entry in entries.values():
+            days.setdefault(entry.day, []).append(entry.address)
+        questions = discovery.plan(now, days, self.hints.seen_hours(list(days)))
+        report.questions = len(questions)
+        found: dict[str, tuple[str, int]] = {}
+        for question in questions:
+            for tx_hash in self._find(question, report):
+                found.setdefault(tx_hash, (question.day, question.hour))
+        report.discovered = len(found)
+        known = self.hints.seen_hashes(sorted(set(found.values())))
+        unknown = [h for h, group in found.items() if h[: discovery.HASH_KEY] not in known[group]]
+        done = self.store.processed(unknown)
+        return found, [h for h in unknown if h not in done], set(done)
+
+    def _find(self, question: Question, report: RunReport) -> list[str]:
+        """The hashes answering one question, in requests within the node's limits."""
+        tags = discovery.tags_of_hours(question.hours)
+        addresses = question.addresses
+        pending = [addresses[i : i + self.find_batch] for i in range(0, len(addresses), self.find_batch)]
+        hashes: list[str] = []
+        while pending:
+            part = pending.pop()
+            report.find_calls += 1
+            try:
+                hashes += self.node.find_transactions(addresses=list(part), tags=tags)
+            except NodeError as error:
+                if error.message != OVER_LIMIT:
+                    raise
+                if len(part) == 1:
+                    report.over_limit += 1  # an address flooded beyond the node's answer limit
+                else:
+                    pending += [part[: len(part) // 2], part[len(part) // 2 :]]
+        return hashes
+
+    def _learn(self, found: dict[str, tuple[str, int]], processed: set[str], hours: dict[str, set[str]]) -> None:
+        """Written after the ledger: a run that dies before this leaves hints missing, never wrong."""
+        groups: dict[tuple[str, int], list[str]] = {}
+        for tx_hash in processed:
+            groups.setdefault(found[tx_hash], []).append(tx_hash)
+        for (day, hour), hashes in groups.items():
+            self.hints.add_hashes(day, hour, hashes)
+        for day, pairs in hours.items():
+            self.hints.add_hours(day, pairs)
 
     def _store(self, report: RunReport, batch: list[tuple[StoredReading, dict[str, float], str]]) -> None:
         if not batch:
@@ -156,7 +222,7 @@ class Tracker:
         else:
             report.duplicates += 1  # an overlapping run got there first
 
-    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: dict, not_after: datetime):
+    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: "_Owners", not_after: datetime):
         """(hash, (reading, address entry)) or (hash, rejection reason) or (hash, None): not served yet."""
         if trytes == NULL_TRYTES:
             return tx_hash, None
@@ -165,7 +231,7 @@ class Tracker:
         except (readings.ReadingRejected, envelope.EnvelopeError) as reason:
             return tx_hash, str(reason)
 
-    def _check(self, trytes: str, entries: dict, owners: dict, not_after: datetime):
+    def _check(self, trytes: str, entries: dict, owners: "_Owners", not_after: datetime):
         try:
             address, tag, fragment = message_fields(trytes)
         except InvalidTransaction:
@@ -194,3 +260,20 @@ class Tracker:
         )
         readings.check_plausible(reading, not_after=not_after, rated_kw=meter.rated_kw)
         return reading, entry
+
+
+class _Owners:
+    """Meters by id, each looked up once per run, by whichever worker thread needs it first."""
+
+    def __init__(self, lookup: Callable[[str], Meter | None]) -> None:
+        self._lookup = lookup
+        self._found: dict[str, Meter | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, meter_id: str) -> Meter | None:
+        with self._lock:
+            if meter_id in self._found:
+                return self._found[meter_id]
+        meter = self._lookup(meter_id)
+        with self._lock:
+            return self._found.setdefault(meter_id, meter)

@@ -1,0 +1,311 @@
+"""The tracker at scale (issue #13): 10,000 meters, the busiest 5-minute run of an evening and an
+idle run, against the dev node with IRI's limits on, beside the bare RSA work of the new readings.
+
+    make bench        (figures printed, not asserted; BENCH_SCALE_METERS=... to change the fleet,
+                       BENCH_SCALE_HOUR=... the UTC hour of the run, 22 by default)
+
+The fleet: every meter publishes a Demand reading every 15 minutes (meters staggered by the
+minute), one minute after taking it. The busy run is at 22:35 UTC: ~3,300 readings published
+since the last run, among the ~900,000 earlier transactions of the day at the same addresses.
+
+The dev node holds the earlier transactions as an index without trytes (Tangle.preload: hashes
+under their address and tag, what findTransactions answers from; the tracker never fetches them,
+as earlier runs processed them), and the new ones as real sealed transactions (Tangle.store_trusted:
+hashes not recomputed with Curl). It enforces IRI's limits: 1,000 items a list, 100,000 hashes an
+answer. The tables are in a MiniStack of its own on loopback, created as template.yaml declares
+them: the day's addresses (the tracker reads them with its by-day Query), the readings and the
+ledger, where the earlier runs' hints are written as a real run writes them (DynamoHints). The
+earlier transactions' `tx#` ledger markers are not written (900,000 items): the tracker only
+looks up hashes its hints do not know, and the figures show how many it looked up. Meters are
+looked up in memory (counted: one GetItem each in the function).
+"""
+
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+METERS = int(os.environ.get("BENCH_SCALE_METERS", "10000"))
+KEYS = 8  # meter key pairs shared round the fleet (RSA key generation is slow)
+BUSY = datetime(2026, 11, 25, int(os.environ.get("BENCH_SCALE_HOUR", "22")), 35, tzinfo=UTC)
+EVERY = timedelta(minutes=15)
+DELAY = timedelta(minutes=1)  # taken -> published
+LAMBDA_TIMEOUT = 120  # template.yaml, TrackerFunction
+SCHEDULE = 300
+
+
+def main() -> int:
+    from etp_local.ministack import MiniStack, free_port
+
+    ministack = MiniStack(free_port()).start()
+    try:
+        return run(ministack.endpoint)
+    finally:
+        ministack.stop()
+
+
+def create_other_tables(endpoint: str) -> None:
+    """Tables the tracker's store step writes beside the readings, when the template has them."""
+    import boto3
+    from aws_fixtures import template
+
+    resources = template()["Resources"]
+    if "RollupsTable" not in resources:
+        return
+    from etp.meters.rollups_store import RollupModel
+
+    skip = ("PointInTimeRecoverySpecification", "SSESpecification")
+    props = {k: v for k, v in resources["RollupsTable"]["Properties"].items() if k not in skip}
+    name = f"bench-rollups-{os.getpid()}"
+    boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1").create_table(TableName=name, **props)
+    os.environ["ROLLUPS_TABLE"] = name
+    RollupModel.Meta.table_name, RollupModel.Meta.host = name, endpoint
+    RollupModel._connection = None
+
+
+def tryte_strings(rng: random.Random, count: int, length: int = 81) -> list[str]:
+    table = bytes(ord("9ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 27]) for b in range(256))
+    blob = rng.randbytes(count * length).translate(table).decode("ascii")
+    return [blob[i * length : (i + 1) * length] for i in range(count)]
+
+
+def schedule(meter: int) -> list[datetime]:
+    """When a meter takes its readings during the day."""
+    first = datetime.combine(BUSY.date(), datetime.min.time(), tzinfo=UTC) + timedelta(minutes=meter % 15)
+    return [first + EVERY * q for q in range(96)]
+
+
+def run(endpoint: str) -> int:
+    from tracker import create_tables
+
+    from etp_local.ministack import LOCAL_AWS_ENV
+
+    os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    create_tables(endpoint)
+    create_other_tables(endpoint)
+    from etp.meters import envelope
+    from etp.meters import registry as meters
+    from etp.meters.registry import Meter
+    from etp.meters.store import AddressModel
+
+    started = time.perf_counter()
+    platform_private, platform_public = envelope.new_key_pair()
+    keys = [envelope.new_key_pair() for _ in range(KEYS)]
+    fleet = [
+        Meter(
+            id=f"m-{i:05d}",
+            user_id=f"u-{i:05d}",
+            account=f"BEMS-{i:05d}",
+            name="m",
+            description="",
+            public_key_pem=keys[i % KEYS][1],
+            token_hash="",
+        )
+        for i in range(METERS)
+    ]
+    day = BUSY.date()
+    addresses = [meters.daily_address("BENCH", m.id, day) for m in fleet]
+    with AddressModel.batch_write() as batch:
+        for meter, address in zip(fleet, addresses, strict=True):
+            batch.save(
+                AddressModel(
+                    address=address,
+                    meter_id=meter.id,
+                    day=day.isoformat(),
+                    user_id=meter.user_id,
+                    account=meter.account,
+                )
+            )
+
+    last_run = BUSY - timedelta(minutes=5)
+    earlier: list[tuple[str, int, datetime]] = []  # (address, meter, taken_at)
+    new: list[tuple[int, datetime]] = []
+    for i, address in enumerate(addresses):
+        for taken_at in schedule(i):
+            if taken_at + DELAY <= last_run:
+                earlier.append((address, i, taken_at))
+            elif taken_at + DELAY <= BUSY:
+                new.append((i, taken_at))
+    print(
+        f"tracker at scale: {METERS:,} meters, run at {BUSY:%H:%M} UTC; {len(earlier):,} earlier transactions "
+        f"of the day and {len(new):,} new readings on the dev node (IRI limits: 1,000 a list, 100,000 an answer)"
+    )
+    node, hashes = seed_node(earlier, new, fleet, addresses, keys, platform_public)
+    seed_hints(earlier, hashes)
+    messages = node.pop("messages")
+    rsa = bare_rsa(messages, fleet, new, keys, platform_private)
+    print(f"set-up {time.perf_counter() - started:.0f} s (not measured below)")
+    return measure(node["tangle"], fleet, platform_private, rsa, len(new))
+
+
+def seed_node(earlier, new, fleet, addresses, keys, platform_public):
+    from tangle import demand_payload, transaction_trytes
+
+    from etp.meters import envelope, readings
+    from etp_devnode.store import Tangle
+
+    rng = random.Random(20261125)  # noqa: S311 (made-up hashes, not secrets)
+    hashes = tryte_strings(rng, len(earlier))
+    tangle = Tangle()
+    tangle.preload(hashes, [a for a, _, _ in earlier], [readings.tag_for("Demand", t) for _, _, t in earlier])
+    messages, sealed = [], []
+    for (meter, taken_at), tx_hash in zip(new, tryte_strings(rng, len(new)), strict=True):
+        payload = demand_payload(taken_at, account=fleet[meter].account)
+        message = envelope.seal(payload, platform_public_pem=platform_public, meter_private_pem=keys[meter % KEYS][0])
+        messages.append(message)
+        trytes = transaction_trytes(addresses[meter], readings.tag_for("Demand", taken_at), message)
+        sealed.append((tx_hash, trytes))
+    tangle.store_trusted(sealed)
+    return {"tangle": tangle, "messages": messages}, hashes
+
+
+def seed_hints(earlier, hashes) -> None:
+    """What the earlier runs of the day left in the hints, written as a run writes them."""
+    from etp.meters.discovery import address_hour
+    from etp.meters.discovery_store import DynamoHints
+
+    hints = DynamoHints()
+    day = BUSY.date().isoformat()
+    by_hour: dict[int, list[str]] = {}
+    pairs: set[str] = set()
+    for (address, _, taken_at), tx_hash in zip(earlier, hashes, strict=True):
+        by_hour.setdefault(taken_at.hour, []).append(tx_hash)
+        pairs.add(address_hour(address, taken_at.hour))
+    for hour, group in by_hour.items():
+        hints.add_hashes(day, hour, group)
+    hints.add_hours(day, pairs)
+
+
+def bare_rsa(messages, fleet, new, keys, platform_private) -> float:
+    from etp.meters import envelope
+
+    started = time.perf_counter()
+    for message, (meter, _) in zip(messages, new, strict=True):
+        envelope.open_envelope(message, platform_private_pem=platform_private, meter_public_pem=keys[meter % KEYS][1])
+    return time.perf_counter() - started
+
+
+class Counted:
+    """The node client, counting requests by command."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.calls: dict[str, int] = {"findTransactions": 0, "getTrytes": 0}
+        self.seconds = 0.0
+
+    def find_transactions(self, **query):
+        self.calls["findTransactions"] += 1
+        started = time.perf_counter()
+        try:
+            return self.client.find_transactions(**query)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def get_trytes(self, hashes):
+        self.calls["getTrytes"] += -(-len(hashes) // self.client.max_request_list)
+        started = time.perf_counter()
+        try:
+            return self.client.get_trytes(hashes)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def timed(function, total: list[float]):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    return wrapper
+
+
+def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
+    from etp.iota.node import NodeClient
+    from etp.meters import readings_store
+    from etp.meters.discovery_store import DynamoHints
+    from etp.meters.readings_store import DynamoReadingStore
+    from etp.meters.store import DynamoAddressBook
+    from etp.meters.tracker import Tracker
+    from etp_devnode.server import DevNode
+
+    refresh_rollups = getattr(readings_store, "refresh_rollups", None)
+
+    by_id = {m.id: m for m in fleet}
+    print(
+        f"{'run':<6}{'wall s':>8}{'questions':>11}{'findTx':>8}{'getTrytes':>11}{'hashes':>9}"
+        f"{'ledger lookups':>16}{'hint items r/w':>16}{'meters':>8}{'stored':>8}{'ledger+readings writes':>24}"
+    )
+    with DevNode("127.0.0.1", 0, tangle=tangle) as node:
+        results = {}
+        for name, at in (("busy", BUSY), ("idle", BUSY + timedelta(minutes=5))):
+            client = Counted(NodeClient(node.url, timeout=60))
+            store = DynamoReadingStore()
+            storing, rolling = [0.0], [0.0]
+            if hasattr(readings_store, "refresh_rollups"):  # the energy rollups, refreshed as readings are stored
+                readings_store.refresh_rollups = timed(refresh_rollups, rolling)
+            store.store_many = timed(store.store_many, storing)  # type: ignore[method-assign]
+            lookups = [0]
+
+            def processed(hashes, n=lookups, ledger=store.processed):
+                n[0] += len(hashes)
+                return ledger(hashes)
+
+            store.processed = processed  # type: ignore[method-assign]
+            owners = [0]
+
+            def meter(meter_id, n=owners):
+                n[0] += 1
+                return by_id.get(meter_id)
+
+            hints = DynamoHints()
+            hinting = [0.0]
+            for method in ("seen_hashes", "seen_hours", "add_hashes", "add_hours"):
+                setattr(hints, method, timed(getattr(hints, method), hinting))
+            tracker = Tracker(
+                node=client,  # type: ignore[arg-type]
+                addresses=DynamoAddressBook(),
+                meters=meter,
+                store=store,
+                platform_private_pem=platform_private,
+                zone=ZoneInfo("Asia/Taipei"),
+                hints=hints,
+            )
+            started = time.perf_counter()
+            report = tracker.run(at)
+            wall = time.perf_counter() - started
+            results[name] = (wall, report)
+            writes = 2 * (report.stored + report.duplicates) + sum(report.rejected.values())
+            print(
+                f"{name:<6}{wall:>8.2f}{report.questions:>11}{client.calls['findTransactions']:>8}"
+                f"{client.calls['getTrytes']:>11}{report.discovered:>9,}{lookups[0]:>16,}"
+                f"{f'{hints.items_read}/{hints.items_written}':>16}{owners[0]:>8,}{report.stored:>8,}{writes:>24,}"
+            )
+            print(
+                f"{'':<6}of which: node requests {client.seconds:.2f} s, storing (store_many) {storing[0]:.2f} s "
+                f"(the energy rollups {rolling[0]:.2f} s of it), hints {hinting[0]:.2f} s"
+            )
+    busy_wall, busy = results["busy"]
+    assert busy.stored == new_count and results["idle"][1].fetched == 0, (busy.as_dict(), results["idle"][1].as_dict())
+    print(
+        f"bare RSA-2048 decrypt + verify of the {new_count:,} new readings (1 thread): {rsa:.2f} s; "
+        f"the busy run took {busy_wall / rsa:.1f}x that"
+    )
+    print(
+        f"Lambda window: timeout {LAMBDA_TIMEOUT} s, every {SCHEDULE} s: busy run {busy_wall:.1f} s "
+        f"({busy_wall / LAMBDA_TIMEOUT:.0%} of the timeout), idle run {results['idle'][0]:.1f} s "
+        f"(here on 2 shared cores, with the node and MiniStack on the same cores)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The tracker's discovery hints in DynamoDB (PynamoDB), beside its ledger. Imported on first use.
+
+Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, each a string set
+`items` grown with ADD (idempotent: overlapping runs add the same elements):
+
+- `seen#<day>#<HH>#<t>`: the first 27 trytes of every processed hash found by a question of
+  (address day, UTC hour HH) whose hash starts with tryte t (27 items per hour: ~40 KB each at
+  10,000 meters publishing every 15 minutes, well under DynamoDB's 400 KB).
+- `hours#<day>#<t>`: `<12 trytes of the address><hour letter>` for every hour an address of that
+  day starting with tryte t has a stored reading (~115 KB each at 10,000 meters by the end of
+  the day; beyond ~30,000 meters the shard would need a second tryte).
+
+See etp.meters.discovery for how the tracker uses them.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.models import Model
+
+from etp.dynamo import aws_region
+from etp.iota.trytes import ALPHABET
+from etp.meters.discovery import HASH_KEY
+from etp.meters.readings_store import LedgerModel
+from etp.settings import settings
+
+BATCH_GET = 100
+
+
+class HintModel(Model):
+    class Meta:
+        table_name = settings().ledger_table
+        region = aws_region()
+        host: str | None = None
+
+    key = UnicodeAttribute(hash_key=True)
+    items = UnicodeSetAttribute(null=True)
+
+
+def _seen_key(day: str, hour: int, tryte: str) -> str:
+    return f"seen#{day}#{hour:02d}#{tryte}"
+
+
+def _hours_key(day: str, tryte: str) -> str:
+    return f"hours#{day}#{tryte}"
+
+
+def _bind() -> None:
+    """The ledger's table, wherever the ledger's model points (a CLI or a test may rebind it)."""
+    ledger, meta = LedgerModel.Meta, HintModel.Meta
+    if (meta.table_name, meta.host, meta.region) != (ledger.table_name, ledger.host, ledger.region):
+        meta.table_name, meta.host, meta.region = ledger.table_name, ledger.host, ledger.region
+        HintModel._connection = None
+
+
+class DynamoHints:
+    def __init__(self) -> None:
+        _bind()
+        self.items_read = 0
+        self.items_written = 0
+
+    def _get(self, keys: list[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(keys), BATCH_GET):
+            for item in HintModel.batch_get(keys[start : start + BATCH_GET]):
+                found[item.key] = set(item.items or ())
+                self.items_read += 1
+        return found
+
+    def _add(self, key: str, elements: set[str]) -> None:
+        if elements:
+            HintModel(key).update(actions=[HintModel.items.add(elements)])
+            self.items_written += 1
+
+    def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
+        keys = {_seen_key(day, hour, t): (day, hour) for day, hour in groups for t in ALPHABET}
+        seen: dict[tuple[str, int], set[str]] = {group: set() for group in groups}
+        for key, elements in self._get(list(keys)).items():
+            seen[keys[key]] |= elements
+        return seen
+
+    def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
+        shards: dict[str, set[str]] = defaultdict(set)
+        for tx_hash in hashes:
+            shards[tx_hash[0]].add(tx_hash[:HASH_KEY])
+        for tryte, elements in shards.items():
+            self._add(_seen_key(day, hour, tryte), elements)
+
+    def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
+        keys = {_hours_key(day, t): day for day in days for t in ALPHABET}
+        seen: dict[str, set[str]] = {day: set() for day in days}
+        for key, elements in self._get(list(keys)).items():
+            seen[keys[key]] |= elements
+        return seen
+
+    def add_hours(self, day: str, pairs: Iterable[str]) -> None:
+        shards: dict[str, set[str]] = defaultdict(set)
+        for pair in pairs:
+            shards[pair[0]].add(pair)
+        for tryte, elements in shards.items():
+            self._add(_hours_key(day, tryte), elements)

@@ -1,0 +1,126 @@
+"""DynamoDB storage of the energy rollups (etp.meters.rollups). Imported on first use.
+
+One item per user and local day: hash key `user_id`, range key `day` (`YYYY-MM-DD`, local), and one
+attribute per hour-bucket that has ever been computed, `h00`..`h24`: a map type -> [kW x s as an exact
+fraction `n/d`, sample count]. A bucket is always written whole (SET of its recomputed value), so a
+write is idempotent and an overlapping write of the same bucket from the same readings is harmless.
+A chart is one Query of seven days; a summary or a table page's counts, one GetItem.
+
+The item `#migrations` / `rollups-v1` marks the one-time backfill of the readings stored before
+rollups existed (`etp-admin readings rollup-backfill`; `make run` runs it).
+"""
+
+from datetime import date
+from typing import Any
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+from etp.dynamo import aws_region
+from etp.meters import rollups
+from etp.settings import settings
+
+MIGRATIONS = "#migrations"
+BACKFILL_MARK = "rollups-v1"
+
+
+class RollupModel(Model):
+    """The keys only: the bucket attributes are dynamic and written through the low-level client."""
+
+    class Meta:
+        table_name = settings().rollups_table
+        region = aws_region()
+        host: str | None = None
+
+    user_id = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+
+
+def _client() -> Any:
+    return RollupModel._get_connection().connection.client
+
+
+def _name() -> str:
+    return RollupModel.Meta.table_name
+
+
+def _bucket_name(bucket: int) -> str:
+    return f"h{bucket:02d}"
+
+
+def _encode(cell: rollups.Cell) -> dict:
+    return {
+        "M": {
+            kind: {"L": [{"S": rollups.encode_energy(kws)}, {"N": str(count)}]}
+            for kind, (kws, count) in sorted(cell.items())
+        }
+    }
+
+
+def _decode(item: dict) -> rollups.Cells:
+    cells: rollups.Cells = {}
+    for name, value in item.items():
+        if len(name) == 3 and name[0] == "h" and name[1:].isdigit():
+            cells[int(name[1:])] = {
+                kind: (rollups.decode_energy(pair["L"][0]["S"]), int(pair["L"][1]["N"]))
+                for kind, pair in value["M"].items()
+            }
+    return cells
+
+
+def _key(user_id: str, day: str) -> dict:
+    return {"user_id": {"S": user_id}, "day": {"S": day}}
+
+
+class DynamoRollups:
+    def set_buckets(self, user_id: str, day: date, cells: rollups.Cells) -> None:
+        """Write these buckets of a day (each whole); the day's other buckets stay as they are."""
+        if not cells:
+            return
+        names = {f"#b{bucket}": _bucket_name(bucket) for bucket in cells}
+        values = {f":b{bucket}": _encode(cell) for bucket, cell in cells.items()}
+        _client().update_item(
+            TableName=_name(),
+            Key=_key(user_id, day.isoformat()),
+            UpdateExpression="SET " + ", ".join(f"#b{bucket} = :b{bucket}" for bucket in sorted(cells)),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def put_day(self, user_id: str, day: date, cells: rollups.Cells) -> None:
+        """Replace a whole day's rollup."""
+        item = _key(user_id, day.isoformat()) | {_bucket_name(b): _encode(c) for b, c in cells.items()}
+        _client().put_item(TableName=_name(), Item=item)
+
+    def day(self, user_id: str, day: date) -> rollups.Cells | None:
+        found = _client().get_item(TableName=_name(), Key=_key(user_id, day.isoformat()), ConsistentRead=False)
+        return _decode(found["Item"]) if "Item" in found else None
+
+    def days(self, user_id: str, first: date, last: date) -> dict[date, rollups.Cells]:
+        """The rollups of the days first..last that have one."""
+        found: dict[date, rollups.Cells] = {}
+        request: dict[str, Any] = {
+            "TableName": _name(),
+            "KeyConditionExpression": "user_id = :u AND #d BETWEEN :first AND :last",
+            "ExpressionAttributeNames": {"#d": "day"},
+            "ExpressionAttributeValues": {
+                ":u": {"S": user_id},
+                ":first": {"S": first.isoformat()},
+                ":last": {"S": last.isoformat()},
+            },
+        }
+        while True:
+            answer = _client().query(**request)
+            for item in answer["Items"]:
+                found[date.fromisoformat(item["day"]["S"])] = _decode(item)
+            if "LastEvaluatedKey" not in answer:
+                return found
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def backfilled(self) -> bool:
+        found = _client().get_item(TableName=_name(), Key=_key(MIGRATIONS, BACKFILL_MARK), ConsistentRead=True)
+        return "Item" in found
+
+    def mark_backfilled(self, at: str, days: int) -> None:
+        item = _key(MIGRATIONS, BACKFILL_MARK) | {"at": {"S": at}, "days": {"N": str(days)}}
+        _client().put_item(TableName=_name(), Item=item)

@@ -1,0 +1,193 @@
+"""What GET /homepage, the GET /bidsubmit list and GET /matchresult read, for an account with a long
+history (in-process against moto): each reads what it answers, not the account's whole history."""
+
+import json
+import uuid
+from datetime import UTC, timedelta
+
+import pytest
+from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+
+from etp.accounts import service as accounts
+from etp.accounts.store import DynamoUserStore
+from etp.clock import local_zone, utcnow
+from etp.market import bids
+from etp.market.store import BidModel, DynamoBidStore, StoredBid
+from etp.market.views import won_result
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+market = load_function("market")
+PASSWORD = "energy-demo"
+ZONE = local_zone()
+PAST_DAYS = 5
+
+
+class ItemsRead:
+    """Counts the DynamoDB items the calls read (Query/Scan ScannedCount, GetItem and BatchGetItem hits)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import botocore.client
+
+        self.count = 0
+        original = botocore.client.BaseClient._make_api_call
+
+        def counted(client, operation, params):
+            answer = original(client, operation, params)
+            if client.meta.service_model.service_name == "dynamodb":
+                if operation in ("Query", "Scan"):
+                    self.count += answer.get("ScannedCount", len(answer.get("Items", [])))
+                elif operation == "GetItem":
+                    self.count += int("Item" in answer)
+                elif operation == "BatchGetItem":
+                    self.count += sum(len(items) for items in answer.get("Responses", {}).values())
+            return answer
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+
+
+def _bid(user_id: str, slot, side: str, price_milli: int = 2_500) -> StoredBid:
+    return StoredBid(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        account="History_BEMS",
+        side=side,
+        slot=slot,
+        volume_wh=5_000,
+        price_milli=price_milli,
+        status=bids.SUBMITTED,
+        uploaded_at=slot - timedelta(hours=20),
+        version=0,
+    )
+
+
+@pytest.fixture
+def history(aws):
+    """History_BEMS: one bid an hour over PAST_DAYS past days (one in three lost, the others won and
+    settled, or delivering for the current slot) and tomorrow's 24 open bids, sides alternating;
+    Empty_BEMS: nothing."""
+    users = DynamoUserStore()
+    people = {}
+    for account in ("History_BEMS", "Empty_BEMS", "Counterpart_BEMS"):
+        spec = accounts.NewAccount(account, account, PASSWORD)
+        people[account] = accounts.create_account(users, None, spec, utcnow()).id
+    store = DynamoBidStore()
+    current = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    tomorrow = (utcnow().astimezone(ZONE) + timedelta(days=1)).replace(hour=0, minute=0, second=0).astimezone(UTC)
+    pair = bids.BidPair(people["Counterpart_BEMS"], "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
+    slot, hour = current - timedelta(days=PAST_DAYS), 0
+    while slot < tomorrow + timedelta(days=1):
+        bid = _bid(people["History_BEMS"], slot, "buy" if hour % 2 else "sell", 2_000 + 10 * (hour % 7))
+        store.create(bid)
+        if slot <= current:
+            lost, settled = hour % 3 == 1, slot < current
+            store.record_outcome(
+                bid,
+                status=bids.LOST if lost else (bids.SETTLED if settled else bids.DELIVERING),
+                expected=bids.SUBMITTED,
+                fill_wh=0 if lost else 5_000,
+                cleared_price_milli=2_500,
+                pairs=() if lost else (pair,),
+            )
+        slot, hour = (tomorrow if current <= slot < tomorrow else slot + timedelta(hours=1)), hour + 1
+    return {"people": people, "current": current, "tomorrow": tomorrow, "store": store}
+
+
+def invoke(name: str, account: str, query: dict | None = None):
+    event = load_event(f"market/{name}.json", bearer=login_bearer(account, PASSWORD), query=query)
+    response = market.lambda_handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 200
+    return json.loads(response["body"])
+
+
+def read_by(counter: ItemsRead, name: str, account: str, query: dict | None = None):
+    login_bearer(account, PASSWORD)  # the login's own reads are not the route's
+    event = load_event(f"market/{name}.json", bearer=login_bearer(account, PASSWORD), query=query)
+    before = counter.count
+    response = market.lambda_handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 200
+    return counter.count - before, json.loads(response["body"])
+
+
+def everything_of(history) -> list[StoredBid]:
+    return history["store"].of_user_from(history["people"]["History_BEMS"], history["current"] - timedelta(days=99))
+
+
+def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history, monkeypatch):
+    counter = ItemsRead(monkeypatch)
+    empty_read, _ = read_by(counter, "homepage", "Empty_BEMS")
+    read, body = read_by(counter, "homepage", "History_BEMS")
+    # the token's session and the account (the same for both), the current slot's bid, 10 won bids
+    assert read == empty_read + 1 + 10
+    won = [b for b in everything_of(history) if b.status != bids.LOST and b.status != bids.SUBMITTED]
+    newest = sorted(won, key=lambda b: (b.slot, b.id), reverse=True)[:10]
+    assert body["results"] == [won_result(b, ZONE) for b in newest]
+    assert newest[0].status == bids.DELIVERING and newest[0].slot == history["current"]
+    assert {b.status for b in newest} == {bids.DELIVERING, bids.SETTLED}
+    assert body["sell" if newest[0].side == "sell" else "buy"] == {"price": 2.5, "volume": 5.0}
+
+
+def test_a_bid_enters_the_homepage_when_won_and_stays_through_delivery_and_settlement(history):
+    store, user = history["store"], history["people"]["Empty_BEMS"]
+    slot = history["tomorrow"] + timedelta(hours=3)
+    won, lost = _bid(user, slot, "buy"), _bid(user, slot + timedelta(hours=1), "buy")
+    for bid in (won, lost):
+        store.create(bid)
+    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    store.record_outcome(lost, status=bids.LOST, expected=bids.SUBMITTED, fill_wh=0, cleared_price_milli=9, pairs=())
+    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    store.record_outcome(
+        won, status=bids.WON, expected=bids.SUBMITTED, fill_wh=4_000, cleared_price_milli=2_400, pairs=()
+    )
+    shown = invoke("homepage", "Empty_BEMS")["results"]
+    assert [(r["price"], r["volume"], r["settlement"]) for r in shown] == [(2.4, 4.0, None)]
+    assert store.set_status(won, bids.DELIVERING, expected=bids.WON)
+    assert invoke("homepage", "Empty_BEMS")["results"] == shown
+    assert store.set_status(won, bids.SETTLING, expected=bids.DELIVERING)
+    settled = (
+        bids.BidPair(history["people"]["Counterpart_BEMS"], "C", 4_000, achievement=1.0, settlement_milli=9_600),
+    )
+    store.record_outcome(
+        won, status=bids.SETTLED, expected=bids.SETTLING, fill_wh=4_000, cleared_price_milli=2_400, pairs=settled
+    )
+    assert [r["settlement"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [9.6]
+
+
+def test_the_bid_list_reads_only_the_open_bids(history, monkeypatch):
+    counter = ItemsRead(monkeypatch)
+    still_open = [b for b in everything_of(history) if b.slot > utcnow()]
+    for side in ("buy", "sell"):
+        empty_read, _ = read_by(counter, "list_bids", "Empty_BEMS", {"bid_type": side, "per_page": "10", "page": "2"})
+        read, body = read_by(counter, "list_bids", "History_BEMS", {"bid_type": side, "per_page": "10", "page": "2"})
+        open_bids = [b for b in still_open if b.side == side]
+        # the open bids of both sides (bounded by the bidding horizon), none of the past ones
+        assert len(open_bids) == 12 and read == empty_read + len(still_open)
+        expected = sorted(open_bids, key=lambda b: (b.slot, -b.price_milli if side == "buy" else b.price_milli, b.id))
+        assert body["totalCount"] == 12 and [row["id"] for row in body["data"]] == [b.id for b in expected[10:]]
+        assert all(row["bid_type"] == side for row in body["data"])
+
+
+def test_the_match_result_reads_only_its_window(history, monkeypatch):
+    counter = ItemsRead(monkeypatch)
+    empty_read, _ = read_by(counter, "match_result", "Empty_BEMS")
+    read, rows = read_by(counter, "match_result", "History_BEMS")
+    since = utcnow().astimezone(ZONE).replace(hour=0, minute=0, second=0) - timedelta(days=3)
+    window = [b for b in everything_of(history) if b.slot >= since]
+    # the window's bids, and the one counterpart's account (read once)
+    assert len(window) < len(everything_of(history)) and read == empty_read + len(window) + 1
+    assert {row["bid_id"] for row in rows} == {b.id for b in window}
+
+
+def test_the_backfill_gives_older_bids_their_index_keys_once(history):
+    store, user = history["store"], history["people"]["Empty_BEMS"]
+    open_bid, won = _bid(user, history["tomorrow"] + timedelta(hours=5), "sell"), _bid(user, history["current"], "buy")
+    for bid in (open_bid, won):
+        store.create(bid)
+    store.record_outcome(
+        won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
+    )
+    for bid in (open_bid, won):  # as a version from before the indexes wrote them
+        BidModel(bid.id).update(actions=[BidModel.won_by.remove()])
+    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert store.backfill_index_keys() == 1  # the won bid; an open one has no key to get
+    assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
+    assert store.backfill_index_keys() == 0
