@@ -48,6 +48,7 @@ def create_tables(endpoint: str) -> None:
         ("AddressesTable", "ADDRESSES_TABLE"),
         ("ReadingsTable", "READINGS_TABLE"),
         ("LedgerTable", "LEDGER_TABLE"),
+        ("RollupsTable", "ROLLUPS_TABLE"),  # the store step keeps the energy rollups
     ):
         props = {
             k: v
@@ -58,6 +59,7 @@ def create_tables(endpoint: str) -> None:
         client.create_table(TableName=name, **props)
         os.environ[variable] = name
     from etp.meters.readings_store import LedgerModel, ReadingModel
+    from etp.meters.rollups_store import RollupModel
     from etp.meters.store import AddressModel, MeterModel
 
     for model, variable in (
@@ -65,6 +67,7 @@ def create_tables(endpoint: str) -> None:
         (AddressModel, "ADDRESSES_TABLE"),
         (ReadingModel, "READINGS_TABLE"),
         (LedgerModel, "LEDGER_TABLE"),
+        (RollupModel, "ROLLUPS_TABLE"),
     ):
         model.Meta.table_name = os.environ[variable]
         model.Meta.host = endpoint

@@ -51,25 +51,6 @@ def main() -> int:
         ministack.stop()
 
 
-def create_other_tables(endpoint: str) -> None:
-    """Tables the tracker's store step writes beside the readings, when the template has them."""
-    import boto3
-    from aws_fixtures import template
-
-    resources = template()["Resources"]
-    if "RollupsTable" not in resources:
-        return
-    from etp.meters.rollups_store import RollupModel
-
-    skip = ("PointInTimeRecoverySpecification", "SSESpecification")
-    props = {k: v for k, v in resources["RollupsTable"]["Properties"].items() if k not in skip}
-    name = f"bench-rollups-{os.getpid()}"
-    boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1").create_table(TableName=name, **props)
-    os.environ["ROLLUPS_TABLE"] = name
-    RollupModel.Meta.table_name, RollupModel.Meta.host = name, endpoint
-    RollupModel._connection = None
-
-
 def tryte_strings(rng: random.Random, count: int, length: int = 81) -> list[str]:
     table = bytes(ord("9ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 27]) for b in range(256))
     blob = rng.randbytes(count * length).translate(table).decode("ascii")
@@ -89,7 +70,6 @@ def run(endpoint: str) -> int:
 
     os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     create_tables(endpoint)
-    create_other_tables(endpoint)
     from etp.meters import envelope
     from etp.meters import registry as meters
     from etp.meters.registry import Meter

@@ -1,0 +1,102 @@
+"""The monthly DynamoDB and Lambda cost of the platform at a number of meters, from the per-run and
+per-request counts the other benches measure (README, "Cost model"). Prices are parameters.
+
+    python bench/cost_model.py [--meters 10000] [--users 2000] [--read-price 0.125] [--write-price 0.625] ...
+
+Request units follow DynamoDB's rules: a write is 1 WRU per KB of the item (2 in a transaction), an
+eventually consistent read 0.5 RRU per 4 KB, a strongly consistent one 1 RRU per 4 KB, and a Query
+pays for the bytes it reads, not per item.
+"""
+
+import argparse
+import math
+
+MONTH_S = 30 * 24 * 3600
+RUN_EVERY_S = 300  # the tracker's schedule
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--meters", type=int, default=10_000)
+    p.add_argument("--users", type=int, default=2_000, help="buildings (accounts) the meters belong to")
+    p.add_argument("--reading-every-s", type=int, default=900, help="each meter publishes one reading per")
+    p.add_argument("--requests-per-user-day", type=int, default=200, help="API requests a building makes a day")
+    p.add_argument("--read-price", type=float, default=0.125, help="USD per million read request units")
+    p.add_argument("--write-price", type=float, default=0.625, help="USD per million write request units")
+    p.add_argument("--storage-price", type=float, default=0.25, help="USD per GB-month")
+    p.add_argument("--lambda-gb-s-price", type=float, default=0.0000166667, help="USD per GB-second (x86)")
+    p.add_argument("--lambda-request-price", type=float, default=0.20, help="USD per million invocations")
+    p.add_argument("--tracker-busy-s", type=float, default=41.4, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-idle-s", type=float, default=4.3, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-memory-gb", type=float, default=1.0)
+    p.add_argument("--request-ms", type=float, default=60.0, help="an API request's Lambda time")
+    p.add_argument("--api-memory-gb", type=float, default=0.5)
+    return p.parse_args()
+
+
+def units(size_bytes: float, per: float) -> float:
+    return max(1.0, math.ceil(size_bytes / per))
+
+
+def tracker(a: argparse.Namespace) -> dict[str, float]:
+    """Request units a month of the tracker: per reading, per run and per meter."""
+    readings = a.meters * MONTH_S / a.reading_every_s
+    runs = MONTH_S / RUN_EVERY_S
+    # the rollups: the reading's hour and its predecessor's recomputed (a ~3 KB day item), shared by ~2 readings
+    rollup_wru = units(3_000, 1024)
+    per_reading_wru = (
+        2 * units(700, 1024)  # the reading (~0.7 KB), in a transaction
+        + 2 * units(150, 1024)  # its ledger marker tx#<hash>, in the same transaction
+        + rollup_wru
+    )
+    per_reading_rru = (
+        0.5  # the ledger lookup of a hash the hints do not know (BatchGet, eventually consistent)
+        + 0.5 * units(12 * 700, 4096)  # the rollup recompute's Query: the hour + 15 min of the series
+    )
+    # the (address, hour) hints: ~13 bytes a meter-hour, half a day's on average, in items sharded by
+    # an address tryte; a run reads them all and grows (ADD) about as many bytes' worth of them
+    hint_item_bytes = a.meters * 13 * 12
+    per_run_rru = (
+        0.5 * units(a.meters * 250, 4096)  # the day's address book (Query, ~250 B an address)
+        + 0.5 * units(hint_item_bytes, 4096) * 2  # the hint items read each run
+    )
+    per_run_wru = units(hint_item_bytes, 1024) * 2  # an update costs the whole item's size
+    return {
+        "readings": readings,
+        "runs": runs,
+        "wru": readings * per_reading_wru + runs * per_run_wru,
+        "rru": readings * per_reading_rru + runs * per_run_rru,
+        "storage_gb": readings * (700 + 150) / 1e9,  # a month of readings and ledger markers
+        "lambda_gb_s": runs * (a.tracker_busy_s + a.tracker_idle_s) / 2 * a.tracker_memory_gb,
+    }
+
+
+def api(a: argparse.Namespace) -> dict[str, float]:
+    """Request units a month of the API: what each route reads (README, "What each route reads")."""
+    requests = a.users * a.requests_per_user_day * 30
+    per_request_rru = 0.5 * 2 + 0.5 * units(8 * 3_000, 4096) / 4  # the caller's user item; a quarter are 7-day charts
+    return {
+        "requests": requests,
+        "rru": requests * per_request_rru,
+        "lambda_gb_s": requests * a.request_ms / 1000 * a.api_memory_gb,
+    }
+
+
+def main() -> None:
+    a = parse()
+    t, r = tracker(a), api(a)
+    dynamo = (t["rru"] + r["rru"]) / 1e6 * a.read_price + t["wru"] / 1e6 * a.write_price
+    storage = t["storage_gb"] * a.storage_price
+    lambdas = (t["lambda_gb_s"] + r["lambda_gb_s"]) * a.lambda_gb_s_price
+    invocations = (t["runs"] + r["requests"]) / 1e6 * a.lambda_request_price
+    print(f"cost model: {a.meters:,} meters, {a.users:,} buildings, a reading every {a.reading_every_s} s a meter")
+    print(f"  tracker: {t['readings'] / 1e6:.1f} M readings and {t['runs']:,.0f} runs a month")
+    print(f"           {t['wru'] / 1e6:.1f} M WRU, {t['rru'] / 1e6:.1f} M RRU, {t['lambda_gb_s']:,.0f} GB-s")
+    print(f"  API:     {r['requests'] / 1e6:.1f} M requests, {r['rru'] / 1e6:.1f} M RRU, {r['lambda_gb_s']:,.0f} GB-s")
+    print(f"  DynamoDB requests  {dynamo:9.2f} USD/month (on demand: {a.read_price} / {a.write_price} per M RRU / WRU)")
+    print(f"  DynamoDB storage   {storage:9.2f} USD per month of history kept ({t['storage_gb']:.1f} GB)")
+    print(f"  Lambda             {lambdas + invocations:9.2f} USD/month")
+
+
+if __name__ == "__main__":
+    main()

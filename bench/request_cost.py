@@ -1,0 +1,269 @@
+"""Request cost against history: every read route for an account with no history beside the same route
+for an account with ten times the demo's week, side by side in one run.
+
+    make bench        (goal: <= 1.2x the empty account's cost for every route)
+
+History: 5 meters (one of each type) reading every 15 minutes for 7 days (3,360 readings), and one bid
+an hour for 30 days (720 bids: 29 past days alternately won and settled, or lost; tomorrow's 24 open,
+as the bid simulator places them). The empty account has nothing; both share the tables with each other
+and with a counterpart account.
+
+In-process: the API functions' handlers on moto's DynamoDB with the tables exactly as template.yaml
+declares them (the integration tests' world). Figures per route and account: the median wall time of
+ROUNDS calls, the two accounts called alternately (so a change of load hits both), and the DynamoDB
+items the call reads (Query/Scan items, GetItem hits, BatchGetItem responses; the same on every call).
+moto is not DynamoDB: its times are a proxy, the items read are the cost model's unit.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import conftest  # noqa: E402,F401  (the tests' fake AWS environment, set before any project import)
+from helpers import FakeLambdaContext, load_event, load_function  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
+os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the handlers' info lines would drown the figures
+# A fixed moment (20:00 in the platform's zone): today then holds 80 quarter-hours of readings.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+GOAL = 1.2
+PASSWORD = "bench-passphrase"  # noqa: S105 (the bench accounts' own, in moto)
+KINDS = ("Demand", "PV", "EV", "ESS", "WT")
+
+
+class EmulatorTime:
+    """The time moto's DynamoDB spends answering (its own work, not the client's). moto, like MiniStack,
+    sorts and filters a whole index partition for a Query, where DynamoDB seeks the key and reads only
+    what the answer holds: that part of a request's time grows with history in the emulator only, so
+    the platform's own time is reported beside the total."""
+
+    def __init__(self) -> None:
+        from moto.dynamodb.responses import DynamoHandler
+
+        self.seconds = 0.0
+        original = DynamoHandler.call_action
+        timer = self
+
+        def timed(handler):
+            started = time.perf_counter()
+            try:
+                return original(handler)
+            finally:
+                timer.seconds += time.perf_counter() - started
+
+        DynamoHandler.call_action = timed  # type: ignore[method-assign]
+
+
+class ItemsRead:
+    """Counts the DynamoDB items every API call of this process reads."""
+
+    def __init__(self) -> None:
+        import botocore.client
+
+        self.count = 0
+        original = botocore.client.BaseClient._make_api_call
+        counter = self
+
+        def counted(client, operation, params):
+            answer = original(client, operation, params)
+            if client.meta.service_model.service_name == "dynamodb":
+                counter.count += items_in(operation, answer)
+            return answer
+
+        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+
+
+def items_in(operation: str, answer: dict) -> int:
+    if operation in ("Query", "Scan"):
+        return answer.get("ScannedCount", len(answer.get("Items", [])))
+    if operation == "GetItem":
+        return int("Item" in answer)
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in answer.get("Responses", {}).values())
+    if operation == "TransactGetItems":
+        return sum(1 for r in answer.get("Responses", []) if r.get("Item"))
+    return 0
+
+
+def create_accounts(now: datetime) -> dict[str, str]:
+    """account -> user id, for the empty account, the one with history and its counterpart."""
+    from etp.accounts import service
+    from etp.accounts.store import DynamoUserStore
+
+    store = DynamoUserStore()
+    ids = {}
+    for account in ("Empty_BEMS", "History_BEMS", "Counterpart_BEMS"):
+        spec = service.NewAccount(account=account, username=account, password=PASSWORD)
+        ids[account] = service.create_account(store, None, spec, now).id
+    return ids
+
+
+def random_hash() -> str:
+    import secrets
+
+    return "".join(secrets.choice("9ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(81))
+
+
+def store_readings(user_id: str, now: datetime) -> int:
+    """A week of readings every 15 minutes from five meters (one per type), through the ingest store."""
+    from etp.meters.readings import StoredReading
+    from etp.meters.readings_store import DynamoReadingStore
+
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
+    meters = {kind: str(uuid.uuid4()) for kind in KINDS}
+    items = []
+    for quarter in range(7 * 96):
+        taken_at = start + timedelta(minutes=15 * quarter)
+        for kind, meter_id in meters.items():
+            power = round(3 + (quarter % 17) * 0.25, 3)
+            reading = StoredReading(
+                id=str(uuid.uuid4()),
+                user_id=user_id,
+                meter_id=meter_id,
+                kind=kind,
+                taken_at=taken_at,
+                power_kw=power,
+                tx_hash=random_hash(),
+            )
+            items.append((reading, {"value": power}, "B" * 81))
+    store = DynamoReadingStore()
+    for first in range(0, len(items), 500):
+        store.store_many(items[first : first + 500])
+    return len(items)
+
+
+def store_bids(user_id: str, counterpart_id: str, now: datetime) -> int:
+    """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open."""
+    from etp.market import bids
+    from etp.market.store import DynamoBidStore
+
+    store = DynamoBidStore()
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = tomorrow - timedelta(days=29)
+    count = 0
+    for hour in range(30 * 24):
+        slot = first + timedelta(hours=hour)
+        bid = bids.StoredBid(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            account="History_BEMS",
+            side="buy" if hour % 2 else "sell",
+            slot=slot,
+            volume_wh=5_000,
+            price_milli=2_500,
+            status=bids.SUBMITTED,
+            uploaded_at=slot - timedelta(hours=20),
+            version=0,
+        )
+        store.create(bid)
+        count += 1
+        if slot >= tomorrow:
+            continue
+        if hour % 3 == 0:
+            store.record_outcome(
+                bid, status=bids.LOST, expected=bids.SUBMITTED, fill_wh=0, cleared_price_milli=2_400, pairs=()
+            )
+            continue
+        pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
+        store.record_outcome(
+            bid, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=5_000, cleared_price_milli=2_500, pairs=(pair,)
+        )
+    return count
+
+
+def routes(today: str) -> list[tuple[str, str, str, dict | None]]:
+    """(label, function, event, query) of every read route measured."""
+    return [
+        ("GET /user", "accounts", "accounts/get_user.json", None),
+        ("GET /homepage", "market", "market/homepage.json", None),
+        (
+            "GET /bidsubmit (list)",
+            "market",
+            "market/list_bids.json",
+            {"bid_type": "buy", "per_page": "10", "page": "1"},
+        ),
+        ("GET /matchresult *", "market", "market/match_result.json", None),
+        ("GET /bidstatus", "market", "market/bid_status.json", None),
+        ("GET /power_info chart", "power", "power/chart.json", {"chart_date": today}),
+        ("GET /power_info summary", "power", "power/summary.json", {"summary_date": today}),
+        ("GET /power_info table p20", "power", "power/table.json", {"time": today, "per_page": "10", "page": "20"}),
+    ]
+
+
+def measure(function, event: dict, counter: ItemsRead, emulator: EmulatorTime) -> tuple[float, float, int]:
+    """(the call's wall time, the part of it outside the emulator, the items it read)."""
+    before, emulated = counter.count, emulator.seconds
+    started = time.perf_counter()
+    answer = function.lambda_handler(event, FakeLambdaContext())
+    elapsed = time.perf_counter() - started
+    assert answer["statusCode"] == 200, answer
+    return elapsed, elapsed - (emulator.seconds - emulated), counter.count - before
+
+
+def main() -> int:
+    import time_machine
+
+    with time_machine.travel(NOW, tick=True):
+        return run()
+
+
+def run() -> int:
+    from aws_fixtures import MotoWorld
+
+    from etp.clock import local_zone, utcnow
+
+    world = MotoWorld()
+    world.start()
+    counter, emulator = ItemsRead(), EmulatorTime()
+    now = utcnow()
+    ids = create_accounts(now)
+    readings = store_readings(ids["History_BEMS"], now)
+    placed = store_bids(ids["History_BEMS"], ids["Counterpart_BEMS"], now)
+    print(f"request cost vs history (in-process, moto): {readings} readings and {placed} bids vs none")
+    bearers = {}
+    accounts = load_function("accounts")
+    for account in ("Empty_BEMS", "History_BEMS"):
+        event = load_event("accounts/login.json", body={"account": account, "password": PASSWORD})
+        bearers[account] = json.loads(accounts.lambda_handler(event, FakeLambdaContext())["body"])["bearer"]
+    today = now.astimezone(local_zone()).strftime("%Y/%m/%d")
+    print(f"{'':28} {'total (ms)':>21} {'platform (ms)':>21} {'items read':>14}")
+    print(f"{'route':28} {'empty':>7} {'history':>7} {'ratio':>5} {'empty':>7} {'history':>7} {'ratio':>5}")
+    worst = 0.0
+    for label, function_name, event_file, query in routes(today):
+        function = load_function(function_name)
+        totals: dict[str, list[float]] = {"Empty_BEMS": [], "History_BEMS": []}
+        own: dict[str, list[float]] = {"Empty_BEMS": [], "History_BEMS": []}
+        items: dict[str, int] = {}
+        for _ in range(ROUNDS):
+            for account in totals:
+                event = load_event(event_file, bearer=bearers[account], query=query)
+                elapsed, outside, read = measure(function, event, counter, emulator)
+                totals[account].append(elapsed)
+                own[account].append(outside)
+                items[account] = read
+        t_empty, t_history = (statistics.median(totals[a]) * 1000 for a in totals)
+        o_empty, o_history = (statistics.median(own[a]) * 1000 for a in own)
+        if not label.endswith("*"):
+            worst = max(worst, o_history / o_empty)
+        items_read = f"{items['Empty_BEMS']} vs {items['History_BEMS']}"
+        print(
+            f"{label:28} {t_empty:7.1f} {t_history:7.1f} {t_history / t_empty:5.2f}"
+            f" {o_empty:7.1f} {o_history:7.1f} {o_history / o_empty:5.2f} {items_read:>14}"
+        )
+    print("* its answer is every bid of its window (3 days and the open ones): it grows with them, not the history")
+    verdict = "OK" if worst <= GOAL else "NOT MET"
+    print(f"worst platform ratio {worst:.2f} (goal <= {GOAL}): {verdict}")
+    world.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
