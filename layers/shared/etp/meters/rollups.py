@@ -166,4 +166,5 @@ def encode_energy(kws: Fraction) -> str:
 
 
 def decode_energy(text: str) -> Fraction:
-    return Fraction(text)
+    numerator, _, denominator = text.partition("/")  # str(Fraction): `n/d`, or `n` when whole
+    return Fraction(int(numerator), int(denominator or 1))

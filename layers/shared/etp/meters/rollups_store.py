@@ -1,9 +1,10 @@
 """DynamoDB storage of the energy rollups (etp.meters.rollups). Imported on first use.
 
 One item per user and local day: hash key `user_id`, range key `day` (`YYYY-MM-DD`, local), and one
-attribute per hour-bucket that has ever been computed, `h00`..`h24`: a map type -> [kW x s as an exact
-fraction `n/d`, sample count]. A bucket is always written whole (SET of its recomputed value), so a
-write is idempotent and an overlapping write of the same bucket from the same readings is harmless.
+attribute per hour-bucket that has ever been computed, `h00`..`h24`: a string of each type's kW x s
+as an exact fraction `n/d` and its sample count (`Demand=n/d*4;PV=...`). A bucket is always written
+whole (SET of its recomputed value), so a write is idempotent and an overlapping write of the same
+bucket from the same readings is harmless.
 A chart is one Query of seven days; a summary or a table page's counts, one GetItem.
 
 The item `#migrations` / `rollups-v1` marks the one-time backfill of the readings stored before
@@ -49,23 +50,28 @@ def _bucket_name(bucket: int) -> str:
 
 
 def _encode(cell: rollups.Cell) -> dict:
+    """One string a bucket, `<type>=<kW x s, n/d>*<count>;...`: a chart decodes 7 x 25 strings, not
+    the ~3,500 nested values that maps of lists would make (most of a chart's cost was decoding)."""
     return {
-        "M": {
-            kind: {"L": [{"S": rollups.encode_energy(kws)}, {"N": str(count)}]}
-            for kind, (kws, count) in sorted(cell.items())
-        }
+        "S": ";".join(f"{kind}={rollups.encode_energy(kws)}*{count}" for kind, (kws, count) in sorted(cell.items()))
     }
 
 
+def _decode_cell(text: str) -> rollups.Cell:
+    cell: rollups.Cell = {}
+    for part in filter(None, text.split(";")):
+        kind, _, rest = part.partition("=")
+        energy, _, count = rest.rpartition("*")
+        cell[kind] = (rollups.decode_energy(energy), int(count))
+    return cell
+
+
 def _decode(item: dict) -> rollups.Cells:
-    cells: rollups.Cells = {}
-    for name, value in item.items():
-        if len(name) == 3 and name[0] == "h" and name[1:].isdigit():
-            cells[int(name[1:])] = {
-                kind: (rollups.decode_energy(pair["L"][0]["S"]), int(pair["L"][1]["N"]))
-                for kind, pair in value["M"].items()
-            }
-    return cells
+    return {
+        int(name[1:]): _decode_cell(value["S"])
+        for name, value in item.items()
+        if len(name) == 3 and name[0] == "h" and name[1:].isdigit()
+    }
 
 
 def _key(user_id: str, day: str) -> dict:
