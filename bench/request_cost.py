@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import conftest  # noqa: E402,F401  (the tests' fake AWS environment, set before any project import)
-from helpers import FakeLambdaContext, load_event, load_function  # noqa: E402
+from helpers import FakeLambdaContext, ItemsRead, load_event, load_function  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the handlers' info lines would drown the figures
@@ -60,37 +60,6 @@ class EmulatorTime:
                 timer.seconds += time.perf_counter() - started
 
         DynamoHandler.call_action = timed  # type: ignore[method-assign]
-
-
-class ItemsRead:
-    """Counts the DynamoDB items every API call of this process reads."""
-
-    def __init__(self) -> None:
-        import botocore.client
-
-        self.count = 0
-        original = botocore.client.BaseClient._make_api_call
-        counter = self
-
-        def counted(client, operation, params):
-            answer = original(client, operation, params)
-            if client.meta.service_model.service_name == "dynamodb":
-                counter.count += items_in(operation, answer)
-            return answer
-
-        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
-
-
-def items_in(operation: str, answer: dict) -> int:
-    if operation in ("Query", "Scan"):
-        return answer.get("ScannedCount", len(answer.get("Items", [])))
-    if operation == "GetItem":
-        return int("Item" in answer)
-    if operation == "BatchGetItem":
-        return sum(len(items) for items in answer.get("Responses", {}).values())
-    if operation == "TransactGetItems":
-        return sum(1 for r in answer.get("Responses", []) if r.get("Item"))
-    return 0
 
 
 def create_accounts(now: datetime) -> dict[str, str]:
@@ -222,7 +191,7 @@ def run() -> int:
 
     world = MotoWorld()
     world.start()
-    counter, emulator = ItemsRead(), EmulatorTime()
+    counter, emulator = ItemsRead(setattr), EmulatorTime()
     now = utcnow()
     ids = create_accounts(now)
     readings = store_readings(ids["History_BEMS"], now)

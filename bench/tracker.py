@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,8 @@ TARGET = 0.70
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
 
-def main() -> int:
+def on_ministack(run: Callable[[str], int]) -> int:
+    """`run(endpoint)` against a MiniStack of its own on a free loopback port, stopped after."""
     from etp_local.ministack import MiniStack, free_port
 
     ministack = MiniStack(free_port()).start()
@@ -35,6 +37,10 @@ def main() -> int:
         return run(ministack.endpoint)
     finally:
         ministack.stop()
+
+
+def main() -> int:
+    return on_ministack(run)
 
 
 def create_tables(endpoint: str) -> None:

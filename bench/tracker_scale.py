@@ -42,13 +42,9 @@ SCHEDULE = 300
 
 
 def main() -> int:
-    from etp_local.ministack import MiniStack, free_port
+    from tracker import on_ministack
 
-    ministack = MiniStack(free_port()).start()
-    try:
-        return run(ministack.endpoint)
-    finally:
-        ministack.stop()
+    return on_ministack(run)
 
 
 def tryte_strings(rng: random.Random, count: int, length: int = 81) -> list[str]:

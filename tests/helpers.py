@@ -5,7 +5,9 @@ import functools
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,3 +100,36 @@ def login_bearer(account: str, password: str = "energy-demo") -> str:
     )
     assert status == 200, body
     return body["bearer"]  # type: ignore[index]
+
+
+def items_in(operation: str, answer: dict) -> int:
+    """The DynamoDB items an answer read: Query/Scan's scanned items, a GetItem hit, BatchGetItem's
+    and TransactGetItems' responses (the cost model's unit)."""
+    if operation in ("Query", "Scan"):
+        return answer.get("ScannedCount", len(answer.get("Items", [])))
+    if operation == "GetItem":
+        return int("Item" in answer)
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in answer.get("Responses", {}).values())
+    if operation == "TransactGetItems":
+        return sum(1 for r in answer.get("Responses", []) if r.get("Item"))
+    return 0
+
+
+class ItemsRead:
+    """Counts the DynamoDB items every API call of this process reads, from its creation on. `patch`
+    installs the counting call: a test's `monkeypatch.setattr` (undone after the test), or `setattr`."""
+
+    def __init__(self, patch: Callable[[Any, str, Any], None]) -> None:
+        import botocore.client
+
+        self.count = 0
+        original = botocore.client.BaseClient._make_api_call
+
+        def counted(client, operation, params):
+            answer = original(client, operation, params)
+            if client.meta.service_model.service_name == "dynamodb":
+                self.count += items_in(operation, answer)
+            return answer
+
+        patch(botocore.client.BaseClient, "_make_api_call", counted)

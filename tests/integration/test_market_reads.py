@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import FakeLambdaContext, ItemsRead, load_event, load_function, login_bearer
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -20,29 +20,6 @@ market = load_function("market")
 PASSWORD = "energy-demo"
 ZONE = local_zone()
 PAST_DAYS = 5
-
-
-class ItemsRead:
-    """Counts the DynamoDB items the calls read (Query/Scan ScannedCount, GetItem and BatchGetItem hits)."""
-
-    def __init__(self, monkeypatch) -> None:
-        import botocore.client
-
-        self.count = 0
-        original = botocore.client.BaseClient._make_api_call
-
-        def counted(client, operation, params):
-            answer = original(client, operation, params)
-            if client.meta.service_model.service_name == "dynamodb":
-                if operation in ("Query", "Scan"):
-                    self.count += answer.get("ScannedCount", len(answer.get("Items", [])))
-                elif operation == "GetItem":
-                    self.count += int("Item" in answer)
-                elif operation == "BatchGetItem":
-                    self.count += sum(len(items) for items in answer.get("Responses", {}).values())
-            return answer
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
 
 
 def _bid(user_id: str, slot, side: str, price_milli: int = 2_500) -> StoredBid:
@@ -113,7 +90,7 @@ def everything_of(history) -> list[StoredBid]:
 
 
 def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history, monkeypatch):
-    counter = ItemsRead(monkeypatch)
+    counter = ItemsRead(monkeypatch.setattr)
     empty_read, _ = read_by(counter, "homepage", "Empty_BEMS")
     read, body = read_by(counter, "homepage", "History_BEMS")
     # the token's session and the account (the same for both), the current slot's bid, 10 won bids
@@ -153,7 +130,7 @@ def test_a_bid_enters_the_homepage_when_won_and_stays_through_delivery_and_settl
 
 
 def test_the_bid_list_reads_only_the_open_bids(history, monkeypatch):
-    counter = ItemsRead(monkeypatch)
+    counter = ItemsRead(monkeypatch.setattr)
     still_open = [b for b in everything_of(history) if b.slot > utcnow()]
     for side in ("buy", "sell"):
         empty_read, _ = read_by(counter, "list_bids", "Empty_BEMS", {"bid_type": side, "per_page": "10", "page": "2"})
@@ -167,7 +144,7 @@ def test_the_bid_list_reads_only_the_open_bids(history, monkeypatch):
 
 
 def test_the_match_result_reads_only_its_window(history, monkeypatch):
-    counter = ItemsRead(monkeypatch)
+    counter = ItemsRead(monkeypatch.setattr)
     empty_read, _ = read_by(counter, "match_result", "Empty_BEMS")
     read, rows = read_by(counter, "match_result", "History_BEMS")
     since = utcnow().astimezone(ZONE).replace(hour=0, minute=0, second=0) - timedelta(days=3)

@@ -126,7 +126,8 @@ def world(keys):
         zone=ZoneInfo("Asia/Taipei"),
     )
     address = meters.daily_address(SEED, "m-1", date(2026, 11, 25))
-    return dict(node=node, store=store, tracker=tracker, address=address, keys=keys)
+    other_address = meters.daily_address(SEED, "m-2", date(2026, 11, 25))
+    return dict(node=node, store=store, tracker=tracker, address=address, other_address=other_address, keys=keys)
 
 
 def publish(world, payload=None, *, private=None, public=None, tag=None, kind="Demand", address=None, at=TAKEN):
@@ -441,6 +442,18 @@ def test_the_hints_are_only_hints_a_tracker_without_them_stores_nothing_twice(wo
     assert (report.discovered, report.fetched, report.stored, len(world["store"].readings)) == (1, 0, 0, 1)
 
 
+def other_meters_reading(world) -> str:
+    """A reading of the second meter (m-2, NCKU_BEMS) to its address of the day, sealed."""
+    keys = world["keys"]
+    return sealed_reading(
+        world["other_address"],
+        TAKEN,
+        platform_public=keys["platform_public"],
+        meter_private=keys["other_private"],
+        payload=demand_payload(TAKEN, account="NCKU_BEMS"),
+    )
+
+
 def test_an_answer_over_the_nodes_limit_is_split_until_it_passes(world):
     class LimitedNode(FakeNode):
         def find_transactions(self, *, addresses, tags):
@@ -451,19 +464,9 @@ def test_an_answer_over_the_nodes_limit_is_split_until_it_passes(world):
 
     node = LimitedNode()
     node.transactions = world["node"].transactions
-    other = meters.daily_address(SEED, "m-2", date(2026, 11, 25))
-    keys = world["keys"]
     for _ in range(3):
         publish(world)
-        world["node"].add(
-            sealed_reading(
-                other,
-                TAKEN,
-                platform_public=keys["platform_public"],
-                meter_private=keys["other_private"],
-                payload=demand_payload(TAKEN, account="NCKU_BEMS"),
-            )
-        )
+        world["node"].add(other_meters_reading(world))
     report = replace(world["tracker"], node=node).run(NOW)
     assert (report.stored, report.over_limit) == (6, 0)
     publish(world)  # the first meter's hour 10 now holds 4: over the limit on its own
@@ -476,28 +479,18 @@ def test_the_tracker_stays_within_the_dev_nodes_iri_limits(world):
     from etp_devnode.server import DevNode
 
     keys = world["keys"]
-    other = meters.daily_address(SEED, "m-2", date(2026, 11, 25))
     trytes = [
         sealed_reading(
             world["address"], TAKEN, platform_public=keys["platform_public"], meter_private=keys["meter_private"]
         )
         for _ in range(4)
     ]
-    trytes += [
-        sealed_reading(
-            other,
-            TAKEN,
-            platform_public=keys["platform_public"],
-            meter_private=keys["other_private"],
-            payload=demand_payload(TAKEN, account="NCKU_BEMS"),
-        )
-        for _ in range(4)
-    ]
+    trytes += [other_meters_reading(world) for _ in range(4)]
     with DevNode(port=0, max_find_transactions=5) as node:
         client = NodeClient(node.url)
         client.store_transactions(trytes)
         with pytest.raises(NodeError, match="Could not complete request"):
-            client.find_transactions(addresses=[world["address"], other])  # 8 hashes: over the limit
+            client.find_transactions(addresses=[world["address"], world["other_address"]])  # 8 hashes: over the limit
         report = replace(world["tracker"], node=client, find_batch=1000).run(NOW)
     assert (report.stored, report.over_limit, dict(report.rejected)) == (8, 0, {})
 
