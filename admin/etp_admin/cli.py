@@ -366,6 +366,13 @@ def readings_rollup_backfill(stack: stacks.Stack, args: argparse.Namespace) -> N
         print(f"rollups of {days} user-days computed from the stored readings", file=sys.stderr)
 
 
+def readings_backfill_indexes(stack: stacks.Stack, args: argparse.Namespace) -> None:
+    """Give readings stored before the `by-user-hour` index their key (idempotent; `make run` does it)."""
+    from etp.meters.readings_store import backfill_hour_keys
+
+    print(json.dumps({"updated": backfill_hour_keys()}))
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 JOBS = {
@@ -652,6 +659,12 @@ def build_parser() -> argparse.ArgumentParser:
         "compute the energy rollups /power_info reads from the stored readings (once; idempotent)",
     )
     backfill.add_argument("--force", action="store_true", help="recompute even if already done")
+    command(
+        stored,
+        "backfill-indexes",
+        readings_backfill_indexes,
+        "give readings stored before the by-user-hour index its key (after an upgrade; idempotent)",
+    )
 
     jobs = group("jobs", "run a scheduled job now")
     run = command(jobs, "run", jobs_run, "invoke a scheduled job's function")

@@ -110,11 +110,11 @@ def simulator_config(api_url: str, node_url: str, credentials_dir: Path, passwor
 
 def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:14265") -> list[tuple[str, str]]:
     """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
-    demo BEMS, the simulators' configuration, the bid index keys of bids stored before those indexes
-    existed, and today's addresses (by running the daily address job's function once)."""
+    demo BEMS, the simulators' configuration, the index keys of bids and readings stored before those
+    indexes existed, and today's addresses (by running the daily address job's function once)."""
     from etp.accounts.store import DynamoUserStore
     from etp.market.store import DynamoBidStore
-    from etp.meters.readings_store import backfill_rollups
+    from etp.meters.readings_store import backfill_hour_keys, backfill_rollups
     from etp.meters.store import DynamoMeterStore
     from etp_admin import keys
 
@@ -141,7 +141,9 @@ def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:1
     done.append(("bid indexes", f"{DynamoBidStore().backfill_index_keys()} bids backfilled"))
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
     done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))
-    # Readings stored by a version without energy rollups get theirs, once (a marker makes it cheap).
+    # Readings stored before the by-user-hour index get their key (before anything reads by hour),
+    # and those stored by a version without energy rollups get theirs, once (a marker makes it cheap).
+    done.append(("reading indexes", f"{backfill_hour_keys()} readings backfilled"))
     days = backfill_rollups()
     done.append(("rollups", "backfilled before" if days is None else f"{days} user-days backfilled"))
     return done

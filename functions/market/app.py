@@ -1,7 +1,7 @@
 """Market API: GET/POST/PUT/DELETE /bidsubmit, GET /bidstatus, /matchresult, /homepage and /news."""
 
 import functools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -193,10 +193,11 @@ def list_bids(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     page: Annotated[int, Query(ge=1)] = 1,
 ):
-    """Reads the caller's bids whose slot starts after now (one Query of `by-user-slot`): at most the
-    bidding horizon's slots, whatever the history and the page; `totalCount` needs them all."""
+    """Reads the caller's bids whose slot starts after now (a Query of `by-user-week` per week up to the
+    bidding horizon): at most the horizon's slots, whatever the history and the page; `totalCount`
+    needs them all."""
     now = utcnow()
-    mine = [b for b in bid_store().of_user_from(web.caller(router).id, now) if b.side == bid_type and b.slot > now]
+    mine = [b for b in _bids_of_caller_from(now, now) if b.side == bid_type and b.slot > now]
     mine.sort(key=lambda b: (b.slot, -b.price_milli if bid_type == "buy" else b.price_milli, b.id))
     start = (page - 1) * per_page
     return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
@@ -252,15 +253,22 @@ def bid_status():
     responses=answers((200, "One row per matched pair; unmatched bids as one row", list[MatchRow]), 401),
 )
 def match_result():
-    """Reads the caller's bids from local midnight three days ago on (one Query of `by-user-slot`),
-    exactly the bids it answers: at most 3 days + the bidding horizon of slots x the bids per slot."""
+    """Reads the caller's bids from local midnight three days ago to the bidding horizon (a Query of
+    `by-user-week` per week), exactly the bids it answers: at most 3 days + the horizon of slots x
+    the bids per slot."""
     from etp.market.views import match_rows
 
-    zone, caller = local_zone(), web.caller(router)
-    since = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
-    mine = sorted(bid_store().of_user_from(caller.id, since), key=lambda b: (b.slot, b.id), reverse=True)
+    zone, now = local_zone(), utcnow()
+    since = now.astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
+    mine = sorted(_bids_of_caller_from(since, now), key=lambda b: (b.slot, b.id), reverse=True)
     counterpart = web.people()
     return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
+
+
+def _bids_of_caller_from(start: datetime, now: datetime) -> list[bids.StoredBid]:
+    """The caller's bids from `start` on: none starts later than the bidding horizon after now."""
+    horizon = now + timedelta(days=settings().bid_horizon_days)
+    return bid_store().of_user_between(web.caller(router).id, start, horizon)
 
 
 @router.get(
@@ -269,9 +277,9 @@ def match_result():
     responses=answers((200, "Home page figures", Homepage), 401),
 )
 def homepage():
-    """Reads the caller's bids of the current slot (one Query of `by-user-slot` on the slot's key
-    prefix) and its ten newest won bids (one Query of the sparse `by-user-won` index, Limit 10):
-    at most the slot's bids + 10 items, however long the caller's history."""
+    """Reads the caller's bids of the current slot (one Query of its week's `by-user-week` partition,
+    on the slot's key prefix) and its ten newest won bids (one Query of the sparse `by-user-won`
+    index, Limit 10): at most the slot's bids + 10 items, however long the caller's history."""
     from etp.market.views import delivering_now, won_result
 
     zone, caller, now = local_zone(), web.caller(router), utcnow()

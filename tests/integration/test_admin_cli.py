@@ -412,3 +412,20 @@ def test_the_demo_meters_are_rated_for_their_buildings(aws, tmp_path):
     demo.seed_accounts(users, "energy-demo")
     assert set(demo.seed_meters(users, DynamoMeterStore(), tmp_path).values()) == {"created"}
     assert {m.rated_kw for m in DynamoMeterStore().all_active()} == {demo.DEMO_RATED_KW}
+
+
+def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys):
+    from datetime import date
+
+    from etp.clock import day_bounds, local_zone
+    from etp.meters.readings_store import DynamoReadingStore, ReadingModel
+
+    user, day = carlab_day["user"], day_bounds(date(2025, 3, 12), local_zone())
+    for reading in ReadingModel.scan():  # as a version without by-user-hour stored them
+        reading.update(actions=[ReadingModel.user_hour.remove()])
+    assert DynamoReadingStore().between(user.id, *day) == []
+    code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
+    assert code == 0 and json.loads(out.out) == {"updated": 4}
+    assert DynamoReadingStore().between(user.id, *day) == carlab_day["readings"]
+    code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
+    assert code == 0 and json.loads(out.out) == {"updated": 0}

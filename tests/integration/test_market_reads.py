@@ -3,7 +3,7 @@ history (in-process against moto): each reads what it answers, not the account's
 
 import json
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import FakeLambdaContext, ItemsRead, load_event, load_function, login_bearer
@@ -12,7 +12,7 @@ from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
 from etp.market import bids
-from etp.market.store import BidModel, DynamoBidStore, StoredBid
+from etp.market.store import BidModel, DynamoBidStore, StoredBid, _to_bid
 from etp.market.views import won_result
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -86,7 +86,9 @@ def read_by(counter: ItemsRead, name: str, account: str, query: dict | None = No
 
 
 def everything_of(history) -> list[StoredBid]:
-    return history["store"].of_user_from(history["people"]["History_BEMS"], history["current"] - timedelta(days=99))
+    """Every bid of History_BEMS, read without any of the indexes under test (a Scan)."""
+    owner = history["people"]["History_BEMS"]
+    return [_to_bid(item) for item in BidModel.scan(BidModel.user_id == owner)]
 
 
 def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history, monkeypatch):
@@ -163,8 +165,24 @@ def test_the_backfill_gives_older_bids_their_index_keys_once(history):
         won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
     )
     for bid in (open_bid, won):  # as a version from before the indexes wrote them
-        BidModel(bid.id).update(actions=[BidModel.won_by.remove()])
+        BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
     assert invoke("homepage", "Empty_BEMS")["results"] == []
-    assert store.backfill_index_keys() == 1  # the won bid; an open one has no key to get
+    assert invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
+    assert store.of_user_in_slot(user, history["current"]) == []
+    assert store.backfill_index_keys() == 2
     assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
+    assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
+    assert [b["id"] for b in invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
+    assert BidModel.get(open_bid.id).won_by is None, "an open bid gets no won key"
     assert store.backfill_index_keys() == 0
+
+
+def test_a_window_reads_each_iso_week_it_spans_and_its_ends(history):
+    store, user = history["store"], history["people"]["Empty_BEMS"]
+    sunday_night = datetime(2031, 1, 5, 23, tzinfo=UTC)  # an ISO week's last hour (UTC), then the next's first
+    placed = [_bid(user, sunday_night + timedelta(hours=h), "buy") for h in (-24 * 7, 0, 1, 24 * 7 + 1)]
+    for bid in placed:
+        store.create(bid)
+    found = store.of_user_between(user, sunday_night, sunday_night + timedelta(hours=24 * 7 + 1))
+    assert [b.id for b in found] == [b.id for b in placed[1:]], "oldest first, both ends included"
+    assert [b.id for b in store.of_user_in_slot(user, sunday_night + timedelta(hours=1))] == [placed[2].id]

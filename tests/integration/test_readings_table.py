@@ -15,6 +15,8 @@ from etp.meters.readings_store import (
     DynamoReadingAdmin,
     DynamoReadingStore,
     LedgerModel,
+    ReadingModel,
+    backfill_hour_keys,
     backfill_rollups,
 )
 from etp.meters.rollups_store import DynamoRollups, RollupModel
@@ -180,6 +182,8 @@ def assert_rollups_answer_as_the_readings(store: DynamoReadingStore, user: str =
     zone = local_zone()
     for day in DAYS:
         readings = store.between(user, *day_bounds(day, zone))
+        by_user = [r.reading for r in DynamoReadingAdmin().window(user, *day_bounds(day, zone)) if not r.quarantined]
+        assert readings == by_user, "by-user-hour holds exactly the visible readings of by-user-time"
         cells = DynamoRollups().day(user, day)
         assert power.rollup_energies(cells) == power.day_energies(readings, day, zone)
         assert rollups.samples_in(cells or {}) == len(readings)
@@ -234,6 +238,34 @@ def test_the_backfill_computes_the_rollups_of_readings_stored_before_them_once(a
     assert_rollups_answer_as_the_readings(store)
     assert backfill_rollups() is None, "marked done: the next `make run` reads one item"
     assert backfill_rollups(force=True) == days
+    assert_rollups_answer_as_the_readings(store)
+
+
+def test_the_hour_key_backfill_indexes_older_readings_and_repairs_the_hours_recomputed_meanwhile(aws):
+    store, admin = DynamoReadingStore(), DynamoReadingAdmin()
+    older = scattered(60, seed=7)
+    store.store_many(older)
+    hidden = store.between("u-1", *day_bounds(DAYS[1], local_zone()))[0]
+    admin.quarantine(hidden, reason="x", by="o", now=T0)
+    for reading in ReadingModel.scan():  # as a version without by-user-hour left them
+        reading.update(actions=[ReadingModel.user_hour.remove()])
+    assert store.between("u-1", datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 14, tzinfo=UTC)) == []
+    # the new version's tracker stores a reading before the backfill ran: its hours miss the older ones
+    newer = replace(
+        older[0][0], id=str(uuid.uuid4()), tx_hash="N" * 81, taken_at=older[0][0].taken_at + timedelta(seconds=1)
+    )
+    store.store_many([(newer, older[0][1], older[0][2])])
+    day = newer.taken_at.astimezone(local_zone()).date()
+    bucket = present(DynamoRollups().day("u-1", day))[
+        rollups.bucket_of(newer.taken_at, day_bounds(day, local_zone())[0])
+    ]
+    assert sum(count for _, count in bucket.values()) == 1, "the older reading 1 s before is missing"
+
+    assert backfill_hour_keys() == 59, "every visible older reading, not the quarantined one"
+    assert_rollups_answer_as_the_readings(store)
+    assert hidden.id not in {r.id for d in DAYS for r in store.between("u-1", *day_bounds(d, local_zone()))}
+    assert backfill_hour_keys() == 0, "idempotent"
+    admin.release(hidden, by="o", now=T0)
     assert_rollups_answer_as_the_readings(store)
 
 

@@ -1,14 +1,18 @@
 """DynamoDB storage of bids (PynamoDB). Imported on first use.
 
 Table `BIDS_TABLE`, hash key `id`:
-- bid items, with GSI `by-user-slot` (`user_id`, `slot_key` = `<slot start UTC>#<id>`: a user's
-  bids from a time on, for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage),
-  GSI `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs and /bidstatus) and the
+- bid items, with GSI `by-user-week` (`user_week` = `<user id>#<ISO week of the slot, UTC>`,
+  `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
+  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage; a partition holds a
+  week, not the user's whole history, which the emulators sort and filter on every Query), GSI
+  `by-user-slot` (`user_id`, `slot_key`: no longer read; kept one release so that each update of
+  the table adds or removes one GSI, as CloudFormation requires), GSI `by-slot` (`slot`, `id`:
+  every bid of a slot, for the market jobs and /bidstatus) and the
   sparse GSI `by-user-won` (`won_by` = the user id, `slot_key`): `won_by` is written only by the
   outcome that makes a bid won with a fill (and kept through delivery and settlement), so the index
   holds exactly the won bids, newest first for /homepage's latest ten. Won bids written before the
   index existed get their key from `backfill_index_keys` (`etp-admin market backfill-indexes`, run
-  by `make run`). One index only was added: CloudFormation adds one GSI per table update;
+  by `make run`), and so do bids written before `by-user-week` existed;
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
@@ -22,7 +26,7 @@ any bid, so no bid enters or leaves a sealed slot, whenever and however it was s
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -74,6 +78,15 @@ class _ByUserWon(GlobalSecondaryIndex["BidModel"]):
     slot_key = UnicodeAttribute(range_key=True)
 
 
+class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-user-week"
+        projection = AllProjection()
+
+    user_week = UnicodeAttribute(hash_key=True)
+    slot_key = UnicodeAttribute(range_key=True)
+
+
 class BidModel(Model):
     class Meta:
         table_name = settings().bids_table
@@ -87,6 +100,7 @@ class BidModel(Model):
     side = UnicodeAttribute(null=True)
     slot = UnicodeAttribute(null=True)
     slot_key = UnicodeAttribute(null=True)
+    user_week = UnicodeAttribute(null=True)
     won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill
     volume_wh = NumberAttribute(null=True)
     price_milli = NumberAttribute(null=True)
@@ -108,6 +122,24 @@ class BidModel(Model):
     by_user_slot = _ByUserSlot()
     by_slot = _BySlot()
     by_user_won = _ByUserWon()
+    by_user_week = _ByUserWeek()
+
+
+def week_key(user_id: str, slot: datetime) -> str:
+    """A bid's `by-user-week` partition: its owner and the ISO week (UTC) its slot starts in."""
+    year, week, _ = slot.astimezone(UTC).isocalendar()
+    return f"{user_id}#{year}-W{week:02d}"
+
+
+def _weeks(start: datetime, end: datetime) -> list[datetime]:
+    """A moment in each ISO week (UTC) that [start, end] touches, oldest first."""
+    monday = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday -= timedelta(days=monday.weekday())
+    weeks = []
+    while monday <= end:
+        weeks.append(monday)
+        monday += timedelta(weeks=1)
+    return weeks
 
 
 def _guard_key(user_id: str, slot: datetime) -> str:
@@ -317,15 +349,21 @@ class DynamoBidStore:
             )
         )
 
-    def of_user_from(self, user_id: str, start: datetime) -> list[StoredBid]:
-        """A user's bids whose slot starts at `start` or later (reads exactly those)."""
-        condition = BidModel.slot_key >= to_utc_iso(start)
-        return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
+    def of_user_between(self, user_id: str, start: datetime, end: datetime) -> list[StoredBid]:
+        """A user's bids whose slot starts in [start, end], oldest first: a Query of each week's
+        partition, reading exactly those bids."""
+        condition = BidModel.slot_key.between(to_utc_iso(start), f"{to_utc_iso(end)}#~")
+        return [
+            _to_bid(item)
+            for week in _weeks(start, end)
+            for item in BidModel.by_user_week.query(week_key(user_id, week), range_key_condition=condition)
+        ]
 
     def of_user_in_slot(self, user_id: str, slot: datetime) -> list[StoredBid]:
         """A user's bids of one slot (reads exactly those: the slot is the key's prefix)."""
         condition = BidModel.slot_key.startswith(f"{to_utc_iso(slot)}#")
-        return [_to_bid(i) for i in BidModel.by_user_slot.query(user_id, range_key_condition=condition)]
+        query = BidModel.by_user_week.query(week_key(user_id, slot), range_key_condition=condition)
+        return [_to_bid(item) for item in query]
 
     def latest_won_of_user(self, user_id: str, count: int) -> list[StoredBid]:
         """A user's `count` newest won bids (won, delivering, settling or settled, with a fill), newest
@@ -335,14 +373,13 @@ class DynamoBidStore:
         return [_to_bid(i) for i in items]
 
     def backfill_index_keys(self) -> int:
-        """Give won bids written before `by-user-won` existed their key (`won_by`); how many were
-        updated. Idempotent: a Scan for the won bids still missing it, each updated only if its
-        version did not move meanwhile (a bid written since then got its key from that write)."""
-        missing = (
-            BidModel.user_id.exists()
-            & BidModel.status.is_in(*WON_STATUSES)
-            & (BidModel.fill_wh > 0)
-            & BidModel.won_by.does_not_exist()
+        """Give bids written before `by-user-week` and `by-user-won` existed their keys (`user_week`;
+        `won_by` if won); how many were updated. Idempotent: a Scan for the bids still missing one,
+        each updated only if its version did not move meanwhile (a bid written since then got its
+        keys from that write)."""
+        won = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)
+        missing = BidModel.user_id.exists() & (
+            BidModel.user_week.does_not_exist() | (won & BidModel.won_by.does_not_exist())
         )
         return sum(_backfill(item) for item in BidModel.scan(filter_condition=missing))
 
@@ -366,8 +403,11 @@ def _is_won(status: str, fill_wh: int) -> bool:
 
 
 def _backfill(item: BidModel) -> bool:
-    """Write a won bid's index key, unless it changed (or went) since it was read."""
-    actions: list[Action] = [BidModel.won_by.set(item.user_id or "")]
+    """Write a bid's index keys, unless it changed (or went) since it was read."""
+    user_id = item.user_id or ""
+    actions: list[Action] = [BidModel.user_week.set(week_key(user_id, from_utc_iso(item.slot or "")))]
+    if _is_won(item.status or "", int(item.fill_wh or 0)):
+        actions.append(BidModel.won_by.set(user_id))
     return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
 
 
@@ -379,6 +419,7 @@ def _bid_item(bid: StoredBid) -> BidModel:
         side=bid.side,
         slot=to_utc_iso(bid.slot),
         slot_key=f"{to_utc_iso(bid.slot)}#{bid.id}",
+        user_week=week_key(bid.user_id, bid.slot),
         volume_wh=bid.volume_wh,
         price_milli=bid.price_milli,
         status=bid.status,
