@@ -72,6 +72,7 @@ bench: setup
 	$(BIN)/python bench/tracker_scale.py
 	$(BIN)/python bench/clearing.py
 	$(BIN)/python bench/request_cost.py
+	$(BIN)/python bench/request_cost_stack.py
 	$(BIN)/python bench/cost_model.py
 
 openapi: setup

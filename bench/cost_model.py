@@ -46,12 +46,15 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     rollup_wru = units(3_000, 1024)
     per_reading_wru = (
         2 * units(700, 1024)  # the reading (~0.7 KB), in a transaction
+        + 2 * units(700, 1024)  # its copies in the two indexes projecting it all (by-user-hour, by-user-time)
         + 2 * units(150, 1024)  # its ledger marker tx#<hash>, in the same transaction
         + rollup_wru
     )
     per_reading_rru = (
         0.5  # the ledger lookup of a hash the hints do not know (BatchGet, eventually consistent)
-        + 0.5 * units(12 * 700, 4096)  # the rollup recompute's Query: the hour + 15 min of the series
+        # the rollup recompute's Queries of by-user-hour: the hour + 15 min of the series, two UTC hours
+        + 0.5 * units(12 * 700, 4096)
+        + 0.5 * units(2 * 700, 4096)
     )
     # the (address, hour) hints: ~13 bytes a meter-hour, half a day's on average, in items sharded by
     # an address tryte; a run reads them all and grows (ADD) about as many bytes' worth of them
@@ -66,7 +69,8 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
         "runs": runs,
         "wru": readings * per_reading_wru + runs * per_run_wru,
         "rru": readings * per_reading_rru + runs * per_run_rru,
-        "storage_gb": readings * (700 + 150) / 1e9,  # a month of readings and ledger markers
+        # a month of readings (in the table and the two indexes) and ledger markers
+        "storage_gb": readings * (3 * 700 + 150) / 1e9,
         "lambda_gb_s": runs * (a.tracker_busy_s + a.tracker_idle_s) / 2 * a.tracker_memory_gb,
     }
 

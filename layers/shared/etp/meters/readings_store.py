@@ -2,28 +2,26 @@
 
 Readings: hash key `id` (the reading id, so storing is conditional on it being new); two GSIs on
 `sk` = `<UTC time>Z#<reading id>`:
-- `by-user-hour` (`user_hour` = `<user id>#<UTC hour, YYYY-MM-DDTHH>`): the read path. A Query of
+- `by-user-hour` (`user_hour` = `<user id>#<UTC hour, YYYY-MM-DDTHH>`): every read. A Query of
   one partition reads one user's hour, however long the history, so a window of n hours is n
   Queries of exactly its readings, in DynamoDB and in the emulators (which sort and filter a whole
   index partition on every Query: by user, a week of readings made a table page 3x slower).
-- `by-user-time` (`user_id`): the operator's window (`DynamoReadingAdmin.window`), which lists
-  quarantined readings too, and `page`, the tests' reference for `day_page`.
+- `by-user-time` (`user_id`): no longer read; removed by the next version (a table update adds
+  or removes one GSI).
 Ledger: hash key `key` = `tx#<hash>`, marking a transaction processed (stored, or rejected with the
 reason). A reading and its transaction's marker are written in one DynamoDB transaction, each
 conditional on not existing: a reading id is stored at most once and a transaction processed at
 most once, even when two tracker runs overlap.
 
 Quarantine: an operator hides a stored reading from every answer by moving its `sk` to
-`quarantined#<UTC time>Z#<reading id>` and removing its `user_hour`, so it leaves `by-user-hour`
-(a sparse index). Every read of readings (`between`, `day_page`, hence /power_info, settlement, the
-DR baseline and the rollups' recompute) is a Query of `by-user-hour`, and `page` one of
-`by-user-time` within a time window, i.e. between two `YYYY-...` sort keys, which a `quarantined#`
-key ('q' sorts after every digit) is never inside: hidden readings are out of every window,
+`quarantined#<UTC time>Z#<reading id>`. Every read of readings (`between`, `day_page`, hence
+/power_info, settlement, the DR baseline and the rollups' recompute) is a Query of `by-user-hour`
+within a time window, i.e. between two `YYYY-...` sort keys, which a `quarantined#` key ('q'
+sorts after every digit) is never inside: hidden readings are out of every window,
 answer and count (quarantine and release recompute the rollups they touch), by construction, with
 no filter to forget, and `totalCount` agrees with the pages. The item itself
 stays (audit), with who, when and why, and a log of every quarantine and release; releasing puts
-the time-ordered `sk` and the `user_hour` back. A NEW read of readings must keep to hours of
-`by-user-hour`.
+the time-ordered `sk` back. A NEW read of readings must keep to time windows of `by-user-hour`.
 
 Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
 quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
@@ -56,15 +54,6 @@ from etp.meters.rollups_store import DynamoRollups
 from etp.settings import settings
 
 
-class _ByUserTime(GlobalSecondaryIndex["ReadingModel"]):
-    class Meta:
-        index_name = "by-user-time"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-
-
 class _ByUserHour(GlobalSecondaryIndex["ReadingModel"]):
     class Meta:
         index_name = "by-user-hour"
@@ -94,7 +83,7 @@ class ReadingModel(Model):
     id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
     sk = UnicodeAttribute()
-    user_hour = UnicodeAttribute(null=True)  # absent while quarantined: out of by-user-hour
+    user_hour = UnicodeAttribute(null=True)  # absent only on readings stored before by-user-hour
     meter_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     taken_at = UnicodeAttribute()
@@ -108,7 +97,6 @@ class ReadingModel(Model):
     quarantined_by = UnicodeAttribute(null=True)
     quarantine_log = ListAttribute(of=QuarantineEvent, null=True)
 
-    by_user_time = _ByUserTime()
     by_user_hour = _ByUserHour()
 
 
@@ -305,29 +293,6 @@ class DynamoReadingStore:
                 break
         return [_to_stored(item) for item in rows[skip:]], total
 
-    def page(
-        self, user_id: str, start: datetime, end: datetime, page: int, per_page: int
-    ) -> tuple[list[StoredReading], int]:
-        """One page of any window's readings, newest first, and how many the window holds (a COUNT
-        and a skip through the window: /power_info uses `day_page`; this is its reference)."""
-        condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
-        total = ReadingModel.by_user_time.count(user_id, range_key_condition=condition)
-        skip = (page - 1) * per_page
-        if skip >= total:
-            return [], total
-        rows = []
-        query = ReadingModel.by_user_time.query(
-            user_id,
-            range_key_condition=condition,
-            scan_index_forward=False,
-            limit=skip + per_page,
-            page_size=min(skip + per_page, 1000),
-        )
-        for index, item in enumerate(query):
-            if index >= skip:
-                rows.append(_to_stored(item))
-        return rows, total
-
 
 class DynamoReadingAdmin:
     """The operator's view of the readings: find one, list a window's (hidden ones too), quarantine
@@ -352,9 +317,11 @@ class DynamoReadingAdmin:
     def window(self, user_id: str, start: datetime, end: datetime) -> list[ReadingRecord]:
         """A user's readings taken in [start, end), visible and quarantined, oldest first."""
         found = []
-        for prefix in ("", QUARANTINED):
-            condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
-            found += [_to_record(i) for i in ReadingModel.by_user_time.query(user_id, range_key_condition=condition)]
+        for hour in utc_hours(start, end):
+            for prefix in ("", QUARANTINED):
+                condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
+                query = ReadingModel.by_user_hour.query(hour_key(user_id, hour), range_key_condition=condition)
+                found += [_to_record(item) for item in query]
         inside = [r for r in found if start <= r.reading.taken_at < end]
         return sorted(inside, key=lambda r: (r.reading.taken_at, r.reading.id))
 
@@ -364,7 +331,6 @@ class DynamoReadingAdmin:
         event = QuarantineEvent(action="quarantined", at=at, by=by, reason=reason)
         actions: list[Action] = [
             ReadingModel.sk.set(QUARANTINED + sort_key(reading.taken_at, reading.id)),
-            ReadingModel.user_hour.remove(),
             ReadingModel.quarantined_at.set(at),
             ReadingModel.quarantine_reason.set(reason),
             ReadingModel.quarantined_by.set(by),
@@ -381,7 +347,6 @@ class DynamoReadingAdmin:
         event = QuarantineEvent(action="released", at=to_utc_iso(now), by=by, reason=reason)
         actions: list[Action] = [
             ReadingModel.sk.set(sort_key(reading.taken_at, reading.id)),
-            ReadingModel.user_hour.set(hour_key(reading.user_id, reading.taken_at)),
             ReadingModel.quarantined_at.remove(),
             ReadingModel.quarantine_reason.remove(),
             ReadingModel.quarantined_by.remove(),
@@ -419,7 +384,7 @@ def refresh_rollups(
     changed: list[StoredReading], *, include: Iterable[StoredReading] = (), exclude: Collection[str] = ()
 ) -> None:
     """Recompute the rollup buckets that readings added or hidden at these times touch
-    (etp.meters.rollups.refresh). The by-user-time index is eventually consistent, so the readings
+    (etp.meters.rollups.refresh). The by-user-hour index is eventually consistent, so the readings
     just stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
     extra = list(include)
 
@@ -452,7 +417,7 @@ def backfill_rollups(*, force: bool = False) -> int | None:
 
 
 def backfill_hour_keys() -> int:
-    """Give the visible readings stored before `by-user-hour` existed their `user_hour`; how many were
+    """Give the readings stored before `by-user-hour` existed their `user_hour`; how many were
     updated. Idempotent: a Scan, and each update conditional on the reading being unchanged since
     (a quarantine moves its `sk`).
 
@@ -460,15 +425,17 @@ def backfill_hour_keys() -> int:
     the tracker recomputed meanwhile (an hour of readings stored since, or its neighbour through the
     hold) lacks them: the hours around every reading that already has its key are recomputed after."""
     keyed: set[tuple[str, datetime]] = set()
-    updated: list[StoredReading] = []
+    updated: list[StoredReading] = []  # the visible ones: a quarantined reading is in no rollup
+    count = 0
     for item in ReadingModel.scan():
-        if item.sk.startswith(QUARANTINED):
-            continue
-        reading = _to_stored(item)
+        reading, visible = _to_stored(item), not item.sk.startswith(QUARANTINED)
         if item.user_hour:
-            keyed.add((reading.user_id, reading.taken_at))
+            if visible:
+                keyed.add((reading.user_id, reading.taken_at))
         elif _set_hour_key(item, reading):
-            updated.append(reading)
+            count += 1
+            if visible:
+                updated.append(reading)
     near = {
         (user_id, hour)
         for user_id, taken_at in keyed
@@ -476,7 +443,7 @@ def backfill_hour_keys() -> int:
     }
     stale = [r for r in updated if (r.user_id, r.taken_at.replace(minute=0, second=0, microsecond=0)) in near]
     refresh_rollups(stale, include=updated)
-    return len(updated)
+    return count
 
 
 def _set_hour_key(item: ReadingModel, reading: StoredReading) -> bool:
