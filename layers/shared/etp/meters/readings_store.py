@@ -118,6 +118,28 @@ def sort_key(taken_at: datetime, reading_id: str) -> str:
     return f"{to_utc_iso(taken_at)}#{reading_id}"
 
 
+def stored_items(
+    reading: StoredReading, values: dict[str, float], address: str, now: str
+) -> tuple[LedgerModel, ReadingModel]:
+    """What storing a reading writes: its transaction's ledger marker and the reading."""
+    marker = LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now)
+    item = ReadingModel(
+        user_id=reading.user_id,
+        sk=sort_key(reading.taken_at, reading.id),
+        user_hour=hour_key(reading.user_id, reading.taken_at),
+        id=reading.id,
+        meter_id=reading.meter_id,
+        kind=reading.kind,
+        taken_at=to_utc_iso(reading.taken_at),
+        power_kw=reading.power_kw,
+        values=values,
+        tx_hash=reading.tx_hash,
+        address=address,
+        stored_at=now,
+    )
+    return marker, item
+
+
 def hour_key(user_id: str, taken_at: datetime) -> str:
     """A reading's `by-user-hour` partition: its user and the UTC hour it was taken in."""
     return f"{user_id}#{taken_at.astimezone(UTC):%Y-%m-%dT%H}"
@@ -225,27 +247,9 @@ class DynamoReadingStore:
         now = to_utc_iso(utcnow())
         with TransactWrite(connection=_connection()) as transaction:
             for reading, values, address in chunk:
-                transaction.save(
-                    LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now),
-                    condition=LedgerModel.key.does_not_exist(),
-                )
-                transaction.save(
-                    ReadingModel(
-                        user_id=reading.user_id,
-                        sk=sort_key(reading.taken_at, reading.id),
-                        user_hour=hour_key(reading.user_id, reading.taken_at),
-                        id=reading.id,
-                        meter_id=reading.meter_id,
-                        kind=reading.kind,
-                        taken_at=to_utc_iso(reading.taken_at),
-                        power_kw=reading.power_kw,
-                        values=values,
-                        tx_hash=reading.tx_hash,
-                        address=address,
-                        stored_at=now,
-                    ),
-                    condition=ReadingModel.id.does_not_exist(),
-                )
+                marker, item = stored_items(reading, values, address, now)
+                transaction.save(marker, condition=LedgerModel.key.does_not_exist())
+                transaction.save(item, condition=ReadingModel.id.does_not_exist())
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
