@@ -51,15 +51,6 @@ class _PairAttribute(MapAttribute):
     settlement_milli = NumberAttribute(null=True)
 
 
-class _ByUserSlot(GlobalSecondaryIndex["BidModel"]):
-    class Meta:
-        index_name = "by-user-slot"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    slot_key = UnicodeAttribute(range_key=True)
-
-
 class _BySlot(GlobalSecondaryIndex["BidModel"]):
     class Meta:
         index_name = "by-slot"
@@ -119,7 +110,6 @@ class BidModel(Model):
     early = BooleanAttribute(null=True)
     cleared_at = UnicodeAttribute(null=True)
 
-    by_user_slot = _ByUserSlot()
     by_slot = _BySlot()
     by_user_won = _ByUserWon()
     by_user_week = _ByUserWeek()
