@@ -133,3 +133,18 @@ class ItemsRead:
             return answer
 
         patch(botocore.client.BaseClient, "_make_api_call", counted)
+
+
+def hashed_passwords(monkeypatch) -> list[str]:
+    """The stored hashes every password check is made against from now on (checks still run)."""
+    from etp.accounts import passwords
+
+    checked: list[str] = []
+    real = passwords.verify_password
+
+    def spy(password: str, stored: str) -> bool:
+        checked.append(stored)
+        return real(password, stored)
+
+    monkeypatch.setattr(passwords, "verify_password", spy)
+    return checked

@@ -429,6 +429,7 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """A slot's order book, clearing and statuses, as an operator needs to see them."""
     from etp.clock import local_zone
     from etp.edge.jobs import BadJobEvent, job_time
+    from etp.market.jobs import outcome
     from etp.market.store import DynamoBidStore
 
     try:
@@ -452,12 +453,11 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
             f"{bid.side:<5} {bid.account:<16} {bid.volume_wh / 1000:>9g} {bid.price_milli / 1000:>8g} "
             f"{bid.status:<4} {bid.fill_wh / 1000:>10g}  {pairs}"
         )
-    price = next((b.cleared_price_milli for b in book if b.cleared_price_milli is not None), None)
-    if price is None:
+    cleared = outcome(book)
+    if cleared["price_milli"] is None:
         print("not cleared (yet), or nothing crossed")
         return
-    volume = sum(b.fill_wh for b in book if b.side == "buy")
-    print(f"Q* = {volume / 1000:g} kWh   p* = {price / 1000:g} NT$/kWh")
+    print(f"Q* = {cleared['volume_wh'] / 1000:g} kWh   p* = {cleared['price_milli'] / 1000:g} NT$/kWh")
 
 
 def market_backfill_indexes(stack: stacks.Stack, args: argparse.Namespace) -> None:

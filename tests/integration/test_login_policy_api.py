@@ -9,9 +9,8 @@ from datetime import timedelta
 import boto3
 import pytest
 from aws_fixtures import template
-from helpers import FakeLambdaContext, load_event, load_function
+from helpers import FakeLambdaContext, hashed_passwords, load_event, load_function
 
-from etp.accounts import passwords
 from etp.accounts import service as accounts
 from etp.accounts.attempts import Policy
 from etp.accounts.attempts_store import DynamoLoginAttempts, LoginAttemptModel
@@ -145,14 +144,7 @@ def test_failures_are_forgotten_a_quiet_window_after_the_last_delay(users, froze
 def test_a_throttled_attempt_hashes_no_password(users, monkeypatch):
     for _ in range(5):
         status()
-    calls = []
-    real = passwords.verify_password
-
-    def spy(password: str, stored: str) -> bool:
-        calls.append(stored)
-        return real(password, stored)
-
-    monkeypatch.setattr(passwords, "verify_password", spy)
+    calls = hashed_passwords(monkeypatch)
     assert status(password=PASSWORD) == "429 after 1"
     assert calls == []
     assert status(password=PASSWORD, source=OWNER) == "429 after 1", "the account waits, whatever the address"

@@ -4,6 +4,7 @@ against an in-memory attempt store (the DynamoDB store is covered by tests/integ
 from datetime import UTC, datetime
 
 import pytest
+from helpers import hashed_passwords
 from test_accounts import MemoryStore, issue
 
 from etp.accounts import attempts, passwords
@@ -153,26 +154,13 @@ def test_a_throttled_attempt_hashes_no_password_and_counts_nothing(users, tries,
     for _ in range(5):
         attempt(users, tries)
     before = dict(tries.records)
-    hashed = []
-
-    def spy(password: str, stored: str) -> bool:
-        hashed.append(stored)
-        return True
-
-    monkeypatch.setattr(passwords, "verify_password", spy)
+    hashed = hashed_passwords(monkeypatch)
     assert attempt(users, tries, password="bems-password") == "wait 1"
     assert hashed == [] and tries.records == before
 
 
 def test_an_unknown_account_still_pays_the_dummy_scrypt(users, tries, monkeypatch):
-    checked = []
-    real = passwords.verify_password
-
-    def spy(password: str, stored: str) -> bool:
-        checked.append(stored)
-        return real(password, stored)
-
-    monkeypatch.setattr(passwords, "verify_password", spy)
+    checked = hashed_passwords(monkeypatch)
     assert attempt(users, tries, account="Nobody_BEMS") == "refused"
     assert checked == [passwords.dummy_hash()]
 

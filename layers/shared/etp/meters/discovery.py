@@ -126,18 +126,22 @@ def recent_hours(now: datetime) -> list[int]:
     return [(start - timedelta(hours=back)).hour for back in range(RECENT_HOURS)]
 
 
+def _day_start(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
+
+
 def older_hours(day: str, now: datetime) -> list[int]:
     """The hours of an address day that are over and older than the recent ones."""
     recent = set(recent_hours(now))
     newest = _hour_start(now) - timedelta(hours=RECENT_HOURS)
-    first = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
+    first = _day_start(day)
     return [h for h in range(24) if first + timedelta(hours=h) <= newest and h not in recent]
 
 
 def later_hours(day: str, now: datetime) -> list[int]:
     """The hours of an address day that start after the current one."""
-    first = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
-    return [h for h in range(24) if first + timedelta(hours=h) > _hour_start(now)]
+    first, current = _day_start(day), _hour_start(now)
+    return [h for h in range(24) if first + timedelta(hours=h) > current]
 
 
 def sweep_hour(day: str, now: datetime) -> int | None:
@@ -151,11 +155,11 @@ def sweep_hour(day: str, now: datetime) -> int | None:
 def catch_up(addresses: Iterable[str], hour: int, seen: set[str]) -> tuple[str, ...]:
     """The addresses that may have readings of `hour` not processed yet: none seen in that hour,
     or none in the hour after (the meter went quiet, so `hour` may be partial)."""
-    after = address_hour if hour < 23 else None
+    last = hour == 23  # the day's last hour has no hour after it in this day
     return tuple(
         a
         for a in addresses
-        if address_hour(a, hour) not in seen or (after is not None and after(a, hour + 1) not in seen)
+        if address_hour(a, hour) not in seen or (not last and address_hour(a, hour + 1) not in seen)
     )
 
 

@@ -34,7 +34,7 @@ stored before `by-user-hour` existed.
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -143,6 +143,14 @@ def stored_items(
 def hour_key(user_id: str, taken_at: datetime) -> str:
     """A reading's `by-user-hour` partition: its user and the UTC hour it was taken in."""
     return f"{user_id}#{taken_at.astimezone(UTC):%Y-%m-%dT%H}"
+
+
+def _hour_items(user_id: str, start: datetime, end: datetime, prefix: str = "") -> Iterator[ReadingModel]:
+    """The user's items whose sort key lies between `prefix` + start and `prefix` + end (visible
+    readings with no prefix, quarantined ones with QUARANTINED), oldest first: a Query per UTC hour."""
+    condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
+    for hour in utc_hours(start, end):
+        yield from ReadingModel.by_user_hour.query(hour_key(user_id, hour), range_key_condition=condition)
 
 
 def utc_hours(start: datetime, end: datetime) -> list[datetime]:
@@ -258,12 +266,7 @@ class DynamoReadingStore:
 
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
         """A user's readings taken in [start, end), oldest first: one Query per UTC hour."""
-        condition = ReadingModel.sk.between(to_utc_iso(start), to_utc_iso(end))
-        found = [
-            _to_stored(item)
-            for hour in utc_hours(start, end)
-            for item in ReadingModel.by_user_hour.query(hour_key(user_id, hour), range_key_condition=condition)
-        ]
+        found = [_to_stored(item) for item in _hour_items(user_id, start, end)]
         return [r for r in found if start <= r.taken_at < end]
 
     def day_page(self, user_id: str, day: date, page: int, per_page: int) -> tuple[list[StoredReading], int]:
@@ -320,12 +323,7 @@ class DynamoReadingAdmin:
 
     def window(self, user_id: str, start: datetime, end: datetime) -> list[ReadingRecord]:
         """A user's readings taken in [start, end), visible and quarantined, oldest first."""
-        found = []
-        for hour in utc_hours(start, end):
-            for prefix in ("", QUARANTINED):
-                condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
-                query = ReadingModel.by_user_hour.query(hour_key(user_id, hour), range_key_condition=condition)
-                found += [_to_record(item) for item in query]
+        found = [_to_record(item) for prefix in ("", QUARANTINED) for item in _hour_items(user_id, start, end, prefix)]
         inside = [r for r in found if start <= r.reading.taken_at < end]
         return sorted(inside, key=lambda r: (r.reading.taken_at, r.reading.id))
 
