@@ -461,10 +461,12 @@ def market_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def market_backfill_indexes(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    """Give won bids stored before the `by-user-won` index its key (idempotent)."""
+    """Give bids stored before the `by-user-week` index their key, and put won bids stored before the
+    latest-wins lists on their owners' lists (idempotent)."""
     from etp.market.store import DynamoBidStore
 
-    print(json.dumps({"updated": DynamoBidStore().backfill_index_keys()}))
+    store = DynamoBidStore()
+    print(json.dumps({"updated": store.backfill_index_keys(), "win_lists": store.backfill_latest_wins()}))
 
 
 # --- the audit trail ------------------------------------------------------------------------

@@ -277,18 +277,22 @@ def _bids_of_caller_from(start: datetime, now: datetime) -> list[bids.StoredBid]
     responses=answers((200, "Home page figures", Homepage), 401),
 )
 def homepage():
-    """Reads the caller's bids of the current slot (one Query of its week's `by-user-week` partition,
-    on the slot's key prefix) and its ten newest won bids (one Query of the sparse `by-user-won`
-    index, Limit 10): at most the slot's bids + 10 items, however long the caller's history."""
-    from etp.market.views import delivering_now, won_result
+    """Reads the caller's latest-wins list (one GetItem) and its ten newest won bids (one BatchGet),
+    which hold the current slot's won bids unless all ten are of that slot or later; only then the
+    current slot's bids too (one Query of its week's `by-user-week` partition, on the slot's key
+    prefix). At most 11 items + the slot's bids, however long the caller's history."""
+    from etp.market.views import HOMEPAGE_WINS, delivering_now, won_in_slot, won_result
 
     zone, caller, now = local_zone(), web.caller(router), utcnow()
     current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    current = bid_store().of_user_in_slot(caller.id, current_slot)
+    latest = bid_store().latest_won_of_user(caller.id, HOMEPAGE_WINS)
+    current = won_in_slot(latest, current_slot)
+    if current is None:
+        current = bid_store().of_user_in_slot(caller.id, current_slot)
     return {
         "buy": delivering_now(current, "buy"),
         "sell": delivering_now(current, "sell"),
-        "results": [won_result(b, zone) for b in bid_store().latest_won_of_user(caller.id, 10)],
+        "results": [won_result(b, zone) for b in latest],
     }
 
 

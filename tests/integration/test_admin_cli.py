@@ -181,14 +181,17 @@ def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
     DynamoBidStore().record_outcome(
         bid, status=bids.WON, expected=bids.SUBMITTED, fill_wh=5000, cleared_price_milli=2000, pairs=()
     )
-    BidModel(bid.id).update(actions=[BidModel.won_by.remove()])  # as stored before the index
+    # as stored before the index and the latest-wins lists
+    BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
+    BidModel("wins#u-1").delete()
+    assert DynamoBidStore().latest_won_of_user("u-1", 10) == []
     code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 1}
+    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}
     item = BidModel.get(bid.id)
     assert item.won_by == "u-1"
     assert [b.id for b in DynamoBidStore().latest_won_of_user("u-1", 10)] == [bid.id]
     code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 0}
+    assert code == 0 and json.loads(out.out) == {"updated": 0, "win_lists": 0}
 
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "USE_SSL")

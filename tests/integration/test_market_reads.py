@@ -95,7 +95,8 @@ def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history
     counter = ItemsRead(monkeypatch.setattr)
     empty_read, _ = read_by(counter, "homepage", "Empty_BEMS")
     read, body = read_by(counter, "homepage", "History_BEMS")
-    # the token's session and the account (the same for both), the current slot's bid, 10 won bids
+    # the token's session (the same for both), the latest-wins list and its 10 won bids, which hold the
+    # current slot's (delivering) bid: no Query
     assert read == empty_read + 1 + 10
     won = [b for b in everything_of(history) if b.status != bids.LOST and b.status != bids.SUBMITTED]
     newest = sorted(won, key=lambda b: (b.slot, b.id), reverse=True)[:10]
@@ -156,7 +157,7 @@ def test_the_match_result_reads_only_its_window(history, monkeypatch):
     assert {row["bid_id"] for row in rows} == {b.id for b in window}
 
 
-def test_the_backfill_gives_older_bids_their_index_keys_once(history):
+def test_the_backfill_gives_older_bids_their_index_keys_and_lists_once(history):
     store, user = history["store"], history["people"]["Empty_BEMS"]
     open_bid, won = _bid(user, history["tomorrow"] + timedelta(hours=5), "sell"), _bid(user, history["current"], "buy")
     for bid in (open_bid, won):
@@ -164,17 +165,20 @@ def test_the_backfill_gives_older_bids_their_index_keys_once(history):
     store.record_outcome(
         won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
     )
-    for bid in (open_bid, won):  # as a version from before the indexes wrote them
+    for bid in (open_bid, won):  # as a version from before the indexes and the lists wrote them
         BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
+    BidModel(f"wins#{user}").delete()
     assert invoke("homepage", "Empty_BEMS")["results"] == []
     assert invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
     assert store.of_user_in_slot(user, history["current"]) == []
     assert store.backfill_index_keys() == 2
+    assert store.backfill_latest_wins() == 1, "the one user with a won bid missing from its list"
     assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
     assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
     assert [b["id"] for b in invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
     assert BidModel.get(open_bid.id).won_by is None, "an open bid gets no won key"
     assert store.backfill_index_keys() == 0
+    assert store.backfill_latest_wins() == 0
 
 
 def test_a_window_reads_each_iso_week_it_spans_and_its_ends(history):
@@ -186,3 +190,76 @@ def test_a_window_reads_each_iso_week_it_spans_and_its_ends(history):
     found = store.of_user_between(user, sunday_night, sunday_night + timedelta(hours=24 * 7 + 1))
     assert [b.id for b in found] == [b.id for b in placed[1:]], "oldest first, both ends included"
     assert [b.id for b in store.of_user_in_slot(user, sunday_night + timedelta(hours=1))] == [placed[2].id]
+
+
+def _win(store: DynamoBidStore, bid: StoredBid) -> bool:
+    return store.record_outcome(
+        bid, status=bids.WON, expected=bids.SEALED, fill_wh=bid.volume_wh, cleared_price_milli=2_500, pairs=()
+    )
+
+
+def _sealed(store: DynamoBidStore, user: str, slots: list[datetime]) -> list[StoredBid]:
+    placed = [_bid(user, slot, "buy") for slot in slots]
+    for bid in placed:
+        store.create(bid)
+        assert store.set_status(bid, bids.SEALED, expected=bids.SUBMITTED)
+    return placed
+
+
+def test_the_latest_wins_list_keeps_the_ten_newest_whatever_order_the_slots_clear_in(aws):
+    store, start = DynamoBidStore(), datetime(2030, 3, 1, tzinfo=UTC)
+    placed = _sealed(store, "u-1", [start + timedelta(hours=h) for h in range(14)])
+    for bid in placed[2:] + placed[:2]:  # the two oldest slots clear last, e.g. by an operator's late run
+        assert _win(store, bid)
+    newest = sorted(placed, key=lambda b: b.slot, reverse=True)[:10]
+    assert [b.id for b in store.latest_won_of_user("u-1", 10)] == [b.id for b in newest]
+    assert {b.status for b in store.latest_won_of_user("u-1", 10)} == {bids.WON}
+    assert [b.id for b in store.latest_won_of_user("u-1", 3)] == [b.id for b in newest[:3]]
+    assert all(BidModel.get(b.id).status == bids.WON for b in placed), "every outcome is written, listed or not"
+
+
+def test_a_refused_outcome_writes_neither_the_bid_nor_the_list(aws):
+    store = DynamoBidStore()
+    (bid,) = _sealed(store, "u-1", [datetime(2030, 3, 1, tzinfo=UTC)])
+    assert _win(store, bid)
+    assert not _win(store, bid), "no longer 已投標"
+    assert BidModel.get("wins#u-1").version == 1
+    (other,) = _sealed(store, "u-1", [datetime(2030, 3, 2, tzinfo=UTC)])
+    assert not store.record_outcome(
+        other, status=bids.WON, expected=bids.SUBMITTED, fill_wh=1, cleared_price_milli=1, pairs=()
+    )
+    assert BidModel.get(other.id).status == bids.SEALED
+    assert [b.id for b in store.latest_won_of_user("u-1", 10)] == [bid.id]
+
+
+def test_a_win_racing_another_of_the_same_user_rereads_the_list_and_both_are_listed(aws, monkeypatch):
+    store, rival = DynamoBidStore(), DynamoBidStore()
+    first, second = _sealed(store, "u-1", [datetime(2030, 3, 1, h, tzinfo=UTC) for h in (1, 2)])
+    read_list = DynamoBidStore._wins_list
+    raced: list[bool] = []
+
+    def stale_then_rival_wins(self, user_id, **kwargs):
+        listed = read_list(self, user_id, **kwargs)
+        if self is store and not raced:  # between this read and its write, the rival's win lands
+            raced.append(True)
+            assert _win(rival, second)
+        return listed
+
+    monkeypatch.setattr(DynamoBidStore, "_wins_list", stale_then_rival_wins)
+    assert _win(store, first)
+    assert raced and [b.id for b in store.latest_won_of_user("u-1", 10)] == [second.id, first.id]
+    assert BidModel.get("wins#u-1").version == 2
+
+
+def test_the_homepage_reads_the_current_slot_when_its_wins_fill_the_latest_wins(history, monkeypatch):
+    store, user, current = history["store"], history["people"]["Empty_BEMS"], history["current"]
+    placed = _sealed(store, user, [current] * 11 + [current - timedelta(hours=1)])
+    for bid in placed:
+        assert _win(store, bid)
+    assert store.set_status(placed[0], bids.DELIVERING, expected=bids.WON)
+    counter = ItemsRead(monkeypatch.setattr)
+    read, body = read_by(counter, "homepage", "Empty_BEMS")
+    assert body["buy"] == {"price": 2.5, "volume": 55.0}, "all 11 of the slot, not the 10 listed"
+    assert body["sell"] == {"price": None, "volume": None}
+    assert len(body["results"]) == 10 and {r["time"] for r in body["results"]} == {won_result(placed[0], ZONE)["time"]}
+    assert read == 1 + 1 + 10 + 11, "the session, the list, its 10 bids, then the slot's 11 (one Query)"

@@ -5,14 +5,17 @@ Table `BIDS_TABLE`, hash key `id`:
   `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
   for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage; a partition holds a
   week, not the user's whole history, which the emulators sort and filter on every Query), GSI
-  `by-user-slot` (`user_id`, `slot_key`: no longer read; kept one release so that each update of
-  the table adds or removes one GSI, as CloudFormation requires), GSI `by-slot` (`slot`, `id`:
-  every bid of a slot, for the market jobs and /bidstatus) and the
-  sparse GSI `by-user-won` (`won_by` = the user id, `slot_key`): `won_by` is written only by the
-  outcome that makes a bid won with a fill (and kept through delivery and settlement), so the index
-  holds exactly the won bids, newest first for /homepage's latest ten. Won bids written before the
-  index existed get their key from `backfill_index_keys` (`etp-admin market backfill-indexes`, run
-  by `make run`), and so do bids written before `by-user-week` existed;
+  `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs and /bidstatus), and two GSIs
+  no longer read, kept one release because each update of the table may add or remove only one GSI
+  (CloudFormation): `by-user-slot` (`user_id`, `slot_key`) and the sparse `by-user-won` (`won_by` =
+  the owner's id, written only by the outcome that makes a bid won with a fill). Bids written before
+  `by-user-week` existed get their key from `backfill_index_keys` (`etp-admin market
+  backfill-indexes`, run by `make run`);
+- latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
+  won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
+  won statuses after) and the list's update are one transaction, conditional on the list's version,
+  so /homepage reads one item and a BatchGet however long the history. Won bids written before the
+  lists existed join them through `backfill_latest_wins` (the same command);
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
@@ -25,21 +28,23 @@ for an edit that moves the bid) has no `sealed_at`: the seal job writes the mark
 any bid, so no bid enters or leaves a sealed slot, whenever and however it was sealed.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region, conditional, failed_conditions, retry_races
+from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, retry_races
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import SlotState
-from etp.market.views import WON_STATUSES
+from etp.market.views import WON_STATUSES, newest_wins
 from etp.settings import settings
 
 
@@ -105,6 +110,8 @@ class BidModel(Model):
     clear_tx = UnicodeAttribute(null=True)
     # side guards
     open_bids = NumberAttribute(null=True)
+    # latest-wins lists (and `version`)
+    won_keys = ListAttribute[str](null=True)  # untyped elements: strings stored as S
     # slot markers
     sealed_at = UnicodeAttribute(null=True)
     early = BooleanAttribute(null=True)
@@ -130,6 +137,14 @@ def _weeks(start: datetime, end: datetime) -> list[datetime]:
         weeks.append(monday)
         monday += timedelta(weeks=1)
     return weeks
+
+
+def _slot_key(bid: StoredBid) -> str:
+    return f"{to_utc_iso(bid.slot)}#{bid.id}"
+
+
+def _wins_key(user_id: str) -> str:
+    return f"wins#{user_id}"
 
 
 def _guard_key(user_id: str, slot: datetime) -> str:
@@ -324,20 +339,60 @@ class DynamoBidStore:
             else BidModel.cleared_price_milli.set(cleared_price_milli)
         )
         # the same write puts a won bid into `by-user-won` (won_by: its owner) or keeps it out
-        won = BidModel.won_by.set(bid.user_id) if _is_won(status, fill_wh) else BidModel.won_by.remove()
-        return conditional(
-            lambda: BidModel(bid.id).update(
-                actions=[
-                    BidModel.status.set(status),
-                    BidModel.version.add(1),
-                    BidModel.fill_wh.set(fill_wh),
-                    price,
-                    BidModel.pairs.set(stored_pairs),
-                    won,
-                ],
-                condition=(BidModel.status == expected),
-            )
-        )
+        won = _is_won(status, fill_wh)
+        actions: list[Action] = [
+            BidModel.status.set(status),
+            BidModel.version.add(1),
+            BidModel.fill_wh.set(fill_wh),
+            price,
+            BidModel.pairs.set(stored_pairs),
+            BidModel.won_by.set(bid.user_id) if won else BidModel.won_by.remove(),
+        ]
+        condition = BidModel.status == expected
+        if won and expected not in WON_STATUSES:  # it enters the won statuses, which it never leaves
+            return self._add_wins(bid.user_id, [_slot_key(bid)], outcome=(bid.id, actions, condition))
+        return conditional(lambda: BidModel(bid.id).update(actions=actions, condition=condition))
+
+    def _add_wins(
+        self, user_id: str, keys: list[str], outcome: tuple[str, list[Action], Condition] | None = None
+    ) -> bool:
+        """Put won bids (their index keys) on the user's latest-wins list, conditional on the list's
+        version, and write `outcome` (a bid's id, update and condition) in the same transaction; True
+        when written. False when `outcome`'s condition failed (then nothing is written) or, without
+        an outcome, when the list already had them. A list changed meanwhile (another of the user's
+        bids won) is read again and the transaction retried, up to LIST_ATTEMPTS times."""
+        for attempt in range(1, LIST_ATTEMPTS + 1):
+            listed, version = self._wins_list(user_id)
+            merged = newest_wins(listed, keys)
+            if outcome is None and merged == listed:
+                return False
+            try:
+                with TransactWrite(connection=self._connection()) as transaction:
+                    if outcome is not None:
+                        bid_id, actions, condition = outcome
+                        transaction.update(BidModel(bid_id), actions=actions, condition=condition)
+                    # an update too: PynamoDB sends puts before updates, and the reasons come in that order
+                    transaction.update(
+                        BidModel(_wins_key(user_id)),
+                        actions=[BidModel.won_keys.set(merged), BidModel.version.set(version + 1)],
+                        condition=BidModel.version.does_not_exist() if version == 0 else BidModel.version == version,
+                    )
+                return True
+            except TransactWriteError as error:
+                refused = failed_conditions(error)
+                if outcome is not None and refused[:1] == [True]:
+                    return False
+                if attempt == LIST_ATTEMPTS or not (any(refused) or lost_a_race(error)):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wins_list(self, user_id: str, *, consistent: bool = True) -> tuple[list[str], int]:
+        """A user's latest-wins list (index keys, newest first) and its version (0: none yet)."""
+        try:
+            item = BidModel.get(_wins_key(user_id), consistent_read=consistent)
+        except DoesNotExist:
+            return [], 0
+        return list(item.won_keys or []), int(item.version or 0)
 
     def of_user_between(self, user_id: str, start: datetime, end: datetime) -> list[StoredBid]:
         """A user's bids whose slot starts in [start, end], oldest first: a Query of each week's
@@ -356,22 +411,31 @@ class DynamoBidStore:
         return [_to_bid(item) for item in query]
 
     def latest_won_of_user(self, user_id: str, count: int) -> list[StoredBid]:
-        """A user's `count` newest won bids (won, delivering, settling or settled, with a fill), newest
-        slot first: one Query of the sparse `by-user-won` index with Limit `count`, so at most
-        `count` items are read however long the user's history."""
-        items = BidModel.by_user_won.query(user_id, scan_index_forward=False, limit=count, page_size=count)
-        return [_to_bid(i) for i in items]
+        """A user's `count` (at most HOMEPAGE_WINS) newest won bids (won, delivering, settling or
+        settled, with a fill), newest slot first: its latest-wins list (one GetItem) and those bids
+        (one BatchGet), however long the user's history."""
+        ids = [key.rpartition("#")[2] for key in self._wins_list(user_id, consistent=False)[0][:count]]
+        found = {item.id: _to_bid(item) for item in BidModel.batch_get(ids)} if ids else {}
+        return [found[bid_id] for bid_id in ids if bid_id in found]
 
     def backfill_index_keys(self) -> int:
         """Give bids written before `by-user-week` and `by-user-won` existed their keys (`user_week`;
         `won_by` if won); how many were updated. Idempotent: a Scan for the bids still missing one,
         each updated only if its version did not move meanwhile (a bid written since then got its
         keys from that write)."""
-        won = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)
         missing = BidModel.user_id.exists() & (
-            BidModel.user_week.does_not_exist() | (won & BidModel.won_by.does_not_exist())
+            BidModel.user_week.does_not_exist() | (_WON & BidModel.won_by.does_not_exist())
         )
         return sum(_backfill(item) for item in BidModel.scan(filter_condition=missing))
+
+    def backfill_latest_wins(self) -> int:
+        """Put the won bids written before the latest-wins lists existed on their owners' lists; how
+        many lists changed. Idempotent: a Scan of the won bids, each user's merged into its list
+        (conditional on the list's version, as a clearing that makes a bid won meanwhile writes it)."""
+        won: dict[str, list[str]] = defaultdict(list)
+        for item in BidModel.scan(filter_condition=BidModel.user_id.exists() & _WON):
+            won[item.user_id or ""].append(item.slot_key or "")
+        return sum(self._add_wins(user_id, keys) for user_id, keys in won.items())
 
     def of_slot(self, slot: datetime) -> list[StoredBid]:
         return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
@@ -386,6 +450,10 @@ class DynamoBidStore:
         for bid in self.of_slot(slot):
             if bid.status != SUBMITTED:
                 BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
+
+
+LIST_ATTEMPTS = 5
+_WON = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)
 
 
 def _is_won(status: str, fill_wh: int) -> bool:
@@ -408,7 +476,7 @@ def _bid_item(bid: StoredBid) -> BidModel:
         account=bid.account,
         side=bid.side,
         slot=to_utc_iso(bid.slot),
-        slot_key=f"{to_utc_iso(bid.slot)}#{bid.id}",
+        slot_key=_slot_key(bid),
         user_week=week_key(bid.user_id, bid.slot),
         volume_wh=bid.volume_wh,
         price_milli=bid.price_milli,

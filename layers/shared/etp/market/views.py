@@ -1,6 +1,6 @@
 """What /matchresult and /homepage show of a user's bids. Pure logic."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -8,6 +8,14 @@ from etp.market import bids, slots
 
 # A won bid keeps winning as it moves on through delivery and settlement.
 WON_STATUSES = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
+# How many won bids the home page shows, newest first.
+HOMEPAGE_WINS = 10
+
+
+def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
+    """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
+    sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
+    return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]
 
 
 def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
@@ -67,8 +75,18 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
     return rows
 
 
+def won_in_slot(latest: list, slot: datetime) -> list | None:
+    """A user's won bids of `slot`, from its latest won bids (newest slot first, at most
+    HOMEPAGE_WINS): all of them are there unless the list is full and reaches no older slot; then
+    None (more may be left out)."""
+    if len(latest) >= HOMEPAGE_WINS and latest[-1].slot >= slot:
+        return None
+    return [b for b in latest if b.slot == slot]
+
+
 def delivering_now(current: list, side: str) -> dict:
-    """The caller's side of the slot being delivered now: price and volume, or nulls."""
+    """The caller's side of the slot being delivered now (from its bids of the slot, or only its won
+    ones: no other counts): price and volume, or nulls."""
     mine = [b for b in current if b.side == side and b.status in WON_STATUSES and b.fill_wh]
     if not mine:
         return {"price": None, "volume": None}
