@@ -21,13 +21,15 @@ def parse() -> argparse.Namespace:
     p.add_argument("--users", type=int, default=2_000, help="buildings (accounts) the meters belong to")
     p.add_argument("--reading-every-s", type=int, default=900, help="each meter publishes one reading per")
     p.add_argument("--requests-per-user-day", type=int, default=200, help="API requests a building makes a day")
+    p.add_argument("--bids-per-user-day", type=int, default=24, help="bids a building places a day (one a slot)")
+    p.add_argument("--won-share", type=float, default=0.5, help="the share of bids that win")
     p.add_argument("--read-price", type=float, default=0.125, help="USD per million read request units")
     p.add_argument("--write-price", type=float, default=0.625, help="USD per million write request units")
     p.add_argument("--storage-price", type=float, default=0.25, help="USD per GB-month")
     p.add_argument("--lambda-gb-s-price", type=float, default=0.0000166667, help="USD per GB-second (x86)")
     p.add_argument("--lambda-request-price", type=float, default=0.20, help="USD per million invocations")
-    p.add_argument("--tracker-busy-s", type=float, default=41.4, help="measured: bench/tracker_scale.py")
-    p.add_argument("--tracker-idle-s", type=float, default=4.3, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-busy-s", type=float, default=27.6, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-idle-s", type=float, default=2.3, help="measured: bench/tracker_scale.py")
     p.add_argument("--tracker-memory-gb", type=float, default=1.0)
     p.add_argument("--request-ms", type=float, default=60.0, help="an API request's Lambda time")
     p.add_argument("--api-memory-gb", type=float, default=0.5)
@@ -86,10 +88,33 @@ def api(a: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def market(a: argparse.Namespace) -> dict[str, float]:
+    """Request units a month of the bids, from POST /bidsubmit through settlement (a bid item is under
+    1 KB: 1 WRU a write, 2 in a transaction, and 1 for its copy in each index holding it)."""
+    placed = a.users * a.bids_per_user_day * 30
+    copies = 3  # by-user-week, by-slot, and by-user-slot (unread; removed in a later release)
+    written = 1 + copies  # a bid's update, with its index copies
+    create = 2 * 3 + copies  # a transaction: the slot marker's check, the side guard and the bid
+    per_bid_wru = (
+        create
+        + 2 * written  # sealed (投標中 -> 已投標), then the seal's audit hash
+        + 2 * written  # its outcome, then the clearing's audit hash
+    )
+    # a win on top: its outcome is a transaction (+1) with the latest-wins list (+2); from then on it
+    # has a copy in by-user-won too (unread; removed later: +1 on the outcome and on the audit hash),
+    # and it moves on three more times (delivering, settling, settled)
+    per_win_wru = 1 + 2 + 1 + 1 + 3 * (written + 1)
+    return {
+        "placed": placed,
+        "wru": placed * (per_bid_wru + a.won_share * per_win_wru),
+        "rru": placed * a.won_share * 1,  # the list, read consistently before the transaction
+    }
+
+
 def main() -> None:
     a = parse()
-    t, r = tracker(a), api(a)
-    dynamo = (t["rru"] + r["rru"]) / 1e6 * a.read_price + t["wru"] / 1e6 * a.write_price
+    t, r, m = tracker(a), api(a), market(a)
+    dynamo = (t["rru"] + r["rru"] + m["rru"]) / 1e6 * a.read_price + (t["wru"] + m["wru"]) / 1e6 * a.write_price
     storage = t["storage_gb"] * a.storage_price
     lambdas = (t["lambda_gb_s"] + r["lambda_gb_s"]) * a.lambda_gb_s_price
     invocations = (t["runs"] + r["requests"]) / 1e6 * a.lambda_request_price
@@ -97,6 +122,7 @@ def main() -> None:
     print(f"  tracker: {t['readings'] / 1e6:.1f} M readings and {t['runs']:,.0f} runs a month")
     print(f"           {t['wru'] / 1e6:.1f} M WRU, {t['rru'] / 1e6:.1f} M RRU, {t['lambda_gb_s']:,.0f} GB-s")
     print(f"  API:     {r['requests'] / 1e6:.1f} M requests, {r['rru'] / 1e6:.1f} M RRU, {r['lambda_gb_s']:,.0f} GB-s")
+    print(f"  market:  {m['placed'] / 1e6:.2f} M bids, {m['wru'] / 1e6:.1f} M WRU, {m['rru'] / 1e6:.1f} M RRU")
     print(f"  DynamoDB requests  {dynamo:9.2f} USD/month (on demand: {a.read_price} / {a.write_price} per M RRU / WRU)")
     print(f"  DynamoDB storage   {storage:9.2f} USD per month of history kept ({t['storage_gb']:.1f} GB)")
     print(f"  Lambda             {lambdas + invocations:9.2f} USD/month")

@@ -1,7 +1,8 @@
 """Request cost against history: every read route for an account with no history beside the same route
 for an account with ten times the demo's week, side by side in one run.
 
-    make bench        (goal: <= 1.2x the empty account's cost for every route)
+    make bench        (it counts the items each route reads; request_cost_stack.py judges the goal,
+                       <= 1.2x the empty account's time for every route, over HTTP)
 
 History: 5 meters (one of each type) reading every 15 minutes for 7 days (3,360 readings), and one bid
 an hour for 30 days (720 bids: 29 past days alternately won and settled, or lost; tomorrow's 24 open,
@@ -244,8 +245,8 @@ def run() -> int:
             f" {o_empty:7.1f} {o_history:7.1f} {o_history / o_empty:5.2f} {items_read:>14}"
         )
     print("* its answer is every bid of its window (3 days and the open ones): it grows with them, not the history")
-    verdict = "OK" if worst <= GOAL else "NOT MET"
-    print(f"worst platform ratio {worst:.2f} (goal <= {GOAL}): {verdict}")
+    # the goal is a client's view: request_cost_stack.py judges it over HTTP
+    print(f"worst platform ratio {worst:.2f} (in-process, for the record: the goal is judged over HTTP)")
     world.stop()
     return 0
 

@@ -3,14 +3,15 @@
 Table `BIDS_TABLE`, hash key `id`:
 - bid items, with GSI `by-user-week` (`user_week` = `<user id>#<ISO week of the slot, UTC>`,
   `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
-  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage; a partition holds a
-  week, not the user's whole history, which the emulators sort and filter on every Query), GSI
-  `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs and /bidstatus), and two GSIs
-  no longer read, kept one release because each update of the table may add or remove only one GSI
-  (CloudFormation): `by-user-slot` (`user_id`, `slot_key`) and the sparse `by-user-won` (`won_by` =
-  the owner's id, written only by the outcome that makes a bid won with a fill). Bids written before
-  `by-user-week` existed get their key from `backfill_index_keys` (`etp-admin market
-  backfill-indexes`, run by `make run`);
+  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage when its latest wins
+  may not hold all of the current slot's; a partition holds a week, not the user's whole history,
+  which the emulators sort and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a
+  slot, for the market jobs and /bidstatus), and two GSIs no longer read, which the next updates
+  remove one at a time (CloudFormation changes one GSI of a table per update): `by-user-slot`
+  (`user_id`, `slot_key`) and the sparse `by-user-won` (`won_by` = the owner's id, written only by
+  the outcome that makes a bid won with a fill; still written, so that a rollback finds it). Bids
+  written before `by-user-week` existed get their keys from `backfill_index_keys` (`etp-admin
+  market backfill-indexes`, run by `make run`);
 - latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
   won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
   won statuses after) and the list's update are one transaction, conditional on the list's version,
@@ -65,15 +66,6 @@ class _BySlot(GlobalSecondaryIndex["BidModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
-class _ByUserWon(GlobalSecondaryIndex["BidModel"]):
-    class Meta:
-        index_name = "by-user-won"
-        projection = AllProjection()
-
-    won_by = UnicodeAttribute(hash_key=True)
-    slot_key = UnicodeAttribute(range_key=True)
-
-
 class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
     class Meta:
         index_name = "by-user-week"
@@ -97,7 +89,7 @@ class BidModel(Model):
     slot = UnicodeAttribute(null=True)
     slot_key = UnicodeAttribute(null=True)
     user_week = UnicodeAttribute(null=True)
-    won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill
+    won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill (by-user-won, unread)
     volume_wh = NumberAttribute(null=True)
     price_milli = NumberAttribute(null=True)
     status = UnicodeAttribute(null=True)
@@ -118,7 +110,6 @@ class BidModel(Model):
     cleared_at = UnicodeAttribute(null=True)
 
     by_slot = _BySlot()
-    by_user_won = _ByUserWon()
     by_user_week = _ByUserWeek()
 
 
