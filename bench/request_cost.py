@@ -70,7 +70,7 @@ def create_accounts(now: datetime) -> dict[str, str]:
 
     store = DynamoUserStore()
     ids = {}
-    for account in ("Empty_BEMS", "History_BEMS", "Counterpart_BEMS"):
+    for account in ("Empty_BEMS", "History_BEMS", "Counterpart_BEMS", "Window_BEMS"):
         spec = service.NewAccount(account=account, username=account, password=PASSWORD)
         ids[account] = service.create_account(store, None, spec, now).id
     return ids
@@ -119,8 +119,18 @@ def store_readings(user_id: str, now: datetime) -> int:
     return len(items)
 
 
-def store_bids(user_id: str, counterpart_id: str, now: datetime) -> int:
-    """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open."""
+def match_window_start(now: datetime) -> datetime:
+    """Where GET /matchresult's window starts: local midnight three days ago."""
+    from etp.clock import local_zone
+
+    return now.astimezone(local_zone()).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+
+def store_bids(
+    user_id: str, counterpart_id: str, now: datetime, since: datetime | None = None, account: str = "History_BEMS"
+) -> int:
+    """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open. With
+    `since`, only the bids of the slots from then on (the same slots, sides and outcomes)."""
     from etp.market import bids
     from etp.market.store import BidModel, DynamoBidStore, _bid_item
 
@@ -130,7 +140,7 @@ def store_bids(user_id: str, counterpart_id: str, now: datetime) -> int:
         bids.StoredBid(
             id=str(uuid.uuid4()),
             user_id=user_id,
-            account="History_BEMS",
+            account=account,
             side="buy" if hour % 2 else "sell",
             slot=first + timedelta(hours=hour),
             volume_wh=5_000,
@@ -140,6 +150,7 @@ def store_bids(user_id: str, counterpart_id: str, now: datetime) -> int:
             version=0,
         )
         for hour in range(30 * 24)
+        if since is None or first + timedelta(hours=hour) >= since
     ]
     # The bid items as `create` writes them, in batches: moto copies every table for each transaction
     # (a create is one), which made 720 creates take 200 s. The side guards and slot markers that a
@@ -149,10 +160,10 @@ def store_bids(user_id: str, counterpart_id: str, now: datetime) -> int:
             batch.save(_bid_item(bid))
     store = DynamoBidStore()
     pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
-    for hour, bid in enumerate(placed):
+    for bid in placed:
         if bid.slot >= tomorrow:
             continue
-        lost = hour % 3 == 0
+        lost = (bid.slot - first) // timedelta(hours=1) % 3 == 0
         written = store.record_outcome(
             bid,
             status=bids.LOST if lost else bids.SETTLED,
