@@ -58,14 +58,20 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
         + 0.5 * units(12 * 700, 4096)
         + 0.5 * units(2 * 700, 4096)
     )
-    # the (address, hour) hints: ~13 bytes a meter-hour, half a day's on average, in items sharded by
-    # an address tryte; a run reads them all and grows (ADD) about as many bytes' worth of them
-    hint_item_bytes = a.meters * 13 * 12
+    # the hints (discovery_store), one item per (UTC hour, first tryte): the (address, hour) pairs,
+    # 13 bytes an address with a reading in the hour, of which a run reads the day's 648 (on average
+    # half of them still empty: 0.5 RRU each), and the processed hashes, 27 bytes a reading, of which
+    # it reads those of the ~3 hours it asks about; it updates the current hour's of both, an update
+    # paying for the item's whole size (the hashes' half full on average)
+    shards = 27
+    hour_pairs_bytes = a.meters * 13 / shards
+    hour_hashes_bytes = a.meters * 3600 / a.reading_every_s * 27 / shards
     per_run_rru = (
         0.5 * units(a.meters * 250, 4096)  # the day's address book (Query, ~250 B an address)
-        + 0.5 * units(hint_item_bytes, 4096) * 2  # the hint items read each run
+        + 24 * shards * (0.5 * units(hour_pairs_bytes, 4096) + 0.5) / 2
+        + 3 * shards * 0.5 * units(hour_hashes_bytes, 4096)
     )
-    per_run_wru = units(hint_item_bytes, 1024) * 2  # an update costs the whole item's size
+    per_run_wru = shards * (units(hour_pairs_bytes, 1024) + units(hour_hashes_bytes / 2, 1024))
     return {
         "readings": readings,
         "runs": runs,

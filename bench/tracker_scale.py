@@ -204,6 +204,16 @@ def timed(function, total: list[float]):
     return wrapper
 
 
+def hint_sizes(keys: set[str]) -> list[int]:
+    """The size of each of those hint items as DynamoDB counts it (names and values, in bytes)."""
+    from etp.meters.discovery_store import HintModel
+
+    return [
+        len("key") + len(item.key) + len("items") + sum(len(e) for e in item.items or ())
+        for item in HintModel.batch_get(sorted(keys))
+    ]
+
+
 def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
     from etp.iota.node import NodeClient
     from etp.meters import readings_store
@@ -246,6 +256,14 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
             hinting = [0.0]
             for method in ("seen_hashes", "seen_hours", "add_hashes", "add_hours"):
                 setattr(hints, method, timed(getattr(hints, method), hinting))
+            updated: set[str] = set()
+            add = hints._add
+
+            def noted(key, elements, keys=updated, add=add):
+                keys.add(key)
+                add(key, elements)
+
+            hints._add = noted  # type: ignore[method-assign]
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]
                 addresses=DynamoAddressBook(),
@@ -269,6 +287,13 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
                 f"{'':<6}of which: node requests {client.seconds:.2f} s, storing (store_many) {storing[0]:.2f} s "
                 f"(the energy rollups {rolling[0]:.2f} s of it), hints {hinting[0]:.2f} s"
             )
+            if updated:
+                sizes = hint_sizes(updated)
+                print(
+                    f"{'':<6}hint items updated: {len(sizes)}, {sum(sizes) / 1024:,.0f} KB after (an update pays"
+                    f" its item's whole size, 1 WRU a KB), the largest {max(sizes) / 1024:.0f} KB"
+                    " (DynamoDB's limit: 400 KB)"
+                )
     busy_wall, busy = results["busy"]
     assert busy.stored == new_count and results["idle"][1].fetched == 0, (busy.as_dict(), results["idle"][1].as_dict())
     print(

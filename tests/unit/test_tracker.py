@@ -524,3 +524,7 @@ def test_the_questions_of_a_run():
         for i in range(24)
     }
     assert sweeps - {None} >= set(range(19))  # every hour older than 20:00, within 24 runs
+
+
+def test_an_address_hour_pair_gives_its_hour_back():
+    assert [discovery.hour_of(discovery.address_hour("A" * 81, hour)) for hour in range(24)] == list(range(24))

@@ -70,6 +70,11 @@ def address_hour(address: str, hour: int) -> str:
     return address[:ADDRESS_KEY] + hour_letter(hour)
 
 
+def hour_of(pair: str) -> int:
+    """The hour of an `address_hour` pair."""
+    return ALPHABET.index(pair[-1]) - 1
+
+
 @dataclass(frozen=True)
 class Question:
     day: str  # the addresses' UTC day

@@ -5,10 +5,15 @@ Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, eac
 
 - `seen#<day>#<HH>#<t>`: the first 27 trytes of every processed hash found by a question of
   (address day, UTC hour HH) whose hash starts with tryte t (27 items per hour: ~40 KB each at
-  10,000 meters publishing every 15 minutes, well under DynamoDB's 400 KB).
-- `hours#<day>#<t>`: `<12 trytes of the address><hour letter>` for every hour an address of that
-  day starting with tryte t has a stored reading (~115 KB each at 10,000 meters by the end of
-  the day; beyond ~30,000 meters the shard would need a second tryte).
+  10,000 meters publishing every 15 minutes).
+- `hours#<day>#<HH>#<t>`: `<12 trytes of the address><hour letter>` for every address of that day
+  starting with tryte t that has a stored reading of UTC hour HH (27 items per hour: ~4.7 KB each
+  at 10,000 meters, and an update, which pays for the whole item, pays for one hour's shard, not
+  the day's). The version before kept one item per day and tryte, `hours#<day>#<t>`, every hour in
+  it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); `seen_hours` still reads
+  those too, for the day of the upgrade, until the next version.
+
+The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes.
 
 See etp.meters.discovery for how the tracker uses them.
 """
@@ -21,7 +26,7 @@ from pynamodb.models import Model
 
 from etp.dynamo import aws_region
 from etp.iota.trytes import ALPHABET
-from etp.meters.discovery import HASH_KEY
+from etp.meters.discovery import HASH_KEY, hour_of
 from etp.meters.readings_store import LedgerModel
 from etp.settings import settings
 
@@ -42,7 +47,12 @@ def _seen_key(day: str, hour: int, tryte: str) -> str:
     return f"seen#{day}#{hour:02d}#{tryte}"
 
 
-def _hours_key(day: str, tryte: str) -> str:
+def _hours_key(day: str, hour: int, tryte: str) -> str:
+    return f"hours#{day}#{hour:02d}#{tryte}"
+
+
+def _day_hours_key(day: str, tryte: str) -> str:
+    """The version before's item of every hour (read only)."""
     return f"hours#{day}#{tryte}"
 
 
@@ -88,15 +98,16 @@ class DynamoHints:
             self._add(_seen_key(day, hour, tryte), elements)
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
-        keys = {_hours_key(day, t): day for day in days for t in ALPHABET}
+        keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
+        keys |= {_day_hours_key(day, t): day for day in days for t in ALPHABET}
         seen: dict[str, set[str]] = {day: set() for day in days}
         for key, elements in self._get(list(keys)).items():
             seen[keys[key]] |= elements
         return seen
 
     def add_hours(self, day: str, pairs: Iterable[str]) -> None:
-        shards: dict[str, set[str]] = defaultdict(set)
+        shards: dict[tuple[int, str], set[str]] = defaultdict(set)
         for pair in pairs:
-            shards[pair[0]].add(pair)
-        for tryte, elements in shards.items():
-            self._add(_hours_key(day, tryte), elements)
+            shards[hour_of(pair), pair[0]].add(pair)
+        for (hour, tryte), elements in shards.items():
+            self._add(_hours_key(day, hour, tryte), elements)
