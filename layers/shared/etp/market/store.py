@@ -113,6 +113,10 @@ class BidModel(Model):
     by_user_week = _ByUserWeek()
 
 
+_WON = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)  # a bid's Scan filter
+LIST_ATTEMPTS = 5  # writes of a latest-wins list that may find it changed meanwhile
+
+
 def week_key(user_id: str, slot: datetime) -> str:
     """A bid's `by-user-week` partition: its owner and the ISO week (UTC) its slot starts in."""
     year, week, _ = slot.astimezone(UTC).isocalendar()
@@ -362,7 +366,8 @@ class DynamoBidStore:
                     if outcome is not None:
                         bid_id, actions, condition = outcome
                         transaction.update(BidModel(bid_id), actions=actions, condition=condition)
-                    # an update too: PynamoDB sends puts before updates, and the reasons come in that order
+                    # an update, not a put: PynamoDB sends a transaction's puts before its updates, and
+                    # the cancellation reasons come in the order sent (the bid's first)
                     transaction.update(
                         BidModel(_wins_key(user_id)),
                         actions=[BidModel.won_keys.set(merged), BidModel.version.set(version + 1)],
@@ -441,10 +446,6 @@ class DynamoBidStore:
         for bid in self.of_slot(slot):
             if bid.status != SUBMITTED:
                 BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
-
-
-LIST_ATTEMPTS = 5
-_WON = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)
 
 
 def _is_won(status: str, fill_wh: int) -> bool:
