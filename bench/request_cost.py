@@ -119,13 +119,6 @@ def store_readings(user_id: str, now: datetime) -> int:
     return len(items)
 
 
-def match_window_start(now: datetime) -> datetime:
-    """Where GET /matchresult's window starts: local midnight three days ago."""
-    from etp.clock import local_zone
-
-    return now.astimezone(local_zone()).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
-
-
 def store_bids(
     user_id: str, counterpart_id: str, now: datetime, since: datetime | None = None, account: str = "History_BEMS"
 ) -> int:

@@ -93,13 +93,14 @@ def main() -> int:
 
 def run(api: str) -> int:
     from etp.clock import local_zone, utcnow
+    from etp.market.views import match_window_start
 
     now = utcnow()
     ids = request_cost.create_accounts(now)
     readings = request_cost.store_readings(ids["History_BEMS"], now)
     placed = request_cost.store_bids(ids["History_BEMS"], ids["Counterpart_BEMS"], now)
     # the same bids as History_BEMS from /matchresult's window start on, and nothing older
-    since = request_cost.match_window_start(now)
+    since = match_window_start(now, local_zone())
     window = request_cost.store_bids(ids["Window_BEMS"], ids["Counterpart_BEMS"], now, since, "Window_BEMS")
     print(f"request cost vs history (over HTTP, MiniStack): {readings} readings and {placed} bids vs none")
     bearers = {

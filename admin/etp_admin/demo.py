@@ -138,8 +138,9 @@ def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:1
         )
         done.append(("simulators", f"{len(config['buildings'])} buildings"))
     # bids a previous run stored before the bid indexes of /bidsubmit and the lists of /homepage existed
-    done.append(("bid indexes", f"{DynamoBidStore().backfill_index_keys()} bids backfilled"))
-    done.append(("latest wins", f"{DynamoBidStore().backfill_latest_wins()} lists backfilled"))
+    bid_store = DynamoBidStore()
+    done.append(("bid indexes", f"{bid_store.backfill_index_keys()} bids backfilled"))
+    done.append(("latest wins", f"{bid_store.backfill_latest_wins()} lists backfilled"))
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
     done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))
     # Readings stored before the by-user-hour index get their key (before anything reads by hour),

@@ -256,11 +256,10 @@ def match_result():
     """Reads the caller's bids from local midnight three days ago to the bidding horizon (a Query of
     `by-user-week` per week), exactly the bids it answers: at most 3 days + the horizon of slots x
     the bids per slot."""
-    from etp.market.views import match_rows
+    from etp.market.views import match_rows, match_window_start
 
     zone, now = local_zone(), utcnow()
-    since = now.astimezone(zone).replace(hour=0, minute=0, second=0) - timedelta(days=3)
-    mine = sorted(_bids_of_caller_from(since, now), key=lambda b: (b.slot, b.id), reverse=True)
+    mine = sorted(_bids_of_caller_from(match_window_start(now, zone), now), key=lambda b: (b.slot, b.id), reverse=True)
     counterpart = web.people()
     return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
 

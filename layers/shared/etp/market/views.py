@@ -1,7 +1,7 @@
 """What /matchresult and /homepage show of a user's bids. Pure logic."""
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import bids, slots
@@ -16,6 +16,11 @@ def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
     """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
     sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
     return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]
+
+
+def match_window_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """Where /matchresult's window starts: local midnight three days ago."""
+    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
 
 
 def slot_label(slot: datetime, zone: ZoneInfo) -> tuple[str, str]:
