@@ -72,16 +72,21 @@ def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: bool
     return market_jobs.settle(store, DynamoReadingStore(), slot, now)
 
 
-def announce(job: str, slot: datetime, report: market_jobs.StepReport) -> None:
-    """Push the slot's `transaction` event when delivery starts and when it has settled (once each)."""
+def announce(job: str, slots: list[datetime], reports: list[market_jobs.StepReport]) -> list[str]:
+    """Push each slot's `transaction` event when delivery starts and when it has settled (at least once
+    each), after re-sending what a run that died left claimed and unsent; the ids re-sent."""
     from etp.clock import local_zone
     from etp.edge.push import WebSocketPush
     from etp.market import events
     from etp.market.store import DynamoBidStore
 
-    sent = events.announce(job, slot, DynamoBidStore().of_slot(slot), local_zone(), WebSocketPush())
-    if sent is not None:
-        report.details["event_sent_to"] = sent
+    push = WebSocketPush()
+    resent = events.resend_unsent(push)
+    for slot, report in zip(slots, reports, strict=True):
+        sent = events.announce(job, slot, DynamoBidStore().of_slot(slot), local_zone(), push)
+        if sent is not None:
+            report.details["event_sent_to"] = sent
+    return resent
 
 
 @jobs.scheduled_job("market job", refusals=(market_jobs.TooEarly,))
@@ -92,11 +97,10 @@ def lambda_handler(event: dict) -> dict:
     for report in reports:
         if report.details.get("early"):
             logger.warning("slot handled before its gate, as asked", extra={"job": job, "slot": report.slot})
-    if job in ("deliver", "settle"):
-        for slot, report in zip(slots, reports, strict=True):
-            announce(job, slot, report)
+    resent = announce(job, slots, reports) if job in ("deliver", "settle") else []
     changed = sum(r.changed for r in reports)
     metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)
     results = [{"slot": r.slot, "changed": r.changed, **r.details} for r in reports]
-    logger.info("market job", extra={"job": job, "results": results})
-    return {"status": "ok", "job": job, "results": results}
+    logger.info("market job", extra={"job": job, "results": results, "events_resent": resent})
+    answer = {"status": "ok", "job": job, "results": results}
+    return {**answer, "events_resent": resent} if resent else answer

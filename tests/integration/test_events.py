@@ -151,3 +151,81 @@ def test_a_gone_connection_is_pruned_when_posting(people):
     client = GoneClient({"c-gone"})
     assert WebSocketPush(store, client).broadcast({"event": "transaction", "data": "{}"}) == 1
     assert client.posted == ["c-open"] and connected() == ["c-open"]
+
+
+def test_a_run_that_dies_between_claim_and_send_is_resent_by_the_next_run_with_the_same_id(
+    people, events_function, frozen_clock, monkeypatch
+):
+    """At least once: the frame stays claimed and unsent, and the next market run (here the next hour's
+    delivery, another slot) sends it, the same frame with the same id, once the claim's lease is over."""
+    from datetime import timedelta
+
+    from helpers import load_function
+
+    slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)
+    for account, side, price in (("Seller_BEMS", "sell", 2000), ("Buyer_BEMS", "buy", 3000)):
+        DynamoBidStore().create(
+            StoredBid(
+                id=str(uuid.uuid4()),
+                user_id=people[account].id,
+                account=account,
+                side=side,
+                slot=slot.astimezone(UTC),
+                volume_wh=4000,
+                price_milli=price,
+                status=bids.SUBMITTED,
+                uploaded_at=utcnow(),
+                version=0,
+            )
+        )
+    event = ws("$connect", "c-buyer", login_bearer("Buyer_BEMS"))
+    assert events_function.lambda_handler(event, FakeLambdaContext())["statusCode"] == 200
+    market_jobs = load_function("market_jobs")
+    run = {"slot": slot.replace(tzinfo=None).isoformat()}
+    for job in ("seal", "clear"):
+        market_jobs.lambda_handler({"job": job, **run}, FakeLambdaContext())
+
+    real_broadcast = WebSocketPush.broadcast
+
+    def dies(self, message):
+        raise TimeoutError("the function timed out after claiming the event")
+
+    monkeypatch.setattr(WebSocketPush, "broadcast", dies)
+    with pytest.raises(TimeoutError):
+        market_jobs.lambda_handler({"job": "deliver", **run}, FakeLambdaContext())
+    monkeypatch.setattr(WebSocketPush, "broadcast", real_broadcast)
+    assert received("c-buyer") == b""
+    expected_id = f"deliver#{slot.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+    again = market_jobs.lambda_handler({"job": "deliver", **run}, FakeLambdaContext())
+    assert "events_resent" not in again and received("c-buyer") == b"", "another run holds it for its lease"
+
+    frozen_clock.advance(timedelta(hours=1))
+    later = {"slot": (slot + timedelta(hours=1)).replace(tzinfo=None).isoformat()}
+    answer = market_jobs.lambda_handler({"job": "deliver", **later}, FakeLambdaContext())
+    assert answer["events_resent"] == [expected_id]
+    frame = json.loads(received("c-buyer"))
+    assert frame["id"] == expected_id and frame["event"] == "transaction"
+    assert json.loads(frame["data"])["transactions"] == [
+        {"seller": "Seller_BEMS", "buyer": "Buyer_BEMS", "achievement": 0}
+    ]
+    before = received("c-buyer")
+    answer = market_jobs.lambda_handler({"job": "deliver", **later}, FakeLambdaContext())
+    assert "events_resent" not in answer and received("c-buyer") == before, "sent: never again"
+    answer = market_jobs.lambda_handler({"job": "deliver", **run}, FakeLambdaContext())
+    assert "event_sent_to" not in answer["results"][0] and received("c-buyer") == before
+
+
+def test_a_frame_is_tried_at_most_max_attempts_times(people, frozen_clock):
+    from datetime import timedelta
+
+    from etp.edge.push import MAX_ATTEMPTS
+
+    store, frame = DynamoConnections(), {"id": "deliver#x", "event": "transaction", "data": "{}"}
+    for attempt in range(MAX_ATTEMPTS):
+        assert store.claim("deliver#x", frame, utcnow()) == frame, attempt
+        assert store.claim("deliver#x", {"other": 1}, utcnow()) is None, "held for its lease"
+        frozen_clock.advance(timedelta(minutes=6))
+        offered = store.unsent(10, utcnow())
+        assert offered == ([("deliver#x", frame)] if attempt + 1 < MAX_ATTEMPTS else []), attempt
+    assert store.claim("deliver#x", frame, utcnow()) is None, "given up"

@@ -1,10 +1,12 @@
 """WebSocket clients: their connections in DynamoDB, and pushing a message to all of them.
 
 Table `CONNECTIONS_TABLE`, hash key `id`: `conn#<connection id>` for a connected client (who, since
-when), `sent#<key>` for an event already pushed (see etp.market.events). Both expire through the
-table's TTL (`expires_at`): a connection after API Gateway's two-hour limit, a sent marker after a
-week. GSI `by-kind` lists the connections with a Query. A connection that is gone (410) when a
-message is posted is removed.
+when), `sent#<event id>` for an event's sending (see etp.market.events): `kind` `claimed` (with the
+frame, the lease `claimed_until` and the attempts so far), then `sent` once it went out, or
+`abandoned` when its last allowed attempt is under way. Both expire through the table's TTL
+(`expires_at`): a connection after API Gateway's two-hour limit, a sending after a week. GSI `by-kind`
+lists the connections, and the claimed sendings to re-send, with a Query. A connection that is gone
+(410) when a message is posted is removed.
 """
 
 import json
@@ -12,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -22,6 +25,9 @@ from etp.settings import settings
 
 CONNECTION_LIFETIME = timedelta(hours=2)  # API Gateway closes a WebSocket after two hours
 SENT_MEMORY = timedelta(days=7)
+SEND_LEASE = timedelta(minutes=5)  # a claimed frame is another run's to re-send after this (jobs time out at 120 s)
+MAX_ATTEMPTS = 3  # sendings of one frame, the first included
+CLAIMED, SENT, ABANDONED = "claimed", "sent", "abandoned"
 
 
 class _ByKind(GlobalSecondaryIndex["ConnectionModel"]):
@@ -45,6 +51,9 @@ class ConnectionModel(Model):
     account = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
     expires_at = NumberAttribute()
+    frame = UnicodeAttribute(null=True)  # a claimed event's frame (JSON), the same on every attempt
+    claimed_until = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(null=True)
 
     by_kind = _ByKind()
 
@@ -71,11 +80,49 @@ class DynamoConnections:
             if item.expires_at > now.timestamp()
         ]
 
-    def claim(self, key: str, now: datetime) -> bool:
-        item = ConnectionModel(
-            id=f"sent#{key}", kind="sent", at=to_utc_iso(now), expires_at=int((now + SENT_MEMORY).timestamp())
+    def claim(self, key: str, frame: dict, now: datetime) -> dict | None:
+        """Claim the sending of event `key` for SEND_LEASE: the frame to send (the first claim's), or None
+        when it was sent, is held by another run, or had its MAX_ATTEMPTS (marked `abandoned` on the last)."""
+        try:
+            item: ConnectionModel | None = ConnectionModel.get(f"sent#{key}", consistent_read=True)
+        except DoesNotExist:
+            item = None
+        if item is not None and (item.kind != CLAIMED or (item.claimed_until or "") > to_utc_iso(now)):
+            return None
+        attempts = int(item.attempts or 0) if item is not None else 0
+        kept = json.loads(item.frame) if item is not None and item.frame else frame
+        claimed = ConnectionModel(
+            id=f"sent#{key}",
+            kind=CLAIMED if attempts + 1 < MAX_ATTEMPTS else ABANDONED,
+            at=to_utc_iso(now),
+            expires_at=int((now + SENT_MEMORY).timestamp()),
+            frame=json.dumps(kept, ensure_ascii=False),
+            claimed_until=to_utc_iso(now + SEND_LEASE),
+            attempts=attempts + 1,
         )
-        return conditional(lambda: item.save(condition=ConnectionModel.id.does_not_exist()))
+        condition = (
+            ConnectionModel.id.does_not_exist()
+            if item is None
+            else (ConnectionModel.kind == CLAIMED) & (ConnectionModel.attempts == attempts)
+        )
+        return kept if conditional(lambda: claimed.save(condition=condition)) else None
+
+    def mark_sent(self, key: str) -> None:
+        ConnectionModel(f"sent#{key}").update(
+            actions=[
+                ConnectionModel.kind.set(SENT),
+                ConnectionModel.frame.remove(),
+                ConnectionModel.claimed_until.remove(),
+            ],
+            condition=ConnectionModel.id.exists(),
+        )
+
+    def unsent(self, limit: int, now: datetime) -> list[tuple[str, dict]]:
+        """(event id, frame) of up to `limit` claimed sendings whose lease is over: their run died."""
+        query = ConnectionModel.by_kind.query(
+            CLAIMED, filter_condition=ConnectionModel.claimed_until < to_utc_iso(now), limit=limit
+        )
+        return [(item.id.removeprefix("sent#"), json.loads(item.frame or "{}")) for item in query]
 
 
 class WebSocketPush:
@@ -95,8 +142,14 @@ class WebSocketPush:
             )
         return self._client
 
-    def once(self, key: str) -> bool:
-        return self.connections.claim(key, utcnow())
+    def claim(self, key: str, frame: dict) -> dict | None:
+        return self.connections.claim(key, frame, utcnow())
+
+    def mark_sent(self, key: str) -> None:
+        self.connections.mark_sent(key)
+
+    def unsent(self, limit: int) -> list[tuple[str, dict]]:
+        return self.connections.unsent(limit, utcnow())
 
     def broadcast(self, message: dict) -> int:
         client = self.client()
