@@ -278,6 +278,57 @@ def _operator(stack: stacks.Stack) -> str:
         return f"os-user:{getpass.getuser()}"
 
 
+def _corrected(admin, reading) -> dict:
+    """Re-settle the settled slot the reading counts in, as its last quarantine or release leaves it
+    (etp.market.settlement.correct; a repeat finishes a correction that died half way, or changes
+    nothing), say so, and answer the reading with `settlement_corrections` (the slots corrected)."""
+    from etp.audit.store import DynamoOutbox
+    from etp.clock import local_zone, utcnow
+    from etp.market import settlement
+    from etp.market.store import DynamoBidStore
+    from etp.meters.readings import Overlay
+    from etp.meters.readings_store import DynamoReadingStore
+
+    record = _find_reading(admin, reading.id)
+    document = _reading_json(record, log=True)
+    if not record.log:
+        return {**document, "settlement_corrections": []}
+    # the index may not show the change yet: read the readings as they are once it does
+    hidden = record.quarantined
+    readings = Overlay(
+        DynamoReadingStore(),
+        include=() if hidden else (record.reading,),
+        exclude=frozenset({reading.id}) if hidden else frozenset(),
+    )
+    event = (record.log[-1]["action"], len(record.log))
+    found = settlement.correct(
+        DynamoBidStore(), readings, DynamoOutbox(), record.reading, event, utcnow(), local_zone()
+    )
+    corrections = [] if found is None or not found.changes else [found.as_dict()]
+    _say_corrected(found)
+    return {**document, "settlement_corrections": corrections}
+
+
+def _say_corrected(found) -> None:
+    from etp.clock import local_zone
+
+    if found is None:
+        print("the reading's slot is not settled: settlement will count it as it is now", file=sys.stderr)
+        return
+    slot = f"{found.slot.astimezone(local_zone()):%Y/%m/%d %H:00} (local)"
+    if not found.changes:
+        print(f"settled slot {slot}: its settlement already agrees, nothing to correct", file=sys.stderr)
+        return
+    old = sum(c.old[1] or 0 for c in found.changes) / 1000
+    new = sum(c.new[1] or 0 for c in found.changes) / 1000
+    record = "written" if found.recorded else "already there"
+    print(
+        f"settled slot {slot} corrected: {len(found.changes)} pairs re-settled, NT$ {old:g} -> NT$ {new:g} "
+        f"(audit record {record})",
+        file=sys.stderr,
+    )
+
+
 def readings_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """A building's readings of one local day, oldest first, quarantined ones included and marked."""
     from datetime import date
@@ -330,12 +381,12 @@ def readings_quarantine(stack: stacks.Stack, args: argparse.Namespace) -> None:
     if admin.quarantine(reading, reason=reason, by=by, now=utcnow()):
         print(
             f"reading {reading.id} quarantined by {by}: {reason}. It no longer counts in /power_info, settlement "
-            "or demand response (slots already settled and DR rates already recorded stay as they are).",
+            "or demand response (DR rates already recorded stay as they are).",
             file=sys.stderr,
         )
     else:
         print(f"reading {reading.id} was already quarantined: nothing changed", file=sys.stderr)
-    _print_json(_reading_json(_find_reading(admin, reading.id), log=True))
+    _print_json(_corrected(admin, reading))
 
 
 def readings_release(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -351,7 +402,7 @@ def readings_release(stack: stacks.Stack, args: argparse.Namespace) -> None:
         print(f"reading {reading.id} released by {by}: it counts again", file=sys.stderr)
     else:
         print(f"reading {reading.id} is not quarantined: nothing changed", file=sys.stderr)
-    _print_json(_reading_json(_find_reading(admin, reading.id), log=True))
+    _print_json(_corrected(admin, reading))
 
 
 def readings_rollup_backfill(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -486,6 +537,8 @@ def _recomputed(kind: str, subject: str):
         if offer is None:
             raise CommandError(f"no DR offer {subject}")
         return dr_result_record(offer), [offer.tx_hash]
+    if kind == audit.SETTLEMENT_CORRECTION:
+        return None, []  # history (the old settlement): nothing to recompute it from
     slot = from_utc_iso(subject)
     store = DynamoBidStore()
     book = store.of_slot(slot)
@@ -506,7 +559,13 @@ def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.iota.node import IotaNodeError, NodeClient
 
     subject = args.subject
-    if args.kind != audit.DR_RESULT:
+    if args.kind == audit.SETTLEMENT_CORRECTION:
+        slot, _, rest = subject.partition("#")
+        try:
+            subject = f"{to_utc_iso(job_time({'now': slot}))}#{rest}"
+        except BadJobEvent as error:
+            raise CommandError(f"slot: {error}") from None
+    elif args.kind != audit.DR_RESULT:
         try:
             subject = to_utc_iso(job_time({"now": args.subject}))
         except BadJobEvent as error:
@@ -515,6 +574,9 @@ def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
     if stored is None:
         raise CommandError(f"no audit record {args.kind}#{subject} (not decided yet, or nothing to record)")
     recomputed, covered = _recomputed(args.kind, subject)
+    if recomputed is None:  # a correction: checked against its outbox message only
+        body = {k: v for k, v in json.loads(stored.message).items() if k not in ("record", "subject")}
+        recomputed, covered = audit.Record(args.kind, subject, body), [stored.tx_hash]
     entry = None
     if stored.tx_hash:
         try:
@@ -691,8 +753,14 @@ def build_parser() -> argparse.ArgumentParser:
         audit_show,
         "show a record's tangle entry and verify it against the stored data (exit 1 if it does not)",
     )
-    show.add_argument("kind", choices=["dr-result", "sealed-bids", "clearing"])
-    show.add_argument("subject", help="dr-result: the offer's uuid; else the slot's start, ISO-8601 (naive = local)")
+    show.add_argument("kind", choices=["dr-result", "sealed-bids", "clearing", "settlement-correction"])
+    show.add_argument(
+        "subject",
+        help=(
+            "dr-result: the offer's uuid; settlement-correction: <slot>#<reading id>#<n> (as `readings "
+            "quarantine` prints it); else the slot's start, ISO-8601 (naive = local)"
+        ),
+    )
     show.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the platform writes to")
 
     demo = group("demo", "demo data for a local stack")

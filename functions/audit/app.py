@@ -15,8 +15,9 @@ metrics = Metrics()
 
 
 def stamps() -> dict:
-    """Where each kind of record's transaction hash goes: onto the DR offer, or every bid of the slot."""
-    from etp.audit.trail import CLEARING, DR_RESULT, SEALED
+    """Where each kind of record's transaction hash goes: onto the DR offer, or every bid of the slot; a
+    settlement correction's stays in the outbox (`etp-admin audit show`), the bids keep their clearing's."""
+    from etp.audit.trail import CLEARING, DR_RESULT, SEALED, SETTLEMENT_CORRECTION
     from etp.clock import from_utc_iso
     from etp.dr.store import DynamoDrStore
     from etp.market.store import DynamoBidStore
@@ -26,6 +27,7 @@ def stamps() -> dict:
         DR_RESULT: DynamoDrStore().set_tx_hash,
         SEALED: lambda slot, tx_hash: bid_store.set_audit_hash(from_utc_iso(slot), "seal", tx_hash),
         CLEARING: lambda slot, tx_hash: bid_store.set_audit_hash(from_utc_iso(slot), "clear", tx_hash),
+        SETTLEMENT_CORRECTION: lambda subject, tx_hash: None,
     }
 
 

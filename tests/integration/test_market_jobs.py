@@ -167,7 +167,7 @@ def test_bad_job_events_are_rejected_without_writing(book, event):
 def test_a_quarantined_reading_does_not_count_in_settlement_until_released(book):
     """A 100 kW spike in C's readings would have made its 4 kWh look delivered; quarantined, it does not."""
     from etp.clock import utcnow
-    from etp.market import jobs as market_jobs
+    from etp.market import settlement
     from etp.meters.readings_store import DynamoReadingAdmin
 
     for job in ("seal", "clear", "deliver"):
@@ -189,7 +189,7 @@ def test_a_quarantined_reading_does_not_count_in_settlement_until_released(book)
     readings.store_many([(spike, {"grid": 100.0}, "A" * 81)])
 
     def delivered_wh() -> int:
-        return market_jobs._delivered_wh(readings, "C", "buy", SLOT, end)[0]
+        return settlement.delivered_wh(readings, "C", "buy", SLOT, end)[0]
 
     assert delivered_wh() == 18_333  # 2 kW for 50 minutes, 100 kW for 10
     assert admin.quarantine(spike, reason="CT fault", by="ops", now=utcnow())

@@ -6,6 +6,8 @@ A record is a small canonical JSON document with a tag per record type:
   sealed-bids  ETP9SEALED9BIDS         slot (UTC)    the seal job closed a slot with bids
   clearing     ETP9CLEARING9RESULT     slot (UTC)    the clear job wrote every bid's outcome
   dr-result    ETP9DR9RESULT           offer uuid    a DR offer was accepted, or its day passed
+  settlement-  ETP9SETTLEMENT9         slot#reading  quarantining or releasing a reading changed
+  correction   CORRECTION              #sequence     the settlement of an already settled slot
 
 Each record goes to its own address, derived from its key (`<kind>#<subject>`), so anyone can find
 it and the publisher can see whether an earlier run already published it. Producers put records in
@@ -28,7 +30,13 @@ if TYPE_CHECKING:  # the node client (urllib) is imported when publishing, not b
     from etp.iota.node import NodeClient
 
 SEALED, CLEARING, DR_RESULT = "sealed-bids", "clearing", "dr-result"
-TAGS = {SEALED: "ETP9SEALED9BIDS", CLEARING: "ETP9CLEARING9RESULT", DR_RESULT: "ETP9DR9RESULT"}
+SETTLEMENT_CORRECTION = "settlement-correction"
+TAGS = {
+    SEALED: "ETP9SEALED9BIDS",
+    CLEARING: "ETP9CLEARING9RESULT",
+    DR_RESULT: "ETP9DR9RESULT",
+    SETTLEMENT_CORRECTION: "ETP9SETTLEMENT9CORRECTION",
+}
 
 
 @dataclass(frozen=True)

@@ -13,27 +13,24 @@ seal and clear judge the slot's gate by the real clock (`clock`), not by the tim
 act as of: before the gate they are refused (TooEarly, nothing written) unless the operator asked
 for `early`; an early seal is recorded on the marker and in the sealed-bids record.
 
-Settlement rule: over the slot, a seller delivered the energy it exported (the step-hold integral
-of max(-grid, 0) of its Demand readings) and a buyer the energy it imported (of max(grid, 0)).
-A participant's achievement is delivered / contracted (the sum of its fills in the slot), clamped
-to [0, 1]; a pair's achievement is the lower of its seller's and its buyer's; a pair settles for
-p* x its volume x its achievement (etp.market.clearing.settlement_milli).
+Settlement rules: etp.market.settlement (achievement from metered energy, pair by pair); the same
+rules re-settle a settled slot when a reading of it is quarantined or released.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from typing import Protocol
 
 from etp.audit.trail import Record
 from etp.clock import to_utc_iso
-from etp.market import bids, clearing, records, slots
+from etp.market import bids, clearing, records, settlement, slots
 from etp.market.bids import BidPair
 from etp.market.slots import SLOT, SlotState
-from etp.meters.readings import Readings, energy_kwh
+from etp.meters.readings import Readings
 
-SETTLE_DEADLINE = timedelta(hours=2)
+SETTLE_DEADLINE = settlement.SETTLE_DEADLINE
 
 
 class BidStore(Protocol):
@@ -189,17 +186,9 @@ def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
     return changed
 
 
-def _delivered_wh(readings: Readings, user_id: str, side: str, start: datetime, end: datetime) -> tuple[int, bool]:
-    """(Wh exported by a seller / imported by a buyer over [start, end), readings reach the end?)."""
-    samples = [
-        (r.taken_at, r.power_kw) for r in readings.between(user_id, start, end + SETTLE_DEADLINE) if r.kind == "Demand"
-    ]
-    sign = -1 if side == "sell" else 1
-    kwh = energy_kwh([(t, max(sign * p, 0.0)) for t, p in samples], start, end)
-    return round(kwh * 1000), any(t >= end for t, _ in samples)
-
-
 def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -> StepReport:
+    """Settle the slot's bids once their readings reach its end (or SETTLE_DEADLINE after it), by the
+    rules of etp.market.settlement (which `etp-admin readings quarantine` and release re-apply)."""
     end = slot + SLOT
     report = StepReport(job="settle", slot=slot.isoformat())
     if now < end:
@@ -209,41 +198,17 @@ def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -
     settling = [b for b in book if b.status == bids.SETTLING]
     if not settling:
         return report
-    contracted: dict[str, int] = defaultdict(int)
-    side_of: dict[str, str] = {}
-    for bid in book:
-        contracted[bid.user_id] += bid.fill_wh
-        side_of[bid.user_id] = bid.side
-    achievement: dict[str, Fraction] = {}
-    complete = True
-    for user, volume in contracted.items():
-        delivered, reached_end = _delivered_wh(readings, user, side_of[user], slot, end)
-        complete &= reached_end
-        achievement[user] = min(Fraction(1), Fraction(delivered, volume)) if volume else Fraction(0)
+    achievement, complete = settlement.achievements(readings, book, slot)
     if not complete and now < end + SETTLE_DEADLINE:
         report.details = {"waiting": "readings have not reached the slot's end yet"}
         return report
     for bid in settling:
-        settled = []
-        for pair in bid.pairs:
-            pair_achievement = min(achievement[bid.user_id], achievement.get(pair.counterpart_id, Fraction(0)))
-            settled.append(
-                BidPair(
-                    counterpart_id=pair.counterpart_id,
-                    counterpart=pair.counterpart,
-                    volume_wh=pair.volume_wh,
-                    achievement=round(float(pair_achievement), 3),
-                    settlement_milli=clearing.settlement_milli(
-                        bid.cleared_price_milli or 0, pair.volume_wh, pair_achievement
-                    ),
-                )
-            )
         report.changed += store.record_outcome(
             bid,
             status=bids.SETTLED,
             expected=bids.SETTLING,
             fill_wh=bid.fill_wh,
             cleared_price_milli=bid.cleared_price_milli,
-            pairs=tuple(settled),
+            pairs=settlement.settled_pairs(bid, achievement),
         )
     return report

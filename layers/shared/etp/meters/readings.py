@@ -172,3 +172,19 @@ class ReadingLedger(Protocol):
     def processed(self, hashes: list[str]) -> set[str]: ...
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]: ...
     def reject(self, tx_hash: str, reason: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Readings as they are once a change has reached the (eventually consistent) index: `include`
+    added to what `readings` returns (a reading just released), `exclude` (ids) taken out (one just
+    quarantined). Implements Readings."""
+
+    readings: Readings
+    include: tuple[StoredReading, ...] = ()
+    exclude: frozenset[str] = frozenset()
+
+    def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
+        found = {r.id: r for r in self.readings.between(user_id, start, end)}
+        found |= {r.id: r for r in self.include if r.user_id == user_id and start <= r.taken_at < end}
+        return sorted((r for r in found.values() if r.id not in self.exclude), key=lambda r: (r.taken_at, r.id))
