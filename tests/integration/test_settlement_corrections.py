@@ -187,3 +187,17 @@ def test_a_repeat_finishes_a_correction_that_died_half_way(stack, settled, capsy
     assert shown["settlement_corrections"][0]["pairs_changed"] == 1
     assert match_rows("Buyer_BEMS") == match_rows("Seller_BEMS") == [(0.5, 5.0)]
     assert len(corrections()) == 1
+
+
+def test_the_correction_record_is_published_and_shown(stack, settled, node, capsys):
+    spike = settled["spike"]
+    assert admin(stack, capsys, "readings", "quarantine", spike.id, "--reason", "CT fault")[0] == 0
+    audit_function = load_function("audit")
+    answer = audit_function.lambda_handler({"now": "2030-01-01T09:00:00"}, FakeLambdaContext())
+    assert answer["status"] == "ok" and answer["published"] == 3  # sealed bids, clearing, the correction
+    capsys.readouterr()
+    subject = f"{SLOT_EVENT}#{spike.id}#1"  # the slot as a local time, as for the other records
+    code, shown, _ = admin(stack, capsys, "audit", "show", "settlement-correction", subject, "--node", node.url)
+    assert code == 0 and shown["verified"] and shown["tag"] == "ETP9SETTLEMENT9CORRECTION"
+    assert shown["message"]["action"] == "quarantined" and shown["message"]["new"]["settlement_milli"] == 10_000
+    assert shown["on_tangle"]["message"] == json.dumps(shown["message"], sort_keys=True, separators=(",", ":"))
