@@ -368,7 +368,8 @@ def readings_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def readings_quarantine(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    """Hide a stored reading from /power_info, settlement and the DR baseline; it stays for audit."""
+    """Hide a stored reading from /power_info, settlement and the DR baseline (it stays for audit), and
+    settle its slot again if it was settled."""
     from etp.clock import utcnow
     from etp.meters.readings_store import DynamoReadingAdmin
 
@@ -390,7 +391,7 @@ def readings_quarantine(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 
 def readings_release(stack: stacks.Stack, args: argparse.Namespace) -> None:
-    """Undo a quarantine: the reading counts again."""
+    """Undo a quarantine: the reading counts again (a settled slot is settled again)."""
     from etp.clock import utcnow
     from etp.meters.readings_store import DynamoReadingAdmin
 
@@ -709,11 +710,14 @@ def build_parser() -> argparse.ArgumentParser:
         stored,
         "quarantine",
         readings_quarantine,
-        "take a reading out of every answer, settlement and DR (kept for audit; undone by release)",
+        "take a reading out of every answer, settlement and DR (kept for audit; undone by release); "
+        "re-settles its slot if settled",
     )
     quarantine.add_argument("id", help=READING_ID)
     quarantine.add_argument("--reason", required=True, help="why, for the record")
-    release = command(stored, "release", readings_release, "undo a quarantine: the reading counts again")
+    release = command(
+        stored, "release", readings_release, "undo a quarantine: the reading counts again (re-settles a settled slot)"
+    )
     release.add_argument("id", help=READING_ID)
     release.add_argument("--reason", help="why, for the record")
     backfill = command(

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import requests
-from stack_client import admin, bearer, events, eventually, receive_json
+from stack_client import admin, bearer, events, eventually, receive_json, run_admin
 
 from etp.clock import local_zone, utcnow
 from etp.market import slots
@@ -38,9 +38,9 @@ def test_bids_are_submitted_listed_edited_and_withdrawn(deployment):
     assert status.status_code == 200 and set(status.json()) == {"average_price", "average_volume", "participants"}
 
 
-def slot_event(websocket, start) -> dict:
+def slot_event(websocket, start, step: str) -> dict:
     """The data of the next `transaction` event about the slot starting at `start` (the stack's own
-    schedules may push events of other slots meanwhile)."""
+    schedules may push events of other slots meanwhile), whose frame's `id` names the step and slot."""
     import json
 
     local = start.astimezone(local_zone())
@@ -51,6 +51,7 @@ def slot_event(websocket, start) -> dict:
             local.strftime("%Y/%m/%d"),
             local.strftime("%H:%M"),
         ):
+            assert message["id"] == f"{step}#{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
             return data
 
 
@@ -135,7 +136,7 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     listener = bearer(api, "NCKU_BEMS")["Authorization"].removeprefix("Bearer ")
     with events(deployment, listener) as websocket:  # a browser listening for the slot's events
         admin(deployment, "jobs", "run", "deliver", "--slot", slot_arg)
-        delivering = slot_event(websocket, start)
+        delivering = slot_event(websocket, start, "deliver")
         assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in delivering["transactions"]) == [
             ("SGESC_C_BEMS", "ABRI_BEMS", 0),
             ("SGESC_C_BEMS", "NCKU_BEMS", 0),
@@ -149,7 +150,7 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
         assert tracked["stored"] == 15, tracked
         settled = json.loads(admin(deployment, "jobs", "run", "settle", "--slot", slot_arg, "--now", after))
         assert settled["results"][0]["changed"] == 6
-        settlement = slot_event(websocket, start)
+        settlement = slot_event(websocket, start, "settle")
     assert sorted((t["seller"], t["buyer"], t["achievement"]) for t in settlement["transactions"]) == [
         ("SGESC_C_BEMS", "ABRI_BEMS", 0.5),
         ("SGESC_C_BEMS", "NCKU_BEMS", 1.0),
@@ -159,3 +160,14 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     assert (row["status"], row["achievement"], row["settlement"]) == ("已結算", 0.5, 5.0)
     home = requests.get(f"{api}/homepage", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
     assert {"price": 2.5, "volume": 4.0, "settlement": 5.0}.items() <= home["results"][0].items()
+
+    # ABRI's :15 reading was wrong: quarantined, the settled slot is settled again for ABRI and SGESC_C
+    day = start.date().isoformat()
+    listed = json.loads(admin(deployment, "readings", "list", "--account", "ABRI_BEMS", "--day", day, "--json"))
+    wrong = next(r for r in listed if r["local_time"].endswith(f"{start:%H}:15:00"))
+    done = run_admin(deployment, "readings", "quarantine", wrong["id"], "--reason", "CT fault")
+    assert done.returncode == 0 and "corrected: 2 pairs re-settled, NT$ 10 -> NT$ 7.5" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["settlement_corrections"][0]["audit_record"].endswith(f"#{wrong['id']}#1")
+    rows = requests.get(f"{api}/matchresult", headers=bearer(api, "ABRI_BEMS"), timeout=30).json()
+    row = next(r for r in rows if r["time"].startswith(f"{start:%H}:00"))
+    assert (row["achievement"], row["settlement"]) == (0.375, 3.75), "1.5 of its 4 kWh"
