@@ -34,7 +34,6 @@ count is exactly the slot's bids (those written since the count exists: `counted
 which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
 """
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -266,7 +265,7 @@ class DynamoBidStore:
     def create(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _claim_side(transaction, bid.user_id, bid.slot, bid.side)
-            transaction.save(_bid_item(bid), condition=BidModel.id.does_not_exist())
+            transaction.save(_bid_item(bid, counted=True), condition=BidModel.id.does_not_exist())
 
         self._write_bid([(bid.slot, 1)], build)
 
@@ -274,8 +273,6 @@ class DynamoBidStore:
         """Swap an open bid's offer (maybe its slot or side), only if nobody changed it meanwhile. A bid
         that moves leaves its old slot's count (if it was in it) and joins the new one's."""
         moves = new.slot != old.slot
-        if moves:
-            new = dataclasses.replace(new, counted=True)
 
         def build(transaction: TransactWrite) -> None:
             if old.slot != new.slot:
@@ -287,7 +284,7 @@ class DynamoBidStore:
                     actions=[BidModel.side.set(new.side)],
                     condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
                 )
-            transaction.save(_bid_item(new), condition=_open_bid_condition(old))
+            transaction.save(_bid_item(new, counted=moves or old.counted), condition=_open_bid_condition(old))
 
         self._write_bid([(old.slot, -int(old.counted)), (new.slot, 1)] if moves else [(old.slot, 0)], build)
 
@@ -502,7 +499,7 @@ def _backfill(item: BidModel) -> bool:
     return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
 
 
-def _bid_item(bid: StoredBid) -> BidModel:
+def _bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
     return BidModel(
         id=bid.id,
         user_id=bid.user_id,
@@ -516,5 +513,5 @@ def _bid_item(bid: StoredBid) -> BidModel:
         status=bid.status,
         uploaded_at=to_utc_iso(bid.uploaded_at),
         version=bid.version,
-        counted=True if bid.counted else None,
+        counted=True if counted else None,  # in its slot's count: absent on bids from before the count
     )
