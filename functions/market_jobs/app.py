@@ -6,7 +6,7 @@ seal and clear before the slot's gate, by the real clock whatever `now` says, ar
 event says `"early": true` with the `"operator"` who asks (their AWS identity) and the `"reason"`
 (1-500 characters): an operator's explicit decision, logged and recorded on the slot and in its audit
 record. A seal whose slot index never shows every bid the slot counts (etp.market.jobs.IndexLag) fails
-the invocation (metric SlotIndexLag, an error logged), so it is retried and then dead-lettered.
+the invocation (metric SlotIndexLag, alarmed on; an error logged), so Lambda retries it.
 """
 
 from datetime import datetime
@@ -99,7 +99,7 @@ def lambda_handler(event: dict) -> dict:
     early = early_of(event, job)
     try:
         reports = [run(job, slot, now, clock=utcnow(), early=early) for slot in slots]
-    except market_jobs.IndexLag as lag:  # fail the invocation: retried, then dead-lettered and alarmed
+    except market_jobs.IndexLag as lag:  # fail the invocation (Lambda retries it); the metric is alarmed on
         metrics.add_metric(name="SlotIndexLag", unit=MetricUnit.Count, value=1)
         logger.error("slot index lagging behind the slot's bids", extra={"job": job, "reason": str(lag)})
         raise

@@ -5,7 +5,7 @@ bids of the slot for a number of reads, as a lagging index would. Every bid writ
 the slot's marker, so the seal knows how many bids to wait for: it reads again (with pauses) until
 the index shows them all, and the sealed-bids record and the clearing then cover exactly the slot's
 bids. An index that never catches up fails the job (metric SlotIndexLag, an error logged, the
-invocation raises, so it is retried and dead-lettered) with nothing written but the seal itself:
+invocation raises, so Lambda retries it; an alarm watches the metric) with nothing written but the seal itself:
 the slot stays sealed (no bid enters or leaves it), no bid has moved, no audit record exists, and
 the next run finishes the seal.
 """
@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from aws_fixtures import template
 from helpers import FakeLambdaContext, load_function, present
 
 from etp.audit.store import DynamoOutbox
@@ -143,12 +144,15 @@ def test_an_index_that_never_catches_up_fails_the_job_with_nothing_half_written(
     capsys.readouterr()
     with pytest.raises(Exception, match="the slot index shows 2 of the 3 bids sealed in slot") as failed:
         run("seal")
-    assert type(failed.value).__name__ == "IndexLag", "the invocation fails: retried, then dead-lettered"
+    assert type(failed.value).__name__ == "IndexLag", "the invocation fails, so Lambda retries it"
     assert pauses == [0.2, 0.4, 0.8, 1.6, 3.2], "bounded: six reads, 6.2 s of pauses"
     (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert error.message == "slot index lagging behind the slot's bids" and "2 of the 3" in error.reason
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [m["SlotIndexLag"] for m in emitted if "SlotIndexLag" in m] == [[1.0]], "the metric the alarm watches"
+
+    alarms = [r["Properties"] for r in template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert any(a["MetricName"] == "SlotIndexLag" and a["Threshold"] == 1 for a in alarms), "and an alarm on it"
 
     state = DynamoBidStore().slot_state(SLOT)
     assert state.sealed_at == GATE and state.bids == 3 and state.cleared_at is None, "only the seal itself"
