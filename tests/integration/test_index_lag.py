@@ -4,10 +4,10 @@ DynamoDB's `by-slot` index is eventually consistent; moto's is not, so here its 
 bids of the slot for a number of reads, as a lagging index would. Every bid write counts the bid on
 the slot's marker, so the seal knows how many bids to wait for: it reads again (with pauses) until
 the index shows them all, and the sealed-bids record and the clearing then cover exactly the slot's
-bids. An index that never catches up fails the job (metric SlotIndexLag, an error logged, the
-invocation raises, so Lambda retries it; an alarm watches the metric) with nothing written but the seal itself:
-the slot stays sealed (no bid enters or leaves it), no bid has moved, no audit record exists, and
-the next run finishes the seal.
+bids. An index that never catches up fails the job (metric SlotIndexLag, which an alarm watches, an
+error logged, and the invocation raises, so Lambda retries it) with nothing written but the seal
+itself: the slot stays sealed (no bid enters or leaves it), no bid has moved, no audit record
+exists, and the next run finishes the seal.
 """
 
 import json
