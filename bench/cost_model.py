@@ -100,7 +100,7 @@ def market(a: argparse.Namespace) -> dict[str, float]:
     placed = a.users * a.bids_per_user_day * 30
     copies = 3  # by-user-week, by-slot, and by-user-slot (unread; removed in a later release)
     written = 1 + copies  # a bid's update, with its index copies
-    create = 2 * 3 + copies  # a transaction: the slot marker's check, the side guard and the bid
+    create = 2 * 3 + copies  # a transaction: the slot marker's count, the side guard and the bid
     per_bid_wru = (
         create
         + 2 * written  # sealed (投標中 -> 已投標), then the seal's audit hash

@@ -439,6 +439,25 @@ JOBS = {
 }
 
 
+def _early(stack: stacks.Stack, args: argparse.Namespace) -> dict[str, object]:
+    """The event's leave for an early seal or clear: `early`, the operator (the caller's AWS identity)
+    and the reason, which --early requires; nothing without --early. CommandError before anything
+    is invoked."""
+    from etp.market.slots import MAX_REASON
+
+    if not args.early:
+        if args.reason is not None:
+            raise CommandError("--reason is for --early (a seal or clear before the slot's gate)")
+        return {}
+    if args.job not in ("seal", "clear"):
+        raise CommandError("--early is for seal and clear")
+    reason = (args.reason or "").strip()
+    if not 1 <= len(reason) <= MAX_REASON:
+        raise CommandError(f"--early needs --reason: say why, in 1 to {MAX_REASON} characters")
+    # the job logs who and why, and records both on the slot and in its audit record
+    return {"early": True, "operator": _operator(stack), "reason": reason}
+
+
 def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
     """Invoke a scheduled job's function now, optionally as of an explicit time."""
     event: dict[str, object] = {"now": args.now} if args.now else {}
@@ -448,10 +467,7 @@ def jobs_run(stack: stacks.Stack, args: argparse.Namespace) -> None:
             event["slot"] = args.slot
     elif args.slot:
         raise CommandError("--slot is for the market jobs (seal, clear, deliver, settle)")
-    if args.early:
-        if args.job not in ("seal", "clear"):
-            raise CommandError("--early is for seal and clear")
-        event["early"] = True  # the job logs it and records it on the slot
+    event.update(_early(stack, args))
     answer = stack.client("lambda").invoke(
         FunctionName=stack.outputs[JOBS[args.job]], Payload=json.dumps(event).encode()
     )
@@ -543,12 +559,13 @@ def _recomputed(kind: str, subject: str):
     slot = from_utc_iso(subject)
     store = DynamoBidStore()
     book = store.of_slot(slot)
+    state = store.slot_state(slot)
     if kind == audit.SEALED:
         sealed = [b for b in book if b.status != bids.SUBMITTED]
-        record = records.sealed_bids_record(slot, sealed, early=store.slot_state(slot).early)
+        record = records.sealed_bids_record(slot, sealed, early=state.early, leave=state.sealed_by)
         return record, [b.seal_tx for b in sealed]
     decided = [b for b in book if b.status not in (bids.SUBMITTED, bids.SEALED)]
-    return records.clearing_record(slot, decided), [b.clear_tx for b in decided]
+    return records.clearing_record(slot, decided, leave=state.cleared_by), [b.clear_tx for b in decided]
 
 
 def audit_show(stack: stacks.Stack, args: argparse.Namespace) -> None:
@@ -739,7 +756,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--now", help="run as of this time, ISO-8601 (naive = local time)")
     run.add_argument("--slot", help="market jobs: the slot's start, ISO-8601 (naive = local), e.g. 2026-11-26T10:00")
-    run.add_argument("--early", action="store_true", help="seal, clear: before the slot's gate (logged, recorded)")
+    run.add_argument(
+        "--early", action="store_true", help="seal, clear: before the slot's gate (needs --reason; logged, recorded)"
+    )
+    run.add_argument(
+        "--reason",
+        help="with --early: why, 1-500 characters (recorded with your AWS identity on the slot and the tangle)",
+    )
 
     news = group("news", "the news feed")
     command(news, "publish", news_publish, "publish a news item").add_argument("content")

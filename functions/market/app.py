@@ -236,8 +236,12 @@ def delete_bid(body: Annotated[DeleteBody, Body()]):
     responses=answers((200, "Bid statistics", BidStatus), 401),
 )
 def bid_status():
-    slot = slots.next_open_slot(utcnow(), local_zone())
-    open_bids = bid_store().of_slot(slot)
+    """Reads the markers of the slots from the next open one until one is not sealed (one GetItem,
+    unless an operator sealed slots early; at most the bidding horizon's), then that slot's bids."""
+    store, now = bid_store(), utcnow()
+    last = now + timedelta(days=settings().bid_horizon_days)
+    slot = slots.next_unsealed_slot(now, local_zone(), last, lambda s: store.slot_state(s).sealed_at is not None)
+    open_bids = store.of_slot(slot) if slot is not None else []
     if not open_bids:
         return {"average_price": 0, "average_volume": 0, "participants": 0}
     return {

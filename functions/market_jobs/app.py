@@ -3,7 +3,10 @@
 Event: `{"job": "seal" | "clear" | "deliver" | "settle"}` and optionally `"slot"` (ISO-8601 start of
 the slot, naive = local time, on the hour) or `"now"`; without them the job's own slot of now.
 seal and clear before the slot's gate, by the real clock whatever `now` says, are refused unless the
-event says `"early": true` (an operator's explicit decision, logged and recorded on the slot).
+event says `"early": true` with the `"operator"` who asks (their AWS identity) and the `"reason"`
+(1-500 characters): an operator's explicit decision, logged and recorded on the slot and in its audit
+record. A seal whose slot index never shows every bid the slot counts (etp.market.jobs.IndexLag) fails
+the invocation (metric SlotIndexLag, alarmed on; an error logged), so Lambda retries it.
 """
 
 from datetime import datetime
@@ -14,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from etp.clock import utcnow
 from etp.edge import jobs
 from etp.market import jobs as market_jobs
-from etp.market.slots import SLOT
+from etp.market.slots import SLOT, BadLeave, Leave, leave
 from etp.settings import settings
 
 logger = Logger()
@@ -44,19 +47,25 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
     return job, chosen, now
 
 
-def early_of(event: dict, job: str) -> bool:
-    """The event's `early`: leave to seal or clear a slot before its gate; raises BadJobEvent."""
+def early_of(event: dict, job: str) -> Leave | None:
+    """The event's `early`, `operator` and `reason`: an operator's leave to seal or clear a slot before
+    its gate, or None; raises BadJobEvent (early without who or why, or who and why without early)."""
     early = event.get("early")
     if early is None or early is False:
-        return False
+        if any(event.get(name) is not None for name in ("operator", "reason")):
+            raise jobs.BadJobEvent("operator, reason: only with early")
+        return None
     if early is not True:
         raise jobs.BadJobEvent("early: true or false")
     if job not in ("seal", "clear"):
         raise jobs.BadJobEvent("early: only for seal and clear")
-    return True
+    try:
+        return leave(event.get("operator"), event.get("reason"))
+    except BadLeave as error:
+        raise jobs.BadJobEvent(str(error)) from None
 
 
-def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: bool) -> market_jobs.StepReport:
+def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: Leave | None) -> market_jobs.StepReport:
     from etp.audit.store import DynamoOutbox
     from etp.market.store import DynamoBidStore
 
@@ -93,10 +102,16 @@ def announce(job: str, slots: list[datetime], reports: list[market_jobs.StepRepo
 def lambda_handler(event: dict) -> dict:
     job, slots, now = slots_of(event)
     early = early_of(event, job)
-    reports = [run(job, slot, now, clock=utcnow(), early=early) for slot in slots]
+    try:
+        reports = [run(job, slot, now, clock=utcnow(), early=early) for slot in slots]
+    except market_jobs.IndexLag as lag:  # fail the invocation (Lambda retries it); the metric is alarmed on
+        metrics.add_metric(name="SlotIndexLag", unit=MetricUnit.Count, value=1)
+        logger.error("slot index lagging behind the slot's bids", extra={"job": job, "reason": str(lag)})
+        raise
     for report in reports:
-        if report.details.get("early"):
-            logger.warning("slot handled before its gate, as asked", extra={"job": job, "slot": report.slot})
+        if report.details.get("early") and early is not None:
+            asked = {"job": job, "slot": report.slot, "operator": early.by, "reason": early.reason}
+            logger.warning("slot handled before its gate, as asked", extra=asked)
     resent = announce(job, slots, reports) if job in ("deliver", "settle") else []
     changed = sum(r.changed for r in reports)
     metrics.add_metric(name=f"Bids{job.title()}", unit=MetricUnit.Count, value=changed)

@@ -97,9 +97,12 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
         )
         assert answer.status_code == 200, answer.text
     slot_arg = start.replace(tzinfo=None).isoformat(timespec="minutes")
-    # hours before the slot's gate: the operator says so explicitly
-    admin(deployment, "jobs", "run", "seal", "--slot", slot_arg, "--early")
-    cleared = json.loads(admin(deployment, "jobs", "run", "clear", "--slot", slot_arg, "--early"))
+    # hours before the slot's gate: the operator says so explicitly, and why
+    refused = run_admin(deployment, "jobs", "run", "seal", "--slot", slot_arg, "--early")
+    assert refused.returncode == 1 and "--early needs --reason" in refused.stderr, "no early seal without a reason"
+    reason = "e2e: the market's tour, days ahead"
+    admin(deployment, "jobs", "run", "seal", "--slot", slot_arg, "--early", "--reason", reason)
+    cleared = json.loads(admin(deployment, "jobs", "run", "clear", "--slot", slot_arg, "--early", "--reason", reason))
     assert cleared["results"][0]["volume_wh"] == 10_000 and cleared["results"][0]["price_milli"] == 2_500
     assert "Q* = 10 kWh   p* = 2.5 NT$/kWh" in admin(deployment, "market", "show", "--slot", slot_arg)
 
@@ -121,7 +124,10 @@ def test_a_slot_is_bid_sealed_cleared_delivered_and_settled_from_metered_data(de
     entry = requests.get(f"{deployment.node}/explorer/transaction/{cleared_tx}", timeout=30).json()
     assert entry["tag"].startswith("ETP9CLEARING9RESULT") and json.loads(entry["message"])["volume_wh"] == 10_000
     for kind in ("sealed-bids", "clearing"):
-        assert json.loads(admin(deployment, "audit", "show", kind, slot_arg, "--node", deployment.node))["verified"]
+        shown = json.loads(admin(deployment, "audit", "show", kind, slot_arg, "--node", deployment.node))
+        assert shown["verified"], shown
+        on_tangle = json.loads(shown["on_tangle"]["message"])  # names who sealed and cleared early, and why
+        assert on_tangle["early"] is True and on_tangle["reason"] == reason and on_tangle["operator"].startswith("arn:")
     buys: dict[str, str | int] = {"per_page": 10, "page": 1, "bid_type": "buy"}
     assert (
         requests.get(

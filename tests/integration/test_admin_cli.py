@@ -161,7 +161,14 @@ def test_news_publish_and_market_show(stack, capsys):
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "2 bids" in out.out and "not cleared" in out.out
     load_function("market_jobs").lambda_handler(
-        {"job": "clear", "slot": "2030-01-01T10:00", "early": True}, FakeLambdaContext()
+        {
+            "job": "clear",
+            "slot": "2030-01-01T10:00",
+            "early": True,
+            "operator": "arn:aws:iam::1:user/ops",
+            "reason": "demo",
+        },
+        FakeLambdaContext(),
     )
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "Q* = 5 kWh   p* = 2.5 NT$/kWh" in out.out and "u-2_BEMS 5 kWh" in out.out

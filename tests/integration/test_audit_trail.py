@@ -19,6 +19,8 @@ audit_function = load_function("audit")
 market_jobs = load_function("market_jobs")
 SLOT = datetime(2030, 1, 1, 2, 0, tzinfo=UTC)  # 10:00-11:00 in Taipei
 SLOT_EVENT = "2030-01-01T10:00:00"
+OPERATOR, REASON = "arn:aws:iam::123456789012:user/market-ops", "meter fleet test, ticket 7"
+EARLY = {"early": True, "operator": OPERATOR, "reason": REASON}  # an operator's leave to act before the gate
 NOW = json.loads((ROOT / "events/audit/explicit_time.json").read_text())  # 09:46 local, after the clear
 SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-01T02:00:00Z", "clearing#2030-01-01T02:00:00Z"
 
@@ -41,7 +43,7 @@ def cleared_slot(aws, node):
             )
         )
     for job in ("seal", "clear"):  # years before the gate by the real clock: an operator's early run
-        event = {"job": job, "slot": SLOT_EVENT, "now": "2030-01-01T09:45:00", "early": True}
+        event = {"job": job, "slot": SLOT_EVENT, "now": "2030-01-01T09:45:00", **EARLY}
         assert market_jobs.lambda_handler(event, FakeLambdaContext())["status"] == "ok"
     return node
 
@@ -72,11 +74,14 @@ def test_sealed_and_cleared_slots_are_published_once_and_their_bids_carry_the_ha
         "price_milli": 2500,
         "volume_wh": 10_000,
         "sha256": json.loads(cleared.message)["sha256"],
+        "early": True,
+        "operator": OPERATOR,
+        "reason": REASON,
     }
 
     assert publish()["published"] == 0, "nothing is left to publish"
     for job in ("seal", "clear"):  # the jobs re-run: the records are not put again
-        again = market_jobs.lambda_handler({"job": job, "slot": SLOT_EVENT, "early": True}, FakeLambdaContext())
+        again = market_jobs.lambda_handler({"job": job, "slot": SLOT_EVENT, **EARLY}, FakeLambdaContext())
         assert again["status"] == "ok"
     assert publish()["published"] == 0
     assert len(on_node(cleared_slot, SEALED_KEY)) == 1 and len(on_node(cleared_slot, CLEARING_KEY)) == 1

@@ -203,6 +203,27 @@ def test_bidstatus_reports_the_next_open_slot(tokens):
     )
 
 
+def test_bidstatus_never_describes_a_slot_sealed_early(tokens):
+    """An operator sealed the next two slots before their gates: /bidstatus describes the first slot a
+    bid can still enter, not a sealed one the clock would call open."""
+    submit(tokens["carlab"], hours_ahead=0, value=10, price=3)
+    submit(tokens["ncku"], hours_ahead=1, value=20, price=4, bid_type="sell")
+    submit(tokens["ncku"], hours_ahead=2, value=30, price=5, bid_type="sell")
+    submit(tokens["carlab"], hours_ahead=2, value=50, price=7)
+    store, first = DynamoBidStore(), slots.next_open_slot(utcnow(), ZONE)
+    leave = slots.Leave(by="arn:aws:iam::123456789012:user/ops", reason="maintenance of the meters")
+    store.seal_slot(first, utcnow(), leave=leave)
+    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+        200,
+        {"average_price": 4.0, "average_volume": 20.0, "participants": 1},
+    )
+    store.seal_slot(first + timedelta(hours=1), utcnow(), leave=leave)
+    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+        200,
+        {"average_price": 6.0, "average_volume": 40.0, "participants": 2},
+    )
+
+
 def test_market_routes_need_a_bearer(tokens):
     for name in ("list_bids", "submit_bid", "edit_bid", "delete_bid", "bid_status"):
         assert invoke(load_event(f"market/{name}.json", bearer=None))[0] == 401

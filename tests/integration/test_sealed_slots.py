@@ -1,7 +1,8 @@
 """A sealed slot is closed by data, not by the clock (issue #12, item 4), in-process against moto.
 
 No bid enters or leaves a sealed slot, however the seal came about; seal and clear before a slot's
-gate (by the real clock) are refused unless the operator says `early`; a slot is cleared once.
+gate (by the real clock) are refused unless the operator says `early`, who they are and why (issue
+#19, item 6: both recorded on the slot and in its audit records); a slot is cleared once.
 """
 
 import io
@@ -19,6 +20,7 @@ from etp.audit.store import DynamoOutbox
 from etp.clock import utcnow
 from etp.market import bids
 from etp.market.bids import SlotSealed
+from etp.market.slots import Leave
 from etp.market.store import DynamoBidStore
 from etp_admin import cli
 from etp_admin import stack as stacks
@@ -29,9 +31,14 @@ market = load_function("market")
 market_jobs = load_function("market_jobs")
 SLOT = datetime(2030, 1, 3, 2, tzinfo=UTC)  # 2030-01-03 10:00-11:00 in Taipei
 SLOT_ARG = "2030-01-03T10:00"
+REASON = "the grid operator asked to close 10:00 early (ticket 7)"
+CALLER = "arn:aws:sts::123456789012:user/moto"  # moto's GetCallerIdentity
 WINDOW = {"start_time": "2030/01/03 10", "end_time": "2030/01/03 11"}
 OTHER_WINDOW = {"start_time": "2030/01/03 12", "end_time": "2030/01/03 13"}
 SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-03T02:00:00Z", "clearing#2030-01-03T02:00:00Z"
+OPERATOR = "arn:aws:iam::123456789012:user/market-ops"
+EARLY_REASON = "grid operator's test of the seal, ticket 7"
+EARLY = {"early": True, "operator": OPERATOR, "reason": EARLY_REASON}
 STACK = {
     "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
     "Outputs": {"MarketJobsFunctionName": {"Value": "etp-test-market-jobs"}},
@@ -102,9 +109,10 @@ def operator(aws, monkeypatch, capsys):
 
     def run(*argv: str) -> tuple[int, dict, str]:
         capsys.readouterr()
+        invoked = len(function.answers)
         code = cli.main(["--env", "dev", "--stack", "etp-sealed-slots", "--region", "us-east-1", "jobs", "run", *argv])
         printed = capsys.readouterr()
-        return code, function.answers[-1] if function.answers else {}, printed.out + printed.err
+        return code, function.answers[-1] if len(function.answers) > invoked else {}, printed.out + printed.err
 
     return run
 
@@ -123,9 +131,9 @@ def test_an_early_clear_is_refused_unless_asked_then_the_slot_is_closed_and_clea
     assert operator("seal", "--slot", SLOT_ARG)[0] == 1
     assert operator("clear", "--slot", SLOT_ARG, "--now", "2030-01-03T09:45")[0] == 1, "`now` is not the clock"
     assert stored() == before, "a refused seal or clear writes nothing"
-    assert operator("deliver", "--slot", SLOT_ARG, "--early")[0] == 1, "--early is for seal and clear"
+    assert operator("deliver", "--slot", SLOT_ARG, "--early", "--reason", "why")[0] == 1, "--early: seal, clear"
 
-    code, first, _ = operator("clear", "--slot", SLOT_ARG, "--early")
+    code, first, _ = operator("clear", "--slot", SLOT_ARG, "--early", "--reason", REASON)
     assert code == 0
     assert ("WARNING", "slot handled before its gate, as asked") in [(r.levelname, r.message) for r in caplog.records]
     assert first["results"] == [
@@ -141,7 +149,10 @@ def test_an_early_clear_is_refused_unless_asked_then_the_slot_is_closed_and_clea
     ]
     state = DynamoBidStore().slot_state(SLOT)
     assert state.early and state.sealed_at == state.cleared_at == utcnow().replace(microsecond=0)
-    assert json.loads(present(DynamoOutbox().get(SEALED_KEY)).message)["early"] is True
+    assert state.sealed_by == state.cleared_by == Leave(by=CALLER, reason=REASON), "the caller's AWS identity"
+    for key in (SEALED_KEY, CLEARING_KEY):
+        message = json.loads(present(DynamoOutbox().get(key)).message)
+        assert (message["early"], message["operator"], message["reason"]) == (True, CALLER, REASON), key
     after_clearing = stored()
 
     assert submit(late, "buy", 5, 5.0) == closed("The bidding for this slot has closed"), "no late bid"
@@ -150,7 +161,7 @@ def test_an_early_clear_is_refused_unless_asked_then_the_slot_is_closed_and_clea
     assert delete(seller, sell_id) == closed("The bid has been closed")
     assert stored() == after_clearing, "the refused bids wrote nothing"
 
-    code, again, _ = operator("clear", "--slot", SLOT_ARG, "--early")
+    code, again, _ = operator("clear", "--slot", SLOT_ARG, "--early", "--reason", "again, by mistake")
     assert code == 0
     assert again["results"] == [
         {
@@ -162,9 +173,35 @@ def test_an_early_clear_is_refused_unless_asked_then_the_slot_is_closed_and_clea
             "cleared_at": "2030-01-01T01:10:00Z",
         }
     ], "the first clearing's result, and no second auction"
-    assert operator("seal", "--slot", SLOT_ARG, "--early")[0] == 0
+    assert operator("seal", "--slot", SLOT_ARG, "--early", "--reason", "again")[0] == 0
     assert operator("clear", "--slot", SLOT_ARG)[0] == 1, "still before the gate: refused without --early"
-    assert stored() == after_clearing, "one clearing, one audit record of each kind"
+    assert stored() == after_clearing, "one clearing, one audit record of each kind, the first leave kept"
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("seal", "--early"), "--early needs --reason"),
+        (("clear", "--early"), "--early needs --reason"),
+        (("seal", "--early", "--reason", "   "), "--early needs --reason"),
+        (("clear", "--early", "--reason", "x" * 501), "--early needs --reason: say why, in 1 to 500 characters"),
+        (("seal", "--reason", "no --early"), "--reason is for --early"),
+        (("deliver", "--early", "--reason", "why"), "--early is for seal and clear"),
+    ],
+)
+def test_an_early_step_without_a_reason_is_a_cli_error_and_invokes_nothing(people, operator, argv, says):
+    assert submit(people["Seller_BEMS"], "sell", 10, 2.0)[0] == 200
+    before = stored()
+    code, answer, printed = operator(argv[0], "--slot", SLOT_ARG, *argv[1:])
+    assert (code, answer) == (1, {}), "refused before the job is invoked"
+    assert f"etp-admin: {says}" in printed
+    assert stored() == before
+
+
+def test_a_reason_of_500_characters_is_taken_whole(people, operator):
+    assert submit(people["Seller_BEMS"], "sell", 10, 2.0)[0] == 200
+    assert operator("seal", "--slot", SLOT_ARG, "--early", "--reason", "r" * 500)[0] == 0
+    assert present(DynamoBidStore().slot_state(SLOT).sealed_by).reason == "r" * 500
 
 
 def test_no_bid_enters_or_leaves_a_sealed_slot_even_one_the_seal_has_not_moved_yet(people):
@@ -174,9 +211,10 @@ def test_no_bid_enters_or_leaves_a_sealed_slot_even_one_the_seal_has_not_moved_y
     sell_id = submit(seller, "sell", 10, 2.0)[1]["id"]  # type: ignore[index]
     elsewhere = submit(late, "buy", 3, 9.0, OTHER_WINDOW)[1]["id"]  # type: ignore[index]
     store = DynamoBidStore()
-    state = store.seal_slot(SLOT, utcnow(), early=True)
-    assert state.sealed_at == utcnow() and state.early and state.cleared_at is None
+    state = store.seal_slot(SLOT, utcnow(), leave=Leave(by=OPERATOR, reason="test"))
+    assert state.sealed_at == utcnow() and state.early and state.cleared_at is None and state.bids == 1
     assert present(store.get(sell_id)).status == bids.SUBMITTED and store.get("slot#2030-01-03T02:00:00Z") is None
+    assert store.slot_state(SLOT).bids == 1, "the refusals below change no count"
     before = stored()
 
     assert edit(seller, sell_id, "sell", 4, 2.0) == closed("The bid has been closed")
@@ -200,26 +238,49 @@ def test_no_bid_enters_or_leaves_a_sealed_slot_even_one_the_seal_has_not_moved_y
 def test_an_early_seal_is_refused_unless_asked_and_then_logged_and_recorded(people, frozen_clock, caplog):
     assert submit(people["Seller_BEMS"], "sell", 10, 2.0)[0] == 200
     before = stored()
-    for bad in ({"early": "yes"}, {"early": 1}, {"early": None, "now": "2030-01-03T09:45:00"}):
-        assert job("seal", **bad)["status"] == "rejected", bad
-    assert market_jobs.lambda_handler({"job": "deliver", "early": True}, FakeLambdaContext())["status"] == "rejected"
+    for bad in (
+        {"early": "yes"},
+        {"early": 1},
+        {"early": None, "now": "2030-01-03T09:45:00"},
+        {"early": True},  # who asks, and why?
+        {**EARLY, "reason": ""},
+        {**EARLY, "reason": " " * 3},
+        {**EARLY, "reason": "x" * 501},
+        {**EARLY, "reason": 7},
+        {**EARLY, "operator": None},
+        {**EARLY, "operator": ""},
+        {"operator": OPERATOR, "reason": "no early"},
+    ):
+        answer = job("seal", **bad)
+        assert answer["status"] == "rejected", bad
+    assert answer["error"] == "operator, reason: only with early"
+    assert job("seal", early=True)["error"] == "operator: the identity of who asks (an ARN), required with early"
+    event = {"job": "deliver", **EARLY}
+    assert market_jobs.lambda_handler(event, FakeLambdaContext())["status"] == "rejected"
     assert stored() == before
 
-    sealed = job("seal", early=True)
+    sealed = job("seal", **EARLY)
     assert sealed["status"] == "ok" and sealed["results"][0] == {
         "slot": SLOT.isoformat(),
         "changed": 1,
         "audit_recorded": True,
         "early": True,
     }
-    assert ("WARNING", "slot handled before its gate, as asked") in [(r.levelname, r.message) for r in caplog.records]
+    (warned,) = [r for r in caplog.records if r.message == "slot handled before its gate, as asked"]
+    assert (warned.levelname, warned.operator, warned.reason) == ("WARNING", OPERATOR, EARLY_REASON)
     first_seal = utcnow()
     frozen_clock.advance(timedelta(hours=1))
-    assert job("seal", early=True)["results"][0]["changed"] == 0
+    assert job("seal", **{**EARLY, "operator": "arn:aws:iam::123456789012:user/other"})["results"][0]["changed"] == 0
     state = DynamoBidStore().slot_state(SLOT)
     assert (state.sealed_at, state.early, state.cleared_at) == (first_seal, True, None), "the first seal stays"
+    assert state.sealed_by == Leave(by=OPERATOR, reason=EARLY_REASON), "and so does its leave"
     message = json.loads(present(DynamoOutbox().get(SEALED_KEY)).message)
-    assert (message["bids"], message["early"]) == (1, True)
+    assert (message["bids"], message["early"], message["operator"], message["reason"]) == (
+        1,
+        True,
+        OPERATOR,
+        EARLY_REASON,
+    )
     assert {b.status for b in DynamoBidStore().of_slot(SLOT)} == {bids.SEALED}
 
 
@@ -228,10 +289,12 @@ def test_after_the_gate_seal_and_clear_need_no_early_and_are_not_marked_early(pe
     assert submit(people["Buyer_BEMS"], "buy", 6, 4.0)[0] == 200
     frozen_clock.now = SLOT - timedelta(minutes=20)  # the gate, to the second
     assert job("seal")["results"][0] == {"slot": SLOT.isoformat(), "changed": 2, "audit_recorded": True}
-    assert "early" not in job("clear", early=True)["results"][0], "early asks for leave; after the gate none is needed"
+    assert "early" not in job("clear", **EARLY)["results"][0], "early asks for leave; after the gate none is needed"
     state = DynamoBidStore().slot_state(SLOT)
     assert not state.early and state.sealed_at == state.cleared_at == SLOT - timedelta(minutes=20)
-    assert "early" not in json.loads(present(DynamoOutbox().get(SEALED_KEY)).message)
+    assert state.sealed_by is None and state.cleared_by is None
+    for key in (SEALED_KEY, CLEARING_KEY):
+        assert not {"early", "operator", "reason"} & set(json.loads(present(DynamoOutbox().get(key)).message)), key
 
 
 def cleared_state() -> list[tuple]:

@@ -10,6 +10,7 @@ from etp.dr.records import dr_result_record
 from etp.iota.addresses import is_address
 from etp.iota.send import MAX_MESSAGE_BYTES
 from etp.market import bids, records
+from etp.market.slots import Leave
 
 SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)
 
@@ -63,6 +64,21 @@ def test_an_early_seal_says_so_in_its_record_and_only_then():
     }
     assert records.sealed_bids_record(SLOT, book, early=False) == records.sealed_bids_record(SLOT, book)
     assert "early" not in records.sealed_bids_record(SLOT, book).body, "records of seals at the gate are unchanged"
+
+
+def test_an_early_seal_or_clear_names_the_operator_and_the_reason():
+    leave = Leave(by="arn:aws:iam::123456789012:user/ops", reason="the grid operator asked")
+    book = [bid(n) for n in range(3)]
+    at_gate = json.loads(records.sealed_bids_record(SLOT, book).message())
+    named = {"early": True, "operator": leave.by, "reason": leave.reason}
+    assert json.loads(records.sealed_bids_record(SLOT, book, early=True, leave=leave).message()) == {**at_gate, **named}
+    assert records.sealed_bids_record(SLOT, book, leave=leave) == records.sealed_bids_record(
+        SLOT, book, early=True, leave=leave
+    )
+    decided = [bid(1, bids.LOST, cleared_price_milli=2500)]
+    cleared = json.loads(records.clearing_record(SLOT, decided).message())
+    assert not {"early", "operator", "reason"} & set(cleared)
+    assert json.loads(records.clearing_record(SLOT, decided, leave=leave).message()) == {**cleared, **named}
 
 
 def test_the_clearing_record_states_price_volume_and_a_digest_of_fills_and_pairs():

@@ -122,3 +122,4 @@ class StoredBid:
     pairs: tuple[BidPair, ...] = ()
     seal_tx: str | None = None  # audit-trail transaction of the slot's sealed bids
     clear_tx: str | None = None  # ... and of its clearing result
+    counted: bool = True  # in its slot's bid count (False: written before the count existed)

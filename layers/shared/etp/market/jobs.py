@@ -1,23 +1,36 @@
 """The market's scheduled steps for one slot, each idempotent (re-running changes nothing done).
 
 seal    (:40, for the coming slot)  marks the slot sealed (its marker: from then on no bid enters or
-        leaves it), then 投標中 -> 已投標, then the sealed bids' digest goes to the audit trail
-clear   (:45, for the coming slot)  已投標 -> 已得標 / 未得標, with fills, the price and the pairs, then the
-        clearing result goes to the audit trail and the marker notes the slot cleared; a cleared slot
-        is never cleared again (a re-run answers the first clearing's result and records nothing)
+        leaves it, and its bid count is final), reads the slot's bids until the slot index shows every
+        bid counted (covered_book), then 投標中 -> 已投標, then the sealed bids' digest goes to the
+        audit trail
+clear   (:45, for the coming slot)  seals first if no seal ran, then over the same bids 已投標 -> 已得標 /
+        未得標, with fills, the price and the pairs; once none is left 投標中 or 已投標, the clearing
+        result goes to the audit trail and the marker notes the slot cleared; a cleared slot is never
+        cleared again (a re-run answers the first clearing's result and records nothing)
 deliver (:00, for the slot starting) 已得標 -> 執行中
 settle  (:05, for the slots that ended) 執行中 -> 結算中, then -> 已結算 once every participant's
         readings reach the slot's end, or SETTLE_DEADLINE after it: achievement from metered data.
 
 seal and clear judge the slot's gate by the real clock (`clock`), not by the time a run is asked to
 act as of: before the gate they are refused (TooEarly, nothing written) unless the operator asked
-for `early`; an early seal is recorded on the marker and in the sealed-bids record.
+for `early`, which names the operator and their reason (a slots.Leave); an early seal's or clear's
+leave is recorded on the marker and in its audit record (sealed-bids, clearing).
+
+Index lag: the slot index (`by-slot`) is eventually consistent, so a bid accepted just before the
+seal may be missing from its first reads. Every bid write counts the bid on the slot's marker in the
+transaction that checks the marker, so the sealed marker knows how many bids the slot holds; seal
+reads the index (each bid again, consistently) until it shows them all, pausing longer each time,
+and raises IndexLag after INDEX_READS reads. Then nothing but the marker is written (no bid moved,
+no record): the slot stays sealed, and the job's retry or an operator's re-run resumes it.
 
 Settlement rules: etp.market.settlement (achievement from metered energy, pair by pair); the same
 rules re-settle a settled slot when a reading of it is quarantined or released.
 """
 
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -27,21 +40,25 @@ from etp.audit.trail import Record
 from etp.clock import to_utc_iso
 from etp.market import bids, clearing, records, settlement, slots
 from etp.market.bids import BidPair
-from etp.market.slots import SLOT, SlotState
+from etp.market.slots import SLOT, Leave, SlotState
 from etp.meters.readings import Readings
 
 SETTLE_DEADLINE = settlement.SETTLE_DEADLINE
 
 
-class BidStore(Protocol):
-    def of_slot(self, slot: datetime) -> list: ...
-    def reread(self, book: list) -> list: ...
+class SlotBook(Protocol):
+    def of_slot(self, slot: datetime) -> list: ...  # the slot index: eventually consistent
+    def reread(self, book: list) -> list: ...  # the same bids, read consistently (gone ones left out)
+
+
+class BidStore(SlotBook, Protocol):
     def set_status(self, bid, status: str, expected: str) -> bool: ...
     def record_outcome(
         self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None, pairs: tuple
     ) -> bool: ...
     def slot_state(self, slot: datetime) -> SlotState: ...
-    def seal_slot(self, slot: datetime, at: datetime, *, early: bool) -> SlotState: ...
+    def seal_slot(self, slot: datetime, at: datetime, *, leave: Leave | None = None) -> SlotState: ...
+    def note_early_clear(self, slot: datetime, leave: Leave) -> SlotState: ...
     def mark_cleared(self, slot: datetime, at: datetime) -> None: ...
 
 
@@ -71,43 +88,93 @@ class TooEarly(Exception):
     """A seal or clear of a slot whose gate has not passed, without the operator's explicit `early`."""
 
 
-def runs_early(job: str, slot: datetime, clock: datetime, early: bool) -> bool:
-    """Whether a seal or clear of `slot` at `clock` (the real time) is before the slot's gate, which
-    only an explicit `early` allows; TooEarly otherwise."""
+class IndexLag(Exception):
+    """The slot index did not show every bid the sealed slot's marker counts within INDEX_READS reads."""
+
+
+INDEX_READS = 6  # reads of the slot index before IndexLag, the pauses between them doubling:
+FIRST_PAUSE = 0.2  # seconds: 0.2 + 0.4 + ... + 3.2 = 6.2 s in all, against a lag of well under a second
+
+Sleep = Callable[[float], None]
+
+
+def runs_early(job: str, slot: datetime, clock: datetime, early: Leave | None) -> Leave | None:
+    """The operator's leave when a seal or clear of `slot` at `clock` (the real time) is before the
+    slot's gate, which only an explicit leave (`early`) allows; TooEarly otherwise. None at or after
+    the gate, when no leave is needed."""
     if not slots.is_open(slot, clock):
-        return False
-    if not early:
+        return None
+    if early is None:
         gate = to_utc_iso(slots.gate_closure(slot))
         raise TooEarly(f"{job}: the gate of slot {to_utc_iso(slot)} closes at {gate}; before it only with early")
-    return True
+    return early
+
+
+def covered_book(store: SlotBook, slot: datetime, counted: int, sleep: Sleep | None = None) -> tuple[list, int]:
+    """Every bid of the sealed slot, read consistently, and how many index reads that took. The slot
+    index is read, each bid it shows read again consistently (dropping bids deleted or moved out
+    meanwhile), until the bids counted on the marker (`counted`, final once sealed) are all there:
+    those read are then exactly the slot's counted bids. IndexLag after INDEX_READS reads."""
+    pause, shown = FIRST_PAUSE, 0
+    for read in range(1, INDEX_READS + 1):
+        book = [b for b in store.reread(store.of_slot(slot)) if b.slot == slot]
+        shown = sum(1 for b in book if b.counted)
+        if shown >= counted:
+            return book, read
+        if read < INDEX_READS:
+            (sleep or time.sleep)(pause)
+            pause *= 2
+    raise IndexLag(
+        f"the slot index shows {shown} of the {counted} bids sealed in slot {to_utc_iso(slot)} "
+        f"after {INDEX_READS} reads; nothing moved, the slot stays sealed: run the step again"
+    )
 
 
 def _seal(
-    store: BidStore, slot: datetime, trail: Trail, now: datetime, clock: datetime, early: bool
+    store: BidStore,
+    slot: datetime,
+    trail: Trail,
+    now: datetime,
+    clock: datetime,
+    leave: Leave | None,
+    sleep: Sleep | None,
 ) -> tuple[StepReport, list]:
-    """Seal the slot (its marker first, so a bid write racing the seal lands before it and is moved, or
-    is refused), move its bids and record them; the report, and the sealed bids read back consistently
-    (the digest covers each bid exactly as it was sealed)."""
-    state = store.seal_slot(slot, clock, early=early)
-    report, book = _move(store, slot, "seal", bids.SUBMITTED, bids.SEALED)
-    sealed = [b for b in store.reread(book) if b.status != bids.SUBMITTED]
+    """Seal the slot (its marker first, so a bid write racing the seal lands before it, counted, and is
+    moved, or is refused), move every bid it counts and record them; the report, and the sealed bids
+    read back consistently (the digest covers each bid exactly as it was sealed)."""
+    state = store.seal_slot(slot, clock, leave=leave)
+    book, reads = covered_book(store, slot, state.bids, sleep)
+    report = StepReport(job="seal", slot=slot.isoformat())
+    for bid in book:
+        if bid.status == bids.SUBMITTED and store.set_status(bid, bids.SEALED, expected=bids.SUBMITTED):
+            report.changed += 1
+    sealed = store.reread(book)
     if sealed:
-        record = records.sealed_bids_record(slot, sealed, early=state.early)
+        record = records.sealed_bids_record(slot, sealed, early=state.early, leave=state.sealed_by)
         report.details["audit_recorded"] = trail.put(record, now)
-    if early:
+    if reads > 1:
+        report.details["index_reads"] = reads
+    if leave is not None:
         report.details["early"] = True
     return report, sealed
 
 
 def seal(
-    store: BidStore, slot: datetime, trail: Trail, now: datetime, *, clock: datetime, early: bool = False
+    store: BidStore,
+    slot: datetime,
+    trail: Trail,
+    now: datetime,
+    *,
+    clock: datetime,
+    early: Leave | None = None,
+    sleep: Sleep | None = None,
 ) -> StepReport:
     """Seal the slot; `clock` is the real time, `early` the operator's leave to seal before the gate."""
-    ran_early = runs_early("seal", slot, clock, early)
+    leave = runs_early("seal", slot, clock, early)
     cleared_at = store.slot_state(slot).cleared_at
     if cleared_at is not None:  # its bids are decided: there is nothing to seal
         return StepReport(job="seal", slot=slot.isoformat(), details={"cleared_at": to_utc_iso(cleared_at)})
-    return _seal(store, slot, trail, now, clock, ran_early)[0]
+    return _seal(store, slot, trail, now, clock, leave, sleep)[0]
 
 
 def deliver(store: BidStore, slot: datetime) -> StepReport:
@@ -115,29 +182,43 @@ def deliver(store: BidStore, slot: datetime) -> StepReport:
 
 
 def clear(
-    store: BidStore, slot: datetime, k: Fraction, trail: Trail, now: datetime, *, clock: datetime, early: bool = False
+    store: BidStore,
+    slot: datetime,
+    k: Fraction,
+    trail: Trail,
+    now: datetime,
+    *,
+    clock: datetime,
+    early: Leave | None = None,
+    sleep: Sleep | None = None,
 ) -> StepReport:
     """Clear the slot once, over every bid sealed in it (those still 已投標 and, after a run that died
     half way, those already decided: the sealed slot takes no new bid, so a re-run computes the same
-    auction and writes only what is missing). Once no bid is left 已投標, the clearing result goes to
-    the audit trail and the marker notes the slot cleared; from then on clear only reports that result."""
-    ran_early = runs_early("clear", slot, clock, early)
+    auction and writes only what is missing). Once no bid is left 投標中 or 已投標, the clearing result
+    goes to the audit trail and the marker notes the slot cleared; from then on clear only reports
+    that result. An early clear's leave goes on the marker first (the first one stays) and into the
+    clearing record."""
+    leave = runs_early("clear", slot, clock, early)
     report = StepReport(job="clear", slot=slot.isoformat())
     state = store.slot_state(slot)
     if state.cleared_at is not None:
-        report.details = {**outcome(store.reread(store.of_slot(slot))), "cleared_at": to_utc_iso(state.cleared_at)}
+        book, _ = covered_book(store, slot, state.bids, sleep)
+        report.details = {**outcome(book), "cleared_at": to_utc_iso(state.cleared_at)}
         return report
-    # a missed seal run must not leave bids out of the auction
-    _, book = _seal(store, slot, trail, now, clock, ran_early)
+    # a missed seal run must not leave bids out of the auction: the seal's book is the clearing's
+    _, book = _seal(store, slot, trail, now, clock, leave, sleep)
+    if leave is not None:
+        state = store.note_early_clear(slot, leave)
     if any(b.status == bids.SEALED for b in book):
         report.changed = _clear_book(store, book, k)
     cleared = store.reread(book)
     report.details = outcome(cleared)
-    if all(b.status != bids.SEALED for b in cleared):  # decided (or nothing to decide): cleared
+    if all(b.status not in (bids.SUBMITTED, bids.SEALED) for b in cleared):  # decided, or nothing to decide
         if cleared:
-            report.details["audit_recorded"] = trail.put(records.clearing_record(slot, cleared), now)
+            record = records.clearing_record(slot, cleared, leave=state.cleared_by)
+            report.details["audit_recorded"] = trail.put(record, now)
         store.mark_cleared(slot, clock)
-    if ran_early:
+    if leave is not None:
         report.details["early"] = True
     return report
 

@@ -6,6 +6,7 @@ padded or not); hour 24 means 00:00 of the next day.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,15 +23,47 @@ class BadSlotTime(ValueError):
     pass
 
 
+MAX_REASON = 500  # characters of an operator's reason
+
+
+class BadLeave(ValueError):
+    """An early seal or clear asked for without saying who asks, or why."""
+
+
+@dataclass(frozen=True)
+class Leave:
+    """An operator's leave to seal or clear a slot before its gate: who asks (their AWS identity, an
+    ARN) and why. Both go on the slot's marker and into the audit record of the step."""
+
+    by: str
+    reason: str
+
+
+def leave(by: object, reason: object) -> Leave:
+    """A Leave from an operator's identity and reason (1 to MAX_REASON characters, trimmed); BadLeave
+    when either is missing or empty, or the reason is too long."""
+    if not isinstance(by, str) or not by.strip() or len(by) > 2048:
+        raise BadLeave("operator: the identity of who asks (an ARN), required with early")
+    if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= MAX_REASON:
+        raise BadLeave(f"reason: why, in 1 to {MAX_REASON} characters, required with early")
+    return Leave(by=by.strip(), reason=reason.strip())
+
+
 @dataclass(frozen=True)
 class SlotState:
-    """What a slot's marker in the bids table records (no marker: neither sealed nor cleared). Once
-    sealed, no bid enters or leaves the slot; `early`: it was sealed before its gate, as an operator
-    asked explicitly. A cleared slot is not cleared again."""
+    """What a slot's marker in the bids table records (no marker: neither sealed nor cleared, no bid
+    counted). Once sealed, no bid enters or leaves the slot; `early`: it was sealed before its gate,
+    as an operator asked explicitly (`sealed_by`: their leave; None for seals recorded before leaves
+    were); `cleared_by`: the leave of an early clear. A cleared slot is not cleared again. `bids`: how
+    many bids the slot holds, as counted by every bid write in the same transaction that checks the
+    marker (frozen by the seal; bids written before the count existed are not in it)."""
 
     sealed_at: datetime | None = None
     early: bool = False
     cleared_at: datetime | None = None
+    bids: int = 0
+    sealed_by: Leave | None = None
+    cleared_by: Leave | None = None
 
 
 def parse_dh(text: object, zone: ZoneInfo) -> datetime:
@@ -69,6 +102,20 @@ def next_open_slot(now: datetime, zone: ZoneInfo) -> datetime:
     local = now.astimezone(zone)
     coming = local.replace(minute=0, second=0, microsecond=0) + SLOT
     return coming if is_open(coming, now) else coming + SLOT
+
+
+def next_unsealed_slot(
+    now: datetime, zone: ZoneInfo, last: datetime, sealed: Callable[[datetime], bool]
+) -> datetime | None:
+    """The earliest slot a bid can still enter: open by the clock and not sealed (an operator may seal
+    a slot before its gate). Asks `sealed` slot by slot from the next open one, up to `last` (the
+    bidding horizon), so it reads one marker unless slots were sealed early; None when all are."""
+    slot = next_open_slot(now, zone)
+    while slot <= last:
+        if not sealed(slot):
+            return slot
+        slot += SLOT
+    return None
 
 
 def http_date(moment: datetime, zone: ZoneInfo) -> str:

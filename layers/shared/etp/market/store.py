@@ -20,13 +20,18 @@ Table `BIDS_TABLE`, hash key `id`:
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
-- slot markers `slot#<slot start UTC>` (in no index either): when the slot was sealed (`sealed_at`,
-  `early` if before its gate) and cleared (`cleared_at`).
+- slot markers `slot#<slot start UTC>` (in no index either): how many bids the slot holds
+  (`bid_count`), when the slot was sealed (`sealed_at`; `early` if before its gate, with the
+  operator's `sealed_by` and `seal_reason`) and cleared (`cleared_at`; an early clear's `cleared_by`
+  and `clear_reason`).
 Every change of a bid is conditional on its owner, its status (投標中) and its version, so two
 concurrent edits, or an edit racing the seal job, leave it fully before or fully after. Every
-create, edit and delete also checks, in the same transaction, that the slot's marker (both slots,
-for an edit that moves the bid) has no `sealed_at`: the seal job writes the marker before it moves
-any bid, so no bid enters or leaves a sealed slot, whenever and however it was sealed.
+create, edit and delete also updates, in the same transaction, the slot's marker (both slots, for
+an edit that moves the bid), conditional on its having no `sealed_at`: it adds the bid to the
+marker's `bid_count` (or takes it off). The seal job writes `sealed_at` before it moves any bid, so
+no bid enters or leaves a sealed slot, whenever and however it was sealed, and the sealed marker's
+count is exactly the slot's bids (those written since the count exists: `counted` on the bid),
+which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
 """
 
 from collections import defaultdict
@@ -44,7 +49,7 @@ from pynamodb.transactions import TransactWrite
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, retry_races
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
-from etp.market.slots import SlotState
+from etp.market.slots import Leave, SlotState
 from etp.market.views import WON_STATUSES, newest_wins
 from etp.settings import settings
 
@@ -100,6 +105,7 @@ class BidModel(Model):
     pairs = ListAttribute(of=_PairAttribute, null=True)
     seal_tx = UnicodeAttribute(null=True)  # audit-trail transactions of the slot's sealed bids and clearing
     clear_tx = UnicodeAttribute(null=True)
+    counted = BooleanAttribute(null=True)  # in its slot marker's bid_count (bids written since it exists)
     # side guards
     open_bids = NumberAttribute(null=True)
     # latest-wins lists (and `version`)
@@ -108,6 +114,11 @@ class BidModel(Model):
     sealed_at = UnicodeAttribute(null=True)
     early = BooleanAttribute(null=True)
     cleared_at = UnicodeAttribute(null=True)
+    bid_count = NumberAttribute(null=True)
+    sealed_by = UnicodeAttribute(null=True)  # an early seal's operator (AWS identity) and reason
+    seal_reason = UnicodeAttribute(null=True)
+    cleared_by = UnicodeAttribute(null=True)  # an early clear's
+    clear_reason = UnicodeAttribute(null=True)
 
     by_slot = _BySlot()
     by_user_week = _ByUserWeek()
@@ -150,11 +161,18 @@ def _marker_key(slot: datetime) -> str:
     return f"slot#{to_utc_iso(slot)}"
 
 
+def _leave(by: str | None, reason: str | None) -> Leave | None:
+    return Leave(by=by, reason=reason or "") if by else None
+
+
 def _to_state(item: BidModel) -> SlotState:
     return SlotState(
         sealed_at=from_utc_iso(item.sealed_at) if item.sealed_at else None,
         early=bool(item.early),
         cleared_at=from_utc_iso(item.cleared_at) if item.cleared_at else None,
+        bids=int(item.bid_count or 0),
+        sealed_by=_leave(item.sealed_by, item.seal_reason),
+        cleared_by=_leave(item.cleared_by, item.clear_reason),
     )
 
 
@@ -184,6 +202,7 @@ def _to_bid(item: BidModel) -> StoredBid:
         ),
         seal_tx=item.seal_tx,
         clear_tx=item.clear_tx,
+        counted=bool(item.counted),
     )
 
 
@@ -217,36 +236,43 @@ class DynamoBidStore:
             return None
         return _to_bid(item) if item.user_id else None  # a guard key is no bid
 
-    def _write_bid(self, slots: list[datetime], build: Callable[[TransactWrite], None]) -> None:
-        """One transaction: none of `slots` is sealed (checked first, in order), and what `build` adds.
-        Refused: SlotSealed for a sealed slot, else BidConflict. A transaction that only lost a race
-        (every bid of a slot checks its marker) is tried again."""
+    def _write_bid(self, counts: list[tuple[datetime, int]], build: Callable[[TransactWrite], None]) -> None:
+        """One transaction: each slot of `counts` is not sealed, and its marker's bid count moves by
+        the number given (a marker is created by its slot's first bid), and what `build` adds.
+        Refused: SlotSealed for a sealed slot (the first of `counts`, read back after a refused
+        condition), else BidConflict. A transaction that only lost a race (every bid of a slot updates
+        its marker) is tried again."""
 
         def attempt() -> None:
             with TransactWrite(connection=self._connection()) as transaction:
-                for slot in slots:
-                    transaction.condition_check(
-                        BidModel, _marker_key(slot), condition=BidModel.sealed_at.does_not_exist()
+                for slot, delta in counts:
+                    transaction.update(
+                        BidModel(_marker_key(slot)),
+                        actions=[BidModel.bid_count.add(delta)],
+                        condition=BidModel.sealed_at.does_not_exist(),
                     )
                 build(transaction)
 
         try:
             retry_races(attempt)
         except TransactWriteError as error:
-            for slot, sealed in zip(slots, failed_conditions(error), strict=False):
-                if sealed:
-                    raise SlotSealed(slot) from None
+            if any(failed_conditions(error)):
+                for slot, _ in counts:
+                    if self.slot_state(slot).sealed_at is not None:
+                        raise SlotSealed(slot) from None
             raise BidConflict(f"{error.cause_response_code}: {error.cause}") from None
 
     def create(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _claim_side(transaction, bid.user_id, bid.slot, bid.side)
-            transaction.save(_bid_item(bid), condition=BidModel.id.does_not_exist())
+            transaction.save(_bid_item(bid, counted=True), condition=BidModel.id.does_not_exist())
 
-        self._write_bid([bid.slot], build)
+        self._write_bid([(bid.slot, 1)], build)
 
     def replace(self, old: StoredBid, new: StoredBid) -> None:
-        """Swap an open bid's offer (maybe its slot or side), only if nobody changed it meanwhile."""
+        """Swap an open bid's offer (maybe its slot or side), only if nobody changed it meanwhile. A bid
+        that moves leaves its old slot's count (if it was in it) and joins the new one's."""
+        moves = new.slot != old.slot
 
         def build(transaction: TransactWrite) -> None:
             if old.slot != new.slot:
@@ -258,16 +284,16 @@ class DynamoBidStore:
                     actions=[BidModel.side.set(new.side)],
                     condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
                 )
-            transaction.save(_bid_item(new), condition=_open_bid_condition(old))
+            transaction.save(_bid_item(new, counted=moves or old.counted), condition=_open_bid_condition(old))
 
-        self._write_bid([old.slot] if new.slot == old.slot else [old.slot, new.slot], build)
+        self._write_bid([(old.slot, -int(old.counted)), (new.slot, 1)] if moves else [(old.slot, 0)], build)
 
     def delete(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _release_side(transaction, bid.user_id, bid.slot)
             transaction.delete(BidModel(bid.id), condition=_open_bid_condition(bid))
 
-        self._write_bid([bid.slot], build)
+        self._write_bid([(bid.slot, -int(bid.counted))], build)
 
     def slot_state(self, slot: datetime) -> SlotState:
         """What the slot's marker says, read consistently."""
@@ -276,16 +302,28 @@ class DynamoBidStore:
         except DoesNotExist:
             return SlotState()
 
-    def seal_slot(self, slot: datetime, at: datetime, *, early: bool) -> SlotState:
-        """Mark the slot sealed, from now on refusing every bid write in it; the first seal wins (its
-        time and earliness stay). The slot's state after."""
+    def seal_slot(self, slot: datetime, at: datetime, *, leave: Leave | None = None) -> SlotState:
+        """Mark the slot sealed, from now on refusing every bid write in it; `leave`: an operator's
+        early seal (who, why). The first seal wins (its time and leave stay). The slot's state after,
+        read consistently: its count is then final."""
         marker = BidModel(_marker_key(slot))
+        actions: list[Action] = [BidModel.sealed_at.set(to_utc_iso(at)), BidModel.early.set(leave is not None)]
+        if leave is not None:
+            actions += [BidModel.sealed_by.set(leave.by), BidModel.seal_reason.set(leave.reason)]
         retry_races(
-            lambda: conditional(
-                lambda: marker.update(
-                    actions=[BidModel.sealed_at.set(to_utc_iso(at)), BidModel.early.set(early)],
-                    condition=BidModel.sealed_at.does_not_exist(),
-                )
+            lambda: conditional(lambda: marker.update(actions=actions, condition=BidModel.sealed_at.does_not_exist()))
+        )
+        return self.slot_state(slot)
+
+    def note_early_clear(self, slot: datetime, leave: Leave) -> SlotState:
+        """Note on the sealed slot's marker who clears it before its gate, and why (once: the first
+        early clear's leave stays, as its clearing record names it); the slot's state after."""
+        conditional(
+            lambda: BidModel(_marker_key(slot)).update(
+                actions=[BidModel.cleared_by.set(leave.by), BidModel.clear_reason.set(leave.reason)],
+                condition=BidModel.sealed_at.exists()
+                & BidModel.cleared_at.does_not_exist()
+                & BidModel.cleared_by.does_not_exist(),
             )
         )
         return self.slot_state(slot)
@@ -461,7 +499,7 @@ def _backfill(item: BidModel) -> bool:
     return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
 
 
-def _bid_item(bid: StoredBid) -> BidModel:
+def _bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
     return BidModel(
         id=bid.id,
         user_id=bid.user_id,
@@ -475,4 +513,5 @@ def _bid_item(bid: StoredBid) -> BidModel:
         status=bid.status,
         uploaded_at=to_utc_iso(bid.uploaded_at),
         version=bid.version,
+        counted=True if counted else None,  # in its slot's count: absent on bids from before the count
     )
