@@ -5,10 +5,11 @@ import importlib.util
 import json
 import os
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import pytest
-from helpers import ROOT, FakeLambdaContext, call, check_documented, load_event, load_function
+from helpers import ROOT, FakeLambdaContext, call, check_documented, load_event, load_function, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -28,7 +29,9 @@ def bearers(aws):
     users = DynamoUserStore()
     for account, aggregator in (("Carlab_BEMS", False), ("NCKU_BEMS", False), ("Aggregator", True)):
         accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD, aggregator), utcnow())
-    return {account: web.issue_token(users.get(account)) for account in ("Carlab_BEMS", "NCKU_BEMS", "Aggregator")}
+    return {
+        account: web.issue_token(present(users.get(account))) for account in ("Carlab_BEMS", "NCKU_BEMS", "Aggregator")
+    }
 
 
 def offer(hours_ahead: int = 1, **overrides) -> dict:
@@ -52,7 +55,7 @@ def keyed(event_file: str, bearer: str, body: dict, key: str | None = KEY, heade
     return event
 
 
-def answer(function, event) -> tuple[int, object, dict]:
+def answer(function, event) -> tuple[int, Any, Any]:
     """(status, body, headers) of the handler's answer, which docs/openapi.json must declare."""
     response = function.lambda_handler(event, FakeLambdaContext())
     body = json.loads(response["body"]) if response["body"] else None
@@ -68,7 +71,7 @@ def records() -> list[dict]:
     return items("IDEMPOTENCY_TABLE")
 
 
-def submit(bearer: str, body: dict, key: str | None = KEY) -> tuple[int, object, dict]:
+def submit(bearer: str, body: dict, key: str | None = KEY) -> tuple[int, Any, Any]:
     return answer(market, keyed("market/submit_bid.json", bearer, body, key))
 
 
@@ -177,7 +180,7 @@ def test_the_key_is_kept_24_hours_then_forgotten(bearers, frozen_clock):
     frozen_clock.advance(timedelta(hours=23, minutes=59))
     assert submit(bearers["Carlab_BEMS"], body) == first
     frozen_clock.advance(timedelta(minutes=2))
-    later = submit(web.issue_token(DynamoUserStore().get("Carlab_BEMS")), body)  # the first bearer has expired
+    later = submit(web.issue_token(present(DynamoUserStore().get("Carlab_BEMS"))), body)  # the first bearer has expired
     assert first[0] == later[0] == 200 and later[1]["id"] != first[1]["id"]
 
 

@@ -109,10 +109,10 @@ def _idempotent_call() -> tuple[Callable[..., dict[str, Any]], Any]:
     return run, config
 
 
-def _replayed(answer: dict[str, Any], _record: Any) -> dict[str, Any]:
-    """Powertools' hook on an answer read back from the table (a retry)."""
-    logger.info("idempotent replay", extra={"status": answer["status"]})
-    return answer
+def _replayed(response: Any, idempotent_data: Any) -> Any:
+    """Powertools' hook on an answer read back from the table (a retry): logged, given as it is."""
+    logger.info("idempotent replay", extra={"status": response["status"]})
+    return response
 
 
 reset = _idempotent_call.cache_clear  # tests: a new table client, as in a new Lambda

@@ -46,6 +46,7 @@ from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, 
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import SlotState
 from etp.market.views import WON_STATUSES, newest_wins
+from etp.retention import MARKERS_KEPT, expires_at
 from etp.settings import settings
 
 
@@ -108,6 +109,8 @@ class BidModel(Model):
     sealed_at = UnicodeAttribute(null=True)
     early = BooleanAttribute(null=True)
     cleared_at = UnicodeAttribute(null=True)
+    # markers and guards: the TTL (epoch seconds, etp.retention); bids never carry it
+    expires_at = NumberAttribute(null=True)
 
     by_slot = _BySlot()
     by_user_week = _ByUserWeek()
@@ -191,7 +194,11 @@ def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: 
     guard = BidModel(_guard_key(user_id, slot))
     transaction.update(
         guard,
-        actions=[BidModel.side.set(side), BidModel.open_bids.add(1)],
+        actions=[
+            BidModel.side.set(side),
+            BidModel.open_bids.add(1),
+            BidModel.expires_at.set(expires_at(slot, MARKERS_KEPT)),
+        ],
         condition=BidModel.side.does_not_exist() | (BidModel.side == side) | (BidModel.open_bids == 0),
     )
 
@@ -283,7 +290,11 @@ class DynamoBidStore:
         retry_races(
             lambda: conditional(
                 lambda: marker.update(
-                    actions=[BidModel.sealed_at.set(to_utc_iso(at)), BidModel.early.set(early)],
+                    actions=[
+                        BidModel.sealed_at.set(to_utc_iso(at)),
+                        BidModel.early.set(early),
+                        BidModel.expires_at.set(expires_at(slot, MARKERS_KEPT)),
+                    ],
                     condition=BidModel.sealed_at.does_not_exist(),
                 )
             )
