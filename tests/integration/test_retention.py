@@ -49,7 +49,7 @@ def test_the_trackers_hints_expire_three_days_after_their_day(aws):
     assert int(item("LEDGER_TABLE", "key", "seen#2030-01-01#05#A")["expires_at"]["N"]) == day_end + 3 * A_DAY
 
 
-def test_a_slots_marker_and_side_guard_expire_400_days_after_the_slot_and_its_bids_never(aws):
+def test_a_slots_marker_expires_400_days_after_the_slot_its_side_guards_7_days_and_its_bids_never(aws):
     store = DynamoBidStore()
     bid = bids.StoredBid(
         id="bid-1",
@@ -65,7 +65,8 @@ def test_a_slots_marker_and_side_guard_expire_400_days_after_the_slot_and_its_bi
     )
     store.create(bid)
     store.seal_slot(SLOT, SLOT - timedelta(minutes=20), early=False)
-    expiry = int(SLOT.timestamp()) + 400 * A_DAY
-    assert int(item("BIDS_TABLE", "id", "slot#2030-01-03T02:00:00Z")["expires_at"]["N"]) == expiry
-    assert int(item("BIDS_TABLE", "id", "side#user-1#2030-01-03T02:00:00Z")["expires_at"]["N"]) == expiry
+    marker = item("BIDS_TABLE", "id", "slot#2030-01-03T02:00:00Z")
+    assert int(marker["expires_at"]["N"]) == int(SLOT.timestamp()) + 400 * A_DAY
+    guard = item("BIDS_TABLE", "id", "side#user-1#2030-01-03T02:00:00Z")
+    assert int(guard["expires_at"]["N"]) == int(SLOT.timestamp()) + 7 * A_DAY
     assert "expires_at" not in item("BIDS_TABLE", "id", "bid-1")

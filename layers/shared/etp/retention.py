@@ -8,18 +8,21 @@ offers and audit records stay.
   HINTS_KEPT after their UTC day ends. A run reads only the hints of its active days (today, and
   yesterday in the first UTC hour); an operator's re-run of an older day without them is still
   exact (the ledger is the truth), only slower (more ledger lookups and questions).
-- The market's slot markers and side guards (`slot#<slot>`, `side#<user>#<slot>` in the bids table,
-  etp.market.store): MARKERS_KEPT after the slot starts. A guard is read only while its slot is
-  open; a marker by seal and clear, by re-runs of them and by `/bidstatus`, all within hours of the
-  slot. A year and more outlasts settlement (2 h), corrections and any dispute or audit of a slot;
-  a seal re-run for a slot older than that would find no marker and seal again (its bids are long
-  settled, so nothing moves).
+- The market's side guards (`side#<user>#<slot>` in the bids table, etp.market.store, one per
+  participant and slot bid in): GUARDS_KEPT after the slot starts. A guard is read only by bid
+  writes, which end at the slot's gate; a week leaves any re-run or inquiry of the slot days.
+- The market's slot markers (`slot#<slot>`, one a slot): MARKERS_KEPT after the slot starts. A marker
+  is read by seal and clear, by re-runs of them and by `/bidstatus`, all within hours of the slot; a
+  year and more outlasts settlement (2 h), corrections and any dispute or audit of a slot, and costs
+  next to nothing (24 small items a day). A seal re-run for a slot older than that would find no
+  marker and seal again (its bids are long settled, so nothing moves).
 - Idempotency-Key records: 24 h (etp.edge.retries; Powertools' own `expiration` attribute).
 """
 
 from datetime import UTC, date, datetime, time, timedelta
 
 HINTS_KEPT = timedelta(days=3)
+GUARDS_KEPT = timedelta(days=7)
 MARKERS_KEPT = timedelta(days=400)
 
 

@@ -46,7 +46,7 @@ from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, 
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import SlotState
 from etp.market.views import WON_STATUSES, newest_wins
-from etp.retention import MARKERS_KEPT, expires_at
+from etp.retention import GUARDS_KEPT, MARKERS_KEPT, expires_at
 from etp.settings import settings
 
 
@@ -197,7 +197,7 @@ def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: 
         actions=[
             BidModel.side.set(side),
             BidModel.open_bids.add(1),
-            BidModel.expires_at.set(expires_at(slot, MARKERS_KEPT)),
+            BidModel.expires_at.set(expires_at(slot, GUARDS_KEPT)),
         ],
         condition=BidModel.side.does_not_exist() | (BidModel.side == side) | (BidModel.open_bids == 0),
     )
