@@ -12,18 +12,24 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 setup: $(STAMP)
 
-# SAM CLI gets a venv of its own (inside .venv): it pins a boto3 that MiniStack's botocore refuses.
-$(STAMP): requirements-dev.txt requirements-sam.txt constraints.txt constraints-sam.txt layers/shared/requirements.txt pyproject.toml
+# SAM CLI and checkov get a venv of their own each (inside .venv): each pins a boto3 that the project's
+# pins (MiniStack's botocore) refuse.
+$(STAMP): requirements-dev.txt requirements-sam.txt requirements-checkov.txt constraints.txt constraints-sam.txt constraints-checkov.txt layers/shared/requirements.txt pyproject.toml
 	@echo "==> setting up $(VENV) (first run, or a requirements file changed): a few minutes, once"
-	@$(PYTHON) local/etp_local/steps.py --step 1/4 "creating $(VENV) with $(PYTHON)" -- \
+	@$(PYTHON) local/etp_local/steps.py --step 1/6 "creating $(VENV) with $(PYTHON)" -- \
 		$(PYTHON) -m venv $(VENV)
-	@$(PYTHON) local/etp_local/steps.py --step 2/4 "installing the project's packages into $(VENV)" -- \
+	@$(PYTHON) local/etp_local/steps.py --step 2/6 "installing the project's packages into $(VENV)" -- \
 		$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt -c constraints.txt -e .
-	@$(PYTHON) local/etp_local/steps.py --step 3/4 "creating $(VENV)/sam-cli (the SAM CLI's own venv)" -- \
+	@$(PYTHON) local/etp_local/steps.py --step 3/6 "creating $(VENV)/sam-cli (the SAM CLI's own venv)" -- \
 		$(PYTHON) -m venv $(VENV)/sam-cli
-	@$(PYTHON) local/etp_local/steps.py --step 4/4 "installing the SAM CLI into $(VENV)/sam-cli" -- \
+	@$(PYTHON) local/etp_local/steps.py --step 4/6 "installing the SAM CLI into $(VENV)/sam-cli" -- \
 		$(VENV)/sam-cli/bin/python -m pip install --progress-bar off -r requirements-sam.txt -c constraints-sam.txt
 	@ln -sf ../sam-cli/bin/sam $(BIN)/sam
+	@$(PYTHON) local/etp_local/steps.py --step 5/6 "creating $(VENV)/checkov (the IaC scanner's own venv)" -- \
+		$(PYTHON) -m venv $(VENV)/checkov
+	@$(PYTHON) local/etp_local/steps.py --step 6/6 "installing checkov into $(VENV)/checkov" -- \
+		$(VENV)/checkov/bin/python -m pip install --progress-bar off -r requirements-checkov.txt -c constraints-checkov.txt
+	@ln -sf ../checkov/bin/checkov $(BIN)/checkov
 	@touch $@
 	@echo "==> $(VENV) is ready"
 
@@ -33,12 +39,15 @@ run: setup
 # Every gate, cheapest first: what CI runs (.ci/run), and what a pull request must pass.
 test: setup checks test-unit test-integration test-e2e
 
-# Static gates: formatting, lint (complexity included: ruff's C901), types, the template.
+# Static gates: formatting, lint (complexity included: ruff's C901), types, the template (SAM's
+# lint, and checkov's security checks: 0 failed; each check that does not apply is skipped in the
+# template, on its resource, with the reason).
 checks: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/sam validate --lint
+	$(BIN)/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
 # Rewrites the tree as the format gate wants it (and fixes what ruff can).
 format: setup
@@ -81,6 +90,7 @@ openapi: setup
 lock: setup
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > constraints.txt
 	$(VENV)/sam-cli/bin/python -m pip freeze | grep -v '^pip==' > constraints-sam.txt
+	$(VENV)/checkov/bin/python -m pip freeze | grep -v '^pip==' > constraints-checkov.txt
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

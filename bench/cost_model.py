@@ -117,11 +117,46 @@ def market(a: argparse.Namespace) -> dict[str, float]:
     }
 
 
+# DynamoDB bills an item's attribute names and values plus 100 bytes, in the table and in each index copy.
+ITEM_OVERHEAD = 100
+BID_BYTES = 600  # a bid item, its outcome and pairs included
+GUARD_BYTES = 100  # a side guard side#<user>#<slot>, or a slot marker slot#<slot>
+HINTS_DAYS = 3 + 1 + 2  # etp.retention.HINTS_KEPT after their day, the day itself, the TTL's lag (within ~2 days)
+GUARDS_DAYS = 7 + 2  # etp.retention.GUARDS_KEPT after the slot, and the lag
+MARKERS_DAYS = 400 + 2  # etp.retention.MARKERS_KEPT
+IDEMPOTENCY_DAYS = 1 + 2  # etp.edge.retries: 24 h, and the lag
+IDEMPOTENCY_BYTES = 400  # a record: the hashed key and body, the answer, the expiry
+
+
+def storage(a: argparse.Namespace, t: dict[str, float], m: dict[str, float]) -> dict[str, float]:
+    """GB that each month of history adds for good (readings, ledger markers, bids: never deleted), and GB
+    that what expires occupies at most, however long the platform runs (hints, slot markers and side
+    guards, Idempotency-Key records, each with a TTL: etp.retention)."""
+    bids_gb = m["placed"] * (BID_BYTES + ITEM_OVERHEAD) * 4 / 1e9  # the bid and its 3 index copies
+    day_readings = a.meters * 86_400 / a.reading_every_s
+    # hints a day: the (address, hour) pairs (13 B) and the processed hashes (27 B), 27 x 24 items of each
+    hints_day = a.meters * 24 * 13 + day_readings * 27 + 2 * 27 * 24 * ITEM_OVERHEAD
+    guards_day = a.users * a.bids_per_user_day * (GUARD_BYTES + ITEM_OVERHEAD)
+    markers_day = 24 * (GUARD_BYTES + ITEM_OVERHEAD)
+    # at most every write of the market with a key (the front end sends none)
+    keyed_day = a.users * a.bids_per_user_day * 3 * (IDEMPOTENCY_BYTES + ITEM_OVERHEAD)
+    return {
+        "kept_gb": t["storage_gb"] + bids_gb,
+        "bounded_gb": (
+            HINTS_DAYS * hints_day
+            + GUARDS_DAYS * guards_day
+            + MARKERS_DAYS * markers_day
+            + IDEMPOTENCY_DAYS * keyed_day
+        )
+        / 1e9,
+    }
+
+
 def main() -> None:
     a = parse()
     t, r, m = tracker(a), api(a), market(a)
+    s = storage(a, t, m)
     dynamo = (t["rru"] + r["rru"] + m["rru"]) / 1e6 * a.read_price + (t["wru"] + m["wru"]) / 1e6 * a.write_price
-    storage = t["storage_gb"] * a.storage_price
     lambdas = (t["lambda_gb_s"] + r["lambda_gb_s"]) * a.lambda_gb_s_price
     invocations = (t["runs"] + r["requests"]) / 1e6 * a.lambda_request_price
     print(f"cost model: {a.meters:,} meters, {a.users:,} buildings, a reading every {a.reading_every_s} s a meter")
@@ -130,7 +165,9 @@ def main() -> None:
     print(f"  API:     {r['requests'] / 1e6:.1f} M requests, {r['rru'] / 1e6:.1f} M RRU, {r['lambda_gb_s']:,.0f} GB-s")
     print(f"  market:  {m['placed'] / 1e6:.2f} M bids, {m['wru'] / 1e6:.1f} M WRU, {m['rru'] / 1e6:.1f} M RRU")
     print(f"  DynamoDB requests  {dynamo:9.2f} USD/month (on demand: {a.read_price} / {a.write_price} per M RRU / WRU)")
-    print(f"  DynamoDB storage   {storage:9.2f} USD per month of history kept ({t['storage_gb']:.1f} GB)")
+    kept, bounded = s["kept_gb"] * a.storage_price, s["bounded_gb"] * a.storage_price
+    print(f"  DynamoDB storage   {kept:9.2f} USD per month of history kept ({s['kept_gb']:.1f} GB: readings, bids)")
+    print(f"                   + {bounded:7.2f} USD/month at most for what expires ({s['bounded_gb']:.1f} GB: TTL)")
     print(f"  Lambda             {lambdas + invocations:9.2f} USD/month")
 
 

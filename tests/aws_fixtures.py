@@ -59,11 +59,17 @@ def template() -> dict:
 
 
 def table_names_from_environment(tpl: dict) -> dict[str, str]:
-    """Logical id of each table -> the environment variable the functions read its name from."""
+    """Logical id of each table -> the environment variable the functions read its name from (every
+    function's, in the Globals, or its own for a table only some functions use)."""
     resources = tpl["Resources"]
-    env = tpl["Globals"]["Function"]["Environment"]["Variables"]
+    environments = [tpl["Globals"]["Function"]["Environment"]["Variables"]] + [
+        resource["Properties"].get("Environment", {}).get("Variables", {})
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
     return {
         value["Ref"]: key
+        for env in environments
         for key, value in env.items()
         if isinstance(value, dict) and resources.get(value.get("Ref"), {}).get("Type") == "AWS::DynamoDB::Table"
     }
@@ -88,7 +94,7 @@ def reset_cached_clients() -> None:
     from etp.accounts.store import UserModel
     from etp.audit.store import AuditModel
     from etp.dr.store import DrModel
-    from etp.edge import secrets, web
+    from etp.edge import retries, secrets, web
     from etp.market.news import NewsModel
     from etp.market.store import BidModel
     from etp.meters.readings_store import LedgerModel, ReadingModel
@@ -98,6 +104,7 @@ def reset_cached_clients() -> None:
     settings.cache_clear()
     secrets.clear_caches()
     web.user_store.cache_clear()
+    retries.reset()
     for model in (
         UserModel,
         LoginAttemptModel,

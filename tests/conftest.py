@@ -28,6 +28,7 @@ os.environ.update(
     AUDIT_TABLE="etp-test-audit",
     CONNECTIONS_TABLE="etp-test-connections",
     LOGIN_ATTEMPTS_TABLE="etp-test-login-attempts",
+    IDEMPOTENCY_TABLE="etp-test-idempotency",
     EVENTS_ENDPOINT="https://events1.execute-api.us-east-1.amazonaws.com",
     JWT_SECRET_ID="etp-test-jwt",
     IOTA_SEED_SECRET_ID="etp-test-iota-seed",

@@ -49,12 +49,18 @@ def document() -> dict:
     return without_422(json.loads(schema))
 
 
+VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+
+
 def without_422(document: dict) -> dict:
     """Powertools declares a 422 on every operation once validation is on; this API answers every
-    invalid request with its contract's 400 (web.make_resolver), so the 422 and its schemas go."""
+    invalid request with its contract's 400 (web.make_resolver), so that 422 and its schemas go. A
+    route's own 422 (a reused Idempotency-Key) stays."""
     for operations in document["paths"].values():
         for operation in operations.values():
-            operation["responses"].pop("422", None)
+            schema = operation["responses"].get("422", {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema == {"$ref": VALIDATION_ERROR}:
+                del operation["responses"]["422"]
     schemas = document["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(name, None)

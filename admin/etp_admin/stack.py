@@ -29,6 +29,7 @@ OUTPUT_ENVIRONMENT = {
     "NewsTableName": "NEWS_TABLE",
     "DrTableName": "DR_TABLE",
     "AuditTableName": "AUDIT_TABLE",
+    "IdempotencyTableName": "IDEMPOTENCY_TABLE",
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",

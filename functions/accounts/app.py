@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 from etp.accounts import attempts
 from etp.accounts import service as accounts
 from etp.clock import utcnow
-from etp.edge import web
+from etp.edge import retries, web
 from etp.settings import settings
 
 logger = Logger()
@@ -118,9 +118,10 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
 @router.post(
     "/user",
     summary="Create an account (aggregators only)",
-    responses=web.answers((201, "Account created", AccountCreated), 400, 401, 403, 409),
+    responses=web.answers((201, "Account created", AccountCreated), 400, 401, 403, 409, idempotent=True),
+    middlewares=[retries.idempotent],  # the Idempotency-Key: declared by the parameter, acted on here
 )
-def create_user(body: Annotated[CreateUserRequest, Body()]):
+def create_user(body: Annotated[CreateUserRequest, Body()], idempotency_key: retries.IdempotencyKey = None):
     spec = accounts.NewAccount(**body.model_dump())
     created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
     logger.info("account created", extra={"user_id": created.id})

@@ -19,7 +19,7 @@ from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
-from etp.edge import web
+from etp.edge import retries, web
 from etp.settings import settings
 
 logger = Logger()
@@ -78,8 +78,8 @@ class ResultRow(OfferRow):
 Refusal = Literal["error", "parameter is required"]
 
 
-def answers(ok: tuple[int, str, Any], *errors: int) -> dict:
-    return web.answers(ok, *errors, bad_request=Refusal)
+def answers(ok: tuple[int, str, Any], *errors: int, idempotent: bool = False) -> dict:
+    return web.answers(ok, *errors, bad_request=Refusal, idempotent=idempotent)
 
 
 class ParameterMissing(dr.DrRejected):
@@ -126,9 +126,10 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
 @router.post(
     "/DR_bid",
     summary="A BEMS offers curtailment; an aggregator accepts offers for a window",
-    responses=answers((200, '"ok"', Literal["ok"]), 400, 401, 403),
+    responses=answers((200, '"ok"', Literal["ok"]), 400, 401, 403, idempotent=True),
+    middlewares=[retries.idempotent],  # the Idempotency-Key: declared by the parameter, acted on here
 )
-def post_offer(body: Annotated[DrBidBody, Body()]):
+def post_offer(body: Annotated[DrBidBody, Body()], idempotency_key: retries.IdempotencyKey = None):
     caller = web.caller(router)
     return _accept(caller, body) if caller.is_aggregator else _offer(caller, body)
 

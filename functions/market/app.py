@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictStr
 from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
-from etp.edge import web
+from etp.edge import retries, web
 from etp.market import bids, service, slots
 from etp.settings import settings
 
@@ -137,8 +137,8 @@ class NewsItem(web.Answer):
     content: str
 
 
-def answers(ok: tuple[int, str, Any], *errors: int) -> dict:
-    return web.answers(ok, *errors, bad_request=Rejected)
+def answers(ok: tuple[int, str, Any], *errors: int, idempotent: bool = False) -> dict:
+    return web.answers(ok, *errors, bad_request=Rejected, idempotent=idempotent)
 
 
 def reject(description: str) -> dict:
@@ -203,10 +203,15 @@ def list_bids(
     return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
 
 
+# The writes take an Idempotency-Key (etp.edge.retries): the parameter declares the header, the
+# middleware acts on it.
 @router.post(
-    "/bidsubmit", summary="Submit a bid for one slot", responses=answers((200, "Accepted", Submitted), 400, 401)
+    "/bidsubmit",
+    summary="Submit a bid for one slot",
+    responses=answers((200, "Accepted", Submitted), 400, 401, idempotent=True),
+    middlewares=[retries.idempotent],
 )
-def submit_bid(body: Annotated[OfferBody, Body()]):
+def submit_bid(body: Annotated[OfferBody, Body()], idempotency_key: retries.IdempotencyKey = None):
     caller = web.caller(router)
     bid = service.submit(bid_store(), caller.id, caller.account, _offer(body), utcnow())
     logger.info("bid submitted", extra={"bid_id": bid.id, "slot": bid.slot.isoformat(), "side": bid.side})
@@ -214,18 +219,24 @@ def submit_bid(body: Annotated[OfferBody, Body()]):
 
 
 @router.put(
-    "/bidsubmit", summary="Change an open bid of the caller", responses=answers((200, "Accepted", Accepted), 400, 401)
+    "/bidsubmit",
+    summary="Change an open bid of the caller",
+    responses=answers((200, "Accepted", Accepted), 400, 401, idempotent=True),
+    middlewares=[retries.idempotent],
 )
-def edit_bid(body: Annotated[EditBody, Body()]):
+def edit_bid(body: Annotated[EditBody, Body()], idempotency_key: retries.IdempotencyKey = None):
     bid = service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow())
     service.change(bid_store(), bid, _offer(body), utcnow())
     return {"message": "Accept"}
 
 
 @router.delete(
-    "/bidsubmit", summary="Withdraw an open bid of the caller", responses=answers((200, "Accepted", Accepted), 400, 401)
+    "/bidsubmit",
+    summary="Withdraw an open bid of the caller",
+    responses=answers((200, "Accepted", Accepted), 400, 401, idempotent=True),
+    middlewares=[retries.idempotent],
 )
-def delete_bid(body: Annotated[DeleteBody, Body()]):
+def delete_bid(body: Annotated[DeleteBody, Body()], idempotency_key: retries.IdempotencyKey = None):
     service.withdraw(bid_store(), service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow()))
     return {"message": "Accept"}
 

@@ -685,7 +685,7 @@ def test_preflights_are_answered_with_cors_headers(aws):
         assert {k: response["headers"].get(k) for k in web.CORS_HEADERS} == {
             "Access-Control-Allow-Origin": "*",
             "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
-            "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+            "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Idempotency-Key",
         }, sample
     assert snapshot() == ([], [])
 

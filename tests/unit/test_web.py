@@ -53,7 +53,7 @@ def assert_cors(response):
     headers = headers_of(response)
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert headers["Access-Control-Allow-Methods"] == "GET,POST,PUT,DELETE,OPTIONS"
-    assert headers["Access-Control-Allow-Headers"] == "X-Requested-With, Content-Type, Authorization"
+    assert headers["Access-Control-Allow-Headers"] == "X-Requested-With, Content-Type, Authorization, Idempotency-Key"
 
 
 def test_preflight_is_answered_without_a_token_on_any_path():

@@ -30,6 +30,8 @@ class Settings(BaseModel):
     audit_table: str = "etp-audit"
     connections_table: str = "etp-connections"
     login_attempts_table: str = "etp-login-attempts"
+    # The answers kept for retries with an Idempotency-Key (etp.edge.retries); the writing API functions only.
+    idempotency_table: str = "etp-idempotency"
     # The login policy (etp.accounts.attempts; README "Login policy"): failed logins in a row answered
     # at once; from the free-th on, 2^(n - free) s of delay before the next attempt, capped per account
     # (low: it may slow the owner, never lock them out) and per source address (high: it stops one

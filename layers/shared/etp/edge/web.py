@@ -55,11 +55,14 @@ JSON_MEDIA_TYPE = "application/json"
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
-    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Idempotency-Key",
 }
 UNAUTHORIZED = {"error": "Unauthorized access"}
 FORBIDDEN = {"error": "Forbidden"}
 TOO_MANY_ATTEMPTS = {"error": "Too many attempts"}
+# A write's Idempotency-Key (etp.edge.retries): held by a request still running, or given another body.
+KEY_IN_FLIGHT = {"error": "A request with this Idempotency-Key is in progress"}
+KEY_REUSED = {"error": "This Idempotency-Key was used with another request body"}
 
 
 class Answer(BaseModel):
@@ -89,6 +92,14 @@ class TooManyAttempts(Answer):
     error: Literal["Too many attempts"]
 
 
+class KeyInFlight(Answer):
+    error: Literal["A request with this Idempotency-Key is in progress"]
+
+
+class KeyReused(Answer):
+    error: Literal["This Idempotency-Key was used with another request body"]
+
+
 # The contract's error answers, for the generated OpenAPI document (400's body differs per API).
 ERROR_ANSWERS: dict[int, tuple[str, Any]] = {
     401: ("Missing, malformed, expired or revoked bearer", Unauthorized),
@@ -107,10 +118,28 @@ ERROR_HEADERS: dict[int, dict] = {
 }
 
 
-def answers(ok: tuple[int, str, Any], *errors: int, bad_request: Any = BadRequest) -> dict:
+# The answers of a route that takes an Idempotency-Key (etp.edge.retries), besides its own.
+IDEMPOTENCY_ANSWERS: dict[int, tuple[str, Any]] = {
+    409: ("A request with the same Idempotency-Key is still in progress: retry later", KeyInFlight),
+    422: ("The Idempotency-Key was used with another body (by the same caller, on this route)", KeyReused),
+}
+
+
+def answers(ok: tuple[int, str, Any], *errors: int, bad_request: Any = BadRequest, idempotent: bool = False) -> dict:
     """OpenAPI `responses` of a route: its success, with the model of its body, and the contract's
-    error answers; `bad_request` is the model of the API's 400 body."""
+    error answers; `bad_request` is the model of the API's 400 body. `idempotent`: the route takes an
+    Idempotency-Key, so it may also answer 409 (merged with its own 409, if any) and 422."""
     described = ERROR_ANSWERS | {400: ("Bad request: a field, the body or the query is not acceptable", bad_request)}
+    if idempotent:
+        for status, (description, model) in IDEMPOTENCY_ANSWERS.items():
+            if status in errors:
+                own_description, own_model = described[status]
+                description, model = (
+                    f"{own_description}; or {description[0].lower()}{description[1:]}",
+                    own_model | model,
+                )
+            described[status] = (description, model)
+        errors = tuple(sorted({*errors, *IDEMPOTENCY_ANSWERS}))
     return {
         status: {"description": description, "content": {JSON_MEDIA_TYPE: {"model": model}}}
         | ({"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})

@@ -51,6 +51,7 @@ from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, 
 from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import Leave, SlotState
 from etp.market.views import WON_STATUSES, newest_wins
+from etp.retention import GUARDS_KEPT, MARKERS_KEPT, expires_at
 from etp.settings import settings
 
 
@@ -119,6 +120,8 @@ class BidModel(Model):
     seal_reason = UnicodeAttribute(null=True)
     cleared_by = UnicodeAttribute(null=True)  # an early clear's
     clear_reason = UnicodeAttribute(null=True)
+    # markers and guards: the TTL (epoch seconds, etp.retention); bids never carry it
+    expires_at = NumberAttribute(null=True)
 
     by_slot = _BySlot()
     by_user_week = _ByUserWeek()
@@ -210,7 +213,11 @@ def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: 
     guard = BidModel(_guard_key(user_id, slot))
     transaction.update(
         guard,
-        actions=[BidModel.side.set(side), BidModel.open_bids.add(1)],
+        actions=[
+            BidModel.side.set(side),
+            BidModel.open_bids.add(1),
+            BidModel.expires_at.set(expires_at(slot, GUARDS_KEPT)),
+        ],
         condition=BidModel.side.does_not_exist() | (BidModel.side == side) | (BidModel.open_bids == 0),
     )
 
@@ -307,7 +314,11 @@ class DynamoBidStore:
         early seal (who, why). The first seal wins (its time and leave stay). The slot's state after,
         read consistently: its count is then final."""
         marker = BidModel(_marker_key(slot))
-        actions: list[Action] = [BidModel.sealed_at.set(to_utc_iso(at)), BidModel.early.set(leave is not None)]
+        actions: list[Action] = [
+            BidModel.sealed_at.set(to_utc_iso(at)),
+            BidModel.early.set(leave is not None),
+            BidModel.expires_at.set(expires_at(slot, MARKERS_KEPT)),
+        ]
         if leave is not None:
             actions += [BidModel.sealed_by.set(leave.by), BidModel.seal_reason.set(leave.reason)]
         retry_races(

@@ -13,7 +13,8 @@ Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, eac
   it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); `seen_hours` still reads
   those too, for the day of the upgrade, until the next version.
 
-The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes.
+The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes. Every
+write sets `expires_at`: the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
 
 See etp.meters.discovery for how the tracker uses them.
 """
@@ -21,13 +22,14 @@ See etp.meters.discovery for how the tracker uses them.
 from collections import defaultdict
 from collections.abc import Iterable
 
-from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.models import Model
 
 from etp.dynamo import aws_region
 from etp.iota.trytes import ALPHABET
 from etp.meters.discovery import HASH_KEY, hour_of
 from etp.meters.readings_store import LedgerModel
+from etp.retention import hint_expires_at
 from etp.settings import settings
 
 BATCH_GET = 100
@@ -41,6 +43,7 @@ class HintModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     items = UnicodeSetAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # the TTL (epoch seconds)
 
 
 def _seen_key(day: str, hour: int, tryte: str) -> str:
@@ -78,9 +81,11 @@ class DynamoHints:
                 self.items_read += 1
         return found
 
-    def _add(self, key: str, elements: set[str]) -> None:
+    def _add(self, key: str, elements: set[str], day: str) -> None:
         if elements:
-            HintModel(key).update(actions=[HintModel.items.add(elements)])
+            HintModel(key).update(
+                actions=[HintModel.items.add(elements), HintModel.expires_at.set(hint_expires_at(day))]
+            )
             self.items_written += 1
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
@@ -95,7 +100,7 @@ class DynamoHints:
         for tx_hash in hashes:
             shards[tx_hash[0]].add(tx_hash[:HASH_KEY])
         for tryte, elements in shards.items():
-            self._add(_seen_key(day, hour, tryte), elements)
+            self._add(_seen_key(day, hour, tryte), elements, day)
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
@@ -110,4 +115,4 @@ class DynamoHints:
         for pair in pairs:
             shards[hour_of(pair), pair[0]].add(pair)
         for (hour, tryte), elements in shards.items():
-            self._add(_hours_key(day, hour, tryte), elements)
+            self._add(_hours_key(day, hour, tryte), elements, day)
