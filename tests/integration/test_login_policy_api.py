@@ -180,7 +180,27 @@ def test_an_event_without_a_source_address_is_counted_under_unknown(users):
     assert items()[("source#unknown", "failures")]["failures"] == 1
 
 
-def test_concurrent_failures_all_count(users):
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically (an ADD, a condition and its write); moto does not between
+    threads (it reads the item, then writes it, without a lock), which loses counts when a thread switch
+    falls in between: serialize its item requests, as the real service is."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialize(request):
+        def serialized(self, *args, **kwargs):
+            with lock:
+                return request(self, *args, **kwargs)
+
+        return serialized
+
+    for name in ("get_item", "put_item", "update_item", "delete_item"):
+        monkeypatch.setattr(DynamoDBBackend, name, serialize(getattr(DynamoDBBackend, name)))
+
+
+def test_concurrent_failures_all_count(users, atomic_requests):
     store, policy = DynamoLoginAttempts(), Policy.from_settings(settings())
     now = int(utcnow().timestamp())
 
