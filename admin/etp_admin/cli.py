@@ -85,24 +85,32 @@ def accounts_list(stack: stacks.Stack, args: argparse.Namespace) -> None:
 
 def accounts_reset_password(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.accounts import service as accounts
+    from etp.accounts.attempts_store import DynamoLoginAttempts
     from etp.accounts.store import DynamoUserStore
 
     try:
-        accounts.reset_password(DynamoUserStore(), args.account, _read_password(args))
+        _, forgotten = accounts.reset_password(
+            DynamoUserStore(), args.account, _read_password(args), trust=DynamoLoginAttempts()
+        )
     except accounts.InvalidCredentials:
         raise CommandError(f"no account {args.account!r}") from None
-    print(f"password of {args.account} reset; its existing bearers are revoked")
+    print(f"password of {args.account} reset; its existing bearers are revoked; {_trust_forgotten(forgotten)}")
 
 
 def accounts_revoke_sessions(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp.accounts import service as accounts
+    from etp.accounts.attempts_store import DynamoLoginAttempts
     from etp.accounts.store import DynamoUserStore
 
     try:
-        accounts.revoke_sessions(DynamoUserStore(), args.account)
+        _, forgotten = accounts.revoke_sessions(DynamoUserStore(), args.account, trust=DynamoLoginAttempts())
     except accounts.InvalidCredentials:
         raise CommandError(f"no account {args.account!r}") from None
-    print(f"every session of {args.account} is signed out: its bearers are revoked")
+    print(f"every session of {args.account} is signed out: its bearers are revoked; {_trust_forgotten(forgotten)}")
+
+
+def _trust_forgotten(count: int) -> str:
+    return f'{count} trusted address{"" if count == 1 else "es"} forgotten (see README "Login policy")'
 
 
 # --- platform key ---------------------------------------------------------------------------
@@ -646,7 +654,11 @@ def simulate(stack: stacks.Stack, args: argparse.Namespace) -> None:
 def demo_seed(stack: stacks.Stack, args: argparse.Namespace) -> None:
     from etp_admin import demo
 
-    for name, outcome in demo.seed_stack(stack, Path(args.credentials_dir), node_url=args.node):
+    try:
+        seeded = demo.seed_stack(stack, Path(args.credentials_dir), node_url=args.node, allow_remote=args.allow_remote)
+    except demo.NotLocal as error:
+        raise CommandError(str(error)) from None
+    for name, outcome in seeded:
         print(f"{name:<16} {outcome}")
 
 
@@ -677,11 +689,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true")
     command(accounts, "list", accounts_list, "list every account").add_argument("--json", action="store_true")
     reset = command(
-        accounts, "reset-password", accounts_reset_password, "set a new password and revoke the account's bearers"
+        accounts,
+        "reset-password",
+        accounts_reset_password,
+        "set a new password, revoke the account's bearers and forget the addresses it is trusted from",
     )
     reset.add_argument("account")
     revoke = command(
-        accounts, "revoke-sessions", accounts_revoke_sessions, "sign the account out everywhere: revoke all its bearers"
+        accounts,
+        "revoke-sessions",
+        accounts_revoke_sessions,
+        "sign the account out everywhere: revoke all its bearers, forget the addresses it is trusted from",
     )
     revoke.add_argument("account")
     reset.add_argument("--password-stdin", action="store_true")
@@ -794,6 +812,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed = command(demo, "seed", demo_seed, "create what is missing: demo accounts, platform key, demo meters")
     seed.add_argument("--credentials-dir", default=str(LOCAL_STATE / "meters"))
     seed.add_argument("--node", default="http://127.0.0.1:14265", help="the IOTA node the simulated meters use")
+    seed.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="seed a stack that is not local too; only with DEMO_PASSWORD set to a password other than the default",
+    )
 
     simulators = group("simulate", "run a simulator now")
     for kind, text in (

@@ -1,4 +1,7 @@
-"""Demo data for a local stack, seeded idempotently: existing accounts are left exactly as they are."""
+"""Demo data for a local stack, seeded idempotently: existing accounts are left exactly as they are.
+
+Only a local stack is seeded: elsewhere the demo accounts (an aggregator among them) and their published
+password would be a way in (check_target)."""
 
 import json
 import os
@@ -18,6 +21,31 @@ DEMO_RATED_KW = 100.0
 
 def demo_password() -> str:
     return os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+
+
+class NotLocal(Exception):
+    """Demo data was asked of a stack that is not a local one, without the explicit override."""
+
+
+def check_target(stack, allow_remote: bool = False) -> None:
+    """Refuse to write demo data anywhere but a local stack (an emulator on this machine), unless
+    `allow_remote` is given and DEMO_PASSWORD is a password of the operator's own: the demo accounts
+    include an aggregator, and the default password is published in the README."""
+    if stack.local:
+        return
+    where = f"stack {stack.name!r} at {stack.endpoint_url or f'AWS {stack.region}'}"
+    if not allow_remote:
+        raise NotLocal(
+            f"{where} is not a local stack: demo data (accounts with a published password) is written to a"
+            " local stack only; to seed it anyway, pass --allow-remote with DEMO_PASSWORD set to a password"
+            " of your own. Nothing was written"
+        )
+    password = os.environ.get("DEMO_PASSWORD") or ""
+    if password in ("", DEFAULT_DEMO_PASSWORD) or not 8 <= len(password) <= 256:
+        raise NotLocal(
+            f"--allow-remote seeds {where} only with DEMO_PASSWORD set to a password of your own (8 to 256"
+            f" characters, not the published {DEFAULT_DEMO_PASSWORD!r}). Nothing was written"
+        )
 
 
 def seed_accounts(store: UserStore, password: str) -> dict[str, str]:
@@ -108,10 +136,14 @@ def simulator_config(api_url: str, node_url: str, credentials_dir: Path, passwor
     return {"api_url": api_url, "node_url": node_url, "buildings": buildings}
 
 
-def seed_stack(stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:14265") -> list[tuple[str, str]]:
+def seed_stack(
+    stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:14265", *, allow_remote: bool = False
+) -> list[tuple[str, str]]:
     """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
     demo BEMS, the simulators' configuration, the index keys of bids and readings stored before those
-    indexes existed, and today's addresses (by running the daily address job's function once)."""
+    indexes existed, and today's addresses (by running the daily address job's function once).
+    Any other stack is refused before anything is written (see check_target)."""
+    check_target(stack, allow_remote)
     from etp.accounts.store import DynamoUserStore
     from etp.market.store import DynamoBidStore
     from etp.meters.readings_store import backfill_hour_keys, backfill_rollups

@@ -7,10 +7,12 @@ else MiniStack on 127.0.0.1:4566 for `local`, else LocalStack's own conventions 
 resolves them), else real AWS.
 """
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -30,6 +32,7 @@ OUTPUT_ENVIRONMENT = {
     "DrTableName": "DR_TABLE",
     "AuditTableName": "AUDIT_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
+    "LoginAttemptsTableName": "LOGIN_ATTEMPTS_TABLE",
     "JwtSecretArn": "JWT_SECRET_ID",
     "IotaSeedSecretArn": "IOTA_SEED_SECRET_ID",
     "PlatformKeySecretArn": "PLATFORM_KEY_SECRET_ID",
@@ -48,6 +51,11 @@ class Stack:
     endpoint_url: str | None
     outputs: dict[str, str]
 
+    @property
+    def local(self) -> bool:
+        """On an emulator on this machine: the endpoint is a loopback address (never real AWS)."""
+        return is_loopback_endpoint(self.endpoint_url)
+
     def client(self, service: str):
         import boto3
 
@@ -56,6 +64,7 @@ class Stack:
     def bind_data_layer(self) -> None:
         """Point the PynamoDB models (and anything reading the environment) at this stack."""
         from etp import settings
+        from etp.accounts.attempts_store import LoginAttemptModel
         from etp.accounts.store import UserModel
         from etp.audit.store import AuditModel
         from etp.dr.store import DrModel
@@ -80,6 +89,7 @@ class Stack:
             "NewsTableName": NewsModel,
             "DrTableName": DrModel,
             "AuditTableName": AuditModel,
+            "LoginAttemptsTableName": LoginAttemptModel,
         }
         for output, model in models.items():
             if output in self.outputs:
@@ -87,6 +97,19 @@ class Stack:
             model.Meta.region = self.region
             model.Meta.host = self.endpoint_url
             model._connection = None  # drop a connection made for other settings
+
+
+def is_loopback_endpoint(endpoint_url: str | None) -> bool:
+    """An endpoint on this machine: localhost or a loopback address (no name is looked up)."""
+    host = urlsplit(endpoint_url or "").hostname
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def find_samconfig(start: Path | None = None) -> Path | None:

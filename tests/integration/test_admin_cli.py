@@ -9,6 +9,7 @@ from helpers import present
 
 from etp.accounts import passwords
 from etp.accounts import service as accounts
+from etp.accounts.attempts_store import DynamoLoginAttempts, LoginAttemptModel
 from etp.accounts.store import DynamoUserStore, UserModel
 from etp.clock import utcnow
 from etp_admin import cli, demo
@@ -17,6 +18,7 @@ STACK_TEMPLATE = {
     "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
     "Outputs": {
         "UsersTableName": {"Value": "etp-test-users"},
+        "LoginAttemptsTableName": {"Value": "etp-test-login-attempts"},
         "JwtSecretArn": {"Value": "etp-test-jwt"},
     },
 }
@@ -27,6 +29,7 @@ def stack(aws, monkeypatch):
     boto3.client("cloudformation").create_stack(StackName="etp-cli-test", TemplateBody=json.dumps(STACK_TEMPLATE))
     yield "etp-cli-test"
     UserModel.Meta.host = None
+    LoginAttemptModel.Meta.host = None
 
 
 def run(stack, *argv, stdin="", monkeypatch=None, capsys=None):
@@ -71,6 +74,33 @@ def test_create_then_list_then_reset(stack, monkeypatch, capsys):
     assert passwords.verify_password("second-password", user.password_hash) and user.token_version == 1
 
 
+def test_reset_and_revocation_forget_the_addresses_the_account_is_trusted_from(stack, monkeypatch, capsys):
+    accounts.create_account(DynamoUserStore(), None, accounts.NewAccount("New_BEMS", "New", "first-pass"), utcnow())
+    trust, now = DynamoLoginAttempts(), int(utcnow().timestamp())
+    for account, source in (("New_BEMS", "198.51.100.7"), ("New_BEMS", "203.0.113.9"), ("Other_BEMS", "198.51.100.7")):
+        trust.clear(account, source, trusted_until=now + 3600)
+
+    code, out = run(
+        stack,
+        "accounts",
+        "reset-password",
+        "New_BEMS",
+        "--password-stdin",
+        stdin="second-password\n",
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )
+    assert code == 0 and "2 trusted addresses forgotten" in out.out, out.err
+    assert not trust.standing("New_BEMS", "198.51.100.7", now).trusted
+    assert not trust.standing("New_BEMS", "203.0.113.9", now).trusted
+    assert trust.standing("Other_BEMS", "198.51.100.7", now).trusted, "another account's trust stays"
+
+    trust.clear("New_BEMS", "198.51.100.7", trusted_until=now + 3600)
+    code, out = run(stack, "accounts", "revoke-sessions", "New_BEMS", capsys=capsys)
+    assert code == 0 and "1 trusted address forgotten" in out.out, out.err
+    assert not trust.standing("New_BEMS", "198.51.100.7", now).trusted
+
+
 def test_errors_are_one_line_and_exit_1(stack, monkeypatch, capsys):
     run(stack, "accounts", "create", "Dup_BEMS", "--password-stdin", stdin="a-password\n", monkeypatch=monkeypatch)
     code, out = run(
@@ -113,13 +143,56 @@ def test_an_unknown_stack_is_a_clear_error(aws, capsys):
     assert code == 1 and "no-such-stack" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "password", "says"),
+    [
+        ([], None, "not a local stack"),
+        ([], "an-operator-secret", "not a local stack"),
+        (["--allow-remote"], None, "DEMO_PASSWORD"),
+        (["--allow-remote"], "energy-demo", "DEMO_PASSWORD"),
+        (["--allow-remote"], "short", "DEMO_PASSWORD"),
+    ],
+)
+def test_demo_seed_refuses_a_stack_that_is_not_local(stack, monkeypatch, capsys, tmp_path, flags, password, says):
+    """Issue 19, item 11: on AWS (here moto, `--env dev`) demo seed writes nothing without --allow-remote and
+    a DEMO_PASSWORD of the operator's own."""
+    if password is None:
+        monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("DEMO_PASSWORD", password)
+    code, out = run(stack, "demo", "seed", "--credentials-dir", str(tmp_path / "meters"), *flags, capsys=capsys)
+    assert code == 1 and says in out.err and "Nothing was written" in out.err
+    assert out.err.count("\n") == 1, "one line, no traceback"
+    assert DynamoUserStore().all() == [] and not (tmp_path / "meters").exists()
+
+
+def test_demo_data_goes_to_a_local_stack_or_with_the_override_and_a_password_of_one_s_own(monkeypatch):
+    from etp_admin.stack import Stack
+
+    def at(endpoint):
+        return Stack(name="etp-x", region="us-east-1", endpoint_url=endpoint, outputs={})
+
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    for local in ("http://127.0.0.1:4566", "http://localhost:4566", "http://127.0.0.2:5000", "http://[::1]:4566"):
+        demo.check_target(at(local))
+    for remote in (None, "https://dynamodb.us-east-1.amazonaws.com", "http://10.0.0.5:4566", "http://localhost.evil:1"):
+        with pytest.raises(demo.NotLocal, match="not a local stack"):
+            demo.check_target(at(remote))
+        with pytest.raises(demo.NotLocal, match="DEMO_PASSWORD"):
+            demo.check_target(at(remote), allow_remote=True)
+    monkeypatch.setenv("DEMO_PASSWORD", "an-operator-secret")
+    demo.check_target(at(None), allow_remote=True)
+    with pytest.raises(demo.NotLocal, match="not a local stack"):
+        demo.check_target(at(None))
+
+
 def test_demo_seed_is_idempotent_and_never_overwrites(aws):
     store = DynamoUserStore()
     first = demo.seed_accounts(store, "energy-demo")
     assert set(first) == {*demo.DEMO_BEMS, demo.DEMO_AGGREGATOR} and set(first.values()) == {"created"}
     assert present(store.get("Aggregator")).is_aggregator and not present(store.get("NCKU_BEMS")).is_aggregator
 
-    accounts.reset_password(store, "NCKU_BEMS", "changed-by-its-owner")
+    accounts.reset_password(store, "NCKU_BEMS", "changed-by-its-owner", trust=DynamoLoginAttempts())
     before = {u.account: u for u in store.all()}
     second = demo.seed_accounts(store, "energy-demo")
     assert set(second.values()) == {"exists"}

@@ -11,6 +11,7 @@ from helpers import ROOT, FakeLambdaContext, login_bearer, present
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
 from etp.accounts import service as accounts
+from etp.accounts.attempts_store import DynamoLoginAttempts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
 from etp.edge.push import DynamoConnections, WebSocketPush
@@ -65,7 +66,7 @@ def test_a_missing_bad_expired_or_revoked_bearer_is_refused(people, events_funct
     from datetime import timedelta
 
     revoked = login_bearer("Buyer_BEMS")
-    accounts.revoke_sessions(DynamoUserStore(), "Buyer_BEMS")
+    accounts.revoke_sessions(DynamoUserStore(), "Buyer_BEMS", trust=DynamoLoginAttempts())
     expiring = login_bearer("Seller_BEMS")
     frozen_clock.now = utcnow() + timedelta(hours=25)
     for token in (None, "", "not-a-jwt", revoked, expiring):

@@ -1,6 +1,6 @@
-"""Issue 12, item 3: the login policy through the accounts function (in-process, events/accounts/login.json)
-against moto's tables. Each attempt comes from `requestContext.identity.sourceIp`; the wall clock is frozen
-(conftest's FROZEN_AT) and moved by the tests."""
+"""Issue 12, item 3 and issue 19, item 1: the login policy through the accounts function (in-process,
+events/accounts/login.json) against moto's tables. Each attempt comes from `requestContext.identity.sourceIp`;
+the wall clock is frozen (conftest's FROZEN_AT) and moved by the tests."""
 
 import json
 import threading
@@ -21,6 +21,7 @@ from etp.settings import settings
 function = load_function("accounts")
 PASSWORD = "energy-demo"
 ATTACKER, OWNER, ELSEWHERE = "203.0.113.66", "198.51.100.7", "192.0.2.10"
+NAT = "198.51.100.200"  # one address many buildings log in from (a campus NAT)
 
 
 @pytest.fixture
@@ -51,9 +52,9 @@ def status(account="Carlab_BEMS", password="wrong-password", source=ATTACKER) ->
     return code
 
 
-def items() -> dict[str, dict]:
+def items() -> dict[tuple[str, str], dict]:
     table = boto3.resource("dynamodb").Table(settings().login_attempts_table)
-    return {item["key"]: item for item in table.scan()["Items"]}
+    return {(item["key"], item["sort"]): item for item in table.scan()["Items"]}
 
 
 @pytest.mark.parametrize("account", ["Carlab_BEMS", "Ghost_BEMS"])
@@ -85,7 +86,7 @@ def test_after_the_delay_the_right_password_logs_in_and_clears_the_account(users
     assert status(password=PASSWORD) == "429 after 2"
     frozen_clock.advance(timedelta(seconds=2))
     assert status(password=PASSWORD) == 200
-    assert "account#Carlab_BEMS" not in items()
+    assert ("account#Carlab_BEMS", "failures") not in items()
     assert [status(source=ELSEWHERE) for _ in range(5)] == [401] * 5, "the account's count starts again"
 
 
@@ -105,8 +106,9 @@ def guess_patiently(clock, failures: int, source=lambda n: ATTACKER) -> int:
 
 
 def test_one_attacker_is_stopped_while_the_owner_elsewhere_waits_at_most_the_account_cap(users, frozen_clock):
-    waited = guess_patiently(frozen_clock, 20)
-    assert waited == 1 + 2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512 + 900 * 5
+    waited = guess_patiently(frozen_clock, 30)
+    # the account's delays (5 free, up to 60 s), then the address's (20 free, up to 15 min) once longer
+    assert waited == 1 + 2 + 4 + 8 + 16 + 32 + 60 * 15 + 64 + 128 + 256 + 512
     assert status() == "429 after 900", "the attacker's address waits the source's cap, 15 minutes"
     assert status(password=PASSWORD, source=OWNER) == "429 after 60", "the owner elsewhere: the account's cap"
     frozen_clock.advance(timedelta(seconds=60))
@@ -127,8 +129,8 @@ def test_guessers_on_many_addresses_cannot_lock_out_the_owner_s_address(users, f
 
 
 def test_addresses_of_one_ipv6_64_count_as_one_source(users):
-    for n in range(5):
-        assert status(source=f"2001:db8:aa:bb::{n + 1}") == 401
+    for n in range(20):
+        assert status(f"Ghost{n}_BEMS", source=f"2001:db8:aa:bb::{n + 1}") == 401
     assert status("NCKU_BEMS", source="2001:db8:aa:bb:ffff::9") == "429 after 1", "another account, same /64"
     assert status("NCKU_BEMS", source="2001:db8:aa:bc::1") == 401
 
@@ -163,27 +165,48 @@ def test_every_item_carries_the_ttl_attribute_the_template_declares(users, froze
     now = int(utcnow().timestamp())
     stored = items()
     # the owner's throttled attempt counted nothing; the login cleared the account's failures
-    assert set(stored) == {"source#203.0.113.66", "trust#Carlab_BEMS#198.51.100.7"}
+    source, trust = ("source#203.0.113.66", "failures"), ("account#Carlab_BEMS", "trust#198.51.100.7")
+    assert set(stored) == {source, trust}
     window = settings().login_window_seconds
-    assert stored["source#203.0.113.66"]["failures"] == 5
-    assert stored["source#203.0.113.66"]["expires_at"] == now - 1 + 1 + window  # blocked 1 s, then the window
-    assert stored["trust#Carlab_BEMS#198.51.100.7"]["expires_at"] == now + 30 * 86_400
+    assert stored[source]["failures"] == 5
+    assert stored[source]["expires_at"] == now - 1 + window  # not blocked (20 free), then the window
+    assert stored[trust]["expires_at"] == now + 30 * 86_400
 
 
 def test_an_event_without_a_source_address_is_counted_under_unknown(users):
     event = load_event("accounts/login.json", body={"account": "Carlab_BEMS", "password": "wrong-password"})
     del event["requestContext"]["identity"]
     assert function.lambda_handler(event, FakeLambdaContext())["statusCode"] == 401
-    assert items()["source#unknown"]["failures"] == 1
+    assert items()[("source#unknown", "failures")]["failures"] == 1
 
 
-def test_concurrent_failures_all_count(users):
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically (an ADD, a condition and its write); moto does not between
+    threads (it reads the item, then writes it, without a lock), which loses counts when a thread switch
+    falls in between: serialize its item requests, as the real service is."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialize(request):
+        def serialized(self, *args, **kwargs):
+            with lock:
+                return request(self, *args, **kwargs)
+
+        return serialized
+
+    for name in ("get_item", "put_item", "update_item", "delete_item"):
+        monkeypatch.setattr(DynamoDBBackend, name, serialize(getattr(DynamoDBBackend, name)))
+
+
+def test_concurrent_failures_all_count(users, atomic_requests):
     store, policy = DynamoLoginAttempts(), Policy.from_settings(settings())
     now = int(utcnow().timestamp())
 
     def fail_some() -> None:
         for _ in range(5):
-            store.count_failure("Carlab_BEMS", ATTACKER, policy, now)
+            store.count_failure("Carlab_BEMS", ATTACKER, policy.counters(trusted=False), now)
 
     workers = [threading.Thread(target=fail_some) for _ in range(6)]
     for worker in workers:
@@ -193,3 +216,40 @@ def test_concurrent_failures_all_count(users):
     standing = store.standing("Carlab_BEMS", ATTACKER, now)
     assert standing.account is not None and standing.account.failures == 30
     assert standing.account.wait(now) == 60 and standing.source is not None and standing.source.wait(now) == 900
+
+
+def test_a_trusted_owner_logs_in_at_once_after_30_failures_by_others_from_its_address(users):
+    assert status(password=PASSWORD, source=NAT) == 200
+    others = [status(f"Guess{n}_BEMS", source=NAT) for n in range(30)]
+    assert others == [401] * 20 + ["429 after 1"] * 10, "the address's own free budget: 20"
+    assert status(password=PASSWORD, source=NAT) == 200, "the owner's address is not held for it"
+    assert status("NCKU_BEMS", PASSWORD, source=NAT) == "429 after 1", "an account new to the address is held"
+    assert status("Ghost_BEMS", PASSWORD, source=NAT) == "429 after 1", "as an unknown account is"
+    assert status("NCKU_BEMS", PASSWORD, source=ELSEWHERE) == 200
+
+
+def test_a_trusted_pair_s_failures_count_on_the_pair_and_the_account_never_on_the_source(users):
+    assert status(password=PASSWORD, source=NAT) == 200
+    assert [status(source=NAT) for _ in range(6)] == [401] * 5 + ["429 after 1"]
+    stored = items()
+    assert stored[("account#Carlab_BEMS", f"trust#{NAT}#failures")]["failures"] == 5
+    assert stored[("account#Carlab_BEMS", "failures")]["failures"] == 5
+    assert (f"source#{NAT}", "failures") not in stored
+    assert status("NCKU_BEMS", PASSWORD, source=NAT) == 200, "its neighbours behind the NAT are not held"
+    assert status(password=PASSWORD, source=ELSEWHERE) == "429 after 1", "the account is, elsewhere"
+
+
+def test_forgetting_an_account_s_trust_deletes_its_trust_and_pairs_only(users):
+    for source in (NAT, OWNER):
+        assert status(password=PASSWORD, source=source) == 200
+    assert status("NCKU_BEMS", PASSWORD, source=NAT) == 200
+    assert [status(source=NAT) for _ in range(2)] == [401, 401]
+    assert status(source=ELSEWHERE) == 401
+    assert DynamoLoginAttempts().forget_trust("Carlab_BEMS") == 2
+    assert set(items()) == {
+        ("account#Carlab_BEMS", "failures"),
+        ("account#NCKU_BEMS", f"trust#{NAT}"),
+        (f"source#{ELSEWHERE}", "failures"),
+    }
+    assert DynamoLoginAttempts().forget_trust("Carlab_BEMS") == 0
+    assert DynamoLoginAttempts().forget_trust("Ghost_BEMS") == 0

@@ -135,26 +135,44 @@ def test_a_bearer_of_another_user_is_not_accepted(store):
     assert not accounts.bearer_accepted(ncku, claims(aggregator, 0, "s"))
 
 
+class ForgottenTrust:
+    """TrustedSources that records which accounts' trust was forgotten (the policy's own tests are in
+    test_login_attempts.py)."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[str] = []
+
+    def forget_trust(self, account: str) -> int:
+        self.forgotten.append(account)
+        return 2
+
+
 def test_signing_out_everywhere_revokes_every_session(store):
     user = store.get("NCKU_BEMS")
     accounts.change_password(store, user, "mine", "bems-password", "new-password", issue)
-    accounts.revoke_sessions(store, "NCKU_BEMS")
+    trust = ForgottenTrust()
+    assert accounts.revoke_sessions(store, "NCKU_BEMS", trust=trust)[1] == 2
+    assert trust.forgotten == ["NCKU_BEMS"], "and the addresses it logged in from are trusted no more"
     after = store.get("NCKU_BEMS")
     assert after.kept_session is None and not accounts.bearer_accepted(after, claims(user, 1, "mine"))
     assert accounts.bearer_accepted(after, claims(user, 2, "next-login"))
     with pytest.raises(accounts.InvalidCredentials):
-        accounts.revoke_sessions(store, "Nobody")
+        accounts.revoke_sessions(store, "Nobody", trust=trust)
+    assert trust.forgotten == ["NCKU_BEMS"]
 
 
 def test_operator_reset_revokes_tokens(store):
     user = store.get("NCKU_BEMS")
     accounts.change_password(store, user, "mine", "bems-password", "new-password", issue)
-    accounts.reset_password(store, "NCKU_BEMS", "reset-password")
+    trust = ForgottenTrust()
+    assert accounts.reset_password(store, "NCKU_BEMS", "reset-password", trust=trust)[1] == 2
+    assert trust.forgotten == ["NCKU_BEMS"], "and the addresses it logged in from are trusted no more"
     after = store.get("NCKU_BEMS")
     assert after.token_version == 2 and not accounts.bearer_accepted(after, claims(user, 1, "mine"))
     assert accounts.login(store, "NCKU_BEMS", "reset-password", issue)
     with pytest.raises(accounts.InvalidCredentials):
-        accounts.reset_password(store, "Nobody", "reset-password")
+        accounts.reset_password(store, "Nobody", "reset-password", trust=trust)
+    assert trust.forgotten == ["NCKU_BEMS"]
 
 
 def test_profile_has_the_contract_fields_and_no_nulls(store):

@@ -33,11 +33,13 @@ class Settings(BaseModel):
     # The answers kept for retries with an Idempotency-Key (etp.edge.retries); the writing API functions only.
     idempotency_table: str = "etp-idempotency"
     # The login policy (etp.accounts.attempts; README "Login policy"): failed logins in a row answered
-    # at once; from the free-th on, 2^(n - free) s of delay before the next attempt, capped per account
-    # (low: it may slow the owner, never lock them out) and per source address (high: it stops one
-    # guesser); failures are forgotten a quiet `window` after the last delay; an address the owner
-    # logged in from stays trusted for `trust_days`.
+    # at once, per account (and per account and trusted address) and per source address (larger: a NAT
+    # carries many users); from the free-th on, 2^(n - free) s of delay before the next attempt, capped
+    # per account (low: it may slow the owner, never lock them out) and per source address (high: it
+    # stops one guesser); failures are forgotten a quiet `window` after the last delay; an address the
+    # owner logged in from stays trusted for `trust_days` and skips the source's count.
     login_free_failures: int = Field(5, ge=1, le=100)
+    login_source_free_failures: int = Field(20, ge=1, le=1000)
     login_window_seconds: int = Field(900, ge=1, le=86_400)
     login_account_cap_seconds: int = Field(60, ge=1, le=3_600)
     login_source_cap_seconds: int = Field(900, ge=1, le=86_400)

@@ -1,26 +1,49 @@
-"""The login policy: failed logins slow further guessing, per account and per source address.
+"""The login policy: failed logins slow further guessing, per account, per source address, and per
+(account, source) pair the account logged in from.
 
 Pure rules, no AWS (the DynamoDB store is etp.accounts.attempts_store); times are whole epoch seconds.
 
-- Every failed login counts against two keys: the account it names, whether that account exists or
-  not (so a 429 tells no more about which accounts exist than a 401 does), and the source address
-  (an IPv4 address, or the /64 of an IPv6 one: the share one subscriber gets, so that rotating
-  through it does not reset anything).
-- The first `free_failures - 1` failures in a row cost nothing. The free-th sets a delay of 1 s before
-  the key's next attempt is weighed, and each further one doubles it (2^(n - free) s), up to a cap.
-- A refused attempt (429) is answered before the password is hashed (it costs no scrypt), counts
-  nothing and extends nothing: retrying too early costs the owner nothing.
-- The account's cap is low (60 s): guessers spread over many addresses can slow an account's logins
-  to one a minute, which bounds their guessing, but never block its owner for longer. The source's
-  cap is high (15 min): that is what stops one guesser, who soon gets four guesses an hour.
-- Failures are forgotten `window` after the last delay ends (a quiet period), not `window` after the
-  first failure: a fixed window would hand a patient guesser `free` new guesses every window.
-- A success clears the account's failures and makes the source trusted for that account for
-  `trust` seconds: attempts from it skip the account's delay (never the source's own). Without that,
-  guessers keeping the account at its cap win the race for nearly every attempt that opens, and the
-  capped delay would lock the owner out after all, for as long as the attack lasts.
-- A success does not clear the source's failures: whoever holds an account could otherwise reset
-  their address's count by logging in to it between guesses at others'.
+Three counters of failures in a row, each with its own backoff:
+- the **account** named, whether it exists or not (so a 429 tells no more about which accounts exist
+  than a 401 does): a low cap (60 s), since everyone shares it, the owner included;
+- the **source** address (an IPv4 address, or the /64 of an IPv6 one: the share one subscriber gets, so
+  that rotating through it does not reset anything): a larger free budget (20: a campus NAT carries
+  many users, whose typos add up) and a high cap (15 min), which is what stops one guesser;
+- the **pair** (account, source), kept only while the source is trusted for the account: the
+  account's free budget and cap.
+
+A source is **trusted** for an account for `trust` seconds after a successful login from it. An attempt
+from a trusted source waits for the pair's counter only; its failures count on the pair and on the
+account, never on the source. Every other attempt waits for the account's and the source's counters
+and its failures count on both. So:
+- one misconfigured BEMS (or one guesser) behind a shared NAT holds the NAT's *new* logins, never the
+  buildings that logged in from it before: they skip the source's count;
+- the owner is never locked out where it logs in: from a trusted source it waits for the pair alone,
+  which only those behind the same NAT share and whose delay stops at the account's cap (60 s). From
+  an address it never logged in from it waits as anyone there does: the longer of the account's delay
+  (60 s at most) and the address's (up to 15 min if someone guesses from it);
+- a guesser behind the owner's NAT gets what guessers on many addresses get anyway: about one guess
+  a minute at that account once the pair is at its cap, each one also counted on the account (which
+  holds the account's untrusted attempts). Had a trusted pair's failures cost nothing, that guesser
+  would guess without bound; had they counted on the source, the misconfigured BEMS would hold its
+  whole NAT again. Trust itself needs the password: guessing cannot earn it.
+- Unknown accounts are never trusted from anywhere, and an untrusted attempt reads and writes the same
+  counters whether its account exists or not: the answers and their timing are the same.
+
+The backoff: the first `free_failures - 1` failures in a row cost nothing. The free-th sets a delay of
+1 s before the counter's next attempt is weighed, and each further one doubles it (2^(n - free) s), up
+to the cap. A refused attempt (429) is answered before the password is hashed (it costs no scrypt),
+counts nothing and extends nothing: retrying too early costs the owner nothing. Failures are forgotten
+`window` after the last delay ends (a quiet period), not `window` after the first failure: a fixed
+window would hand a patient guesser `free` new guesses every window.
+
+A success clears the account's and the pair's failures and (re)trusts the source for `trust` seconds.
+Without trust, guessers keeping the account at its cap would win the race for nearly every attempt that
+opens, and the capped delay would lock the owner out after all, for as long as the attack lasts. A
+success does not clear the source's failures: whoever holds an account could otherwise reset their
+address's count by logging in to it between guesses at others'. An operator's password reset and
+revocation of the sessions forget every source the account trusts (a stolen password's trust goes with
+it).
 
 Check then verify then count is not one atomic step: attempts already in flight when a delay starts
 are still weighed (at most one per concurrent client; API Gateway's throttling of POST /login
@@ -28,14 +51,16 @@ bounds those).
 """
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from etp.settings import Settings
 
 
 class TooManyAttempts(Exception):
-    """The attempt was not weighed: the account or the source must wait `retry_after` seconds."""
+    """The attempt was not weighed: it must wait `retry_after` seconds."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after)
@@ -44,7 +69,7 @@ class TooManyAttempts(Exception):
 
 @dataclass(frozen=True)
 class Record:
-    """The failures in a row counted against one key."""
+    """The failures in a row counted against one counter."""
 
     failures: int
     blocked_until: int  # no attempt is weighed before this moment
@@ -83,20 +108,39 @@ class Backoff:
         return self.after(failures + 1, at)
 
 
+class Counter(StrEnum):
+    """What a failure counts against."""
+
+    ACCOUNT = "account"  # the account named, from anywhere
+    SOURCE = "source"  # the source address, at any account it is not trusted for
+    PAIR = "pair"  # the account from a source trusted for it
+
+
 @dataclass(frozen=True)
 class Policy:
     account: Backoff
     source: Backoff
     trust: int  # seconds a source an account logged in from stays trusted for it (0: never)
 
+    @property
+    def pair(self) -> Backoff:
+        """A trusted pair backs off as the account does: the owner shares it with its NAT at most."""
+        return self.account
+
     @classmethod
     def from_settings(cls, settings: Settings) -> "Policy":
-        free, window = settings.login_free_failures, settings.login_window_seconds
+        window = settings.login_window_seconds
         return cls(
-            account=Backoff(free, window, settings.login_account_cap_seconds),
-            source=Backoff(free, window, settings.login_source_cap_seconds),
+            account=Backoff(settings.login_free_failures, window, settings.login_account_cap_seconds),
+            source=Backoff(settings.login_source_free_failures, window, settings.login_source_cap_seconds),
             trust=settings.login_trust_days * 86_400,
         )
+
+    def counters(self, trusted: bool) -> tuple[tuple[Counter, Backoff], ...]:
+        """The counters a failure adds to: a trusted pair's never reach the source."""
+        if trusted:
+            return ((Counter.PAIR, self.pair), (Counter.ACCOUNT, self.account))
+        return ((Counter.ACCOUNT, self.account), (Counter.SOURCE, self.source))
 
 
 @dataclass(frozen=True)
@@ -106,18 +150,28 @@ class Standing:
     account: Record | None
     source: Record | None
     trusted: bool  # the account logged in from this source lately
+    pair: Record | None = None  # the failures from this source at this account while trusted
 
     def wait(self, now: int) -> int:
-        waits = [self.source.wait(now) if self.source else 0]
-        if self.account is not None and not self.trusted:
-            waits.append(self.account.wait(now))
-        return max(waits)
+        """A trusted pair waits for its own failures only; any other attempt for the account's and the source's."""
+        waited = (self.pair,) if self.trusted else (self.account, self.source)
+        return max((record.wait(now) for record in waited if record is not None), default=0)
 
 
 class AttemptStore(Protocol):
     def standing(self, account: str, source: str, now: int) -> Standing: ...
-    def count_failure(self, account: str, source: str, policy: Policy, now: int) -> None: ...
-    def clear(self, account: str, source: str, trusted_until: int | None) -> None: ...
+    def count_failure(
+        self, account: str, source: str, counters: Iterable[tuple[Counter, Backoff]], now: int
+    ) -> None: ...
+    def clear(self, account: str, source: str, trusted_until: int | None) -> None:
+        """Forget the account's and the pair's failures; trust the source until `trusted_until` (if given)."""
+        ...
+
+
+class TrustedSources(Protocol):
+    def forget_trust(self, account: str) -> int:
+        """Forget every source trusted for the account (and their pairs' failures); how many there were."""
+        ...
 
 
 UNKNOWN_SOURCE = "unknown"  # no usable address (never from API Gateway): counted, never trusted
@@ -145,14 +199,16 @@ class LoginGate:
     source: str
     now: int
 
-    def check(self, account: str) -> None:
-        """Raise TooManyAttempts when the attempt must not be weighed yet."""
-        wait = self.store.standing(account, self.source, self.now).wait(self.now)
+    def check(self, account: str) -> Standing:
+        """The attempt's standing; raise TooManyAttempts when it must not be weighed yet."""
+        standing = self.store.standing(account, self.source, self.now)
+        wait = standing.wait(self.now)
         if wait > 0:
             raise TooManyAttempts(wait)
+        return standing
 
-    def failed(self, account: str) -> None:
-        self.store.count_failure(account, self.source, self.policy, self.now)
+    def failed(self, account: str, standing: Standing) -> None:
+        self.store.count_failure(account, self.source, self.policy.counters(standing.trusted), self.now)
 
     def succeeded(self, account: str) -> None:
         trusted = bool(self.policy.trust) and self.source != UNKNOWN_SOURCE

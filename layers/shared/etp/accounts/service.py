@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from etp.accounts import passwords
-from etp.accounts.attempts import LoginGate
+from etp.accounts.attempts import LoginGate, TrustedSources
 from etp.accounts.tokens import Claims
 from etp.accounts.users import AccountTaken, User, UserStore, VersionConflict
 from etp.clock import to_utc_iso
@@ -50,13 +50,13 @@ def login(
 ) -> tuple[User, str]:
     """A user and a bearer of a new session. With a gate (the API's logins; see etp.accounts.attempts),
     an attempt that must wait raises TooManyAttempts before any password is hashed, a failure is
-    counted whether the account exists or not, and a success clears the account's failures."""
-    if gate is not None:
-        gate.check(account)
+    counted whether the account exists or not, and a success clears the account's failures and
+    trusts the source for it."""
+    standing = gate.check(account) if gate is not None else None
     user = _verified(store, account, password)
     if user is None:
-        if gate is not None:
-            gate.failed(account)
+        if gate is not None and standing is not None:
+            gate.failed(account, standing)
         raise InvalidCredentials
     if gate is not None:
         gate.succeeded(account)
@@ -116,20 +116,25 @@ def create_account(store: UserStore, caller: User | None, spec: NewAccount, now:
     return user
 
 
-def reset_password(store: UserStore, account: str, new: str) -> User:
-    """Operator reset: new hash, and every session of the account is revoked."""
+def reset_password(store: UserStore, account: str, new: str, *, trust: TrustedSources) -> tuple[User, int]:
+    """Operator reset: new hash, every session of the account is revoked and every source it logged in
+    from is trusted no more; the user, and how many sources were forgotten."""
     user = store.get(account)
     if user is None:
         raise InvalidCredentials
-    return store.set_password(user, passwords.hash_password(new))
+    # the password first: once trust is forgotten, only the new password earns it again
+    updated = store.set_password(user, passwords.hash_password(new))
+    return updated, trust.forget_trust(account)
 
 
-def revoke_sessions(store: UserStore, account: str) -> User:
-    """Sign out everywhere: every bearer of the account stops working."""
+def revoke_sessions(store: UserStore, account: str, *, trust: TrustedSources) -> tuple[User, int]:
+    """Sign out everywhere: every bearer of the account stops working and every source it logged in
+    from is trusted no more; the user, and how many sources were forgotten."""
     user = store.get(account)
     if user is None:
         raise InvalidCredentials
-    return store.revoke_sessions(user)
+    updated = store.revoke_sessions(user)
+    return updated, trust.forget_trust(account)
 
 
 def profile(user: User) -> dict:
