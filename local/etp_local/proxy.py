@@ -1,7 +1,8 @@
 """A thin HTTP proxy: 127.0.0.1:3000/<path> -> MiniStack's execute-api URL of the deployed API.
 
-It forwards method, path, query, headers and body unchanged, so a browser front end can use
-http://127.0.0.1:3000 as its API base URL (the CORS answers come from the functions).
+It forwards method, path, query, headers (X-Forwarded-For aside, below) and body unchanged, so a
+browser front end can use http://127.0.0.1:3000 as its API base URL (the CORS answers come from the
+functions).
 
 A WebSocket upgrade of /events (`ws://127.0.0.1:3000/events?token=<bearer>`) goes to the events
 upstream instead (MiniStack's ws URL of the WebSocket API, `.../_aws/execute-api/<id>/Prod`): the

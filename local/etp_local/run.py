@@ -52,29 +52,32 @@ def main(argv: list[str] | None = None) -> int:
         default=float(os.environ.get("ETP_STATE_SAVE_SECONDS") or 60),
         help="seconds between MiniStack's state saves (default ETP_STATE_SAVE_SECONDS, else 60; 0: only on stop)",
     )
+    parser.add_argument("--state-dir", type=Path, default=STATE, help="where the state lives (default .local/)")
     args = parser.parse_args(argv)
+    state = args.state_dir.resolve()
+    shown = state.relative_to(ROOT) if state.is_relative_to(ROOT) else state  # .local, as the messages say it
     # The proxy's request lines (etp.*) at INFO; libraries (botocore, pynamodb) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("etp").setLevel(logging.INFO)
 
-    STATE.mkdir(exist_ok=True)
+    state.mkdir(exist_ok=True)
     # MiniStack's own log (its banner, every Lambda's raw output, state saves) goes to a file: the
     # functions' logs are followed below the summary, and the step lines stay readable.
     concurrency = args.lambda_concurrency or default_lambda_concurrency()
     ministack = MiniStack(
         args.ministack_port,
-        state_dir=STATE / "ministack-state",
-        log_path=STATE / "ministack.log",
+        state_dir=state / "ministack-state",
+        log_path=state / "ministack.log",
         save_every=args.save_every,
         lambda_concurrency=concurrency,
     )
-    node = DevNode("127.0.0.1", args.node_port, state_path=STATE / "devnode.trytes")
+    node = DevNode("127.0.0.1", args.node_port, state_path=state / "devnode.trytes")
     proxy = None
     tail = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     steps = Steps(6)
     try:
-        with steps.step(f"starting MiniStack on {ministack.endpoint} (its log: .local/ministack.log)"):
+        with steps.step(f"starting MiniStack on {ministack.endpoint} (its log: {shown}/ministack.log)"):
             ministack.start()
         with steps.step(f"starting the IOTA dev node on 127.0.0.1:{args.node_port}"):
             node.start()
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
             stack.bind_data_layer()
         with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
-            for name, outcome in demo.seed_stack(stack, STATE / "meters", node_url=node.url):
+            for name, outcome in demo.seed_stack(stack, state / "meters", node_url=node.url):
                 print(f"    {name:<16} {outcome}", flush=True)
         with steps.step(f"API proxy on 127.0.0.1:{args.port}, following the functions' logs"):
             outputs = stack.outputs
@@ -100,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             f"""
   API           {proxy.url}  (proxy to {upstream})
   Events        {proxy.url.replace("http", "ws", 1)}/events?token=<bearer>  (WebSocket, proxy to {events})
-  MiniStack     {ministack.endpoint}  (stack {stack.name}; state in .local/ministack-state, saved every
+  MiniStack     {ministack.endpoint}  (stack {stack.name}; state in {shown}/ministack-state, saved every
                 {args.save_every:g} s and on stop; {concurrency} Lambda invocations at once, the API's requests
                 past {upstream_limit(concurrency)} wait in the proxy)
-  IOTA dev node {node.url}  (transactions in .local/devnode.trytes)
-  demo meters   .local/meters/<account>.json (token and private key, for the simulators)
+  IOTA dev node {node.url}  (transactions in {shown}/devnode.trytes)
+  demo meters   {shown}/meters/<account>.json (token and private key, for the simulators)
   operator CLI  .venv/bin/etp-admin --env local accounts list
   try           curl -s -X POST {proxy.url}/login -H 'Content-Type: application/json' -d '{login}'
 

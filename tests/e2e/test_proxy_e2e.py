@@ -7,7 +7,7 @@ import uuid
 import requests
 from stack_client import PASSWORD
 
-from etp.accounts.attempts_store import DynamoLoginAttempts
+from etp.accounts.attempts_store import DynamoLoginAttempts, LoginAttemptModel
 
 FORGED = "203.0.113.7"
 
@@ -19,6 +19,10 @@ def failures(account: str, source: str) -> int:
 
 
 def test_a_forged_x_forwarded_for_reaches_the_function_as_the_peer_address(deployment):
+    stack = deployment.stack
+    LoginAttemptModel.Meta.table_name = stack.outputs["LoginAttemptsTableName"]
+    LoginAttemptModel.Meta.region, LoginAttemptModel.Meta.host = stack.region, stack.endpoint_url
+    LoginAttemptModel._connection = None  # read the deployment's table, as the login function does
     account = f"Nobody_{uuid.uuid4().hex[:8]}"
     before = failures(account, "127.0.0.1")
     answer = requests.post(
