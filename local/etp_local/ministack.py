@@ -133,11 +133,16 @@ class MiniStack:
         end_group(group)
 
 
+# prctl looked up here, not in the forked child, where only async-signal-safe work belongs.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
 def _stop_with_parent() -> None:
     """In the child (Linux): SIGTERM when the process that started it dies, even by SIGKILL, so that
     MiniStack saves its state and ends instead of living on unowned."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(group: int, sig: signal.Signals) -> bool:
