@@ -83,6 +83,7 @@ bench: setup
 	$(BIN)/python bench/request_cost.py
 	$(BIN)/python bench/request_cost_stack.py
 	$(BIN)/python bench/cost_model.py
+	$(BIN)/python bench/load.py
 
 openapi: setup
 	$(BIN)/python -m etp_admin.openapi > docs/openapi.json
