@@ -44,7 +44,8 @@ def node() -> Iterator[DevNode]:
 
 @pytest.fixture
 def client(node: DevNode) -> NodeClient:
-    return NodeClient(node.url, timeout=5)
+    # generous: the dev node hashes in pure Python, and 400 transactions take seconds on a busy machine
+    return NodeClient(node.url, timeout=30)
 
 
 def post(url: str, body: bytes | dict, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
