@@ -1,5 +1,5 @@
 """The monthly DynamoDB and Lambda cost of the platform at a number of meters, from the per-run and
-per-request counts the other benches measure (README, "Cost model"). Prices are parameters.
+per-request counts the other benches measure (docs/testing.md, "Cost model"). Prices are parameters.
 
     python bench/cost_model.py [--meters 10000] [--users 2000] [--read-price 0.125] [--write-price 0.625] ...
 
@@ -84,7 +84,7 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
 
 
 def api(a: argparse.Namespace) -> dict[str, float]:
-    """Request units a month of the API: what each route reads (README, "What each route reads")."""
+    """Request units a month of the API: what each route reads (docs/architecture.md, "What each route reads")."""
     requests = a.users * a.requests_per_user_day * 30
     per_request_rru = 0.5 * 2 + 0.5 * units(8 * 3_000, 4096) / 4  # the caller's user item; a quarter are 7-day charts
     return {

@@ -32,7 +32,7 @@ class Settings(BaseModel):
     login_attempts_table: str = "etp-login-attempts"
     # The answers kept for retries with an Idempotency-Key (etp.edge.retries); the writing API functions only.
     idempotency_table: str = "etp-idempotency"
-    # The login policy (etp.accounts.attempts; README "Login policy"): failed logins in a row answered
+    # The login policy (etp.accounts.attempts; docs/configuration.md, "Login policy"): failed logins in a row answered
     # at once, per account (and per account and trusted address) and per source address (larger: a NAT
     # carries many users); from the free-th on, 2^(n - free) s of delay before the next attempt, capped
     # per account (low: it may slow the owner, never lock them out) and per source address (high: it

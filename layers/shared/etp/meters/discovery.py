@@ -29,7 +29,7 @@ What still grows with the hours gone by is small: the (address, hour) hints read
 bytes per meter-hour) and, on the node's side, IRI's own work per request (it loads each asked
 address's hashes before intersecting with the tags).
 
-At 10,000 meters one invocation does a busy run with ample room (bench/tracker_scale.py, README);
+At 10,000 meters one invocation does a busy run with ample room (bench/tracker_scale.py, docs/testing.md);
 when one no longer can, the questions split by address shard across invocations unchanged (the
 hints are keyed by hash and address prefixes, the ledger is exact under overlap).
 
