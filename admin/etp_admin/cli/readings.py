@@ -15,7 +15,7 @@ from pathlib import Path
 
 from etp_admin import stack as stacks
 
-LOCAL_STATE = Path(__file__).resolve().parents[2] / ".local"
+LOCAL_STATE = Path(__file__).resolve().parents[3] / ".local"
 
 
 class CommandError(Exception):
