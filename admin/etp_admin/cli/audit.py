@@ -11,7 +11,7 @@ from etp.dr.store import DynamoDrStore
 from etp.iota.node import IotaNodeError, NodeClient
 from etp.market import bids, records
 from etp.market.store import DynamoBidStore
-from etp_admin.cli.common import DEFAULT_NODE, Command, CommandError, Group, arg, print_json, slot_time
+from etp_admin.cli.common import DEFAULT_NODE, JSON_ALREADY, Command, CommandError, Group, arg, print_json, slot_time
 from etp_admin.stack import Stack
 
 KINDS = ["dr-result", "sealed-bids", "clearing", "settlement-correction"]
@@ -50,7 +50,7 @@ def _subject(kind: str, given: str) -> str:
 
 def show(stack: Stack, args: argparse.Namespace) -> None:
     """A record's tangle entry, checked against the outbox and the data as stored now; exit 1 on a
-    mismatch."""
+    mismatch. JSON is this command's only output."""
     subject = _subject(args.kind, args.subject)
     stored = DynamoOutbox().get(f"{args.kind}#{subject}")
     if stored is None:
@@ -103,11 +103,12 @@ GROUP = Group(
         Command(
             "show",
             show,
-            "show a record's tangle entry and verify it against the stored data (exit 1 if it does not)",
+            "show a record's tangle entry and verify it against the stored data (JSON; exit 1 if it does not)",
             (
                 arg("kind", choices=KINDS),
                 arg("subject", help=SUBJECT_HELP),
                 arg("--node", default=DEFAULT_NODE, help="the IOTA node the platform writes to"),
+                JSON_ALREADY,
             ),
         ),
     ),

@@ -42,6 +42,8 @@ def arg(*flags: str, **options: Any) -> Arg:
 
 
 JSON = arg("--json", action="store_true", help="print one JSON document on stdout instead of the text")
+# a list or show whose only output is JSON takes --json too, so that scripts can pass it to every one
+JSON_ALREADY = arg("--json", action="store_true", help="the output is one JSON document already (the default)")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from etp.meters.store import DynamoMeterStore
 from etp_admin import keys as platform_key
 from etp_admin.cli.common import (
     DEFAULT_NODE,
+    JSON_ALREADY,
     LOCAL_STATE,
     Command,
     CommandError,
@@ -65,6 +66,7 @@ def set_rating(stack: Stack, args: argparse.Namespace) -> None:
 
 
 def list_meters(stack: Stack, args: argparse.Namespace) -> None:
+    """The active meters, as JSON: this command's only output."""
     rows = [
         {
             "id": m.id,
@@ -132,7 +134,7 @@ GROUP = Group(
                 arg("--rated-kw", type=float, help=RATED_KW_HELP),
             ),
         ),
-        Command("list", list_meters, "list active meters", (arg("--account"),)),
+        Command("list", list_meters, "list active meters (JSON)", (arg("--account"), JSON_ALREADY)),
         Command(
             "set-rating",
             set_rating,

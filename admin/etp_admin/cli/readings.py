@@ -19,6 +19,7 @@ from etp.meters.readings_store import (
 )
 from etp_admin.cli.common import (
     JSON,
+    JSON_ALREADY,
     Command,
     CommandError,
     Group,
@@ -126,6 +127,7 @@ def list_readings(stack: Stack, args: argparse.Namespace) -> None:
 
 
 def show(stack: Stack, args: argparse.Namespace) -> None:
+    """One reading with its quarantine log, as JSON: this command's only output."""
     print_json(_reading_json(_find_reading(DynamoReadingAdmin(), args.id), log=True))
 
 
@@ -191,7 +193,9 @@ GROUP = Group(
                 JSON,
             ),
         ),
-        Command("show", show, "one reading, with its quarantine log", (arg("id", help=READING_ID),)),
+        Command(
+            "show", show, "one reading, with its quarantine log (JSON)", (arg("id", help=READING_ID), JSON_ALREADY)
+        ),
         Command(
             "quarantine",
             quarantine,
