@@ -14,6 +14,7 @@ from etp.accounts.attempts_store import DynamoLoginAttempts, LoginAttemptModel
 from etp.accounts.store import DynamoUserStore, UserModel
 from etp.clock import utcnow
 from etp_admin import cli, demo
+from etp_admin.cli.common import Progress
 
 STACK_TEMPLATE = {
     "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -282,7 +283,7 @@ def test_every_list_and_show_takes_json():
     assert len(found) == 6, found
 
 
-def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
+def test_market_backfill_indexes_keys_older_bids_once(stack, capsys, monkeypatch):
     import uuid
     from datetime import UTC, datetime
 
@@ -299,8 +300,15 @@ def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
     BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
     BidModel("wins#u-1").delete()
     assert DynamoBidStore().latest_won_of_user("u-1", 10) == []
+    monkeypatch.setattr(Progress, "EVERY", 1)
     code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}
+    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}, "stdout: the answer alone"
+    assert out.err.splitlines() == [
+        "bids without their index keys: 1 so far",
+        "bids without their index keys: 1 in all",
+        "won bids read: 1 so far",
+        "won bids read: 1 in all",
+    ]
     item = BidModel.get(bid.id)
     assert item.won_by == "u-1"
     assert [b.id for b in DynamoBidStore().latest_won_of_user("u-1", 10)] == [bid.id]
@@ -489,7 +497,7 @@ def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, ca
     assert code == 0 and again.out == out.out, "JSON is what readings show prints anyway"
 
 
-def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys):
+def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys, monkeypatch):
     from datetime import date
 
     from etp.clock import local_zone
@@ -500,8 +508,10 @@ def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys
     expected = power.day_energies(carlab_day["readings"], day, local_zone())
     for rollup in RollupModel.scan():  # the tables as a version without rollups left them
         rollup.delete()
+    monkeypatch.setattr(Progress, "EVERY", 3)
     code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
-    assert code == 0 and "rollups of 1 user-days computed" in out.err
+    assert code == 0 and "rollups of 1 user-days computed" in out.err and out.out == ""
+    assert out.err.splitlines()[:2] == ["readings read: 3 so far", "readings read: 4 in all"]
     assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected and expected["Demand"] > 0
     code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
     assert code == 0 and "already backfilled: nothing to do" in out.err
@@ -542,7 +552,7 @@ def test_the_demo_meters_are_rated_for_their_buildings(aws, tmp_path):
     assert {m.rated_kw for m in DynamoMeterStore().all_active()} == {demo.DEMO_RATED_KW}
 
 
-def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys):
+def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys, monkeypatch):
     from datetime import date
 
     from etp.clock import day_bounds, local_zone
@@ -552,8 +562,10 @@ def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, c
     for reading in ReadingModel.scan():  # as a version without by-user-hour stored them
         reading.update(actions=[ReadingModel.user_hour.remove()])
     assert DynamoReadingStore().between(user.id, *day) == []
+    monkeypatch.setattr(Progress, "EVERY", 2)
     code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 4}
+    assert code == 0 and json.loads(out.out) == {"updated": 4}, "stdout: the answer alone"
+    assert out.err.splitlines() == ["readings read: 2 so far", "readings read: 4 so far", "readings read: 4 in all"]
     assert DynamoReadingStore().between(user.id, *day) == carlab_day["readings"]
     code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
     assert code == 0 and json.loads(out.out) == {"updated": 0}

@@ -8,7 +8,7 @@ from etp.clock import local_zone, to_utc_iso
 from etp.market.bids import StoredBid
 from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
-from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, arg, print_json, slot_time
+from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, slot_time
 from etp_admin.stack import Stack
 
 
@@ -84,7 +84,13 @@ def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
     """Give bids stored before the `by-user-week` index their key, and put won bids stored before the
     latest-wins lists on their owners' lists (idempotent)."""
     store = DynamoBidStore()
-    print(json.dumps({"updated": store.backfill_index_keys(), "win_lists": store.backfill_latest_wins()}))
+    missing = Progress("bids without their index keys")
+    updated = store.backfill_index_keys(missing)
+    missing.done()
+    won = Progress("won bids read")
+    win_lists = store.backfill_latest_wins(won)
+    won.done()
+    print(json.dumps({"updated": updated, "win_lists": win_lists}))
 
 
 GROUP = Group(

@@ -23,6 +23,7 @@ from etp_admin.cli.common import (
     Command,
     CommandError,
     Group,
+    Progress,
     arg,
     operator,
     print_json,
@@ -166,16 +167,21 @@ def release(stack: Stack, args: argparse.Namespace) -> None:
 def rollup_backfill(stack: Stack, args: argparse.Namespace) -> None:
     """Compute the energy rollups (/power_info's chart, summary and table counts) of every stored
     reading: once, after upgrading from a version without rollups (`make run` does it). Idempotent."""
-    days = backfill_rollups(force=args.force)
+    progress = Progress("readings read")
+    days = backfill_rollups(force=args.force, progress=progress)
     if days is None:
         say("rollups already backfilled: nothing to do (--force recomputes them)")
     else:
+        progress.done()
         say(f"rollups of {days} user-days computed from the stored readings")
 
 
 def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
     """Give readings stored before the `by-user-hour` index their key (idempotent; `make run` does it)."""
-    print(json.dumps({"updated": backfill_hour_keys()}))
+    progress = Progress("readings read")
+    updated = backfill_hour_keys(progress)
+    progress.done()
+    print(json.dumps({"updated": updated}))
 
 
 GROUP = Group(
