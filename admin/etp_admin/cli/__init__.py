@@ -8,6 +8,7 @@ standard input: never from argv.
 """
 
 import argparse
+import os
 import sys
 
 from etp_admin import stack as stacks
@@ -50,7 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; 0 if it did what was asked, 1 (with one line on stderr) if not.
+
+    A reader that closes the pipe early (`etp-admin market show ... | head -1`) ends the command
+    quietly, as Python's documentation recommends (signal, "Note on SIGPIPE"): no traceback, the rest
+    of the output to /dev/null, exit status 1, as Python's own on EPIPE."""
+    try:
+        code = _run(build_parser().parse_args(argv))
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, rather than at exit
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):  # `2>&1 | head -1` closes stderr's pipe too
+            os.dup2(devnull, stream.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         stack = stacks.resolve(args.env, stack_name=args.stack, region=args.region, endpoint_url=args.endpoint_url)
         stack.bind_data_layer()
