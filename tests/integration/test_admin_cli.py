@@ -1,5 +1,6 @@
 """etp-admin against a stack found through CloudFormation (moto), and the idempotent demo seed."""
 
+import argparse
 import io
 import json
 
@@ -13,6 +14,7 @@ from etp.accounts.attempts_store import DynamoLoginAttempts, LoginAttemptModel
 from etp.accounts.store import DynamoUserStore, UserModel
 from etp.clock import utcnow
 from etp_admin import cli, demo
+from etp_admin.cli.common import Progress
 
 STACK_TEMPLATE = {
     "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -58,6 +60,9 @@ def test_create_then_list_then_reset(stack, monkeypatch, capsys):
 
     code, out = run(stack, "accounts", "list", "--json", capsys=capsys)
     assert code == 0 and [row["account"] for row in json.loads(out.out)] == ["New_BEMS"]
+    (row,) = json.loads(out.out)
+    code, out = run(stack, "accounts", "list", capsys=capsys)
+    assert code == 0 and out.out.splitlines()[1].split() == [row["account"], "no", row["id"], row["created_at"]]
 
     code, out = run(
         stack,
@@ -245,10 +250,40 @@ def test_news_publish_and_market_show(stack, capsys):
     )
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "Q* = 5 kWh   p* = 2.5 NT$/kWh" in out.out and "u-2_BEMS 5 kWh" in out.out
+    text = out.out
+    code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", "--json", capsys=capsys)
+    shown = json.loads(out.out)
+    assert code == 0 and (shown["slot"], shown["local_slot"]) == ("2030-01-01T02:00:00Z", "2030/01/01 10:00")
+    assert shown["cleared"] == {"volume_kwh": 5, "price": 2.5, "pairs": 1}
+    assert [(b["side"], b["account"], b["volume_kwh"], b["price"], b["filled_kwh"]) for b in shown["bids"]] == [
+        ("buy", "u-2_BEMS", 5, 3, 5),
+        ("sell", "u-1_BEMS", 5, 2, 5),
+    ]
+    assert [p["counterpart"] for b in shown["bids"] for p in b["pairs"]] == ["u-1_BEMS", "u-2_BEMS"]
+    assert {b["id"] for b in shown["bids"]} == {b.id for b in DynamoBidStore().of_slot(slot)}
+    lines = text.splitlines()  # after the clearing's log lines: the heading, then the bids in the same order
+    rows = lines[lines.index(next(line for line in lines if line.startswith("side"))) + 1 :][:2]
+    for row, bid in zip(rows, shown["bids"], strict=True):
+        assert row.split()[:6] == [bid["side"], bid["account"], "5", f"{bid['price']:g}", bid["status"], "5"]
     assert run(stack, "market", "show", "--slot", "whenever", capsys=capsys)[0] == 1
 
 
-def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices
+
+
+def test_every_list_and_show_takes_json():
+    found = []
+    for group, commands in _subcommands(cli.build_parser()).items():
+        for name, command in _subcommands(commands).items():
+            if name in ("list", "show"):
+                found.append(f"{group} {name}")
+                assert "--json" in command._option_string_actions, found[-1]
+    assert len(found) == 6, found
+
+
+def test_market_backfill_indexes_keys_older_bids_once(stack, capsys, monkeypatch):
     import uuid
     from datetime import UTC, datetime
 
@@ -265,8 +300,15 @@ def test_market_backfill_indexes_keys_older_bids_once(stack, capsys):
     BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
     BidModel("wins#u-1").delete()
     assert DynamoBidStore().latest_won_of_user("u-1", 10) == []
+    monkeypatch.setattr(Progress, "EVERY", 1)
     code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}
+    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}, "stdout: the answer alone"
+    assert out.err.splitlines() == [
+        "bids without their index keys: 1 so far",
+        "bids without their index keys: 1 in all",
+        "won bids read: 1 so far",
+        "won bids read: 1 in all",
+    ]
     item = BidModel.get(bid.id)
     assert item.won_by == "u-1"
     assert [b.id for b in DynamoBidStore().latest_won_of_user("u-1", 10)] == [bid.id]
@@ -354,6 +396,9 @@ def test_meters_have_a_rated_capacity_set_at_registration_and_listed(stack, caps
         ("feeder", 250.0),
         ("main", 1000.0),
     ]
+    listed = out.out
+    code, out = run(stack, "meters", "list", "--account", "Carlab_BEMS", "--json", capsys=capsys)
+    assert code == 0 and out.out == listed, "JSON is what meters list prints anyway"
 
     code, out = run(stack, "meters", "set-rating", feeder, "--rated-kw", "400", capsys=capsys)
     assert code == 0 and present(DynamoMeterStore().get(feeder)).rated_kw == 400.0
@@ -432,6 +477,12 @@ def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, ca
     )
     rows = {row["id"]: row for row in json.loads(out.out)}
     assert len(rows) == 4 and rows[spike.id]["quarantined_at"] and rows[spike.id]["transaction"] == spike.tx_hash
+    code, out = run(stack, "readings", "list", "--account", "Carlab_BEMS", "--day", "2025-03-12", capsys=capsys)
+    lines = out.out.splitlines()[2:]
+    assert [line.split()[4] for line in lines] == list(rows), "the same readings, in the same order"
+    assert [line.split()[3] for line in lines] == [
+        "QUARANTINED" if r["quarantined_at"] else "ok" for r in rows.values()
+    ]
 
     code, out = run(stack, "readings", "release", spike.id, "--reason", "CT replaced; value confirmed", capsys=capsys)
     assert code == 0 and "released by" in out.err
@@ -442,9 +493,11 @@ def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, ca
 
     code, out = run(stack, "readings", "show", spike.id, capsys=capsys)
     assert code == 0 and json.loads(out.out)["quarantined_at"] is None and len(json.loads(out.out)["log"]) == 2
+    code, again = run(stack, "readings", "show", spike.id, "--json", capsys=capsys)
+    assert code == 0 and again.out == out.out, "JSON is what readings show prints anyway"
 
 
-def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys):
+def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys, monkeypatch):
     from datetime import date
 
     from etp.clock import local_zone
@@ -455,8 +508,10 @@ def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys
     expected = power.day_energies(carlab_day["readings"], day, local_zone())
     for rollup in RollupModel.scan():  # the tables as a version without rollups left them
         rollup.delete()
+    monkeypatch.setattr(Progress, "EVERY", 3)
     code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
-    assert code == 0 and "rollups of 1 user-days computed" in out.err
+    assert code == 0 and "rollups of 1 user-days computed" in out.err and out.out == ""
+    assert out.err.splitlines()[:2] == ["readings read: 3 so far", "readings read: 4 in all"]
     assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected and expected["Demand"] > 0
     code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
     assert code == 0 and "already backfilled: nothing to do" in out.err
@@ -497,7 +552,7 @@ def test_the_demo_meters_are_rated_for_their_buildings(aws, tmp_path):
     assert {m.rated_kw for m in DynamoMeterStore().all_active()} == {demo.DEMO_RATED_KW}
 
 
-def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys):
+def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys, monkeypatch):
     from datetime import date
 
     from etp.clock import day_bounds, local_zone
@@ -507,8 +562,10 @@ def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, c
     for reading in ReadingModel.scan():  # as a version without by-user-hour stored them
         reading.update(actions=[ReadingModel.user_hour.remove()])
     assert DynamoReadingStore().between(user.id, *day) == []
+    monkeypatch.setattr(Progress, "EVERY", 2)
     code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 4}
+    assert code == 0 and json.loads(out.out) == {"updated": 4}, "stdout: the answer alone"
+    assert out.err.splitlines() == ["readings read: 2 so far", "readings read: 4 so far", "readings read: 4 in all"]
     assert DynamoReadingStore().between(user.id, *day) == carlab_day["readings"]
     code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
     assert code == 0 and json.loads(out.out) == {"updated": 0}

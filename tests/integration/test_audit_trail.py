@@ -138,7 +138,7 @@ def cli_stack(aws):
     boto3.client("cloudformation").create_stack(StackName="etp-audit-cli", TemplateBody=json.dumps(CLI_STACK))
 
 
-def show(node, capsys, kind: str, subject: str) -> tuple[int, dict | None, str]:
+def show(node, capsys, kind: str, subject: str, *flags: str) -> tuple[int, dict | None, str]:
     capsys.readouterr()  # drop what the jobs printed (their logs and metrics)
     code = cli.main(
         [
@@ -154,6 +154,7 @@ def show(node, capsys, kind: str, subject: str) -> tuple[int, dict | None, str]:
             subject,
             "--node",
             node.url,
+            *flags,
         ]
     )
     out = capsys.readouterr()
@@ -169,6 +170,7 @@ def test_the_cli_shows_a_record_and_verifies_it_against_the_stored_data(cleared_
     assert code == 0 and report["verified"] and report["tag"] == "ETP9CLEARING9RESULT"
     assert report["on_tangle"]["message"] == present(DynamoOutbox().get(CLEARING_KEY)).message
     assert report["transaction"] == DynamoBidStore().of_slot(SLOT)[0].clear_tx
+    assert show(cleared_slot, capsys, "clearing", SLOT_EVENT, "--json")[:2] == (0, published), "JSON already"
 
     victim = DynamoBidStore().of_slot(SLOT)[0]
     BidModel(victim.id).update(actions=[BidModel.fill_wh.set(victim.fill_wh + 1)])  # someone edits a fill

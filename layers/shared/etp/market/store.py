@@ -463,22 +463,28 @@ class DynamoBidStore:
         found = {item.id: _to_bid(item) for item in BidModel.batch_get(ids)} if ids else {}
         return [found[bid_id] for bid_id in ids if bid_id in found]
 
-    def backfill_index_keys(self) -> int:
+    def backfill_index_keys(self, progress: Callable[[], object] = lambda: None) -> int:
         """Give bids written before `by-user-week` and `by-user-won` existed their keys (`user_week`;
         `won_by` if won); how many were updated. Idempotent: a Scan for the bids still missing one,
         each updated only if its version did not move meanwhile (a bid written since then got its
-        keys from that write)."""
+        keys from that write). `progress` is called once per bid found missing a key."""
         missing = BidModel.user_id.exists() & (
             BidModel.user_week.does_not_exist() | (_WON & BidModel.won_by.does_not_exist())
         )
-        return sum(_backfill(item) for item in BidModel.scan(filter_condition=missing))
+        updated = 0
+        for item in BidModel.scan(filter_condition=missing):
+            progress()
+            updated += _backfill(item)
+        return updated
 
-    def backfill_latest_wins(self) -> int:
+    def backfill_latest_wins(self, progress: Callable[[], object] = lambda: None) -> int:
         """Put the won bids written before the latest-wins lists existed on their owners' lists; how
         many lists changed. Idempotent: a Scan of the won bids, each user's merged into its list
-        (conditional on the list's version, as a clearing that makes a bid won meanwhile writes it)."""
+        (conditional on the list's version, as a clearing that makes a bid won meanwhile writes it).
+        `progress` is called once per won bid read."""
         won: dict[str, list[str]] = defaultdict(list)
         for item in BidModel.scan(filter_condition=BidModel.user_id.exists() & _WON):
+            progress()
             won[item.user_id or ""].append(item.slot_key or "")
         return sum(self._add_wins(user_id, keys) for user_id, keys in won.items())
 

@@ -34,7 +34,7 @@ stored before `by-user-hour` existed.
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -399,16 +399,18 @@ def refresh_rollups(
         rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
 
 
-def backfill_rollups(*, force: bool = False) -> int | None:
+def backfill_rollups(*, force: bool = False, progress: Callable[[], object] = lambda: None) -> int | None:
     """Compute every (user, local day) rollup from the stored, visible readings: the one-time migration
     of the readings stored before rollups existed. Idempotent (each day's rollup is replaced by its
-    recomputed value); marked done, so a second call reads one item and returns None, unless forced."""
+    recomputed value); marked done, so a second call reads one item and returns None, unless forced.
+    `progress` is called once per reading read (etp-admin counts them on stderr)."""
     store = _rollups()
     if not force and store.backfilled():
         return None
     zone = local_zone()
     days: dict[tuple[str, date], list[StoredReading]] = defaultdict(list)
     for item in ReadingModel.scan():
+        progress()
         if not item.sk.startswith(QUARANTINED):
             reading = _to_stored(item)
             days[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
@@ -418,18 +420,20 @@ def backfill_rollups(*, force: bool = False) -> int | None:
     return len(days)
 
 
-def backfill_hour_keys() -> int:
+def backfill_hour_keys(progress: Callable[[], object] = lambda: None) -> int:
     """Give the readings stored before `by-user-hour` existed their `user_hour`; how many were
     updated. Idempotent: a Scan, and each update conditional on the reading being unchanged since
     (a quarantine moves its `sk`).
 
     Until this runs, the new version's reads of an hour miss its older readings, so a rollup hour that
     the tracker recomputed meanwhile (an hour of readings stored since, or its neighbour through the
-    hold) lacks them: the hours around every reading that already has its key are recomputed after."""
+    hold) lacks them: the hours around every reading that already has its key are recomputed after.
+    `progress` is called once per reading read (etp-admin counts them on stderr)."""
     keyed: set[tuple[str, datetime]] = set()
     updated: list[StoredReading] = []  # the visible ones: a quarantined reading is in no rollup
     count = 0
     for item in ReadingModel.scan():
+        progress()
         reading, visible = _to_stored(item), not item.sk.startswith(QUARANTINED)
         if item.user_hour:
             if visible:

@@ -1,0 +1,230 @@
+"""etp-admin readings: find, quarantine and release stored meter readings, and their migrations."""
+
+import argparse
+import json
+from datetime import date
+
+from etp.accounts.store import DynamoUserStore
+from etp.audit.store import DynamoOutbox
+from etp.clock import day_bounds, local_zone, supported_day, to_utc_iso, utcnow
+from etp.market import settlement
+from etp.market.store import DynamoBidStore
+from etp.meters.readings import Overlay
+from etp.meters.readings_store import (
+    DynamoReadingAdmin,
+    DynamoReadingStore,
+    ReadingRecord,
+    backfill_hour_keys,
+    backfill_rollups,
+)
+from etp_admin.cli.common import (
+    JSON,
+    JSON_ALREADY,
+    Command,
+    CommandError,
+    Group,
+    Progress,
+    arg,
+    operator,
+    print_json,
+    say,
+)
+from etp_admin.stack import Stack
+
+READING_ID = "the reading's id (the `id` /power_info shows) or its transaction's hash (81 trytes)"
+
+
+def _find_reading(admin: DynamoReadingAdmin, key: str) -> ReadingRecord:
+    record = admin.record(key)
+    if record is None:
+        raise CommandError(f"no stored reading {key!r}: give {READING_ID}")
+    return record
+
+
+def _reading_json(record: ReadingRecord, *, log: bool = False) -> dict:
+    reading = record.reading
+    document = {
+        "id": reading.id,
+        "taken_at": to_utc_iso(reading.taken_at),
+        "local_time": reading.taken_at.astimezone(local_zone()).strftime("%Y/%m/%d %H:%M:%S"),
+        "meter_id": reading.meter_id,
+        "data_type": reading.data_type,
+        "power_kw": reading.power_kw,
+        "values": record.values,
+        "transaction": reading.tx_hash,
+        "stored_at": record.stored_at,
+        "quarantined_at": record.quarantined_at,
+        "quarantine_reason": record.quarantine_reason,
+        "quarantined_by": record.quarantined_by,
+    }
+    return {**document, "log": record.log} if log else document
+
+
+def _corrected(admin: DynamoReadingAdmin, reading) -> dict:
+    """Re-settle the settled slot the reading counts in, as its last quarantine or release leaves it
+    (etp.market.settlement.correct; a repeat finishes a correction that died half way, or changes
+    nothing), say so, and answer the reading with `settlement_corrections` (the slots corrected)."""
+    record = _find_reading(admin, reading.id)
+    document = _reading_json(record, log=True)
+    if not record.log:
+        return {**document, "settlement_corrections": []}
+    # the index may not show the change yet: read the readings as they are once it does
+    hidden = record.quarantined
+    readings = Overlay(
+        DynamoReadingStore(),
+        include=() if hidden else (record.reading,),
+        exclude=frozenset({reading.id}) if hidden else frozenset(),
+    )
+    event = (record.log[-1]["action"], len(record.log))
+    found = settlement.correct(
+        DynamoBidStore(), readings, DynamoOutbox(), record.reading, event, utcnow(), local_zone()
+    )
+    corrections = [] if found is None or not found.changes else [found.as_dict()]
+    _say_corrected(found)
+    return {**document, "settlement_corrections": corrections}
+
+
+def _say_corrected(found) -> None:
+    if found is None:
+        say("the reading's slot is not settled: settlement will count it as it is now")
+        return
+    slot = f"{found.slot.astimezone(local_zone()):%Y/%m/%d %H:00} (local)"
+    if not found.changes:
+        say(f"settled slot {slot}: its settlement already agrees, nothing to correct")
+        return
+    old = sum(c.old[1] or 0 for c in found.changes) / 1000
+    new = sum(c.new[1] or 0 for c in found.changes) / 1000
+    record = "written" if found.recorded else "already there"
+    say(
+        f"settled slot {slot} corrected: {len(found.changes)} pairs re-settled, NT$ {old:g} -> NT$ {new:g} "
+        f"(audit record {record})"
+    )
+
+
+def list_readings(stack: Stack, args: argparse.Namespace) -> None:
+    """A building's readings of one local day, oldest first, quarantined ones included and marked."""
+    user = DynamoUserStore().get(args.account)
+    if user is None:
+        raise CommandError(f"no account {args.account!r}")
+    try:
+        day = date.fromisoformat(args.day) if args.day else utcnow().astimezone(local_zone()).date()
+    except ValueError:
+        raise CommandError(f"--day {args.day!r}: expected a local day, YYYY-MM-DD") from None
+    if not supported_day(day):
+        raise CommandError(f"--day {args.day!r}: out of range")
+    records = DynamoReadingAdmin().window(user.id, *day_bounds(day, local_zone()))
+    rows = [_reading_json(r) for r in records if args.meter in (None, r.reading.meter_id)]
+    if args.json:
+        print_json(rows)
+        return
+    print(f"{day} (local) {args.account}: {len(rows)} readings")
+    print(f"{'time':<8} {'type':<8} {'kW':>10}  {'status':<11}  {'id':<36}  meter")
+    for row in rows:
+        status = "QUARANTINED" if row["quarantined_at"] else "ok"
+        print(
+            f"{row['local_time'][-8:]:<8} {row['data_type']:<8} {row['power_kw']:>10g}  {status:<11}  "
+            f"{row['id']:<36}  {row['meter_id']}" + (f"  ({row['quarantine_reason']})" if row["quarantined_at"] else "")
+        )
+
+
+def show(stack: Stack, args: argparse.Namespace) -> None:
+    """One reading with its quarantine log, as JSON: this command's only output."""
+    print_json(_reading_json(_find_reading(DynamoReadingAdmin(), args.id), log=True))
+
+
+def quarantine(stack: Stack, args: argparse.Namespace) -> None:
+    """Hide a stored reading from /power_info, settlement and the DR baseline (it stays for audit), and
+    settle its slot again if it was settled."""
+    reason = args.reason.strip()
+    if not 1 <= len(reason) <= 500:
+        raise CommandError("--reason: say why, in 1 to 500 characters")
+    admin = DynamoReadingAdmin()
+    reading = _find_reading(admin, args.id).reading
+    by = operator(stack)
+    if admin.quarantine(reading, reason=reason, by=by, now=utcnow()):
+        say(
+            f"reading {reading.id} quarantined by {by}: {reason}. It no longer counts in /power_info, settlement "
+            "or demand response (DR rates already recorded stay as they are)."
+        )
+    else:
+        say(f"reading {reading.id} was already quarantined: nothing changed")
+    print_json(_corrected(admin, reading))
+
+
+def release(stack: Stack, args: argparse.Namespace) -> None:
+    """Undo a quarantine: the reading counts again (a settled slot is settled again)."""
+    admin = DynamoReadingAdmin()
+    reading = _find_reading(admin, args.id).reading
+    by = operator(stack)
+    reason = (args.reason or "").strip() or None
+    if admin.release(reading, by=by, now=utcnow(), reason=reason):
+        say(f"reading {reading.id} released by {by}: it counts again")
+    else:
+        say(f"reading {reading.id} is not quarantined: nothing changed")
+    print_json(_corrected(admin, reading))
+
+
+def rollup_backfill(stack: Stack, args: argparse.Namespace) -> None:
+    """Compute the energy rollups (/power_info's chart, summary and table counts) of every stored
+    reading: once, after upgrading from a version without rollups (`make run` does it). Idempotent."""
+    progress = Progress("readings read")
+    days = backfill_rollups(force=args.force, progress=progress)
+    if days is None:
+        say("rollups already backfilled: nothing to do (--force recomputes them)")
+    else:
+        progress.done()
+        say(f"rollups of {days} user-days computed from the stored readings")
+
+
+def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
+    """Give readings stored before the `by-user-hour` index their key (idempotent; `make run` does it)."""
+    progress = Progress("readings read")
+    updated = backfill_hour_keys(progress)
+    progress.done()
+    print(json.dumps({"updated": updated}))
+
+
+GROUP = Group(
+    "readings",
+    "find, quarantine and release stored meter readings",
+    (
+        Command(
+            "list",
+            list_readings,
+            "a building's readings of a local day with their ids, quarantined ones too",
+            (
+                arg("--account", required=True),
+                arg("--day", help="the local day, YYYY-MM-DD (default: today)"),
+                arg("--meter", help="only this meter's readings"),
+                JSON,
+            ),
+        ),
+        Command(
+            "show", show, "one reading, with its quarantine log (JSON)", (arg("id", help=READING_ID), JSON_ALREADY)
+        ),
+        Command(
+            "quarantine",
+            quarantine,
+            "take a reading out of every answer, settlement and DR (kept for audit; undone by release); "
+            "re-settles its slot if settled",
+            (arg("id", help=READING_ID), arg("--reason", required=True, help="why, for the record")),
+        ),
+        Command(
+            "release",
+            release,
+            "undo a quarantine: the reading counts again (re-settles a settled slot)",
+            (arg("id", help=READING_ID), arg("--reason", help="why, for the record")),
+        ),
+        Command(
+            "rollup-backfill",
+            rollup_backfill,
+            "compute the energy rollups /power_info reads from the stored readings (once; idempotent)",
+            (arg("--force", action="store_true", help="recompute even if already done"),),
+        ),
+        Command(
+            "backfill-indexes",
+            backfill_indexes,
+            "give readings stored before the by-user-hour index its key (after an upgrade; idempotent)",
+        ),
+    ),
+)
