@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, day_bounds, supported_day
-from etp.market.bids import BidRejected, thousandths
 from etp.meters.readings import energy_kwh
+from etp.numbers import BadNumber, thousandths
 
 CUTOFF = time(10, 30)
 BASELINE_DAYS = 7
@@ -85,7 +85,7 @@ def offer_amounts(volume: object, price: object) -> tuple[int, int]:
     """(W, milli-NT$) of a BEMS offer: finite, positive JSON numbers, ≤ 3 decimals, within sane maxima."""
     try:
         return thousandths("volume", volume, MAX_KW), thousandths("price", price, MAX_PRICE)
-    except BidRejected as why:
+    except BadNumber as why:
         raise DrRejected(str(why)) from None
 
 

@@ -6,12 +6,12 @@ H-1:40) and within the bidding horizon (it starts at most `horizon` after now); 
 must be finite, positive and within sane maxima.
 """
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import slots
+from etp.numbers import BadNumber, thousandths
 
 SUBMITTED, SEALED, WON, LOST = "投標中", "已投標", "已得標", "未得標"
 DELIVERING, SETTLING, SETTLED = "執行中", "結算中", "已結算"
@@ -50,18 +50,6 @@ class Offer:
     price_milli: int
 
 
-def thousandths(name: str, value: object, maximum: int) -> int:
-    """A positive JSON number with at most 3 decimals, as an integer number of thousandths."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BidRejected(f"{name} must be a number")
-    if not math.isfinite(value) or value <= 0 or value > maximum:
-        raise BidRejected(f"{name} must be greater than 0 and at most {maximum}")
-    thousandths = round(value * 1000)
-    if thousandths < 1 or abs(value * 1000 - thousandths) > 1e-6 * max(1, thousandths):
-        raise BidRejected(f"{name} has more than 3 decimals")
-    return thousandths
-
-
 def offer(
     *,
     bid_type: object,
@@ -86,12 +74,11 @@ def offer(
         raise BidRejected(BIDDING_CLOSED)
     if start - now > horizon:
         raise BidRejected(f"start_time: the slot is more than {horizon.days} days ahead (the bidding horizon)")
-    return Offer(
-        side=str(bid_type),
-        slot_start=start,
-        volume_wh=thousandths("value", value, MAX_VOLUME_KWH),
-        price_milli=thousandths("price", price, MAX_PRICE_NTD),
-    )
+    try:
+        volume_wh, price_milli = thousandths("value", value, MAX_VOLUME_KWH), thousandths("price", price, MAX_PRICE_NTD)
+    except BadNumber as why:
+        raise BidRejected(str(why)) from None
+    return Offer(side=str(bid_type), slot_start=start, volume_wh=volume_wh, price_milli=price_milli)
 
 
 @dataclass(frozen=True)
