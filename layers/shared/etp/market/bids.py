@@ -6,6 +6,7 @@ H-1:40) and within the bidding horizon (it starts at most `horizon` after now); 
 must be finite, positive and within sane maxima.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,10 +17,14 @@ from etp.numbers import BadNumber, thousandths
 SUBMITTED, SEALED, WON, LOST = "投標中", "已投標", "已得標", "未得標"
 DELIVERING, SETTLING, SETTLED = "執行中", "結算中", "已結算"
 STATUSES = (SUBMITTED, SEALED, WON, LOST, DELIVERING, SETTLING, SETTLED)
+# A won bid keeps winning as it moves on through delivery and settlement.
+WON_STATUSES = (WON, DELIVERING, SETTLING, SETTLED)
 SIDES = ("buy", "sell")
 
 MAX_VOLUME_KWH = 10_000  # 10 MWh in one hour: beyond any building on this market
 MAX_PRICE_NTD = 100  # NT$/kWh: ~30x the grid tariff
+# How many won bids a user's latest-wins list holds (the home page shows them), newest first.
+HOMEPAGE_WINS = 10
 
 
 class BidRejected(Exception):
@@ -110,3 +115,9 @@ class StoredBid:
     seal_tx: str | None = None  # audit-trail transaction of the slot's sealed bids
     clear_tx: str | None = None  # ... and of its clearing result
     counted: bool = True  # in its slot's bid count (False: written before the count existed)
+
+
+def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
+    """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
+    sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
+    return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]

@@ -48,9 +48,8 @@ from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, retry_races
-from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
+from etp.market.bids import SUBMITTED, WON_STATUSES, BidConflict, BidPair, SlotSealed, StoredBid, newest_wins
 from etp.market.slots import Leave, SlotState
-from etp.market.views import WON_STATUSES, newest_wins
 from etp.retention import GUARDS_KEPT, MARKERS_KEPT, expires_at
 from etp.settings import settings
 
