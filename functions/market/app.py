@@ -286,14 +286,10 @@ def homepage():
     which hold the current slot's won bids unless all ten are of that slot or later; only then the
     current slot's bids too (one Query of its week's `by-user-week` partition, on the slot's key
     prefix). At most 11 items + the slot's bids, however long the caller's history."""
-    from etp.market.views import HOMEPAGE_WINS, delivering_now, won_in_slot, won_result
+    from etp.market.views import delivering_now, won_result
 
-    zone, caller, now = local_zone(), web.caller(router), utcnow()
-    current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    latest = bid_store().latest_won_of_user(caller.id, HOMEPAGE_WINS)
-    current = won_in_slot(latest, current_slot)
-    if current is None:
-        current = bid_store().of_user_in_slot(caller.id, current_slot)
+    zone = local_zone()
+    latest, current = service.homepage_bids(bid_store(), web.caller(router).id, utcnow(), zone)
     return {
         "buy": delivering_now(current, "buy"),
         "sell": delivering_now(current, "sell"),

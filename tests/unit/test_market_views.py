@@ -4,8 +4,7 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etp.market.bids import HOMEPAGE_WINS, newest_wins
-from etp.market.views import won_in_slot
+from etp.market.bids import HOMEPAGE_WINS, newest_wins, won_in_slot
 
 KEY = st.builds(
     lambda hour, bid: f"2030-01-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z#{bid}",

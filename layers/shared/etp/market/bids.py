@@ -121,3 +121,12 @@ def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
     """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
     sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
     return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]
+
+
+def won_in_slot(latest: list[StoredBid], slot: datetime) -> list[StoredBid] | None:
+    """A user's won bids of `slot`, from its latest won bids (newest slot first, at most
+    HOMEPAGE_WINS): all of them are there unless the list is full and reaches no older slot; then
+    None (more may be left out)."""
+    if len(latest) >= HOMEPAGE_WINS and latest[-1].slot >= slot:
+        return None
+    return [b for b in latest if b.slot == slot]

@@ -16,12 +16,14 @@ from etp.market import slots
 from etp.market.bids import (
     BID_CLOSED,
     BIDDING_CLOSED,
+    HOMEPAGE_WINS,
     SUBMITTED,
     BidConflict,
     BidRejected,
     Offer,
     SlotSealed,
     StoredBid,
+    won_in_slot,
 )
 from etp.market.clearing import merit_order
 from etp.market.slots import SlotState
@@ -54,6 +56,23 @@ def next_open_book(book: SlotReader, now: datetime, zone: ZoneInfo, horizon: tim
 
     slot = slots.next_unsealed_slot(now, zone, now + horizon, sealed)
     return book.of_slot(slot) if slot is not None else []
+
+
+class UserBook(Protocol):
+    def latest_won_of_user(self, user_id: str, count: int) -> list[StoredBid]: ...
+    def of_user_in_slot(self, user_id: str, slot: datetime) -> list[StoredBid]: ...
+
+
+def homepage_bids(
+    book: UserBook, user_id: str, now: datetime, zone: ZoneInfo
+) -> tuple[list[StoredBid], list[StoredBid]]:
+    """(the user's HOMEPAGE_WINS latest won bids, newest slot first; its bids of the slot being delivered
+    now, or only its won ones): the latest won bids hold the current slot's unless all of them are of
+    that slot or later; only then are the slot's bids read too."""
+    current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    latest = book.latest_won_of_user(user_id, HOMEPAGE_WINS)
+    current = won_in_slot(latest, current_slot)
+    return latest, book.of_user_in_slot(user_id, current_slot) if current is None else current
 
 
 def open_bid_of(book: BidBook, user_id: str, bid_id: str, now: datetime) -> StoredBid:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import bids, slots
-from etp.market.bids import HOMEPAGE_WINS, WON_STATUSES
+from etp.market.bids import WON_STATUSES
 
 
 def bid_statistics(book: list) -> dict:
@@ -79,15 +79,6 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
             }
         )
     return rows
-
-
-def won_in_slot(latest: list, slot: datetime) -> list | None:
-    """A user's won bids of `slot`, from its latest won bids (newest slot first, at most
-    HOMEPAGE_WINS): all of them are there unless the list is full and reaches no older slot; then
-    None (more may be left out)."""
-    if len(latest) >= HOMEPAGE_WINS and latest[-1].slot >= slot:
-        return None
-    return [b for b in latest if b.slot == slot]
 
 
 def delivering_now(current: list, side: str) -> dict:
