@@ -64,20 +64,10 @@ def create_tables(endpoint: str) -> None:
         name = f"bench-{logical_id}-{uuid.uuid4().hex[:6]}"
         client.create_table(TableName=name, **props)
         os.environ[variable] = name
-    from etp.meters.readings_store import LedgerModel, ReadingModel
-    from etp.meters.rollups_store import RollupModel
-    from etp.meters.store import AddressModel, MeterModel
+    from etp import dynamo, settings
 
-    for model, variable in (
-        (MeterModel, "METERS_TABLE"),
-        (AddressModel, "ADDRESSES_TABLE"),
-        (ReadingModel, "READINGS_TABLE"),
-        (LedgerModel, "LEDGER_TABLE"),
-        (RollupModel, "ROLLUPS_TABLE"),
-    ):
-        model.Meta.table_name = os.environ[variable]
-        model.Meta.host = endpoint
-        model._connection = None
+    settings.cache_clear()  # the tables just made
+    dynamo.point_models(dynamo.aws_region(), endpoint)
 
 
 def run(endpoint: str) -> int:

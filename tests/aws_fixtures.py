@@ -89,36 +89,14 @@ def create_tables() -> None:
 
 
 def reset_cached_clients() -> None:
-    from etp import settings
-    from etp.accounts.attempts_store import LoginAttemptModel
-    from etp.accounts.store import UserModel
-    from etp.audit.store import AuditModel
-    from etp.dr.store import DrModel
+    from etp import dynamo, settings
     from etp.edge import retries, secrets, web
-    from etp.market.news import NewsModel
-    from etp.market.store import BidModel
-    from etp.meters.readings_store import LedgerModel, ReadingModel
-    from etp.meters.rollups_store import RollupModel
-    from etp.meters.store import AddressModel, MeterModel
 
     settings.cache_clear()
     secrets.clear_caches()
     web.user_store.cache_clear()
     retries.reset()
-    for model in (
-        UserModel,
-        LoginAttemptModel,
-        MeterModel,
-        AddressModel,
-        ReadingModel,
-        RollupModel,
-        LedgerModel,
-        BidModel,
-        NewsModel,
-        DrModel,
-        AuditModel,
-    ):
-        model._connection = None
+    dynamo.drop_connections()
 
 
 def initial_secrets() -> dict[str, str]:

@@ -62,41 +62,15 @@ class Stack:
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
 
     def bind_data_layer(self) -> None:
-        """Point the PynamoDB models (and anything reading the environment) at this stack."""
-        from etp import settings
-        from etp.accounts.attempts_store import LoginAttemptModel
-        from etp.accounts.store import UserModel
-        from etp.audit.store import AuditModel
-        from etp.dr.store import DrModel
-        from etp.market.news import NewsModel
-        from etp.market.store import BidModel
-        from etp.meters.readings_store import LedgerModel, ReadingModel
-        from etp.meters.rollups_store import RollupModel
-        from etp.meters.store import AddressModel, MeterModel
+        """Point the data layer at this stack: the environment the shared code reads (the table names
+        and the rest), then every PynamoDB model of etp.dynamo's registry, those imported later too."""
+        from etp import dynamo, settings
 
         for output, variable in OUTPUT_ENVIRONMENT.items():
             if output in self.outputs:
                 os.environ[variable] = self.outputs[output]
         settings.cache_clear()  # the secret ids and the rest now come from this stack
-        models = {
-            "UsersTableName": UserModel,
-            "MetersTableName": MeterModel,
-            "AddressesTableName": AddressModel,
-            "ReadingsTableName": ReadingModel,
-            "RollupsTableName": RollupModel,
-            "LedgerTableName": LedgerModel,
-            "BidsTableName": BidModel,
-            "NewsTableName": NewsModel,
-            "DrTableName": DrModel,
-            "AuditTableName": AuditModel,
-            "LoginAttemptsTableName": LoginAttemptModel,
-        }
-        for output, model in models.items():
-            if output in self.outputs:
-                model.Meta.table_name = self.outputs[output]
-            model.Meta.region = self.region
-            model.Meta.host = self.endpoint_url
-            model._connection = None  # drop a connection made for other settings
+        dynamo.point_models(self.region, self.endpoint_url)
 
 
 def is_loopback_endpoint(endpoint_url: str | None) -> bool:

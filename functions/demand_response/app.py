@@ -1,4 +1,4 @@
-"""Demand response API: GET/POST /DR_bid, GET /DR_result (rules in etp.dr.rules).
+"""Demand response API: GET/POST /DR_bid, GET /DR_result (etp.dr.service; its rules in etp.dr.rules).
 
 Every refusal is a JSON string, as the contract gives them: `"error"`, or `"parameter is required"`
 when /DR_result has neither query form; the reason goes to the log. The one exception is a BEMS that
@@ -7,7 +7,6 @@ tries to accept offers (aggregators only): 403 `{"error": "Forbidden"}`, as for 
 
 import functools
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -19,6 +18,7 @@ from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
+from etp.dr import service
 from etp.edge import retries, web
 from etp.settings import settings
 
@@ -97,30 +97,15 @@ def dr_store():
     return DynamoDrStore()
 
 
-def _uuids(value: object, name: str, limit: int) -> list[str]:
-    """A list of 1..limit UUIDs, in canonical form."""
-    if not isinstance(value, list) or not 1 <= len(value) <= limit:
-        raise dr.DrRejected(f"{name}: a list of 1 to {limit} uuids")
-    ids = []
-    for item in value:
-        try:
-            ids.append(str(UUID(item)))
-        except (AttributeError, TypeError, ValueError):
-            raise dr.DrRejected(f"{name}: {item!r} is not a uuid") from None
-    return ids
-
-
 @router.get(
     "/DR_bid",
     summary="DR offers of a target day: a BEMS its own, an aggregator all",
     responses=answers((200, "The offers", list[OfferRow]), 400, 401),
 )
 def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
-    day = dr.parse_iso_date(date, "date")
-    caller = web.caller(router)
-    offers = dr_store().of_days(day, day) if caller.is_aggregator else dr_store().of_user(caller.id, day, day)
+    offers = service.offers_of_day(dr_store(), web.caller(router), dr.parse_iso_date(date, "date"))
     zone = local_zone()
-    return [dr.offer_row(o, zone) for o in _ordered(offers)]
+    return [dr.offer_row(o, zone) for o in offers]
 
 
 @router.post(
@@ -140,49 +125,20 @@ def _offer(caller, body: DrBidBody):
             raise NotAggregator("a BEMS tried to accept offers; accepting is for aggregators")
         raise dr.DrRejected("a body of both forms: a BEMS offers {volume, price}")
     volume_w, price_milli = dr.offer_amounts(body.volume, body.price)
-    now = utcnow()
-    offer = dr.DrOffer(
-        id=str(uuid4()),
-        user_id=caller.id,
-        executor=caller.account,
-        day=dr.target_day(now, local_zone()),
-        volume_w=volume_w,
-        price_milli=price_milli,
-        offered_at=now,
-    )
-    dr_store().create(offer)
+    offer = service.offer(dr_store(), caller, volume_w, price_milli, utcnow(), local_zone())
     logger.info("DR offer", extra={"offer_id": offer.id, "day": offer.day.isoformat()})
     metrics.add_metric(name="DrOffers", unit=MetricUnit.Count, value=1)
     return web.json_response(200, "ok")
 
 
 def _accept(caller, body: DrBidBody):
-    from dataclasses import replace
-
     if body.volume is not None or body.price is not None:
         raise dr.DrRejected("an aggregator accepts {start_time, end_time, uuid}; offering is for a BEMS")
-    zone, now = local_zone(), utcnow()
+    zone = local_zone()
     start = dr.parse_iso_dt(body.start_time, "start_time", zone)
     end = dr.parse_iso_dt(body.end_time, "end_time", zone)
-    ids = _uuids(body.uuid, "uuid", dr.MAX_ACCEPTED)
-    found = dr_store().get_many(ids)
-    dr.check_acceptance(ids, found, start, end, now, zone)
-    changes = [
-        (
-            found[i],
-            replace(
-                found[i],
-                status=dr.ACCEPTED,
-                result=True,
-                acceptor_id=caller.id,
-                acceptor=caller.account,
-                start=start,
-                end=end,
-            ),
-        )
-        for i in ids
-    ]
-    dr_store().decide(changes, now)
+    ids = dr.parse_uuids(body.uuid, "uuid", dr.MAX_ACCEPTED)
+    service.accept(dr_store(), caller, ids, start, end, utcnow(), zone)
     logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
     metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
     return web.json_response(200, "ok")
@@ -205,24 +161,12 @@ def results(
         raise dr.DrRejected("give either start_date&end_date or uuid")
     caller = web.caller(router)
     if uuid:
-        found = dr_store().get_many(_uuids(uuid, "uuid", MAX_UUIDS)).values()
-        offers = [o for o in found if caller.is_aggregator or o.user_id == caller.id]
+        offers = service.results_by_id(dr_store(), caller, dr.parse_uuids(uuid, "uuid", MAX_UUIDS))
     else:
-        days = dr.result_days(
-            dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date"), utcnow(), local_zone()
-        )
-        if days is None:
-            offers = []
-        elif caller.is_aggregator:
-            offers = dr_store().of_days(*days)
-        else:
-            offers = dr_store().of_user(caller.id, *days)
+        first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
+        offers = service.results_of_days(dr_store(), caller, first, last, utcnow(), local_zone())
     zone, counterpart = local_zone(), web.people()
-    return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in _ordered(offers)]
-
-
-def _ordered(offers) -> list:
-    return sorted(offers, key=lambda o: (o.day, o.start or o.offered_at, o.offered_at, o.id))
+    return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in offers]
 
 
 def invalid_request(description: str) -> str:

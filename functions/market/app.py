@@ -14,6 +14,7 @@ from pydantic.json_schema import JsonDict
 from etp.clock import local_zone, utcnow
 from etp.edge import retries, web
 from etp.market import bids, service, slots
+from etp.market.views import bid_statistics
 from etp.settings import settings
 
 logger = Logger()
@@ -197,8 +198,7 @@ def list_bids(
     bidding horizon): at most the horizon's slots, whatever the history and the page; `totalCount`
     needs them all."""
     now = utcnow()
-    mine = [b for b in _bids_of_caller_from(now, now) if b.side == bid_type and b.slot > now]
-    mine.sort(key=lambda b: (b.slot, -b.price_milli if bid_type == "buy" else b.price_milli, b.id))
+    mine = service.open_bids_of_side(_bids_of_caller_from(now, now), bid_type, now)
     start = (page - 1) * per_page
     return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
 
@@ -249,17 +249,8 @@ def delete_bid(body: Annotated[DeleteBody, Body()], idempotency_key: retries.Ide
 def bid_status():
     """Reads the markers of the slots from the next open one until one is not sealed (one GetItem,
     unless an operator sealed slots early; at most the bidding horizon's), then that slot's bids."""
-    store, now = bid_store(), utcnow()
-    last = now + timedelta(days=settings().bid_horizon_days)
-    slot = slots.next_unsealed_slot(now, local_zone(), last, lambda s: store.slot_state(s).sealed_at is not None)
-    open_bids = store.of_slot(slot) if slot is not None else []
-    if not open_bids:
-        return {"average_price": 0, "average_volume": 0, "participants": 0}
-    return {
-        "average_price": round(sum(b.price_milli for b in open_bids) / len(open_bids) / 1000, 3),
-        "average_volume": round(sum(b.volume_wh for b in open_bids) / len(open_bids) / 1000, 3),
-        "participants": len({b.user_id for b in open_bids}),
-    }
+    horizon = timedelta(days=settings().bid_horizon_days)
+    return bid_statistics(service.next_open_book(bid_store(), utcnow(), local_zone(), horizon))
 
 
 @router.get(
@@ -295,14 +286,10 @@ def homepage():
     which hold the current slot's won bids unless all ten are of that slot or later; only then the
     current slot's bids too (one Query of its week's `by-user-week` partition, on the slot's key
     prefix). At most 11 items + the slot's bids, however long the caller's history."""
-    from etp.market.views import HOMEPAGE_WINS, delivering_now, won_in_slot, won_result
+    from etp.market.views import delivering_now, won_result
 
-    zone, caller, now = local_zone(), web.caller(router), utcnow()
-    current_slot = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    latest = bid_store().latest_won_of_user(caller.id, HOMEPAGE_WINS)
-    current = won_in_slot(latest, current_slot)
-    if current is None:
-        current = bid_store().of_user_in_slot(caller.id, current_slot)
+    zone = local_zone()
+    latest, current = service.homepage_bids(bid_store(), web.caller(router).id, utcnow(), zone)
     return {
         "buy": delivering_now(current, "buy"),
         "sell": delivering_now(current, "sell"),

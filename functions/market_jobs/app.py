@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from etp.clock import utcnow
 from etp.edge import jobs
 from etp.market import jobs as market_jobs
-from etp.market.slots import SLOT, BadLeave, Leave, leave
+from etp.market.slots import SLOT, BadLeave, Leave, early_leave
 from etp.settings import settings
 
 logger = Logger()
@@ -50,17 +50,8 @@ def slots_of(event: dict) -> tuple[str, list[datetime], datetime]:
 def early_of(event: dict, job: str) -> Leave | None:
     """The event's `early`, `operator` and `reason`: an operator's leave to seal or clear a slot before
     its gate, or None; raises BadJobEvent (early without who or why, or who and why without early)."""
-    early = event.get("early")
-    if early is None or early is False:
-        if any(event.get(name) is not None for name in ("operator", "reason")):
-            raise jobs.BadJobEvent("operator, reason: only with early")
-        return None
-    if early is not True:
-        raise jobs.BadJobEvent("early: true or false")
-    if job not in ("seal", "clear"):
-        raise jobs.BadJobEvent("early: only for seal and clear")
     try:
-        return leave(event.get("operator"), event.get("reason"))
+        return early_leave(job, event.get("early"), event.get("operator"), event.get("reason"))
     except BadLeave as error:
         raise jobs.BadJobEvent(str(error)) from None
 

@@ -3,6 +3,7 @@ contract's words, and a store conflict kept as the cause."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -116,3 +117,38 @@ def test_a_sealed_slot_refuses_bids_in_the_contracts_closed_words_whatever_the_c
             step()
         assert str(refused.value) == words and isinstance(refused.value.__cause__, SlotSealed)
     assert book.bids == {bid.id: bid, elsewhere.id: elsewhere}, "nothing changed"
+
+
+def _bid(bid_id: str, side: str, slot: datetime, price_milli: int, user_id: str = "u1") -> StoredBid:
+    return StoredBid(bid_id, user_id, "A_BEMS", side, slot, 1000, price_milli, SUBMITTED, NOW, 0)
+
+
+def test_open_bids_of_a_side_come_by_slot_then_in_merit_order():
+    later = SLOT + timedelta(hours=1)
+    mine = [
+        _bid("d", "buy", later, 9000),
+        _bid("c", "buy", SLOT, 1000),
+        _bid("b", "buy", SLOT, 5000),
+        _bid("a", "buy", SLOT, 5000),
+        _bid("s", "sell", SLOT, 1000),
+        _bid("old", "buy", NOW, 9000),  # started: no longer listed
+    ]
+    assert [b.id for b in service.open_bids_of_side(mine, "buy", NOW)] == ["a", "b", "c", "d"]
+    sells = [_bid("y", "sell", SLOT, 3000), _bid("x", "sell", SLOT, 3000), _bid("z", "sell", SLOT, 1000)]
+    assert [b.id for b in service.open_bids_of_side(sells, "sell", NOW)] == ["z", "x", "y"]
+
+
+def test_the_next_open_book_skips_slots_sealed_early():
+    from etp.market.slots import SlotState
+
+    class Slots:
+        def slot_state(self, slot: datetime) -> SlotState:
+            return SlotState(sealed_at=NOW) if slot == NOW + timedelta(hours=1) else SlotState()
+
+        def of_slot(self, slot: datetime) -> list[StoredBid]:
+            return [_bid(slot.isoformat(), "buy", slot, 1000)]
+
+    zone = ZoneInfo("UTC")
+    (bid,) = service.next_open_book(Slots(), NOW, zone, timedelta(days=1))
+    assert bid.slot == NOW + timedelta(hours=2)  # 01:00 is past its gate, 02:00 sealed early
+    assert service.next_open_book(Slots(), NOW, zone, timedelta(minutes=30)) == []

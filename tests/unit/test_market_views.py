@@ -4,7 +4,7 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etp.market.views import HOMEPAGE_WINS, newest_wins, won_in_slot
+from etp.market.bids import HOMEPAGE_WINS, newest_wins, won_in_slot
 
 KEY = st.builds(
     lambda hour, bid: f"2030-01-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z#{bid}",
@@ -55,3 +55,15 @@ def test_a_list_shorter_than_the_homepage_s_count_holds_every_win():
 def test_a_full_list_of_this_slot_and_later_may_leave_some_of_this_slot_s_wins_out():
     assert won_in_slot(won(1, *[0] * (HOMEPAGE_WINS - 1)), NOW) is None
     assert won_in_slot(won(*[1] * HOMEPAGE_WINS), NOW) is None
+
+
+def test_bid_statistics_are_means_over_the_slot_s_bids_and_distinct_participants():
+    from etp.market.views import bid_statistics
+
+    book = [
+        SimpleNamespace(price_milli=3000, volume_wh=1000, user_id="u1"),
+        SimpleNamespace(price_milli=4001, volume_wh=2500, user_id="u2"),
+        SimpleNamespace(price_milli=5000, volume_wh=500, user_id="u1"),
+    ]
+    assert bid_statistics(book) == {"average_price": 4.0, "average_volume": 1.333, "participants": 2}
+    assert bid_statistics([]) == {"average_price": 0, "average_volume": 0, "participants": 0}

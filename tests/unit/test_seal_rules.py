@@ -214,3 +214,19 @@ def test_the_slot_bidstatus_describes_is_the_first_one_not_sealed():
         slots.next_unsealed_slot(now, zone, SLOT + timedelta(hours=2), sealed_until(SLOT + timedelta(days=9))) is None
     )
     assert len(asked) == 3, "no further than the bidding horizon"
+
+
+def test_early_is_asked_for_explicitly_for_seal_and_clear_only_with_who_and_why():
+    assert slots.early_leave("deliver", None, None, None) is None
+    assert slots.early_leave("seal", False, None, None) is None
+    assert slots.early_leave("clear", True, "arn:x", " why ") == slots.Leave(by="arn:x", reason="why")
+    for job, early, by, reason in [
+        ("seal", None, "arn:x", None),  # who without early
+        ("seal", False, None, "why"),  # why without early
+        ("seal", "yes", "arn:x", "why"),  # early is a bool
+        ("settle", True, "arn:x", "why"),  # only seal and clear
+        ("seal", True, None, "why"),
+        ("clear", True, "arn:x", ""),
+    ]:
+        with pytest.raises(slots.BadLeave):
+            slots.early_leave(job, early, by, reason)

@@ -23,22 +23,17 @@ never shortens a delay.
 from collections.abc import Iterable
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
 from etp.accounts.attempts import Backoff, Counter, Record, Standing
-from etp.dynamo import aws_region, conditional
-from etp.settings import settings
+from etp.dynamo import TableModel, conditional, table_meta
 
 # A failure is counted within a few rounds however writers interleave: a round fails only when another
 # writer created or expired the record meanwhile.
 _ROUNDS = 4
 
 
-class LoginAttemptModel(Model):
-    class Meta:
-        table_name = settings().login_attempts_table
-        region = aws_region()
-        host: str | None = None
+class LoginAttemptModel(TableModel):
+    Meta = table_meta("login_attempts_table")
 
     key = UnicodeAttribute(hash_key=True)
     sort = UnicodeAttribute(range_key=True)

@@ -8,11 +8,9 @@ lists accounts with a Query instead of a Scan.
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from etp.accounts.users import AccountTaken, User, VersionConflict
-from etp.dynamo import aws_region, conditional
-from etp.settings import settings
+from etp.dynamo import TableModel, conditional, table_meta
 
 
 class _ById(GlobalSecondaryIndex["UserModel"]):
@@ -32,11 +30,8 @@ class _ByKind(GlobalSecondaryIndex["UserModel"]):
     account = UnicodeAttribute(range_key=True)
 
 
-class UserModel(Model):
-    class Meta:
-        table_name = settings().users_table
-        region = aws_region()
-        host: str | None = None  # None: botocore's resolution (AWS_ENDPOINT_URL, then AWS)
+class UserModel(TableModel):
+    Meta = table_meta("users_table")
 
     account = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute()

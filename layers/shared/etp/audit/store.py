@@ -12,13 +12,11 @@ from datetime import datetime, timedelta
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.audit import trail as audit
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region, conditional
-from etp.settings import settings
+from etp.dynamo import TableModel, conditional, table_meta
 
 PENDING = "pending"
 LEASE = timedelta(minutes=2)
@@ -33,11 +31,8 @@ class _Pending(GlobalSecondaryIndex["AuditModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class AuditModel(Model):
-    class Meta:
-        table_name = settings().audit_table
-        region = aws_region()
-        host: str | None = None
+class AuditModel(TableModel):
+    Meta = table_meta("audit_table")
 
     key = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()

@@ -6,7 +6,7 @@ For the target days of the last CATCH_UP days before today (so missed runs catch
   see etp.dr.rules for the baseline. The window ended before today began, so its readings are in.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ def close(store: DrStore, readings: Readings, now: datetime, zone: ZoneInfo) -> 
     for offer in store.of_days(first, last):
         if offer.status == dr.OFFERED:
             try:
-                store.decide([(offer, replace(offer, status=dr.DECLINED, result=False))], now)
+                store.decide([(offer, dr.declined(offer))], now)
             except dr.DrConflict:
                 continue  # decided meanwhile
             report.declined += 1

@@ -4,6 +4,8 @@
 - An aggregator accepts offers for a window [start, end) that lies within their (one) target day and
   has not started yet; all the listed offers or none (unknown, decided or other-day offers refuse
   the whole request).
+- A BEMS sees its own offers, an aggregator everyone's; every list is ordered by target day, window
+  start (the offer time until accepted), offer time and id.
 - At 00:10 local, offers of days that have passed without acceptance become `result: false`.
 - Baseline: for each moment of the window, the mean metered net load (kW, the Demand readings'
   grid power: import positive) at the same local time of day over the previous seven days
@@ -14,13 +16,14 @@
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from etp.clock import FIRST_SUPPORTED_DAY, LAST_SUPPORTED_DAY, day_bounds, supported_day
-from etp.market.bids import BidRejected, thousandths
 from etp.meters.readings import energy_kwh
+from etp.numbers import BadNumber, thousandths
 
 CUTOFF = time(10, 30)
 BASELINE_DAYS = 7
@@ -85,7 +88,7 @@ def offer_amounts(volume: object, price: object) -> tuple[int, int]:
     """(W, milli-NT$) of a BEMS offer: finite, positive JSON numbers, ≤ 3 decimals, within sane maxima."""
     try:
         return thousandths("volume", volume, MAX_KW), thousandths("price", price, MAX_PRICE)
-    except BidRejected as why:
+    except BadNumber as why:
         raise DrRejected(str(why)) from None
 
 
@@ -109,6 +112,19 @@ def parse_iso_dt(text: object, name: str, zone: ZoneInfo) -> datetime:
     if not supported_day(local.date()):  # year 1 or 9999 cannot be moved to UTC
         raise DrRejected(f"{name}: not between {FIRST_SUPPORTED_DAY} and {LAST_SUPPORTED_DAY}")
     return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def parse_uuids(value: object, name: str, limit: int) -> list[str]:
+    """A list of 1..limit UUIDs, in canonical form."""
+    if not isinstance(value, list) or not 1 <= len(value) <= limit:
+        raise DrRejected(f"{name}: a list of 1 to {limit} uuids")
+    ids = []
+    for item in value:
+        try:
+            ids.append(str(UUID(item)))
+        except (AttributeError, TypeError, ValueError):
+            raise DrRejected(f"{name}: {item!r} is not a uuid") from None
+    return ids
 
 
 def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo) -> None:
@@ -137,6 +153,29 @@ def check_acceptance(
     if start < now:
         raise DrRejected("start_time: the window has already started")
     return day
+
+
+def visible_to(offer: DrOffer, user_id: str, is_aggregator: bool) -> bool:
+    """An aggregator sees every offer, a BEMS its own."""
+    return is_aggregator or offer.user_id == user_id
+
+
+def ordered(offers: Iterable[DrOffer]) -> list[DrOffer]:
+    """Offers as every list shows them: by target day, then window start (the offer time until
+    accepted), offer time and id."""
+    return sorted(offers, key=lambda o: (o.day, o.start or o.offered_at, o.offered_at, o.id))
+
+
+def accepted(offer: DrOffer, acceptor_id: str, acceptor: str, start: datetime, end: datetime) -> DrOffer:
+    """The offer once an aggregator (`acceptor_id`, account `acceptor`) accepted it for [start, end)."""
+    return replace(
+        offer, status=ACCEPTED, result=True, acceptor_id=acceptor_id, acceptor=acceptor, start=start, end=end
+    )
+
+
+def declined(offer: DrOffer) -> DrOffer:
+    """The offer once its target day passed without acceptance."""
+    return replace(offer, status=DECLINED, result=False)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

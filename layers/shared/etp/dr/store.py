@@ -15,13 +15,11 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dr.rules import ACCEPTED, RATED, DrConflict, DrOffer
-from etp.dynamo import aws_region, conditional
-from etp.settings import settings
+from etp.dynamo import TableModel, conditional, table_meta
 
 
 class _ByUser(GlobalSecondaryIndex["DrModel"]):
@@ -42,11 +40,8 @@ class _ByMonth(GlobalSecondaryIndex["DrModel"]):
     day_key = UnicodeAttribute(range_key=True)
 
 
-class DrModel(Model):
-    class Meta:
-        table_name = settings().dr_table
-        region = aws_region()
-        host: str | None = None
+class DrModel(TableModel):
+    Meta = table_meta("dr_table")
 
     id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()

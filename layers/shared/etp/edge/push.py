@@ -16,11 +16,10 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from etp.accounts.users import User
 from etp.clock import to_utc_iso, utcnow
-from etp.dynamo import aws_region, conditional
+from etp.dynamo import TableModel, aws_region, conditional, table_meta
 from etp.settings import settings
 
 CONNECTION_LIFETIME = timedelta(hours=2)  # API Gateway closes a WebSocket after two hours
@@ -39,11 +38,8 @@ class _ByKind(GlobalSecondaryIndex["ConnectionModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
-class ConnectionModel(Model):
-    class Meta:
-        table_name = settings().connections_table
-        region = aws_region()
-        host: str | None = None
+class ConnectionModel(TableModel):
+    Meta = table_meta("connections_table")
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()

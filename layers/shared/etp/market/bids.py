@@ -6,20 +6,25 @@ H-1:40) and within the bidding horizon (it starts at most `horizon` after now); 
 must be finite, positive and within sane maxima.
 """
 
-import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import slots
+from etp.numbers import BadNumber, thousandths
 
 SUBMITTED, SEALED, WON, LOST = "投標中", "已投標", "已得標", "未得標"
 DELIVERING, SETTLING, SETTLED = "執行中", "結算中", "已結算"
 STATUSES = (SUBMITTED, SEALED, WON, LOST, DELIVERING, SETTLING, SETTLED)
+# A won bid keeps winning as it moves on through delivery and settlement.
+WON_STATUSES = (WON, DELIVERING, SETTLING, SETTLED)
 SIDES = ("buy", "sell")
 
 MAX_VOLUME_KWH = 10_000  # 10 MWh in one hour: beyond any building on this market
 MAX_PRICE_NTD = 100  # NT$/kWh: ~30x the grid tariff
+# How many won bids a user's latest-wins list holds (the home page shows them), newest first.
+HOMEPAGE_WINS = 10
 
 
 class BidRejected(Exception):
@@ -50,18 +55,6 @@ class Offer:
     price_milli: int
 
 
-def thousandths(name: str, value: object, maximum: int) -> int:
-    """A positive JSON number with at most 3 decimals, as an integer number of thousandths."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BidRejected(f"{name} must be a number")
-    if not math.isfinite(value) or value <= 0 or value > maximum:
-        raise BidRejected(f"{name} must be greater than 0 and at most {maximum}")
-    thousandths = round(value * 1000)
-    if thousandths < 1 or abs(value * 1000 - thousandths) > 1e-6 * max(1, thousandths):
-        raise BidRejected(f"{name} has more than 3 decimals")
-    return thousandths
-
-
 def offer(
     *,
     bid_type: object,
@@ -86,12 +79,11 @@ def offer(
         raise BidRejected(BIDDING_CLOSED)
     if start - now > horizon:
         raise BidRejected(f"start_time: the slot is more than {horizon.days} days ahead (the bidding horizon)")
-    return Offer(
-        side=str(bid_type),
-        slot_start=start,
-        volume_wh=thousandths("value", value, MAX_VOLUME_KWH),
-        price_milli=thousandths("price", price, MAX_PRICE_NTD),
-    )
+    try:
+        volume_wh, price_milli = thousandths("value", value, MAX_VOLUME_KWH), thousandths("price", price, MAX_PRICE_NTD)
+    except BadNumber as why:
+        raise BidRejected(str(why)) from None
+    return Offer(side=str(bid_type), slot_start=start, volume_wh=volume_wh, price_milli=price_milli)
 
 
 @dataclass(frozen=True)
@@ -123,3 +115,18 @@ class StoredBid:
     seal_tx: str | None = None  # audit-trail transaction of the slot's sealed bids
     clear_tx: str | None = None  # ... and of its clearing result
     counted: bool = True  # in its slot's bid count (False: written before the count existed)
+
+
+def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
+    """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
+    sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
+    return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]
+
+
+def won_in_slot(latest: list[StoredBid], slot: datetime) -> list[StoredBid] | None:
+    """A user's won bids of `slot`, from its latest won bids (newest slot first, at most
+    HOMEPAGE_WINS): all of them are there unless the list is full and reaches no older slot; then
+    None (more may be left out)."""
+    if len(latest) >= HOMEPAGE_WINS and latest[-1].slot >= slot:
+        return None
+    return [b for b in latest if b.slot == slot]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import accumulate
 from operator import attrgetter
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 SIDES = ("buy", "sell")
 WH_PER_KWH = 1000
@@ -131,11 +131,31 @@ def _zero_fills(bids: list[Bid]) -> dict[str, int]:
     return fills
 
 
-def _priority_orders(by_id: list[Bid]) -> tuple[list[Bid], list[Bid]]:
-    """Buys highest price first, sells lowest first. The sorts are stable (reverse=True too) and the input is
-    in id order, so equal prices stay in id order: two cheap integer-key sorts instead of tuple keys."""
+class Ranked(Protocol):
+    """What a bid's place in the merit order depends on (a clearing Bid, a StoredBid)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def price_milli(self) -> int: ...
+
+
+def merit_order[B: Ranked](bids: Iterable[B]) -> tuple[list[B], list[B]]:
+    """(buys, sells) in priority order: buys highest price first, sells lowest first, equal prices by
+    bid id. The sorts are stable (reverse=True too) and follow a sort by id, so equal prices stay in id
+    order: two cheap integer-key sorts instead of tuple keys (the id sort is linear on bids already in
+    id order)."""
+    by_id = sorted(bids, key=_ID)
     buys = sorted((bid for bid in by_id if bid.side == "buy"), key=_PRICE, reverse=True)
     sells = sorted((bid for bid in by_id if bid.side == "sell"), key=_PRICE)
+    return buys, sells
+
+
+def _priority_orders(by_id: list[Bid]) -> tuple[list[Bid], list[Bid]]:
+    """The merit order of a slot's bids; ValueError when a participant has both a buy and a sell."""
+    buys, sells = merit_order(by_id)
     both = {bid.participant for bid in buys} & {bid.participant for bid in sells}
     if both:
         raise ValueError(f"participants with both a buy and a sell in the slot: {sorted(both)}")

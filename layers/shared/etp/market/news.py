@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.models import Model
 
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region
-from etp.settings import settings
+from etp.dynamo import TableModel, table_meta
 
 FEED = "news"
 MAX_CONTENT = 2000
@@ -23,11 +21,8 @@ class NewsItem:
     content: str
 
 
-class NewsModel(Model):
-    class Meta:
-        table_name = settings().news_table
-        region = aws_region()
-        host: str | None = None
+class NewsModel(TableModel):
+    Meta = table_meta("news_table")
 
     feed = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

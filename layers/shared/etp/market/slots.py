@@ -49,6 +49,24 @@ def leave(by: object, reason: object) -> Leave:
     return Leave(by=by.strip(), reason=reason.strip())
 
 
+EARLY_JOBS = ("seal", "clear")  # the steps an operator may run before the slot's gate
+
+
+def early_leave(job: str, early: object, operator: object, reason: object) -> Leave | None:
+    """What an operator asked for `job`: None without `early` (then with neither operator nor reason),
+    else their Leave; BadLeave unless `early` is true or false, the job one of EARLY_JOBS and the
+    leave valid (`leave`)."""
+    if early is None or early is False:
+        if operator is not None or reason is not None:
+            raise BadLeave("operator, reason: only with early")
+        return None
+    if early is not True:
+        raise BadLeave("early: true or false")
+    if job not in EARLY_JOBS:
+        raise BadLeave("early: only for seal and clear")
+    return leave(operator, reason)
+
+
 @dataclass(frozen=True)
 class SlotState:
     """What a slot's marker in the bids table records (no marker: neither sealed nor cleared, no bid

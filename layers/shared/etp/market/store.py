@@ -43,16 +43,13 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import aws_region, conditional, failed_conditions, lost_a_race, retry_races
-from etp.market.bids import SUBMITTED, BidConflict, BidPair, SlotSealed, StoredBid
+from etp.dynamo import TableModel, conditional, failed_conditions, lost_a_race, retry_races, table_meta
+from etp.market.bids import SUBMITTED, WON_STATUSES, BidConflict, BidPair, SlotSealed, StoredBid, newest_wins
 from etp.market.slots import Leave, SlotState
-from etp.market.views import WON_STATUSES, newest_wins
 from etp.retention import GUARDS_KEPT, MARKERS_KEPT, expires_at
-from etp.settings import settings
 
 
 class _PairAttribute(MapAttribute):
@@ -81,11 +78,8 @@ class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
     slot_key = UnicodeAttribute(range_key=True)
 
 
-class BidModel(Model):
-    class Meta:
-        table_name = settings().bids_table
-        region = aws_region()
-        host: str | None = None
+class BidModel(TableModel):
+    Meta = table_meta("bids_table")
 
     id = UnicodeAttribute(hash_key=True)
     # bid items

@@ -1,21 +1,22 @@
 """What /matchresult and /homepage show of a user's bids. Pure logic."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from etp.market import bids, slots
-
-# A won bid keeps winning as it moves on through delivery and settlement.
-WON_STATUSES = (bids.WON, bids.DELIVERING, bids.SETTLING, bids.SETTLED)
-# How many won bids the home page shows, newest first.
-HOMEPAGE_WINS = 10
+from etp.market.bids import WON_STATUSES
 
 
-def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:
-    """A user's latest-wins list once the bids `won` join it (all as index keys `<slot>#<id>`, which
-    sort by slot): its HOMEPAGE_WINS newest, newest first, each once."""
-    return sorted(set(listed) | set(won), reverse=True)[:HOMEPAGE_WINS]
+def bid_statistics(book: list) -> dict:
+    """/bidstatus of a slot's bids: their mean price (NT$/kWh) and volume (kWh), and how many take part."""
+    if not book:
+        return {"average_price": 0, "average_volume": 0, "participants": 0}
+    return {
+        "average_price": round(sum(b.price_milli for b in book) / len(book) / 1000, 3),
+        "average_volume": round(sum(b.volume_wh for b in book) / len(book) / 1000, 3),
+        "participants": len({b.user_id for b in book}),
+    }
 
 
 def match_window_start(now: datetime, zone: ZoneInfo) -> datetime:
@@ -78,15 +79,6 @@ def match_rows(bid, zone: ZoneInfo, counterpart: Callable[[str], tuple[str, str]
             }
         )
     return rows
-
-
-def won_in_slot(latest: list, slot: datetime) -> list | None:
-    """A user's won bids of `slot`, from its latest won bids (newest slot first, at most
-    HOMEPAGE_WINS): all of them are there unless the list is full and reaches no older slot; then
-    None (more may be left out)."""
-    if len(latest) >= HOMEPAGE_WINS and latest[-1].slot >= slot:
-        return None
-    return [b for b in latest if b.slot == slot]
 
 
 def delivering_now(current: list, side: str) -> dict:

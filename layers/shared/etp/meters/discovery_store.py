@@ -23,23 +23,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.models import Model
 
-from etp.dynamo import aws_region
+from etp.dynamo import TableModel, table_meta
 from etp.iota.trytes import ALPHABET
 from etp.meters.discovery import HASH_KEY, hour_of
-from etp.meters.readings_store import LedgerModel
 from etp.retention import hint_expires_at
-from etp.settings import settings
 
 BATCH_GET = 100
 
 
-class HintModel(Model):
-    class Meta:
-        table_name = settings().ledger_table
-        region = aws_region()
-        host: str | None = None
+class HintModel(TableModel):
+    Meta = table_meta("ledger_table")
 
     key = UnicodeAttribute(hash_key=True)
     items = UnicodeSetAttribute(null=True)
@@ -59,17 +53,8 @@ def _day_hours_key(day: str, tryte: str) -> str:
     return f"hours#{day}#{tryte}"
 
 
-def _bind() -> None:
-    """The ledger's table, wherever the ledger's model points (a CLI or a test may rebind it)."""
-    ledger, meta = LedgerModel.Meta, HintModel.Meta
-    if (meta.table_name, meta.host, meta.region) != (ledger.table_name, ledger.host, ledger.region):
-        meta.table_name, meta.host, meta.region = ledger.table_name, ledger.host, ledger.region
-        HintModel._connection = None
-
-
 class DynamoHints:
     def __init__(self) -> None:
-        _bind()
         self.items_read = 0
         self.items_written = 0
 

@@ -43,15 +43,13 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
-from etp.dynamo import aws_region, conditional, failed_conditions
+from etp.dynamo import TableModel, conditional, failed_conditions, table_meta
 from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
 from etp.meters.rollups_store import DynamoRollups
-from etp.settings import settings
 
 
 class _ByUserHour(GlobalSecondaryIndex["ReadingModel"]):
@@ -74,11 +72,8 @@ class QuarantineEvent(MapAttribute):
     reason = UnicodeAttribute(null=True)
 
 
-class ReadingModel(Model):
-    class Meta:
-        table_name = settings().readings_table
-        region = aws_region()
-        host: str | None = None
+class ReadingModel(TableModel):
+    Meta = table_meta("readings_table")
 
     id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
@@ -100,11 +95,8 @@ class ReadingModel(Model):
     by_user_hour = _ByUserHour()
 
 
-class LedgerModel(Model):
-    class Meta:
-        table_name = settings().ledger_table
-        region = aws_region()
-        host: str | None = None
+class LedgerModel(TableModel):
+    Meta = table_meta("ledger_table")
 
     key = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute(null=True)

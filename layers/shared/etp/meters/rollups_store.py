@@ -15,23 +15,18 @@ from datetime import date
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.models import Model
 
-from etp.dynamo import aws_region
+from etp.dynamo import TableModel, table_meta
 from etp.meters import rollups
-from etp.settings import settings
 
 MIGRATIONS = "#migrations"
 BACKFILL_MARK = "rollups-v1"
 
 
-class RollupModel(Model):
+class RollupModel(TableModel):
     """The keys only: the bucket attributes are dynamic and written through the low-level client."""
 
-    class Meta:
-        table_name = settings().rollups_table
-        region = aws_region()
-        host: str | None = None
+    Meta = table_meta("rollups_table")
 
     user_id = UnicodeAttribute(hash_key=True)
     day = UnicodeAttribute(range_key=True)

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from etp.dynamo import aws_region, conditional
+from etp.dynamo import TableModel, conditional, table_meta
 from etp.meters.registry import DEFAULT_RATED_KW, Meter
-from etp.settings import settings
 
 
 class MeterExists(Exception):
@@ -41,11 +39,8 @@ class _ByKind(GlobalSecondaryIndex["MeterModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
-class MeterModel(Model):
-    class Meta:
-        table_name = settings().meters_table
-        region = aws_region()
-        host: str | None = None
+class MeterModel(TableModel):
+    Meta = table_meta("meters_table")
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="meter")
@@ -133,11 +128,8 @@ class _ByDay(GlobalSecondaryIndex["AddressModel"]):
     meter_id = UnicodeAttribute(range_key=True)
 
 
-class AddressModel(Model):
-    class Meta:
-        table_name = settings().addresses_table
-        region = aws_region()
-        host: str | None = None
+class AddressModel(TableModel):
+    Meta = table_meta("addresses_table")
 
     address = UnicodeAttribute(hash_key=True)
     meter_id = UnicodeAttribute()
