@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from etp.market.slots import MAX_REASON
+from etp.market.slots import MAX_REASON, BadLeave, early_leave
 from etp_admin.cli.common import SLOT_HELP, Command, CommandError, Group, arg, operator, print_json
 from etp_admin.stack import Stack
 
@@ -20,21 +20,27 @@ JOBS = {
 }
 
 
+# the job's rule (etp.market.slots.early_leave) in the command line's words
+_REFUSALS = {
+    "unasked": "--reason is for --early (a seal or clear before the slot's gate)",
+    "job": "--early is for seal and clear",
+    "reason": f"--early needs --reason: say why, in 1 to {MAX_REASON} characters",
+}
+
+
 def _early(stack: Stack, args: argparse.Namespace) -> dict[str, object]:
     """The event's leave for an early seal or clear: `early`, the operator (the caller's AWS identity)
     and the reason, which --early requires; nothing without --early. CommandError before anything
     is invoked."""
-    if not args.early:
-        if args.reason is not None:
-            raise CommandError("--reason is for --early (a seal or clear before the slot's gate)")
+    early = True if args.early else None
+    try:
+        leave = early_leave(args.job, early, operator(stack) if early else None, args.reason)
+    except BadLeave as bad:
+        raise CommandError(_REFUSALS.get(bad.part, str(bad))) from None
+    if leave is None:
         return {}
-    if args.job not in ("seal", "clear"):
-        raise CommandError("--early is for seal and clear")
-    reason = (args.reason or "").strip()
-    if not 1 <= len(reason) <= MAX_REASON:
-        raise CommandError(f"--early needs --reason: say why, in 1 to {MAX_REASON} characters")
     # the job logs who and why, and records both on the slot and in its audit record
-    return {"early": True, "operator": operator(stack), "reason": reason}
+    return {"early": True, "operator": leave.by, "reason": leave.reason}
 
 
 def run(stack: Stack, args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from etp.clock import local_zone, to_utc_iso
 from etp.market.bids import StoredBid
+from etp.market.clearing import merit_order
 from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
 from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, slot_time
@@ -40,10 +41,8 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
 def _book(slot: datetime) -> dict:
     """A slot's bids, buys then sells, each in priority order, and its clearing (None until cleared, or
     when nothing crossed): kWh, NT$/kWh and NT$, as the API answers them."""
-    book = sorted(
-        DynamoBidStore().of_slot(slot),
-        key=lambda b: (b.side, -b.price_milli if b.side == "buy" else b.price_milli, b.id),
-    )
+    buys, sells = merit_order(DynamoBidStore().of_slot(slot))
+    book = buys + sells
     cleared = outcome(book)
     return {
         "slot": to_utc_iso(slot),

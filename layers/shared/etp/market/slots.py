@@ -27,7 +27,13 @@ MAX_REASON = 500  # characters of an operator's reason
 
 
 class BadLeave(ValueError):
-    """An early seal or clear asked for without saying who asks, or why."""
+    """An early seal or clear asked for without saying who asks, or why. `part`: what is wrong (`early`,
+    `job`, `operator`, `reason`, or `unasked`: an operator or reason without early), so that a caller
+    can say it in its own words."""
+
+    def __init__(self, message: str, part: str) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,9 @@ def leave(by: object, reason: object) -> Leave:
     """A Leave from an operator's identity and reason (1 to MAX_REASON characters, trimmed); BadLeave
     when either is missing or empty, or the reason is too long."""
     if not isinstance(by, str) or not by.strip() or len(by) > 2048:
-        raise BadLeave("operator: the identity of who asks (an ARN), required with early")
+        raise BadLeave("operator: the identity of who asks (an ARN), required with early", "operator")
     if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= MAX_REASON:
-        raise BadLeave(f"reason: why, in 1 to {MAX_REASON} characters, required with early")
+        raise BadLeave(f"reason: why, in 1 to {MAX_REASON} characters, required with early", "reason")
     return Leave(by=by.strip(), reason=reason.strip())
 
 
@@ -58,12 +64,12 @@ def early_leave(job: str, early: object, operator: object, reason: object) -> Le
     leave valid (`leave`)."""
     if early is None or early is False:
         if operator is not None or reason is not None:
-            raise BadLeave("operator, reason: only with early")
+            raise BadLeave("operator, reason: only with early", "unasked")
         return None
     if early is not True:
-        raise BadLeave("early: true or false")
+        raise BadLeave("early: true or false", "early")
     if job not in EARLY_JOBS:
-        raise BadLeave("early: only for seal and clear")
+        raise BadLeave("early: only for seal and clear", "job")
     return leave(operator, reason)
 
 
