@@ -99,6 +99,7 @@ def _alarms(stack: Stack, alarms: dict[str, str]) -> list[dict]:
             "reason": alarm.get("StateReason", ""),
         }
         for alarm in found
+        if alarm.get("StateValue") == "ALARM"  # AWS filters by both; some emulators by the names only
     ]
 
 
