@@ -43,6 +43,14 @@ class Drawn:
     lines: dict[str, Points] = field(default_factory=dict)
 
 
+def as_json(drawn: Drawn) -> dict:
+    """The file and the drawn lines as JSON: {"file": ..., "lines": {label: {"x": [...], "y": [...]}}}."""
+    return {
+        "file": str(drawn.path),
+        "lines": {label: {"x": list(x), "y": list(y)} for label, (x, y) in drawn.lines.items()},
+    }
+
+
 def steps(bids: Sequence[Step]) -> Points:
     """A merit-order curve as a post-step line: x the cumulative volume from 0, y each bid's price
     from where its volume starts (the last price repeated at the end, so the last step has a width)."""

@@ -15,7 +15,7 @@ from etp.settings import settings
 from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, say, slot_time
 from etp_admin.stack import Stack
 
-PLOT_HELP = "also draw the merit-order curves, Q*, p* and the pairs to this PNG file"
+PLOT_HELP = "also draw the merit-order curves, Q*, p* and the pairs to this PNG file (--json: and the lines drawn)"
 
 
 def show(stack: Stack, args: argparse.Namespace) -> None:
@@ -23,8 +23,8 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
     slot = slot_time(args.slot)
     buys, sells = merit_order(DynamoBidStore().of_slot(slot))
     document = _book(slot, buys, sells)
-    if args.plot:
-        plot(Path(args.plot), document, buys, sells)
+    if args.plot:  # the JSON shows what was drawn too
+        document["plot"] = plots_json(plot(Path(args.plot), document, buys, sells))
     if args.json:
         print_json(document)
         return
@@ -85,6 +85,12 @@ def _bid_json(bid: StoredBid) -> dict:
             for p in bid.pairs
         ],
     }
+
+
+def plots_json(drawn) -> dict:
+    from etp_admin import plots
+
+    return plots.as_json(drawn)
 
 
 def plot(path: Path, document: dict, buys: list[StoredBid], sells: list[StoredBid]):

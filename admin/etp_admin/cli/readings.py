@@ -139,11 +139,11 @@ def chart(stack: Stack, args: argparse.Namespace) -> None:
 
     day, records = _day_records(args)
     series = power_series(day, records)
-    plots.day_power(Path(args.plot), title=f"{args.account} {day} (local): power by type", series=series)
+    drawn = plots.day_power(Path(args.plot), title=f"{args.account} {day} (local): power by type", series=series)
     shown = sum(len(points) for points in series.values())
     say(f"{len(series)} series, {shown} points of {len(records)} readings drawn to {args.plot}")
     if args.json:
-        print_json({"day": str(day), "account": args.account, "plot": args.plot, "series": series})
+        print_json({"day": str(day), "account": args.account, "plot": plots.as_json(drawn)})
 
 
 def list_readings(stack: Stack, args: argparse.Namespace) -> None:
@@ -243,7 +243,11 @@ GROUP = Group(
                 arg("--account", required=True),
                 arg("--day", help="the local day, YYYY-MM-DD (default: today)"),
                 arg("--plot", required=True, metavar="FILE.png", help="the PNG file to write"),
-                arg("--json", action="store_true", help="also print the drawn series as one JSON document"),
+                arg(
+                    "--json",
+                    action="store_true",
+                    help="also print the lines drawn (local hour, kW) as one JSON document",
+                ),
             ),
         ),
         Command(
