@@ -119,7 +119,8 @@ def merit_order(
     axes.set_xlim(left=0)
     axes.set_ylim(bottom=0)
     axes.set_title(title + (f"\n{note}" if note else ""))
-    axes.legend(loc="best", fontsize="small")
+    if axes.get_lines():  # an empty book draws only its axes
+        axes.legend(loc="best", fontsize="small")
     return _save(plt, figure, axes, path)
 
 
