@@ -12,6 +12,7 @@ from etp.market.clearing import merit_order
 from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
 from etp.settings import settings
+from etp_admin import plots  # matplotlib itself only once something is drawn
 from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, say, slot_time
 from etp_admin.stack import Stack
 
@@ -24,7 +25,7 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
     buys, sells = merit_order(DynamoBidStore().of_slot(slot))
     document = _book(slot, buys, sells)
     if args.plot:  # the JSON shows what was drawn too
-        document["plot"] = plots_json(plot(Path(args.plot), document, buys, sells))
+        document["plot"] = plots.as_json(plot(Path(args.plot), document, buys, sells))
     if args.json:
         print_json(document)
         return
@@ -87,17 +88,9 @@ def _bid_json(bid: StoredBid) -> dict:
     }
 
 
-def plots_json(drawn) -> dict:
-    from etp_admin import plots
-
-    return plots.as_json(drawn)
-
-
-def plot(path: Path, document: dict, buys: list[StoredBid], sells: list[StoredBid]):
+def plot(path: Path, document: dict, buys: list[StoredBid], sells: list[StoredBid]) -> plots.Drawn:
     """Draw the book as the auction sees it (etp_admin.plots.merit_order): the steps in merit order, the
     slot's clearing, or, before it is cleared, what clearing.clear would make of the bids now."""
-    from etp_admin import plots
-
     cleared, note = document["cleared"], ""
     if cleared is not None:
         point: tuple[float, float] | None = (cleared["volume_kwh"], cleared["price"])
@@ -121,11 +114,11 @@ def plot(path: Path, document: dict, buys: list[StoredBid], sells: list[StoredBi
     return drawn
 
 
-def _preview(buys: list[StoredBid], sells: list[StoredBid]):
+def _preview(
+    buys: list[StoredBid], sells: list[StoredBid]
+) -> tuple[tuple[float, float] | None, list[plots.Match], str]:
     """(Q*, p*), the pairs and a note: the slot is not cleared, so what the auction would make of
     its bids now, by clearing.clear with this CLI's CLEARING_K (the stack's may differ)."""
-    from etp_admin import plots
-
     try:
         book = [
             clearing.Bid(b.id, b.user_id, b.side, b.volume_wh, b.price_milli)  # type: ignore[arg-type]

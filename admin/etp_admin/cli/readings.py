@@ -18,6 +18,7 @@ from etp.meters.readings_store import (
     backfill_hour_keys,
     backfill_rollups,
 )
+from etp_admin import plots  # matplotlib itself only once something is drawn
 from etp_admin.cli.common import (
     JSON,
     JSON_ALREADY,
@@ -135,8 +136,6 @@ def power_series(day: date, records: list[ReadingRecord]) -> dict[str, list[tupl
 
 def chart(stack: Stack, args: argparse.Namespace) -> None:
     """Draw a building's power of one local day by type to a PNG (etp_admin.plots.day_power)."""
-    from etp_admin import plots
-
     day, records = _day_records(args)
     series = power_series(day, records)
     drawn = plots.day_power(Path(args.plot), title=f"{args.account} {day} (local): power by type", series=series)
