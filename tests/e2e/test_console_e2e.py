@@ -18,10 +18,19 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_status_shows_one_screen(deployment):
     admin(deployment, "jobs", "run", "tracker")  # a run completes: status shows it
-    shown = json.loads(admin(deployment, "status", "--json"))
+    stack = deployment.stack
+    alarm = stack.client("cloudformation").describe_stack_resource(
+        StackName=stack.name, LogicalResourceId="SlotIndexLagAlarm"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    cloudwatch = stack.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e: the console")
+    try:
+        shown = json.loads(admin(deployment, "status", "--json"))
+    finally:
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e: done")
     assert shown["tracker"] is not None and "error" not in shown["tracker"], shown["tracker"]
     assert {"started_at", "duration_ms", "stored", "rejected"} <= set(shown["tracker"])
-    assert isinstance(shown["alarms"], list), shown["alarms"]
+    assert [(a["alarm"], a["reason"]) for a in shown["alarms"]] == [("SlotIndexLagAlarm", "e2e: the console")]
     queues = shown["dead_letter_queues"]
     assert [q["queue"] for q in queues] == ["JobsDeadLetterQueue"] and queues[0]["messages"] >= 0, queues
     assert shown["audit_outbox"]["pending"] >= 0, shown["audit_outbox"]
