@@ -1,14 +1,16 @@
 """Scheduled every 5 minutes: pull new meter readings from the IOTA node (see etp.meters.tracker).
 
-Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time.
+Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time. A run that completes
+notes itself (etp.meters.last_run: when, how long, its report) for `etp-admin status`.
 """
 
+import time
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from etp.clock import local_zone
+from etp.clock import local_zone, utcnow
 from etp.edge import jobs, secrets
 from etp.settings import settings
 
@@ -37,8 +39,10 @@ def build_tracker():
 @jobs.scheduled_job("tracker")
 def lambda_handler(event: dict) -> dict:
     from etp.iota.node import IotaNodeError
+    from etp.meters import last_run
 
     now = jobs.job_time(event)
+    started_at, clock = utcnow(), time.monotonic()
     try:
         report = build_tracker().run(now)
     except IotaNodeError as problem:
@@ -50,5 +54,6 @@ def lambda_handler(event: dict) -> dict:
     for reason, count in report.rejected.items():
         with single_metric(name="ReadingsRejected", unit=MetricUnit.Count, value=count) as metric:
             metric.add_dimension(name="reason", value=reason)
+    last_run.record(report.as_dict(), started_at, time.monotonic() - clock)  # for `etp-admin status`
     logger.info("tracker run", extra=report.as_dict())
     return {"status": "ok", **report.as_dict()}

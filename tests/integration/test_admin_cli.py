@@ -269,8 +269,9 @@ def test_news_publish_and_market_show(stack, capsys):
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return action.choices
+    """A parser's subcommands; none for a command of no group (status)."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return actions[0].choices if actions else {}
 
 
 def test_every_list_and_show_takes_json():
@@ -281,6 +282,8 @@ def test_every_list_and_show_takes_json():
                 found.append(f"{group} {name}")
                 assert "--json" in command._option_string_actions, found[-1]
     assert len(found) == 6, found
+    status = _subcommands(cli.build_parser())["status"]
+    assert "--json" in status._option_string_actions and not _subcommands(status), "a command of its own"
 
 
 def test_market_backfill_indexes_keys_older_bids_once(stack, capsys, monkeypatch):

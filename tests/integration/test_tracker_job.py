@@ -67,6 +67,25 @@ def test_the_job_stores_new_readings_once(node, meter):
     assert LedgerModel.get(f"tx#{bad}").reason == "field is not the meter owner's account"
 
 
+def test_a_completed_run_notes_itself_for_the_status_and_a_failed_one_does_not(node, meter, environment):
+    from etp.meters import last_run
+
+    assert last_run.last() is None
+    publish(node, meter, demand_payload(TAKEN))
+    answer = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
+    noted = present(last_run.last())
+    assert noted["started_at"] == "2030-01-01T01:10:00Z" and noted["duration_ms"] >= 0, (
+        "the wall clock, not the run as of"
+    )
+    assert {k: noted[k] for k in ("now", "stored", "rejected", "fetched")} == {
+        k: answer[k] for k in ("now", "stored", "rejected", "fetched")
+    }
+    environment(IOTA_NODE_URL="http://127.0.0.1:9")
+    with pytest.raises(NodeUnavailable):
+        tracker_function.lambda_handler({"now": "2026-11-25T10:10:00Z"}, FakeLambdaContext())
+    assert last_run.last() == noted, "a failed run leaves the last completed one"
+
+
 def test_a_node_that_is_down_fails_the_run_and_writes_nothing(meter, node, environment):
     publish(node, meter, demand_payload(TAKEN))
     environment(IOTA_NODE_URL="http://127.0.0.1:9")

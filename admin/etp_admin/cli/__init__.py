@@ -1,10 +1,11 @@
 """etp-admin: the operator's command line for a deployed stack.
 
     etp-admin [--env local|localstack|dev|prod] [--stack NAME] [--region R] [--endpoint-url URL] GROUP COMMAND
+    etp-admin [...] status
 
 Each command group is a module of this package with a table of its commands (`GROUP`); a command is
-a function taking (stack, args). Passwords are read from a prompt or, with --password-stdin, from
-standard input: never from argv.
+a function taking (stack, args); a command of no group (`COMMANDS`: status) stands beside the groups.
+Passwords are read from a prompt or, with --password-stdin, from standard input: never from argv.
 """
 
 import argparse
@@ -12,7 +13,7 @@ import os
 import sys
 
 from etp_admin import stack as stacks
-from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, news, readings, simulate
+from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, news, readings, simulate, status
 from etp_admin.cli.common import Command, CommandError, Group
 
 GROUPS: tuple[Group, ...] = (
@@ -27,6 +28,8 @@ GROUPS: tuple[Group, ...] = (
     demo.GROUP,
     simulate.GROUP,
 )
+# commands of no group: `etp-admin status`
+COMMANDS: tuple[Command, ...] = (status.COMMAND,)
 
 
 def _add_command(commands: argparse._SubParsersAction, command: Command) -> None:
@@ -47,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands = groups.add_parser(group.name, help=group.help).add_subparsers(dest="command", required=True)
         for command in group.commands:
             _add_command(commands, command)
+    for command in COMMANDS:
+        _add_command(groups, command)
     return parser
 
 

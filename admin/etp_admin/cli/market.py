@@ -1,21 +1,31 @@
-"""etp-admin market: a slot's order book and clearing, and the bids' migrations."""
+"""etp-admin market: a slot's order book and clearing (and its picture), and the bids' migrations."""
 
 import argparse
 import json
 from datetime import datetime
+from pathlib import Path
 
 from etp.clock import local_zone, to_utc_iso
+from etp.market import clearing
 from etp.market.bids import StoredBid
 from etp.market.clearing import merit_order
 from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
-from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, slot_time
+from etp.settings import settings
+from etp_admin import plots  # matplotlib itself only once something is drawn
+from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, say, slot_time
 from etp_admin.stack import Stack
+
+PLOT_HELP = "also draw the merit-order curves, Q*, p* and the pairs to this PNG file (--json: and the lines drawn)"
 
 
 def show(stack: Stack, args: argparse.Namespace) -> None:
     """A slot's order book, clearing and statuses, as an operator needs to see them."""
-    document = _book(slot_time(args.slot))
+    slot = slot_time(args.slot)
+    buys, sells = merit_order(DynamoBidStore().of_slot(slot))
+    document = _book(slot, buys, sells)
+    if args.plot:  # the JSON shows what was drawn too
+        document["plot"] = plots.as_json(plot(Path(args.plot), document, buys, sells))
     if args.json:
         print_json(document)
         return
@@ -38,10 +48,9 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
     print(f"Q* = {cleared['volume_kwh']:g} kWh   p* = {cleared['price']:g} NT$/kWh")
 
 
-def _book(slot: datetime) -> dict:
-    """A slot's bids, buys then sells, each in priority order, and its clearing (None until cleared, or
-    when nothing crossed): kWh, NT$/kWh and NT$, as the API answers them."""
-    buys, sells = merit_order(DynamoBidStore().of_slot(slot))
+def _book(slot: datetime, buys: list[StoredBid], sells: list[StoredBid]) -> dict:
+    """A slot's bids, buys then sells, each in priority order (clearing.merit_order's), and its clearing
+    (None until cleared, or when nothing crossed): kWh, NT$/kWh and NT$, as the API answers them."""
     book = buys + sells
     cleared = outcome(book)
     return {
@@ -79,6 +88,53 @@ def _bid_json(bid: StoredBid) -> dict:
     }
 
 
+def plot(path: Path, document: dict, buys: list[StoredBid], sells: list[StoredBid]) -> plots.Drawn:
+    """Draw the book as the auction sees it (etp_admin.plots.merit_order): the steps in merit order, the
+    slot's clearing, or, before it is cleared, what clearing.clear would make of the bids now."""
+    cleared, note = document["cleared"], ""
+    if cleared is not None:
+        point: tuple[float, float] | None = (cleared["volume_kwh"], cleared["price"])
+        matches = [
+            plots.Match(buyer=bid.account, seller=pair.counterpart, volume=pair.volume_wh / 1000)
+            for bid in buys
+            for pair in bid.pairs
+        ]
+    else:
+        point, matches, note = _preview(buys, sells)
+    drawn = plots.merit_order(
+        path,
+        title=f"slot {document['local_slot']} (local): {len(buys)} buys, {len(sells)} sells",
+        buys=[plots.Step(bid.volume_wh / 1000, bid.price_milli / 1000, bid.account) for bid in buys],
+        sells=[plots.Step(bid.volume_wh / 1000, bid.price_milli / 1000, bid.account) for bid in sells],
+        cleared=point,
+        matches=matches,
+        note=note,
+    )
+    say(f"merit order drawn to {path}")
+    return drawn
+
+
+def _preview(
+    buys: list[StoredBid], sells: list[StoredBid]
+) -> tuple[tuple[float, float] | None, list[plots.Match], str]:
+    """(Q*, p*), the pairs and a note: the slot is not cleared, so what the auction would make of
+    its bids now, by clearing.clear with this CLI's CLEARING_K (the stack's may differ)."""
+    try:
+        book = [
+            clearing.Bid(b.id, b.user_id, b.side, b.volume_wh, b.price_milli)  # type: ignore[arg-type]
+            for b in buys + sells
+        ]
+        result = clearing.clear(book, settings().clearing_k)
+    except ValueError as error:
+        return None, [], f"not cleared; no preview: {error}"
+    if result.price_milli is None:
+        return None, [], "not cleared; nothing would cross now"
+    accounts = {b.user_id: b.account for b in buys + sells}
+    matches = [plots.Match(accounts[p.buyer], accounts[p.seller], p.volume_wh / 1000) for p in result.pairs]
+    point = (result.volume_wh / 1000, result.price_milli / 1000)
+    return point, matches, f"not cleared yet: the auction as it would clear now (k = {settings().clearing_k})"
+
+
 def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
     """Give bids stored before the `by-user-week` index their key, and put won bids stored before the
     latest-wins lists on their owners' lists (idempotent)."""
@@ -100,7 +156,7 @@ GROUP = Group(
             "show",
             show,
             "a slot's order book, Q*, p*, pairs and statuses",
-            (arg("--slot", required=True, help=SLOT_HELP), JSON),
+            (arg("--slot", required=True, help=SLOT_HELP), arg("--plot", metavar="FILE.png", help=PLOT_HELP), JSON),
         ),
         Command("backfill-indexes", backfill_indexes, backfill_indexes.__doc__ or ""),
     ),

@@ -2,7 +2,8 @@
 
 import argparse
 import json
-from datetime import date
+from datetime import date, datetime, time
+from pathlib import Path
 
 from etp.accounts.store import DynamoUserStore
 from etp.audit.store import DynamoOutbox
@@ -17,6 +18,7 @@ from etp.meters.readings_store import (
     backfill_hour_keys,
     backfill_rollups,
 )
+from etp_admin import plots  # matplotlib itself only once something is drawn
 from etp_admin.cli.common import (
     JSON,
     JSON_ALREADY,
@@ -101,8 +103,8 @@ def _say_corrected(found) -> None:
     )
 
 
-def list_readings(stack: Stack, args: argparse.Namespace) -> None:
-    """A building's readings of one local day, oldest first, quarantined ones included and marked."""
+def _day_records(args: argparse.Namespace) -> tuple[date, list[ReadingRecord]]:
+    """The local day `--day` names (default: today) and `--account`'s readings of it, oldest first."""
     user = DynamoUserStore().get(args.account)
     if user is None:
         raise CommandError(f"no account {args.account!r}")
@@ -112,7 +114,40 @@ def list_readings(stack: Stack, args: argparse.Namespace) -> None:
         raise CommandError(f"--day {args.day!r}: expected a local day, YYYY-MM-DD") from None
     if not supported_day(day):
         raise CommandError(f"--day {args.day!r}: out of range")
-    records = DynamoReadingAdmin().window(user.id, *day_bounds(day, local_zone()))
+    return day, DynamoReadingAdmin().window(user.id, *day_bounds(day, local_zone()))
+
+
+def power_series(day: date, records: list[ReadingRecord]) -> dict[str, list[tuple[float, float]]]:
+    """A day's power by type, as the readings store holds it: a Demand reading's fields each (`grid`,
+    `pv`, `building`, `ess`, `ev`), another type's one value by its data type (`ESS`, `EV`, `PV`,
+    `WT`), each series of (local hour of the day, kW) points. Quarantined readings do not count."""
+    midnight = datetime.combine(day, time(), local_zone())
+    series: dict[str, list[tuple[float, float]]] = {}
+    for record in records:
+        if record.quarantined:
+            continue
+        reading = record.reading
+        hour = (reading.taken_at - midnight).total_seconds() / 3600
+        values = record.values if reading.kind == "Demand" and record.values else {reading.data_type: reading.power_kw}
+        for label, kw in values.items():
+            series.setdefault(label, []).append((hour, kw))
+    return series
+
+
+def chart(stack: Stack, args: argparse.Namespace) -> None:
+    """Draw a building's power of one local day by type to a PNG (etp_admin.plots.day_power)."""
+    day, records = _day_records(args)
+    series = power_series(day, records)
+    drawn = plots.day_power(Path(args.plot), title=f"{args.account} {day} (local): power by type", series=series)
+    shown = sum(len(points) for points in series.values())
+    say(f"{len(series)} series, {shown} points of {len(records)} readings drawn to {args.plot}")
+    if args.json:
+        print_json({"day": str(day), "account": args.account, "plot": plots.as_json(drawn)})
+
+
+def list_readings(stack: Stack, args: argparse.Namespace) -> None:
+    """A building's readings of one local day, oldest first, quarantined ones included and marked."""
+    day, records = _day_records(args)
     rows = [_reading_json(r) for r in records if args.meter in (None, r.reading.meter_id)]
     if args.json:
         print_json(rows)
@@ -197,6 +232,21 @@ GROUP = Group(
                 arg("--day", help="the local day, YYYY-MM-DD (default: today)"),
                 arg("--meter", help="only this meter's readings"),
                 JSON,
+            ),
+        ),
+        Command(
+            "chart",
+            chart,
+            "draw a building's power of a local day by type (grid, pv, ess, ...) to a PNG file",
+            (
+                arg("--account", required=True),
+                arg("--day", help="the local day, YYYY-MM-DD (default: today)"),
+                arg("--plot", required=True, metavar="FILE.png", help="the PNG file to write"),
+                arg(
+                    "--json",
+                    action="store_true",
+                    help="also print the lines drawn (local hour, kW) as one JSON document",
+                ),
             ),
         ),
         Command(

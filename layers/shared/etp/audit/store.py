@@ -81,6 +81,12 @@ class DynamoOutbox:
             for i in AuditModel.pending_index.query(PENDING, limit=limit)
         ]
 
+    def backlog(self) -> tuple[int, str | None]:
+        """How many records wait to be published, and when the oldest was put (None: none waits); from
+        the eventually consistent `pending` index, so a record just put or published may show late."""
+        oldest = next(iter(AuditModel.pending_index.query(PENDING, limit=1)), None)
+        return AuditModel.pending_index.count(PENDING), None if oldest is None else oldest.created_at
+
     def claim(self, key: str, now: datetime) -> bool:
         return conditional(
             lambda: AuditModel(key).update(
