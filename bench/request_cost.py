@@ -87,7 +87,8 @@ def store_readings(user_id: str, now: datetime) -> int:
     stores them."""
     from etp.clock import to_utc_iso
     from etp.meters.readings import StoredReading
-    from etp.meters.readings_store import LedgerModel, ReadingModel, backfill_rollups, stored_items
+    from etp.meters.readings_store import LedgerModel, ReadingModel, stored_items
+    from etp_admin.migrations import m0002_readings_rollups
 
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
     meters = {kind: str(uuid.uuid4()) for kind in KINDS}
@@ -106,8 +107,8 @@ def store_readings(user_id: str, now: datetime) -> int:
                 tx_hash=random_hash(),
             )
             items.append((reading, {"value": power}, "B" * 81))
-    # The items `store_many` writes, in batches, and the rollups once from a Scan (as `readings
-    # rollup-backfill` computes them: the same values): moto copies every table for each transaction
+    # The items `store_many` writes, in batches, and the rollups once from a Scan (as the migration
+    # 0002_readings_rollups computes them: the same values): moto copies every table for each transaction
     # and scans the whole table for each index Query, which made `store_many` take 390 s here.
     now_iso = to_utc_iso(now)
     with ReadingModel.batch_write() as readings_batch, LedgerModel.batch_write() as ledger_batch:
@@ -115,7 +116,7 @@ def store_readings(user_id: str, now: datetime) -> int:
             marker, stored = stored_items(reading, values, address, now_iso)
             ledger_batch.save(marker)
             readings_batch.save(stored)
-    backfill_rollups(force=True)
+    m0002_readings_rollups.run(False, lambda: None)
     return len(items)
 
 

@@ -14,6 +14,7 @@ from etp.clock import local_zone, utcnow
 from etp.market import bids
 from etp.market.store import BidModel, DynamoBidStore, StoredBid, _to_bid
 from etp.market.views import won_result
+from etp_admin.migrations import m0003_bids_week_keys, m0004_bids_latest_wins
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 market = load_function("market")
@@ -157,7 +158,7 @@ def test_the_match_result_reads_only_its_window(history, monkeypatch):
     assert {row["bid_id"] for row in rows} == {b.id for b in window}
 
 
-def test_the_backfill_gives_older_bids_their_index_keys_and_lists_once(history):
+def test_the_migrations_give_older_bids_their_index_keys_and_lists_once(history):
     store, user = history["store"], history["people"]["Empty_BEMS"]
     open_bid, won = _bid(user, history["tomorrow"] + timedelta(hours=5), "sell"), _bid(user, history["current"], "buy")
     for bid in (open_bid, won):
@@ -165,20 +166,38 @@ def test_the_backfill_gives_older_bids_their_index_keys_and_lists_once(history):
     store.record_outcome(
         won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
     )
-    for bid in (open_bid, won):  # as a version from before the indexes and the lists wrote them
-        BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
+    for bid in (open_bid, won):  # as a version from before the index and the lists wrote them
+        BidModel(bid.id).update(actions=[BidModel.user_week.remove()])
     BidModel(f"wins#{user}").delete()
     assert invoke("homepage", "Empty_BEMS")["results"] == []
     assert invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
     assert store.of_user_in_slot(user, history["current"]) == []
-    assert store.backfill_index_keys() == 2
-    assert store.backfill_latest_wins() == 1, "the one user with a won bid missing from its list"
+    assert m0003_bids_week_keys.run(True, _quiet) == {"bids_keyed": 2}
+    assert m0004_bids_latest_wins.run(True, _quiet)["lists_changed"] == 1
+    assert store.of_user_in_slot(user, history["current"]) == [], "a dry run writes nothing"
+    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 2}
+    assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 1, "the one user missing a won bid"
     assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
     assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
     assert [b["id"] for b in invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
-    assert BidModel.get(open_bid.id).won_by is None, "an open bid gets no won key"
-    assert store.backfill_index_keys() == 0
-    assert store.backfill_latest_wins() == 0
+    assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 0}, "idempotent"
+    assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 0
+
+
+def test_an_outcome_writes_no_won_key_any_more(history):
+    store, user = history["store"], history["people"]["Empty_BEMS"]
+    won = _bid(user, history["current"], "buy")
+    store.create(won)
+    store.record_outcome(
+        won, status=bids.WON, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
+    )
+    raw = BidModel._get_connection().get_item(won.id, consistent_read=True)["Item"]
+    assert raw["status"] == {"S": bids.WON} and "won_by" not in raw, "by-user-won is unread: nothing feeds it"
+
+
+def _quiet() -> None:
+    pass
 
 
 def test_a_window_reads_each_iso_week_it_spans_and_its_ends(history):

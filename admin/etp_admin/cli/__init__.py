@@ -1,9 +1,11 @@
 """etp-admin: the operator's command line for a deployed stack.
 
     etp-admin [--env local|localstack|dev|prod] [--stack NAME] [--region R] [--endpoint-url URL] GROUP COMMAND
+    etp-admin [--env ...] migrate [--dry-run] [--list] [--json]
 
 Each command group is a module of this package with a table of its commands (`GROUP`); a command is
-a function taking (stack, args). Passwords are read from a prompt or, with --password-stdin, from
+a function taking (stack, args). A command of its own, outside any group, has a module with `COMMAND`
+(migrate). Passwords are read from a prompt or, with --password-stdin, from
 standard input: never from argv.
 """
 
@@ -12,7 +14,7 @@ import os
 import sys
 
 from etp_admin import stack as stacks
-from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, news, readings, simulate
+from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, migrate, news, readings, simulate
 from etp_admin.cli.common import Command, CommandError, Group
 
 GROUPS: tuple[Group, ...] = (
@@ -27,6 +29,7 @@ GROUPS: tuple[Group, ...] = (
     demo.GROUP,
     simulate.GROUP,
 )
+COMMANDS: tuple[Command, ...] = (migrate.COMMAND,)  # commands of their own, beside the groups
 
 
 def _add_command(commands: argparse._SubParsersAction, command: Command) -> None:
@@ -47,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands = groups.add_parser(group.name, help=group.help).add_subparsers(dest="command", required=True)
         for command in group.commands:
             _add_command(commands, command)
+    for command in COMMANDS:
+        _add_command(groups, command)
     return parser
 
 

@@ -1,7 +1,6 @@
-"""etp-admin market: a slot's order book and clearing, and the bids' migrations."""
+"""etp-admin market: a slot's order book and clearing."""
 
 import argparse
-import json
 from datetime import datetime
 
 from etp.clock import local_zone, to_utc_iso
@@ -9,7 +8,7 @@ from etp.market.bids import StoredBid
 from etp.market.clearing import merit_order
 from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
-from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, slot_time
+from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, arg, print_json, slot_time
 from etp_admin.stack import Stack
 
 
@@ -79,19 +78,6 @@ def _bid_json(bid: StoredBid) -> dict:
     }
 
 
-def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
-    """Give bids stored before the `by-user-week` index their key, and put won bids stored before the
-    latest-wins lists on their owners' lists (idempotent)."""
-    store = DynamoBidStore()
-    missing = Progress("bids without their index keys")
-    updated = store.backfill_index_keys(missing)
-    missing.done()
-    won = Progress("won bids read")
-    win_lists = store.backfill_latest_wins(won)
-    won.done()
-    print(json.dumps({"updated": updated, "win_lists": win_lists}))
-
-
 GROUP = Group(
     "market",
     "the hourly market",
@@ -102,6 +88,5 @@ GROUP = Group(
             "a slot's order book, Q*, p*, pairs and statuses",
             (arg("--slot", required=True, help=SLOT_HELP), JSON),
         ),
-        Command("backfill-indexes", backfill_indexes, backfill_indexes.__doc__ or ""),
     ),
 )

@@ -6,17 +6,15 @@ Table `BIDS_TABLE`, hash key `id`:
   for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage when its latest wins
   may not hold all of the current slot's; a partition holds a week, not the user's whole history,
   which the emulators sort and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a
-  slot, for the market jobs and /bidstatus), and two GSIs no longer read, which the next updates
-  remove one at a time (CloudFormation changes one GSI of a table per update): `by-user-slot`
-  (`user_id`, `slot_key`) and the sparse `by-user-won` (`won_by` = the owner's id, written only by
-  the outcome that makes a bid won with a fill; still written, so that a rollback finds it). Bids
-  written before `by-user-week` existed get their keys from `backfill_index_keys` (`etp-admin
-  market backfill-indexes`, run by `make run`);
+  slot, for the market jobs and /bidstatus), and the sparse `by-user-won` (`won_by`), no longer read
+  nor written, which the next version removes (CloudFormation changes one GSI of a table per
+  update). Bids written before `by-user-week` existed get their keys from the migration
+  `0003_bids_week_keys` (`etp-admin migrate`, run by `make run` and after every deployment);
 - latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
   won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
   won statuses after) and the list's update are one transaction, conditional on the list's version,
   so /homepage reads one item and a BatchGet however long the history. Won bids written before the
-  lists existed join them through `backfill_latest_wins` (the same command);
+  lists existed join them through the migration `0004_bids_latest_wins`;
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
@@ -34,7 +32,6 @@ count is exactly the slot's bids (those written since the count exists: `counted
 which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
 """
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -89,7 +86,6 @@ class BidModel(TableModel):
     slot = UnicodeAttribute(null=True)
     slot_key = UnicodeAttribute(null=True)
     user_week = UnicodeAttribute(null=True)
-    won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill (by-user-won, unread)
     volume_wh = NumberAttribute(null=True)
     price_milli = NumberAttribute(null=True)
     status = UnicodeAttribute(null=True)
@@ -121,7 +117,6 @@ class BidModel(TableModel):
     by_user_week = _ByUserWeek()
 
 
-_WON = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)  # a bid's Scan filter
 LIST_ATTEMPTS = 5  # writes of a latest-wins list that may find it changed meanwhile
 
 
@@ -376,15 +371,13 @@ class DynamoBidStore:
             if cleared_price_milli is None
             else BidModel.cleared_price_milli.set(cleared_price_milli)
         )
-        # the same write puts a won bid into `by-user-won` (won_by: its owner) or keeps it out
-        won = _is_won(status, fill_wh)
+        won = status in WON_STATUSES and fill_wh > 0
         actions: list[Action] = [
             BidModel.status.set(status),
             BidModel.version.add(1),
             BidModel.fill_wh.set(fill_wh),
             price,
             BidModel.pairs.set(stored_pairs),
-            BidModel.won_by.set(bid.user_id) if won else BidModel.won_by.remove(),
         ]
         condition = BidModel.status == expected
         if won and expected not in WON_STATUSES:  # it enters the won statuses, which it never leaves
@@ -457,31 +450,6 @@ class DynamoBidStore:
         found = {item.id: _to_bid(item) for item in BidModel.batch_get(ids)} if ids else {}
         return [found[bid_id] for bid_id in ids if bid_id in found]
 
-    def backfill_index_keys(self, progress: Callable[[], object] = lambda: None) -> int:
-        """Give bids written before `by-user-week` and `by-user-won` existed their keys (`user_week`;
-        `won_by` if won); how many were updated. Idempotent: a Scan for the bids still missing one,
-        each updated only if its version did not move meanwhile (a bid written since then got its
-        keys from that write). `progress` is called once per bid found missing a key."""
-        missing = BidModel.user_id.exists() & (
-            BidModel.user_week.does_not_exist() | (_WON & BidModel.won_by.does_not_exist())
-        )
-        updated = 0
-        for item in BidModel.scan(filter_condition=missing):
-            progress()
-            updated += _backfill(item)
-        return updated
-
-    def backfill_latest_wins(self, progress: Callable[[], object] = lambda: None) -> int:
-        """Put the won bids written before the latest-wins lists existed on their owners' lists; how
-        many lists changed. Idempotent: a Scan of the won bids, each user's merged into its list
-        (conditional on the list's version, as a clearing that makes a bid won meanwhile writes it).
-        `progress` is called once per won bid read."""
-        won: dict[str, list[str]] = defaultdict(list)
-        for item in BidModel.scan(filter_condition=BidModel.user_id.exists() & _WON):
-            progress()
-            won[item.user_id or ""].append(item.slot_key or "")
-        return sum(self._add_wins(user_id, keys) for user_id, keys in won.items())
-
     def of_slot(self, slot: datetime) -> list[StoredBid]:
         return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
 
@@ -495,19 +463,6 @@ class DynamoBidStore:
         for bid in self.of_slot(slot):
             if bid.status != SUBMITTED:
                 BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
-
-
-def _is_won(status: str, fill_wh: int) -> bool:
-    return status in WON_STATUSES and fill_wh > 0
-
-
-def _backfill(item: BidModel) -> bool:
-    """Write a bid's index keys, unless it changed (or went) since it was read."""
-    user_id = item.user_id or ""
-    actions: list[Action] = [BidModel.user_week.set(week_key(user_id, from_utc_iso(item.slot or "")))]
-    if _is_won(item.status or "", int(item.fill_wh or 0)):
-        actions.append(BidModel.won_by.set(user_id))
-    return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
 
 
 def _bid_item(bid: StoredBid, *, counted: bool) -> BidModel:

@@ -1,13 +1,12 @@
 """DynamoDB storage of readings and the tracker's ledger (PynamoDB). Imported on first use.
 
-Readings: hash key `id` (the reading id, so storing is conditional on it being new); two GSIs on
-`sk` = `<UTC time>Z#<reading id>`:
-- `by-user-hour` (`user_hour` = `<user id>#<UTC hour, YYYY-MM-DDTHH>`): every read. A Query of
-  one partition reads one user's hour, however long the history, so a window of n hours is n
-  Queries of exactly its readings, in DynamoDB and in the emulators (which sort and filter a whole
-  index partition on every Query: by user, a week of readings made a table page 3x slower).
-- `by-user-time` (`user_id`): no longer read; removed by the next version (a table update adds
-  or removes one GSI).
+Readings: hash key `id` (the reading id, so storing is conditional on it being new); one GSI,
+`by-user-hour` (`user_hour` = `<user id>#<UTC hour, YYYY-MM-DDTHH>`, range key `sk` = `<UTC
+time>Z#<reading id>`): every read. A Query of one partition reads one user's hour, however long the
+history, so a window of n hours is n Queries of exactly its readings, in DynamoDB and in the
+emulators (which sort and filter a whole index partition on every Query: by user, a week of readings
+made a table page 3x slower). Readings stored before the index existed get their `user_hour` from
+the migration `0001_readings_hour_keys` (`etp-admin migrate`).
 Ledger: hash key `key` = `tx#<hash>`, marking a transaction processed (stored, or rejected with the
 reason). A reading and its transaction's marker are written in one DynamoDB transaction, each
 conditional on not existing: a reading id is stored at most once and a transaction processed at
@@ -26,15 +25,13 @@ the time-ordered `sk` back. A NEW read of readings must keep to time windows of 
 Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
 quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
 hours (`refresh_rollups`), so /power_info's chart, summary and table counts read the rollups, not
-the readings; `day_page` finds a table page's first hour from the counts. `backfill_rollups` is the
-one-time migration of readings stored before rollups existed; `backfill_hour_keys` that of readings
-stored before `by-user-hour` existed.
+the readings; `day_page` finds a table page's first hour from the counts. Readings stored before
+rollups existed get theirs from the migration `0002_readings_rollups`.
 """
 
 import re
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -389,64 +386,6 @@ def refresh_rollups(
 
     if changed:
         rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
-
-
-def backfill_rollups(*, force: bool = False, progress: Callable[[], object] = lambda: None) -> int | None:
-    """Compute every (user, local day) rollup from the stored, visible readings: the one-time migration
-    of the readings stored before rollups existed. Idempotent (each day's rollup is replaced by its
-    recomputed value); marked done, so a second call reads one item and returns None, unless forced.
-    `progress` is called once per reading read (etp-admin counts them on stderr)."""
-    store = _rollups()
-    if not force and store.backfilled():
-        return None
-    zone = local_zone()
-    days: dict[tuple[str, date], list[StoredReading]] = defaultdict(list)
-    for item in ReadingModel.scan():
-        progress()
-        if not item.sk.startswith(QUARANTINED):
-            reading = _to_stored(item)
-            days[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
-    for (user_id, day), readings in days.items():
-        store.put_day(user_id, day, rollups.day_cells(readings, day, zone))
-    store.mark_backfilled(to_utc_iso(utcnow()), len(days))
-    return len(days)
-
-
-def backfill_hour_keys(progress: Callable[[], object] = lambda: None) -> int:
-    """Give the readings stored before `by-user-hour` existed their `user_hour`; how many were
-    updated. Idempotent: a Scan, and each update conditional on the reading being unchanged since
-    (a quarantine moves its `sk`).
-
-    Until this runs, the new version's reads of an hour miss its older readings, so a rollup hour that
-    the tracker recomputed meanwhile (an hour of readings stored since, or its neighbour through the
-    hold) lacks them: the hours around every reading that already has its key are recomputed after.
-    `progress` is called once per reading read (etp-admin counts them on stderr)."""
-    keyed: set[tuple[str, datetime]] = set()
-    updated: list[StoredReading] = []  # the visible ones: a quarantined reading is in no rollup
-    count = 0
-    for item in ReadingModel.scan():
-        progress()
-        reading, visible = _to_stored(item), not item.sk.startswith(QUARANTINED)
-        if item.user_hour:
-            if visible:
-                keyed.add((reading.user_id, reading.taken_at))
-        elif _set_hour_key(item, reading):
-            count += 1
-            if visible:
-                updated.append(reading)
-    near = {
-        (user_id, hour)
-        for user_id, taken_at in keyed
-        for hour in utc_hours(taken_at - rollups.HOLD_CAP - timedelta(hours=1), taken_at + timedelta(hours=1))
-    }
-    stale = [r for r in updated if (r.user_id, r.taken_at.replace(minute=0, second=0, microsecond=0)) in near]
-    refresh_rollups(stale, include=updated)
-    return count
-
-
-def _set_hour_key(item: ReadingModel, reading: StoredReading) -> bool:
-    actions: list[Action] = [ReadingModel.user_hour.set(hour_key(reading.user_id, reading.taken_at))]
-    return conditional(lambda: item.update(actions=actions, condition=ReadingModel.sk == item.sk))
 
 
 def _reading_id(key: str) -> str | None:

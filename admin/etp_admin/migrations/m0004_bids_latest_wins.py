@@ -1,0 +1,31 @@
+"""Won bids stored before the latest-wins lists existed join their owners' lists (/homepage).
+
+Idempotent: a Scan of the won bids, each user's merged into its list, conditional on the list's
+version (as a clearing that makes a bid won meanwhile writes it); a list that has them already is
+left alone."""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from etp.market.bids import WON_STATUSES, newest_wins
+from etp.market.store import BidModel, DynamoBidStore
+
+DESCRIPTION = "won bids stored before the latest-wins lists join their owners' lists"
+PROGRESS = "won bids read"
+
+
+def run(dry_run: bool, progress: Callable[[], object]) -> dict:
+    won: dict[str, list[str]] = defaultdict(list)
+    condition = BidModel.user_id.exists() & BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)
+    for item in BidModel.scan(filter_condition=condition):
+        progress()
+        won[item.user_id or ""].append(item.slot_key or "")
+    store = DynamoBidStore()
+    if dry_run:
+        changed = 0
+        for user_id, keys in won.items():
+            listed, _ = store._wins_list(user_id)
+            changed += newest_wins(listed, keys) != listed
+    else:
+        changed = sum(store._add_wins(user_id, keys) for user_id, keys in won.items())
+    return {"won_bids": sum(map(len, won.values())), "lists_changed": changed}
