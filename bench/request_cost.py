@@ -87,7 +87,7 @@ def store_readings(user_id: str, now: datetime) -> int:
     stores them."""
     from etp.clock import to_utc_iso
     from etp.meters.readings import StoredReading
-    from etp.meters.readings_store import LedgerModel, ReadingModel, stored_items
+    from etp.meters.readings_items import LedgerModel, ReadingModel, stored_items
     from etp_admin.migrations import m0002_readings_rollups
 
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
@@ -126,7 +126,8 @@ def store_bids(
     """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open. With
     `since`, only the bids of the slots from then on (the same slots, sides and outcomes)."""
     from etp.market import bids
-    from etp.market.store import BidModel, DynamoBidStore, _bid_item
+    from etp.market.bid_items import BidModel, bid_item
+    from etp.market.store import DynamoBidStore
 
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     first = tomorrow - timedelta(days=29)
@@ -151,7 +152,7 @@ def store_bids(
     # create also writes are not read by any route measured here (/bidstatus finds no marker: an unsealed slot).
     with BidModel.batch_write() as batch:
         for bid in placed:
-            batch.save(_bid_item(bid, counted=True))
+            batch.save(bid_item(bid, counted=True))
     store = DynamoBidStore()
     pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
     for bid in placed:

@@ -290,7 +290,8 @@ def test_migrate_runs_the_pending_migrations_in_order_records_each_and_skips_the
     from datetime import UTC, datetime
 
     from etp.market import bids
-    from etp.market.store import BidModel, DynamoBidStore, StoredBid
+    from etp.market.bid_items import BidModel
+    from etp.market.store import DynamoBidStore, StoredBid
     from etp_admin import migrations
     from etp_admin.migrations.ledger import MigrationModel
 

@@ -11,8 +11,9 @@ from helpers import FakeLambdaContext, ItemsRead, load_event, load_function, log
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
-from etp.market import bids
-from etp.market.store import BidModel, DynamoBidStore, StoredBid, _to_bid
+from etp.market import bids, win_lists
+from etp.market.bid_items import BidModel, to_bid
+from etp.market.store import DynamoBidStore, StoredBid
 from etp.market.views import won_result
 from etp_admin.migrations import m0003_bids_week_keys, m0004_bids_latest_wins
 
@@ -89,7 +90,7 @@ def read_by(counter: ItemsRead, name: str, account: str, query: dict | None = No
 def everything_of(history) -> list[StoredBid]:
     """Every bid of History_BEMS, read without any of the indexes under test (a Scan)."""
     owner = history["people"]["History_BEMS"]
-    return [_to_bid(item) for item in BidModel.scan(BidModel.user_id == owner)]
+    return [to_bid(item) for item in BidModel.scan(BidModel.user_id == owner)]
 
 
 def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history, monkeypatch):
@@ -254,17 +255,17 @@ def test_a_refused_outcome_writes_neither_the_bid_nor_the_list(aws):
 def test_a_win_racing_another_of_the_same_user_rereads_the_list_and_both_are_listed(aws, monkeypatch):
     store, rival = DynamoBidStore(), DynamoBidStore()
     first, second = _sealed(store, "u-1", [datetime(2030, 3, 1, h, tzinfo=UTC) for h in (1, 2)])
-    read_list = DynamoBidStore._wins_list
+    read_list = win_lists.wins_list
     raced: list[bool] = []
 
-    def stale_then_rival_wins(self, user_id, **kwargs):
-        listed = read_list(self, user_id, **kwargs)
-        if self is store and not raced:  # between this read and its write, the rival's win lands
+    def stale_then_rival_wins(user_id, **kwargs):
+        listed = read_list(user_id, **kwargs)
+        if not raced:  # between the first win's read and its write, the rival's win lands
             raced.append(True)
             assert _win(rival, second)
         return listed
 
-    monkeypatch.setattr(DynamoBidStore, "_wins_list", stale_then_rival_wins)
+    monkeypatch.setattr(win_lists, "wins_list", stale_then_rival_wins)
     assert _win(store, first)
     assert raced and [b.id for b in store.latest_won_of_user("u-1", 10)] == [second.id, first.id]
     assert BidModel.get("wins#u-1").version == 2

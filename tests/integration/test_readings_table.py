@@ -11,13 +11,9 @@ from helpers import present
 from etp.clock import day_bounds, local_zone
 from etp.meters import power, rollups
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import (
-    DynamoReadingAdmin,
-    DynamoReadingStore,
-    LedgerModel,
-    ReadingModel,
-    _to_stored,
-)
+from etp.meters.readings_admin import DynamoReadingAdmin
+from etp.meters.readings_items import LedgerModel, ReadingModel, to_stored
+from etp.meters.readings_store import DynamoReadingStore
 from etp.meters.rollups_store import DynamoRollups, RollupModel
 from etp_admin.migrations import m0001_readings_hour_keys, m0002_readings_rollups
 
@@ -79,9 +75,9 @@ def visible_in(user: str, start: datetime, end: datetime) -> list[StoredReading]
     found = [
         item
         for item in ReadingModel.scan()
-        if item.user_id == user and not item.sk.startswith("quarantined#") and start <= _to_stored(item).taken_at < end
+        if item.user_id == user and not item.sk.startswith("quarantined#") and start <= to_stored(item).taken_at < end
     ]
-    return [_to_stored(item) for item in sorted(found, key=lambda item: item.sk)]
+    return [to_stored(item) for item in sorted(found, key=lambda item: item.sk)]
 
 
 def expected_page(user: str, day: date, page: int, per_page: int) -> tuple[list[StoredReading], int]:

@@ -15,7 +15,8 @@ from etp.iota.node import NodeClient, NodeUnavailable
 from etp.iota.send import send
 from etp.meters import envelope, readings
 from etp.meters import registry as meters
-from etp.meters.readings_store import DynamoReadingStore, LedgerModel, ReadingModel
+from etp.meters.readings_items import LedgerModel, ReadingModel
+from etp.meters.readings_store import DynamoReadingStore
 from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
 
 # the scheduled event runs as of now: the wall clock stands still (conftest's FROZEN_AT)

@@ -9,7 +9,9 @@ from etp.clock import day_bounds, local_zone, supported_day, to_utc_iso, utcnow
 from etp.market import settlement
 from etp.market.store import DynamoBidStore
 from etp.meters.readings import Overlay
-from etp.meters.readings_store import DynamoReadingAdmin, DynamoReadingStore, ReadingRecord
+from etp.meters.readings_admin import DynamoReadingAdmin
+from etp.meters.readings_items import ReadingRecord
+from etp.meters.readings_store import DynamoReadingStore
 from etp_admin.cli.common import (
     JSON,
     JSON_ALREADY,

@@ -14,7 +14,8 @@ from pynamodb.expressions.update import Action
 from etp.dynamo import conditional
 from etp.meters import rollups
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import QUARANTINED, ReadingModel, _to_stored, hour_key, refresh_rollups, utc_hours
+from etp.meters.readings_items import QUARANTINED, ReadingModel, hour_key, to_stored, utc_hours
+from etp.meters.readings_store import refresh_rollups
 
 DESCRIPTION = "readings stored before the by-user-hour index get their key"
 PROGRESS = "readings read"
@@ -26,7 +27,7 @@ def run(dry_run: bool, progress: Callable[[], object]) -> dict:
     count = 0
     for item in ReadingModel.scan():
         progress()
-        reading, visible = _to_stored(item), not item.sk.startswith(QUARANTINED)
+        reading, visible = to_stored(item), not item.sk.startswith(QUARANTINED)
         if item.user_hour:
             if visible:
                 keyed.add((reading.user_id, reading.taken_at))
@@ -34,15 +35,20 @@ def run(dry_run: bool, progress: Callable[[], object]) -> dict:
             count += 1
             if visible:
                 updated.append(reading)
+    stale = _recomputed_meanwhile(updated, keyed)
+    if not dry_run:
+        refresh_rollups(stale, include=updated)
+    return {"readings_keyed": count, "readings_rolled_up_again": len(stale)}
+
+
+def _recomputed_meanwhile(updated: list[StoredReading], keyed: set[tuple[str, datetime]]) -> list[StoredReading]:
+    """The readings just keyed whose hour a rollup recompute around a keyed reading read without them."""
     near = {
         (user_id, hour)
         for user_id, taken_at in keyed
         for hour in utc_hours(taken_at - rollups.HOLD_CAP - timedelta(hours=1), taken_at + timedelta(hours=1))
     }
-    stale = [r for r in updated if (r.user_id, r.taken_at.replace(minute=0, second=0, microsecond=0)) in near]
-    if not dry_run:
-        refresh_rollups(stale, include=updated)
-    return {"readings_keyed": count, "readings_rolled_up_again": len(stale)}
+    return [r for r in updated if (r.user_id, r.taken_at.replace(minute=0, second=0, microsecond=0)) in near]
 
 
 def _set_hour_key(item: ReadingModel, reading: StoredReading) -> bool:

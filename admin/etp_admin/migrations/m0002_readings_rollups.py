@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 from etp.clock import local_zone
 from etp.meters import rollups
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import QUARANTINED, ReadingModel, _to_stored
+from etp.meters.readings_items import QUARANTINED, ReadingModel, to_stored
 from etp.meters.rollups_store import DynamoRollups, RollupModel
 
 DESCRIPTION = "readings stored before the energy rollups get their rollups"
@@ -34,7 +34,7 @@ def run(dry_run: bool, progress: Callable[[], object]) -> dict:
     for item in ReadingModel.scan():
         progress()
         if not item.sk.startswith(QUARANTINED):
-            reading = _to_stored(item)
+            reading = to_stored(item)
             days[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
     if not dry_run:
         store = DynamoRollups()

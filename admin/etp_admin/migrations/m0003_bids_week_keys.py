@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from etp.clock import from_utc_iso
 from etp.dynamo import conditional
-from etp.market.store import BidModel, week_key
+from etp.market.bid_items import BidModel, week_key
 
 DESCRIPTION = "bids stored before the by-user-week index get their key"
 PROGRESS = "bids without their index key"

@@ -7,8 +7,9 @@ left alone."""
 from collections import defaultdict
 from collections.abc import Callable
 
-from etp.market.bids import WON_STATUSES, newest_wins
-from etp.market.store import BidModel, DynamoBidStore
+from etp.market import win_lists
+from etp.market.bid_items import BidModel
+from etp.market.bids import WON_STATUSES
 
 DESCRIPTION = "won bids stored before the latest-wins lists join their owners' lists"
 PROGRESS = "won bids read"
@@ -20,12 +21,6 @@ def run(dry_run: bool, progress: Callable[[], object]) -> dict:
     for item in BidModel.scan(filter_condition=condition):
         progress()
         won[item.user_id or ""].append(item.slot_key or "")
-    store = DynamoBidStore()
-    if dry_run:
-        changed = 0
-        for user_id, keys in won.items():
-            listed, _ = store._wins_list(user_id)
-            changed += newest_wins(listed, keys) != listed
-    else:
-        changed = sum(store._add_wins(user_id, keys) for user_id, keys in won.items())
+    write = win_lists.would_change if dry_run else win_lists.add_wins
+    changed = sum(write(user_id, keys) for user_id, keys in won.items())
     return {"won_bids": sum(map(len, won.values())), "lists_changed": changed}
