@@ -90,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
             stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
             stack.bind_data_layer()
         with steps.step("data migrations (etp-admin migrate, as after every deployment)"):
-            for entry in migrations.run_pending(by="make run", counter=Progress):
-                print(f"    {entry['id']:<28} {entry['result']}", flush=True)
+            done = migrations.run_pending(by="make run", counter=Progress)
+            for entry in done:
+                counts = ", ".join(f"{name} {value}" for name, value in entry["result"].items())
+                print(f"    {entry['id']:<28} {counts}", flush=True)
+            if not done:
+                print("    none pending", flush=True)
         with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
             for name, outcome in demo.seed_stack(stack, state / "meters", node_url=node.url):
                 print(f"    {name:<16} {outcome}", flush=True)
