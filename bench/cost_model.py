@@ -48,7 +48,7 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     rollup_wru = units(3_000, 1024)
     per_reading_wru = (
         2 * units(700, 1024)  # the reading (~0.7 KB), in a transaction
-        + 2 * units(700, 1024)  # its copies in the two indexes projecting it all (by-user-hour, by-user-time)
+        + units(700, 1024)  # its copy in the index projecting it all (by-user-hour)
         + 2 * units(150, 1024)  # its ledger marker tx#<hash>, in the same transaction
         + rollup_wru
     )
@@ -77,8 +77,8 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
         "runs": runs,
         "wru": readings * per_reading_wru + runs * per_run_wru,
         "rru": readings * per_reading_rru + runs * per_run_rru,
-        # a month of readings (in the table and the two indexes) and ledger markers
-        "storage_gb": readings * (3 * 700 + 150) / 1e9,
+        # a month of readings (in the table and its index) and ledger markers
+        "storage_gb": readings * (2 * 700 + 150) / 1e9,
         "lambda_gb_s": runs * (a.tracker_busy_s + a.tracker_idle_s) / 2 * a.tracker_memory_gb,
     }
 
@@ -98,7 +98,7 @@ def market(a: argparse.Namespace) -> dict[str, float]:
     """Request units a month of the bids, from POST /bidsubmit through settlement (a bid item is under
     1 KB: 1 WRU a write, 2 in a transaction, and 1 for its copy in each index holding it)."""
     placed = a.users * a.bids_per_user_day * 30
-    copies = 3  # by-user-week, by-slot, and by-user-slot (unread; removed in a later release)
+    copies = 2  # by-user-week and by-slot
     written = 1 + copies  # a bid's update, with its index copies
     create = 2 * 3 + copies  # a transaction: the slot marker's count, the side guard and the bid
     per_bid_wru = (
@@ -106,10 +106,10 @@ def market(a: argparse.Namespace) -> dict[str, float]:
         + 2 * written  # sealed (投標中 -> 已投標), then the seal's audit hash
         + 2 * written  # its outcome, then the clearing's audit hash
     )
-    # a win on top: its outcome is a transaction (+1) with the latest-wins list (+2); from then on it
-    # has a copy in by-user-won too (unread; removed later: +1 on the outcome and on the audit hash),
-    # and it moves on three more times (delivering, settling, settled)
-    per_win_wru = 1 + 2 + 1 + 1 + 3 * (written + 1)
+    # a win on top: its outcome is a transaction (+1) with the latest-wins list (+2), and it moves on
+    # three more times (delivering, settling, settled); no copy in by-user-won (its key is no longer
+    # written; the index goes in the next release)
+    per_win_wru = 1 + 2 + 3 * written
     return {
         "placed": placed,
         "wru": placed * (per_bid_wru + a.won_share * per_win_wru),
@@ -132,7 +132,7 @@ def storage(a: argparse.Namespace, t: dict[str, float], m: dict[str, float]) -> 
     """GB that each month of history adds for good (readings, ledger markers, bids: never deleted), and GB
     that what expires occupies at most, however long the platform runs (hints, slot markers and side
     guards, Idempotency-Key records, each with a TTL: etp.retention)."""
-    bids_gb = m["placed"] * (BID_BYTES + ITEM_OVERHEAD) * 4 / 1e9  # the bid and its 3 index copies
+    bids_gb = m["placed"] * (BID_BYTES + ITEM_OVERHEAD) * 3 / 1e9  # the bid and its 2 index copies
     day_readings = a.meters * 86_400 / a.reading_every_s
     # hints a day: the (address, hour) pairs (13 B) and the processed hashes (27 B), 27 x 24 items of each
     hints_day = a.meters * 24 * 13 + day_readings * 27 + 2 * 27 * 24 * ITEM_OVERHEAD

@@ -87,7 +87,8 @@ def store_readings(user_id: str, now: datetime) -> int:
     stores them."""
     from etp.clock import to_utc_iso
     from etp.meters.readings import StoredReading
-    from etp.meters.readings_store import LedgerModel, ReadingModel, backfill_rollups, stored_items
+    from etp.meters.readings_items import LedgerModel, ReadingModel, stored_items
+    from etp_admin.migrations import m0002_readings_rollups
 
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
     meters = {kind: str(uuid.uuid4()) for kind in KINDS}
@@ -106,8 +107,8 @@ def store_readings(user_id: str, now: datetime) -> int:
                 tx_hash=random_hash(),
             )
             items.append((reading, {"value": power}, "B" * 81))
-    # The items `store_many` writes, in batches, and the rollups once from a Scan (as `readings
-    # rollup-backfill` computes them: the same values): moto copies every table for each transaction
+    # The items `store_many` writes, in batches, and the rollups once from a Scan (as the migration
+    # 0002_readings_rollups computes them: the same values): moto copies every table for each transaction
     # and scans the whole table for each index Query, which made `store_many` take 390 s here.
     now_iso = to_utc_iso(now)
     with ReadingModel.batch_write() as readings_batch, LedgerModel.batch_write() as ledger_batch:
@@ -115,7 +116,7 @@ def store_readings(user_id: str, now: datetime) -> int:
             marker, stored = stored_items(reading, values, address, now_iso)
             ledger_batch.save(marker)
             readings_batch.save(stored)
-    backfill_rollups(force=True)
+    m0002_readings_rollups.run(False, lambda: None)
     return len(items)
 
 
@@ -125,7 +126,8 @@ def store_bids(
     """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open. With
     `since`, only the bids of the slots from then on (the same slots, sides and outcomes)."""
     from etp.market import bids
-    from etp.market.store import BidModel, DynamoBidStore, _bid_item
+    from etp.market.bid_items import BidModel, bid_item
+    from etp.market.store import DynamoBidStore
 
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     first = tomorrow - timedelta(days=29)
@@ -150,7 +152,7 @@ def store_bids(
     # create also writes are not read by any route measured here (/bidstatus finds no marker: an unsealed slot).
     with BidModel.batch_write() as batch:
         for bid in placed:
-            batch.save(_bid_item(bid, counted=True))
+            batch.save(bid_item(bid, counted=True))
     store = DynamoBidStore()
     pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
     for bid in placed:

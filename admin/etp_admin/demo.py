@@ -140,13 +140,11 @@ def seed_stack(
     stack, credentials_dir: Path, node_url: str = "http://127.0.0.1:14265", *, allow_remote: bool = False
 ) -> list[tuple[str, str]]:
     """Everything a local stack needs, idempotently: demo accounts, the platform key, one meter per
-    demo BEMS, the simulators' configuration, the index keys of bids and readings stored before those
-    indexes existed, and today's addresses (by running the daily address job's function once).
-    Any other stack is refused before anything is written (see check_target)."""
+    demo BEMS, the simulators' configuration, and today's addresses (by running the daily address job's
+    function once). Any other stack is refused before anything is written (see check_target). The
+    data migrations run before it, as after every deployment (etp_admin.migrations; `make run`)."""
     check_target(stack, allow_remote)
     from etp.accounts.store import DynamoUserStore
-    from etp.market.store import DynamoBidStore
-    from etp.meters.readings_store import backfill_hour_keys, backfill_rollups
     from etp.meters.store import DynamoMeterStore
     from etp_admin import keys
 
@@ -169,15 +167,6 @@ def seed_stack(
             SecretId=stack.outputs["SimulatorSecretArn"], SecretString=json.dumps(config)
         )
         done.append(("simulators", f"{len(config['buildings'])} buildings"))
-    # bids a previous run stored before the bid indexes of /bidsubmit and the lists of /homepage existed
-    bid_store = DynamoBidStore()
-    done.append(("bid indexes", f"{bid_store.backfill_index_keys()} bids backfilled"))
-    done.append(("latest wins", f"{bid_store.backfill_latest_wins()} lists backfilled"))
     answer = stack.client("lambda").invoke(FunctionName=stack.outputs["AddressesFunctionName"], Payload=b"{}")
     done.append(("addresses", "recorded" if "FunctionError" not in answer else "job failed"))
-    # Readings stored before the by-user-hour index get their key (before anything reads by hour),
-    # and those stored by a version without energy rollups get theirs, once (a marker makes it cheap).
-    done.append(("reading indexes", f"{backfill_hour_keys()} readings backfilled"))
-    days = backfill_rollups()
-    done.append(("rollups", "backfilled before" if days is None else f"{days} user-days backfilled"))
     return done

@@ -1,4 +1,5 @@
-"""`make run`: MiniStack on loopback, the SAM app deployed to it, demo data, and the API on :3000.
+"""`make run`: MiniStack on loopback, the SAM app deployed to it, its data migrations, demo data,
+and the API on :3000.
 
 Stays in the foreground with logs; Ctrl-C (or SIGTERM) stops everything it started within 10 s, under
 load too: the proxy, the dev node, then MiniStack, which saves its state first and is then given 5 s
@@ -15,8 +16,9 @@ import signal
 import sys
 from pathlib import Path
 
-from etp_admin import demo
+from etp_admin import demo, migrations
 from etp_admin import stack as stacks
+from etp_admin.cli.common import Progress
 from etp_devnode.server import DevNode
 from etp_local import deploy
 from etp_local.logtail import LogTail
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     proxy = None
     tail = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    steps = Steps(6)
+    steps = Steps(7)
     try:
         with steps.step(f"starting MiniStack on {ministack.endpoint} (its log: {shown}/ministack.log)"):
             ministack.start()
@@ -87,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
             deploy.deploy(ministack.endpoint, parameter_overrides=deploy.local_parameters(node.url, ministack.endpoint))
             stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
             stack.bind_data_layer()
+        with steps.step("data migrations (etp-admin migrate, as after every deployment)"):
+            done = migrations.run_pending(by="make run", counter=Progress)
+            for entry in done:
+                counts = ", ".join(f"{name} {value}" for name, value in entry["result"].items())
+                print(f"    {entry['id']:<28} {counts}", flush=True)
+            if not done:
+                print("    none pending", flush=True)
         with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
             for name, outcome in demo.seed_stack(stack, state / "meters", node_url=node.url):
                 print(f"    {name:<16} {outcome}", flush=True)

@@ -1,12 +1,13 @@
 """The end-to-end stack: a MiniStack of its own on a free loopback port, template.yaml built and
-deployed to it with the SAM CLI, the demo data seeded, and the :3000-style proxy in front."""
+deployed to it with the SAM CLI, the pending data migrations run and the demo data seeded (as
+`make run` does), and the :3000-style proxy in front."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from etp_admin import demo
+from etp_admin import demo, migrations
 from etp_admin import stack as stacks
 from etp_devnode.server import DevNode
 from etp_local import deploy
@@ -51,6 +52,7 @@ def deployment(tmp_path_factory):
         )
         stack = stacks.resolve("local", stack_name=STACK_NAME, endpoint_url=ministack.endpoint)
         stack.bind_data_layer()
+        migrations.run_pending(by="e2e")  # as make run does, before its demo data
         demo.seed_stack(stack, state / "meters", node_url=node.url)
         outputs, base = stack.outputs, deploy.execute_api_base(ministack.endpoint)
         upstream = f"{base}/{outputs['ApiId']}/{outputs['ApiStage']}"

@@ -269,7 +269,7 @@ def test_news_publish_and_market_show(stack, capsys):
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """A parser's subcommands; none for a command of no group (status)."""
+    """A parser's subcommands; none for a command of no group (status, migrate)."""
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return actions[0].choices if actions else {}
 
@@ -284,14 +284,19 @@ def test_every_list_and_show_takes_json():
     assert len(found) == 6, found
     status = _subcommands(cli.build_parser())["status"]
     assert "--json" in status._option_string_actions and not _subcommands(status), "a command of its own"
+    migrate = _subcommands(cli.build_parser())["migrate"]
+    assert {"--json", "--list", "--dry-run"} <= set(migrate._option_string_actions)
 
 
-def test_market_backfill_indexes_keys_older_bids_once(stack, capsys, monkeypatch):
+def test_migrate_runs_the_pending_migrations_in_order_records_each_and_skips_them_after(stack, capsys, monkeypatch):
     import uuid
     from datetime import UTC, datetime
 
     from etp.market import bids
-    from etp.market.store import BidModel, DynamoBidStore, StoredBid
+    from etp.market.bid_items import BidModel
+    from etp.market.store import DynamoBidStore, StoredBid
+    from etp_admin import migrations
+    from etp_admin.migrations.ledger import MigrationModel
 
     slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
     bid = StoredBid(str(uuid.uuid4()), "u-1", "u-1_BEMS", "buy", slot, 5000, 2000, bids.SUBMITTED, slot, 0)
@@ -300,23 +305,52 @@ def test_market_backfill_indexes_keys_older_bids_once(stack, capsys, monkeypatch
         bid, status=bids.WON, expected=bids.SUBMITTED, fill_wh=5000, cleared_price_milli=2000, pairs=()
     )
     # as stored before the index and the latest-wins lists
-    BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
+    BidModel(bid.id).update(actions=[BidModel.user_week.remove()])
     BidModel("wins#u-1").delete()
-    assert DynamoBidStore().latest_won_of_user("u-1", 10) == []
+    ids = [m.id for m in migrations.all_migrations()]
+    assert ids == sorted(ids) and ids[:2] == ["0001_readings_hour_keys", "0002_readings_rollups"]
+
+    code, out = run(stack, "migrate", "--list", "--json", capsys=capsys)
+    assert code == 0 and [(row["id"], row["applied"]) for row in json.loads(out.out)] == [(i, None) for i in ids]
+    code, out = run(stack, "migrate", "--dry-run", "--json", capsys=capsys)
+    dry = json.loads(out.out)
+    assert code == 0 and dry["dry_run"] and [m["id"] for m in dry["migrations"]] == ids
+    results = {m["id"]: m["result"] for m in dry["migrations"]}
+    assert results["0003_bids_week_keys"] == {"bids_keyed": 1}
+    assert results["0004_bids_latest_wins"] == {"won_bids": 1, "lists_changed": 1}
+    assert list(MigrationModel.scan()) == [] and BidModel.get(bid.id).user_week is None, "a dry run writes nothing"
+
     monkeypatch.setattr(Progress, "EVERY", 1)
-    code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 1, "win_lists": 1}, "stdout: the answer alone"
-    assert out.err.splitlines() == [
-        "bids without their index keys: 1 so far",
-        "bids without their index keys: 1 in all",
-        "won bids read: 1 so far",
-        "won bids read: 1 in all",
-    ]
-    item = BidModel.get(bid.id)
-    assert item.won_by == "u-1"
+    code, out = run(stack, "migrate", capsys=capsys)
+    assert code == 0 and out.out.splitlines()[2] == "0003_bids_week_keys          did: bids_keyed 1"
+    assert len(out.out.splitlines()) == len(ids), "stdout: one line a migration"
+    assert "0003_bids_week_keys: bids without their index key: 1 so far" in out.err.splitlines()
+    assert "0004_bids_latest_wins: won bids read: 1 in all" in out.err.splitlines()
+    assert BidModel.get(bid.id).user_week is not None
     assert [b.id for b in DynamoBidStore().latest_won_of_user("u-1", 10)] == [bid.id]
-    code, out = run(stack, "market", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 0, "win_lists": 0}
+    record = MigrationModel.get("migration#0004_bids_latest_wins")
+    assert json.loads(record.result or "") == {"won_bids": 1, "lists_changed": 1} and record.at and record.by
+
+    code, out = run(stack, "migrate", capsys=capsys)
+    assert (code, out.out, out.err) == (0, "no pending migrations\n", ""), "recorded: skipped"
+    code, out = run(stack, "migrate", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out.out) == {"dry_run": False, "migrations": []}
+    code, out = run(stack, "migrate", "--list", capsys=capsys)
+    assert code == 0 and len(out.out.splitlines()) == len(ids) + 1 and "pending" not in out.out
+    assert out.out.splitlines()[4].startswith("0004_bids_latest_wins        " + record.at)
+    code, out = run(stack, "migrate", "--list", "--json", capsys=capsys)
+    listed = {row["id"]: row["applied"] for row in json.loads(out.out)}
+    assert listed["0004_bids_latest_wins"]["result"] == {"won_bids": 1, "lists_changed": 1}
+
+
+def test_a_migration_recorded_meanwhile_keeps_its_first_record(aws):
+    from etp_admin.migrations import ledger
+
+    assert ledger.record("0001_x", at="2030-01-01T00:00:00Z", by="a", description="d", result={"n": 1}, seconds=1.5)
+    assert not ledger.record("0001_x", at="2030-01-02T00:00:00Z", by="b", description="d", result={"n": 0}, seconds=0)
+    assert ledger.records(["0001_x", "0002_y"]) == {
+        "0001_x": {"at": "2030-01-01T00:00:00Z", "by": "a", "result": {"n": 1}, "seconds": 1.5}
+    }
 
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "USE_SSL")
@@ -500,29 +534,6 @@ def test_an_operator_quarantines_a_reading_and_releases_it(stack, carlab_day, ca
     assert code == 0 and again.out == out.out, "JSON is what readings show prints anyway"
 
 
-def test_the_rollup_backfill_computes_the_rollups_once(stack, carlab_day, capsys, monkeypatch):
-    from datetime import date
-
-    from etp.clock import local_zone
-    from etp.meters import power
-    from etp.meters.rollups_store import DynamoRollups, RollupModel
-
-    user, day = carlab_day["user"], date(2025, 3, 12)
-    expected = power.day_energies(carlab_day["readings"], day, local_zone())
-    for rollup in RollupModel.scan():  # the tables as a version without rollups left them
-        rollup.delete()
-    monkeypatch.setattr(Progress, "EVERY", 3)
-    code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
-    assert code == 0 and "rollups of 1 user-days computed" in out.err and out.out == ""
-    assert out.err.splitlines()[:2] == ["readings read: 3 so far", "readings read: 4 in all"]
-    assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected and expected["Demand"] > 0
-    code, out = run(stack, "readings", "rollup-backfill", capsys=capsys)
-    assert code == 0 and "already backfilled: nothing to do" in out.err
-    code, out = run(stack, "readings", "rollup-backfill", "--force", capsys=capsys)
-    assert code == 0 and "rollups of 1 user-days computed" in out.err
-    assert power.rollup_energies(DynamoRollups().day(user.id, day)) == expected
-
-
 def test_reading_commands_refuse_unknown_ids_and_empty_reasons(stack, carlab_day, capsys):
     import uuid
 
@@ -553,22 +564,3 @@ def test_the_demo_meters_are_rated_for_their_buildings(aws, tmp_path):
     demo.seed_accounts(users, "energy-demo")
     assert set(demo.seed_meters(users, DynamoMeterStore(), tmp_path).values()) == {"created"}
     assert {m.rated_kw for m in DynamoMeterStore().all_active()} == {demo.DEMO_RATED_KW}
-
-
-def test_readings_backfill_indexes_keys_older_readings_once(stack, carlab_day, capsys, monkeypatch):
-    from datetime import date
-
-    from etp.clock import day_bounds, local_zone
-    from etp.meters.readings_store import DynamoReadingStore, ReadingModel
-
-    user, day = carlab_day["user"], day_bounds(date(2025, 3, 12), local_zone())
-    for reading in ReadingModel.scan():  # as a version without by-user-hour stored them
-        reading.update(actions=[ReadingModel.user_hour.remove()])
-    assert DynamoReadingStore().between(user.id, *day) == []
-    monkeypatch.setattr(Progress, "EVERY", 2)
-    code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 4}, "stdout: the answer alone"
-    assert out.err.splitlines() == ["readings read: 2 so far", "readings read: 4 so far", "readings read: 4 in all"]
-    assert DynamoReadingStore().between(user.id, *day) == carlab_day["readings"]
-    code, out = run(stack, "readings", "backfill-indexes", capsys=capsys)
-    assert code == 0 and json.loads(out.out) == {"updated": 0}

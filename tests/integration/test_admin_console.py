@@ -191,7 +191,7 @@ def carlab_mixed_day(stack):
     store = DynamoReadingStore()
     store.store_many([(r, {"grid": r.power_kw, "pv": -2.0, "ess": 1.5}, "A" * 81) for r in demand])
     store.store_many([(r, {"pac": r.power_kw}, "B" * 81) for r in [*pv, spike]])
-    from etp.meters.readings_store import DynamoReadingAdmin
+    from etp.meters.readings_admin import DynamoReadingAdmin
 
     assert DynamoReadingAdmin().quarantine(spike, reason="CT fault", by="ops", now=utcnow())
     return {"demand": demand, "pv": pv, "spike": spike}

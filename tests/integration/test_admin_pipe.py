@@ -24,7 +24,7 @@ with mock_aws():
     template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs}
     boto3.client("cloudformation").create_stack(StackName="etp-pipe", TemplateBody=json.dumps(template))
     from etp.market import bids
-    from etp.market.store import BidModel
+    from etp.market.bid_items import BidModel
 
     slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
     with BidModel.batch_write() as batch:

@@ -12,7 +12,8 @@ from etp.audit import trail as audit
 from etp.audit.store import PENDING, AuditModel, DynamoOutbox
 from etp.iota.node import NodeClient
 from etp.market import bids
-from etp.market.store import BidModel, DynamoBidStore, StoredBid
+from etp.market.bid_items import BidModel
+from etp.market.store import DynamoBidStore, StoredBid
 from etp_admin import cli
 
 audit_function = load_function("audit")

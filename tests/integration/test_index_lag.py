@@ -22,8 +22,9 @@ from helpers import FakeLambdaContext, load_function, present
 
 from etp.audit.store import DynamoOutbox
 from etp.market import bids, records
+from etp.market.bid_items import BidModel
 from etp.market.bids import SlotSealed, StoredBid
-from etp.market.store import BidModel, DynamoBidStore
+from etp.market.store import DynamoBidStore
 
 pytestmark = pytest.mark.usefixtures("aws", "frozen_clock")  # 09:10 in Taipei on 2030-01-01
 jobs_function = load_function("market_jobs")

@@ -168,7 +168,7 @@ def test_a_quarantined_reading_does_not_count_in_settlement_until_released(book)
     """A 100 kW spike in C's readings would have made its 4 kWh look delivered; quarantined, it does not."""
     from etp.clock import utcnow
     from etp.market import settlement
-    from etp.meters.readings_store import DynamoReadingAdmin
+    from etp.meters.readings_admin import DynamoReadingAdmin
 
     for job in ("seal", "clear", "deliver"):
         run(job)

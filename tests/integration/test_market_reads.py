@@ -11,9 +11,11 @@ from helpers import FakeLambdaContext, ItemsRead, load_event, load_function, log
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
-from etp.market import bids
-from etp.market.store import BidModel, DynamoBidStore, StoredBid, _to_bid
+from etp.market import bids, win_lists
+from etp.market.bid_items import BidModel, to_bid
+from etp.market.store import DynamoBidStore, StoredBid
 from etp.market.views import won_result
+from etp_admin.migrations import m0003_bids_week_keys, m0004_bids_latest_wins
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 market = load_function("market")
@@ -88,7 +90,7 @@ def read_by(counter: ItemsRead, name: str, account: str, query: dict | None = No
 def everything_of(history) -> list[StoredBid]:
     """Every bid of History_BEMS, read without any of the indexes under test (a Scan)."""
     owner = history["people"]["History_BEMS"]
-    return [_to_bid(item) for item in BidModel.scan(BidModel.user_id == owner)]
+    return [to_bid(item) for item in BidModel.scan(BidModel.user_id == owner)]
 
 
 def test_the_homepage_reads_the_current_slot_and_the_ten_latest_won_bids(history, monkeypatch):
@@ -157,7 +159,7 @@ def test_the_match_result_reads_only_its_window(history, monkeypatch):
     assert {row["bid_id"] for row in rows} == {b.id for b in window}
 
 
-def test_the_backfill_gives_older_bids_their_index_keys_and_lists_once(history):
+def test_the_migrations_give_older_bids_their_index_keys_and_lists_once(history):
     store, user = history["store"], history["people"]["Empty_BEMS"]
     open_bid, won = _bid(user, history["tomorrow"] + timedelta(hours=5), "sell"), _bid(user, history["current"], "buy")
     for bid in (open_bid, won):
@@ -165,20 +167,38 @@ def test_the_backfill_gives_older_bids_their_index_keys_and_lists_once(history):
     store.record_outcome(
         won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
     )
-    for bid in (open_bid, won):  # as a version from before the indexes and the lists wrote them
-        BidModel(bid.id).update(actions=[BidModel.won_by.remove(), BidModel.user_week.remove()])
+    for bid in (open_bid, won):  # as a version from before the index and the lists wrote them
+        BidModel(bid.id).update(actions=[BidModel.user_week.remove()])
     BidModel(f"wins#{user}").delete()
     assert invoke("homepage", "Empty_BEMS")["results"] == []
     assert invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
     assert store.of_user_in_slot(user, history["current"]) == []
-    assert store.backfill_index_keys() == 2
-    assert store.backfill_latest_wins() == 1, "the one user with a won bid missing from its list"
+    assert m0003_bids_week_keys.run(True, _quiet) == {"bids_keyed": 2}
+    assert m0004_bids_latest_wins.run(True, _quiet)["lists_changed"] == 1
+    assert store.of_user_in_slot(user, history["current"]) == [], "a dry run writes nothing"
+    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 2}
+    assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 1, "the one user missing a won bid"
     assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
     assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
     assert [b["id"] for b in invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
-    assert BidModel.get(open_bid.id).won_by is None, "an open bid gets no won key"
-    assert store.backfill_index_keys() == 0
-    assert store.backfill_latest_wins() == 0
+    assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 0}, "idempotent"
+    assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 0
+
+
+def test_an_outcome_writes_no_won_key_any_more(history):
+    store, user = history["store"], history["people"]["Empty_BEMS"]
+    won = _bid(user, history["current"], "buy")
+    store.create(won)
+    store.record_outcome(
+        won, status=bids.WON, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
+    )
+    raw = BidModel._get_connection().get_item(won.id, consistent_read=True)["Item"]
+    assert raw["status"] == {"S": bids.WON} and "won_by" not in raw, "by-user-won is unread: nothing feeds it"
+
+
+def _quiet() -> None:
+    pass
 
 
 def test_a_window_reads_each_iso_week_it_spans_and_its_ends(history):
@@ -235,17 +255,17 @@ def test_a_refused_outcome_writes_neither_the_bid_nor_the_list(aws):
 def test_a_win_racing_another_of_the_same_user_rereads_the_list_and_both_are_listed(aws, monkeypatch):
     store, rival = DynamoBidStore(), DynamoBidStore()
     first, second = _sealed(store, "u-1", [datetime(2030, 3, 1, h, tzinfo=UTC) for h in (1, 2)])
-    read_list = DynamoBidStore._wins_list
+    read_list = win_lists.wins_list
     raced: list[bool] = []
 
-    def stale_then_rival_wins(self, user_id, **kwargs):
-        listed = read_list(self, user_id, **kwargs)
-        if self is store and not raced:  # between this read and its write, the rival's win lands
+    def stale_then_rival_wins(user_id, **kwargs):
+        listed = read_list(user_id, **kwargs)
+        if not raced:  # between the first win's read and its write, the rival's win lands
             raced.append(True)
             assert _win(rival, second)
         return listed
 
-    monkeypatch.setattr(DynamoBidStore, "_wins_list", stale_then_rival_wins)
+    monkeypatch.setattr(win_lists, "wins_list", stale_then_rival_wins)
     assert _win(store, first)
     assert raced and [b.id for b in store.latest_won_of_user("u-1", 10)] == [second.id, first.id]
     assert BidModel.get("wins#u-1").version == 2

@@ -11,7 +11,8 @@ from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import DynamoReadingAdmin, DynamoReadingStore
+from etp.meters.readings_admin import DynamoReadingAdmin
+from etp.meters.readings_store import DynamoReadingStore
 
 # the table mode defaults to today: the wall clock stands still (conftest's FROZEN_AT)
 pytestmark = pytest.mark.usefixtures("frozen_clock")

@@ -11,16 +11,11 @@ from helpers import present
 from etp.clock import day_bounds, local_zone
 from etp.meters import power, rollups
 from etp.meters.readings import StoredReading
-from etp.meters.readings_store import (
-    DynamoReadingAdmin,
-    DynamoReadingStore,
-    LedgerModel,
-    ReadingModel,
-    _to_stored,
-    backfill_hour_keys,
-    backfill_rollups,
-)
+from etp.meters.readings_admin import DynamoReadingAdmin
+from etp.meters.readings_items import LedgerModel, ReadingModel, to_stored
+from etp.meters.readings_store import DynamoReadingStore
 from etp.meters.rollups_store import DynamoRollups, RollupModel
+from etp_admin.migrations import m0001_readings_hour_keys, m0002_readings_rollups
 
 T0 = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)
 
@@ -80,9 +75,9 @@ def visible_in(user: str, start: datetime, end: datetime) -> list[StoredReading]
     found = [
         item
         for item in ReadingModel.scan()
-        if item.user_id == user and not item.sk.startswith("quarantined#") and start <= _to_stored(item).taken_at < end
+        if item.user_id == user and not item.sk.startswith("quarantined#") and start <= to_stored(item).taken_at < end
     ]
-    return [_to_stored(item) for item in sorted(found, key=lambda item: item.sk)]
+    return [to_stored(item) for item in sorted(found, key=lambda item: item.sk)]
 
 
 def expected_page(user: str, day: date, page: int, per_page: int) -> tuple[list[StoredReading], int]:
@@ -239,7 +234,11 @@ def test_quarantine_and_release_correct_the_rollups(aws):
     assert power.rollup_energies(DynamoRollups().day("u-1", day))["Demand"] == 1.5 * (40 + 15) / 60
 
 
-def test_the_backfill_computes_the_rollups_of_readings_stored_before_them_once(aws):
+def quiet() -> None:
+    pass
+
+
+def test_the_rollups_migration_computes_the_rollups_of_readings_stored_before_them(aws):
     store = DynamoReadingStore()
     store.store_many(scattered(60, seed=3))
     DynamoReadingAdmin().quarantine(
@@ -249,15 +248,25 @@ def test_the_backfill_computes_the_rollups_of_readings_stored_before_them_once(a
         rollup.delete()
     assert DynamoRollups().day("u-1", DAYS[1]) is None
 
-    days = backfill_rollups()
-    assert days is not None and days >= len(DAYS)
+    dry = m0002_readings_rollups.run(True, quiet)
+    assert dry["user_days"] >= len(DAYS) and list(RollupModel.scan()) == [], "a dry run writes nothing"
+    assert m0002_readings_rollups.run(False, quiet) == dry
     assert_rollups_answer_as_the_readings(store)
-    assert backfill_rollups() is None, "marked done: the next `make run` reads one item"
-    assert backfill_rollups(force=True) == days
+    assert m0002_readings_rollups.run(False, quiet) == dry, "idempotent: the same rollups again"
     assert_rollups_answer_as_the_readings(store)
 
 
-def test_the_hour_key_backfill_indexes_older_readings_and_repairs_the_hours_recomputed_meanwhile(aws):
+def test_the_rollups_migration_takes_the_version_before_s_marker_for_done(aws):
+    store = DynamoReadingStore()
+    store.store_many(scattered(10, seed=5))
+    RollupModel(*m0002_readings_rollups.OLD_MARKER).save()  # as the version before marked its backfill
+    assert m0002_readings_rollups.run(True, quiet) == {"user_days": 0, "done_before": 1}
+    assert RollupModel.count(m0002_readings_rollups.OLD_MARKER[0]) == 1, "a dry run deletes nothing"
+    assert m0002_readings_rollups.run(False, quiet) == {"user_days": 0, "done_before": 1}
+    assert RollupModel.count(m0002_readings_rollups.OLD_MARKER[0]) == 0, "the marker goes: the ledger says it now"
+
+
+def test_the_hour_key_migration_indexes_older_readings_and_repairs_the_hours_recomputed_meanwhile(aws):
     store, admin = DynamoReadingStore(), DynamoReadingAdmin()
     older = scattered(60, seed=7)
     store.store_many(older)
@@ -266,7 +275,7 @@ def test_the_hour_key_backfill_indexes_older_readings_and_repairs_the_hours_reco
     for reading in ReadingModel.scan():  # as a version without by-user-hour left them
         reading.update(actions=[ReadingModel.user_hour.remove()])
     assert store.between("u-1", datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 14, tzinfo=UTC)) == []
-    # the new version's tracker stores a reading before the backfill ran: its hours miss the older ones
+    # the new version's tracker stores a reading before the migration ran: its hours miss the older ones
     newer = replace(
         older[0][0], id=str(uuid.uuid4()), tx_hash="N" * 81, taken_at=older[0][0].taken_at + timedelta(seconds=1)
     )
@@ -277,10 +286,15 @@ def test_the_hour_key_backfill_indexes_older_readings_and_repairs_the_hours_reco
     ]
     assert sum(count for _, count in bucket.values()) == 1, "the older reading 1 s before is missing"
 
-    assert backfill_hour_keys() == 60, "every older reading, the quarantined one too (the operator lists it)"
+    dry = m0001_readings_hour_keys.run(True, quiet)
+    assert dry["readings_keyed"] == 60
+    assert [r.id for r in ReadingModel.scan() if r.user_hour] == [newer.id], "a dry run writes nothing"
+    done = m0001_readings_hour_keys.run(False, quiet)
+    assert done == dry and done["readings_keyed"] == 60, "every older reading, the quarantined one too"
+    assert done["readings_rolled_up_again"] > 0
     assert_rollups_answer_as_the_readings(store)
     assert hidden.id not in {r.id for d in DAYS for r in store.between("u-1", *day_bounds(d, local_zone()))}
-    assert backfill_hour_keys() == 0, "idempotent"
+    assert m0001_readings_hour_keys.run(False, quiet) == {"readings_keyed": 0, "readings_rolled_up_again": 0}
     admin.release(hidden, by="o", now=T0)
     assert_rollups_answer_as_the_readings(store)
 

@@ -15,7 +15,8 @@ from etp.iota.node import NodeClient, NodeUnavailable
 from etp.iota.send import send
 from etp.meters import envelope, readings
 from etp.meters import registry as meters
-from etp.meters.readings_store import DynamoReadingStore, LedgerModel, ReadingModel
+from etp.meters.readings_items import LedgerModel, ReadingModel
+from etp.meters.readings_store import DynamoReadingStore
 from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
 
 # the scheduled event runs as of now: the wall clock stands still (conftest's FROZEN_AT)
@@ -178,22 +179,28 @@ def test_the_runs_hints_let_an_idle_run_skip_the_ledger(node, meter):
     assert HintModel.get(f"seen#2026-11-25#10#{tx_hash[0]}").items == {tx_hash[:27]}
 
 
-def test_the_hours_hints_are_one_item_per_hour_and_tryte_and_the_day_items_before_them_still_count(aws):
+def test_the_hours_hints_are_one_item_per_hour_and_tryte_and_the_day_items_of_old_are_migrated(aws):
     from etp.meters.discovery import address_hour
     from etp.meters.discovery_store import DynamoHints, HintModel
+    from etp_admin.migrations import m0005_hints_hour_shards
 
     hints, first, second = DynamoHints(), "A" * 81, "B" * 81
     hints.add_hours("2026-11-25", [address_hour(first, 0), address_hour(first, 23), address_hour(second, 23)])
     assert HintModel.get("hours#2026-11-25#00#A").items == {address_hour(first, 0)}
     assert HintModel.get("hours#2026-11-25#23#A").items == {address_hour(first, 23)}
     assert HintModel.get("hours#2026-11-25#23#B").items == {address_hour(second, 23)}
-    HintModel("hours#2026-11-25#C", items={address_hour("C" * 81, 5)}).save()  # as the version before wrote it
+    old = {address_hour("C" * 81, 5), address_hour(first, 23)}
+    HintModel("hours#2026-11-25#C", items=old).save()  # as an older version wrote it: a day's item
+    ours = {address_hour(first, 0), address_hour(first, 23), address_hour(second, 23)}
+    assert hints.seen_hours(["2026-11-25"]) == {"2026-11-25": ours}, "the day items are not read any more"
+
+    assert m0005_hints_hour_shards.run(True, lambda: None) == {"day_items_moved": 1, "hours": 2}
+    assert HintModel.get("hours#2026-11-25#C").items == old, "a dry run writes nothing"
+    assert m0005_hints_hour_shards.run(False, lambda: None) == {"day_items_moved": 1, "hours": 2}
     assert hints.seen_hours(["2026-11-25", "2026-11-26"]) == {
-        "2026-11-25": {
-            address_hour(first, 0),
-            address_hour(first, 23),
-            address_hour(second, 23),
-            address_hour("C" * 81, 5),
-        },
+        "2026-11-25": ours | {address_hour("C" * 81, 5)},
         "2026-11-26": set(),
     }
+    assert HintModel.count("hours#2026-11-25#C") == 0, "the day item goes"
+    assert HintModel.get("hours#2026-11-25#05#C").expires_at is not None, "the hour item expires as the others"
+    assert m0005_hints_hour_shards.run(False, lambda: None) == {"day_items_moved": 0, "hours": 0}, "idempotent"

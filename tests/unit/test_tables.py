@@ -52,7 +52,7 @@ def test_a_model_without_a_table_meta_is_refused():
 
 
 def test_point_models_repoints_every_model_and_the_ones_defined_later(monkeypatch):
-    from etp.market.store import BidModel
+    from etp.market.bid_items import BidModel
 
     before = dict(dynamo._pointed)
     monkeypatch.setenv("BIDS_TABLE", "elsewhere-bids")

@@ -2,10 +2,12 @@
 
     etp-admin [--env local|localstack|dev|prod] [--stack NAME] [--region R] [--endpoint-url URL] GROUP COMMAND
     etp-admin [...] status
+    etp-admin [...] migrate [--dry-run] [--list] [--json]
 
 Each command group is a module of this package with a table of its commands (`GROUP`); a command is
-a function taking (stack, args); a command of no group (`COMMANDS`: status) stands beside the groups.
-Passwords are read from a prompt or, with --password-stdin, from standard input: never from argv.
+a function taking (stack, args). A command of no group (`COMMANDS`: status, migrate) has a module
+with `COMMAND`, beside the groups. Passwords are read from a prompt or, with --password-stdin, from
+standard input: never from argv.
 """
 
 import argparse
@@ -13,7 +15,7 @@ import os
 import sys
 
 from etp_admin import stack as stacks
-from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, news, readings, simulate, status
+from etp_admin.cli import accounts, audit, demo, jobs, keys, market, meters, migrate, news, readings, simulate, status
 from etp_admin.cli.common import Command, CommandError, Group
 
 GROUPS: tuple[Group, ...] = (
@@ -28,8 +30,7 @@ GROUPS: tuple[Group, ...] = (
     demo.GROUP,
     simulate.GROUP,
 )
-# commands of no group: `etp-admin status`
-COMMANDS: tuple[Command, ...] = (status.COMMAND,)
+COMMANDS: tuple[Command, ...] = (status.COMMAND, migrate.COMMAND)  # commands of no group, beside the groups
 
 
 def _add_command(commands: argparse._SubParsersAction, command: Command) -> None:

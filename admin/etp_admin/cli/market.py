@@ -1,7 +1,6 @@
-"""etp-admin market: a slot's order book and clearing (and its picture), and the bids' migrations."""
+"""etp-admin market: a slot's order book and clearing, and its picture."""
 
 import argparse
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from etp.market.jobs import outcome
 from etp.market.store import DynamoBidStore
 from etp.settings import settings
 from etp_admin import plots  # matplotlib itself only once something is drawn
-from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, Progress, arg, print_json, say, slot_time
+from etp_admin.cli.common import JSON, SLOT_HELP, Command, Group, arg, print_json, say, slot_time
 from etp_admin.stack import Stack
 
 PLOT_HELP = "also draw the merit-order curves, Q*, p* and the pairs to this PNG file (--json: and the lines drawn)"
@@ -135,19 +134,6 @@ def _preview(
     return point, matches, f"not cleared yet: the auction as it would clear now (k = {settings().clearing_k})"
 
 
-def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
-    """Give bids stored before the `by-user-week` index their key, and put won bids stored before the
-    latest-wins lists on their owners' lists (idempotent)."""
-    store = DynamoBidStore()
-    missing = Progress("bids without their index keys")
-    updated = store.backfill_index_keys(missing)
-    missing.done()
-    won = Progress("won bids read")
-    win_lists = store.backfill_latest_wins(won)
-    won.done()
-    print(json.dumps({"updated": updated, "win_lists": win_lists}))
-
-
 GROUP = Group(
     "market",
     "the hourly market",
@@ -158,6 +144,5 @@ GROUP = Group(
             "a slot's order book, Q*, p*, pairs and statuses",
             (arg("--slot", required=True, help=SLOT_HELP), arg("--plot", metavar="FILE.png", help=PLOT_HELP), JSON),
         ),
-        Command("backfill-indexes", backfill_indexes, backfill_indexes.__doc__ or ""),
     ),
 )

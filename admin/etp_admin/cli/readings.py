@@ -1,7 +1,6 @@
-"""etp-admin readings: find, quarantine and release stored meter readings, and their migrations."""
+"""etp-admin readings: find, quarantine and release stored meter readings."""
 
 import argparse
-import json
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -11,13 +10,9 @@ from etp.clock import day_bounds, local_zone, supported_day, to_utc_iso, utcnow
 from etp.market import settlement
 from etp.market.store import DynamoBidStore
 from etp.meters.readings import Overlay
-from etp.meters.readings_store import (
-    DynamoReadingAdmin,
-    DynamoReadingStore,
-    ReadingRecord,
-    backfill_hour_keys,
-    backfill_rollups,
-)
+from etp.meters.readings_admin import DynamoReadingAdmin
+from etp.meters.readings_items import ReadingRecord
+from etp.meters.readings_store import DynamoReadingStore
 from etp_admin import plots  # matplotlib itself only once something is drawn
 from etp_admin.cli.common import (
     JSON,
@@ -25,7 +20,6 @@ from etp_admin.cli.common import (
     Command,
     CommandError,
     Group,
-    Progress,
     arg,
     operator,
     print_json,
@@ -199,26 +193,6 @@ def release(stack: Stack, args: argparse.Namespace) -> None:
     print_json(_corrected(admin, reading))
 
 
-def rollup_backfill(stack: Stack, args: argparse.Namespace) -> None:
-    """Compute the energy rollups (/power_info's chart, summary and table counts) of every stored
-    reading: once, after upgrading from a version without rollups (`make run` does it). Idempotent."""
-    progress = Progress("readings read")
-    days = backfill_rollups(force=args.force, progress=progress)
-    if days is None:
-        say("rollups already backfilled: nothing to do (--force recomputes them)")
-    else:
-        progress.done()
-        say(f"rollups of {days} user-days computed from the stored readings")
-
-
-def backfill_indexes(stack: Stack, args: argparse.Namespace) -> None:
-    """Give readings stored before the `by-user-hour` index their key (idempotent; `make run` does it)."""
-    progress = Progress("readings read")
-    updated = backfill_hour_keys(progress)
-    progress.done()
-    print(json.dumps({"updated": updated}))
-
-
 GROUP = Group(
     "readings",
     "find, quarantine and release stored meter readings",
@@ -264,17 +238,6 @@ GROUP = Group(
             release,
             "undo a quarantine: the reading counts again (re-settles a settled slot)",
             (arg("id", help=READING_ID), arg("--reason", help="why, for the record")),
-        ),
-        Command(
-            "rollup-backfill",
-            rollup_backfill,
-            "compute the energy rollups /power_info reads from the stored readings (once; idempotent)",
-            (arg("--force", action="store_true", help="recompute even if already done"),),
-        ),
-        Command(
-            "backfill-indexes",
-            backfill_indexes,
-            "give readings stored before the by-user-hour index its key (after an upgrade; idempotent)",
         ),
     ),
 )

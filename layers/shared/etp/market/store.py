@@ -1,29 +1,7 @@
-"""DynamoDB storage of bids (PynamoDB). Imported on first use.
+"""DynamoDB storage of bids (PynamoDB): the bids, the slots' markers and the side guards. Imported
+on first use. The table's items and keys: etp.market.bid_items; the latest-wins lists that
+/homepage reads: etp.market.win_lists.
 
-Table `BIDS_TABLE`, hash key `id`:
-- bid items, with GSI `by-user-week` (`user_week` = `<user id>#<ISO week of the slot, UTC>`,
-  `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
-  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage when its latest wins
-  may not hold all of the current slot's; a partition holds a week, not the user's whole history,
-  which the emulators sort and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a
-  slot, for the market jobs and /bidstatus), and two GSIs no longer read, which the next updates
-  remove one at a time (CloudFormation changes one GSI of a table per update): `by-user-slot`
-  (`user_id`, `slot_key`) and the sparse `by-user-won` (`won_by` = the owner's id, written only by
-  the outcome that makes a bid won with a fill; still written, so that a rollback finds it). Bids
-  written before `by-user-week` existed get their keys from `backfill_index_keys` (`etp-admin
-  market backfill-indexes`, run by `make run`);
-- latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
-  won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
-  won statuses after) and the list's update are one transaction, conditional on the list's version,
-  so /homepage reads one item and a BatchGet however long the history. Won bids written before the
-  lists existed join them through `backfill_latest_wins` (the same command);
-- side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
-  bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
-  in one slot, even when two requests race;
-- slot markers `slot#<slot start UTC>` (in no index either): how many bids the slot holds
-  (`bid_count`), when the slot was sealed (`sealed_at`; `early` if before its gate, with the
-  operator's `sealed_by` and `seal_reason`) and cleared (`cleared_at`; an early clear's `cleared_by`
-  and `clear_reason`).
 Every change of a bid is conditional on its owner, its status (投標中) and its version, so two
 concurrent edits, or an edit racing the seal job, leave it fully before or fully after. Every
 create, edit and delete also updates, in the same transaction, the slot's marker (both slots, for
@@ -34,177 +12,37 @@ count is exactly the slot's bids (those written since the count exists: `counted
 which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
 """
 
-from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
-from etp.clock import from_utc_iso, to_utc_iso
-from etp.dynamo import TableModel, conditional, failed_conditions, lost_a_race, retry_races, table_meta
-from etp.market.bids import SUBMITTED, WON_STATUSES, BidConflict, BidPair, SlotSealed, StoredBid, newest_wins
+from etp.clock import to_utc_iso
+from etp.dynamo import conditional, failed_conditions, retry_races
+from etp.market import win_lists
+from etp.market.bid_items import (
+    BidModel,
+    bid_item,
+    bid_slot_key,
+    guard_key,
+    marker_key,
+    pair_attribute,
+    to_bid,
+    to_state,
+    week_key,
+    weeks,
+)
+from etp.market.bids import SUBMITTED, WON_STATUSES, BidConflict, BidPair, SlotSealed, StoredBid
 from etp.market.slots import Leave, SlotState
 from etp.retention import GUARDS_KEPT, MARKERS_KEPT, expires_at
 
-
-class _PairAttribute(MapAttribute):
-    counterpart_id = UnicodeAttribute()
-    counterpart = UnicodeAttribute()
-    volume_wh = NumberAttribute()
-    achievement = NumberAttribute(null=True)
-    settlement_milli = NumberAttribute(null=True)
-
-
-class _BySlot(GlobalSecondaryIndex["BidModel"]):
-    class Meta:
-        index_name = "by-slot"
-        projection = AllProjection()
-
-    slot = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-
-
-class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
-    class Meta:
-        index_name = "by-user-week"
-        projection = AllProjection()
-
-    user_week = UnicodeAttribute(hash_key=True)
-    slot_key = UnicodeAttribute(range_key=True)
-
-
-class BidModel(TableModel):
-    Meta = table_meta("bids_table")
-
-    id = UnicodeAttribute(hash_key=True)
-    # bid items
-    user_id = UnicodeAttribute(null=True)
-    account = UnicodeAttribute(null=True)
-    side = UnicodeAttribute(null=True)
-    slot = UnicodeAttribute(null=True)
-    slot_key = UnicodeAttribute(null=True)
-    user_week = UnicodeAttribute(null=True)
-    won_by = UnicodeAttribute(null=True)  # the user id, only once won with a fill (by-user-won, unread)
-    volume_wh = NumberAttribute(null=True)
-    price_milli = NumberAttribute(null=True)
-    status = UnicodeAttribute(null=True)
-    uploaded_at = UnicodeAttribute(null=True)
-    version = NumberAttribute(null=True)
-    fill_wh = NumberAttribute(null=True)
-    cleared_price_milli = NumberAttribute(null=True)
-    pairs = ListAttribute(of=_PairAttribute, null=True)
-    seal_tx = UnicodeAttribute(null=True)  # audit-trail transactions of the slot's sealed bids and clearing
-    clear_tx = UnicodeAttribute(null=True)
-    counted = BooleanAttribute(null=True)  # in its slot marker's bid_count (bids written since it exists)
-    # side guards
-    open_bids = NumberAttribute(null=True)
-    # latest-wins lists (and `version`)
-    won_keys = ListAttribute[str](null=True)  # untyped elements: strings stored as S
-    # slot markers
-    sealed_at = UnicodeAttribute(null=True)
-    early = BooleanAttribute(null=True)
-    cleared_at = UnicodeAttribute(null=True)
-    bid_count = NumberAttribute(null=True)
-    sealed_by = UnicodeAttribute(null=True)  # an early seal's operator (AWS identity) and reason
-    seal_reason = UnicodeAttribute(null=True)
-    cleared_by = UnicodeAttribute(null=True)  # an early clear's
-    clear_reason = UnicodeAttribute(null=True)
-    # markers and guards: the TTL (epoch seconds, etp.retention); bids never carry it
-    expires_at = NumberAttribute(null=True)
-
-    by_slot = _BySlot()
-    by_user_week = _ByUserWeek()
-
-
-_WON = BidModel.status.is_in(*WON_STATUSES) & (BidModel.fill_wh > 0)  # a bid's Scan filter
-LIST_ATTEMPTS = 5  # writes of a latest-wins list that may find it changed meanwhile
-
-
-def week_key(user_id: str, slot: datetime) -> str:
-    """A bid's `by-user-week` partition: its owner and the ISO week (UTC) its slot starts in."""
-    year, week, _ = slot.astimezone(UTC).isocalendar()
-    return f"{user_id}#{year}-W{week:02d}"
-
-
-def _weeks(start: datetime, end: datetime) -> list[datetime]:
-    """A moment in each ISO week (UTC) that [start, end] touches, oldest first."""
-    monday = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    monday -= timedelta(days=monday.weekday())
-    weeks = []
-    while monday <= end:
-        weeks.append(monday)
-        monday += timedelta(weeks=1)
-    return weeks
-
-
-def _slot_key(bid: StoredBid) -> str:
-    return f"{to_utc_iso(bid.slot)}#{bid.id}"
-
-
-def _wins_key(user_id: str) -> str:
-    return f"wins#{user_id}"
-
-
-def _guard_key(user_id: str, slot: datetime) -> str:
-    return f"side#{user_id}#{to_utc_iso(slot)}"
-
-
-def _marker_key(slot: datetime) -> str:
-    return f"slot#{to_utc_iso(slot)}"
-
-
-def _leave(by: str | None, reason: str | None) -> Leave | None:
-    return Leave(by=by, reason=reason or "") if by else None
-
-
-def _to_state(item: BidModel) -> SlotState:
-    return SlotState(
-        sealed_at=from_utc_iso(item.sealed_at) if item.sealed_at else None,
-        early=bool(item.early),
-        cleared_at=from_utc_iso(item.cleared_at) if item.cleared_at else None,
-        bids=int(item.bid_count or 0),
-        sealed_by=_leave(item.sealed_by, item.seal_reason),
-        cleared_by=_leave(item.cleared_by, item.clear_reason),
-    )
-
-
-def _to_bid(item: BidModel) -> StoredBid:
-    return StoredBid(
-        id=item.id,
-        user_id=item.user_id or "",
-        account=item.account or "",
-        side=item.side or "",
-        slot=from_utc_iso(item.slot or ""),
-        volume_wh=int(item.volume_wh or 0),
-        price_milli=int(item.price_milli or 0),
-        status=item.status or "",
-        uploaded_at=from_utc_iso(item.uploaded_at or ""),
-        version=int(item.version or 0),
-        fill_wh=int(item.fill_wh or 0),
-        cleared_price_milli=None if item.cleared_price_milli is None else int(item.cleared_price_milli),
-        pairs=tuple(
-            BidPair(
-                counterpart_id=p.counterpart_id,
-                counterpart=p.counterpart,
-                volume_wh=int(p.volume_wh),
-                achievement=None if p.achievement is None else float(p.achievement),
-                settlement_milli=None if p.settlement_milli is None else int(p.settlement_milli),
-            )
-            for p in (item.pairs or [])
-        ),
-        seal_tx=item.seal_tx,
-        clear_tx=item.clear_tx,
-        counted=bool(item.counted),
-    )
+__all__ = ["BidModel", "DynamoBidStore", "StoredBid", "week_key"]  # the names importers used before the split
 
 
 def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: str) -> None:
-    guard = BidModel(_guard_key(user_id, slot))
+    guard = BidModel(guard_key(user_id, slot))
     transaction.update(
         guard,
         actions=[
@@ -218,7 +56,7 @@ def _claim_side(transaction: TransactWrite, user_id: str, slot: datetime, side: 
 
 def _release_side(transaction: TransactWrite, user_id: str, slot: datetime) -> None:
     transaction.update(
-        BidModel(_guard_key(user_id, slot)), actions=[BidModel.open_bids.add(-1)], condition=BidModel.open_bids > 0
+        BidModel(guard_key(user_id, slot)), actions=[BidModel.open_bids.add(-1)], condition=BidModel.open_bids > 0
     )
 
 
@@ -235,7 +73,7 @@ class DynamoBidStore:
             item = BidModel.get(bid_id, consistent_read=True)
         except DoesNotExist:
             return None
-        return _to_bid(item) if item.user_id else None  # a guard key is no bid
+        return to_bid(item) if item.user_id else None  # a guard key is no bid
 
     def _write_bid(self, counts: list[tuple[datetime, int]], build: Callable[[TransactWrite], None]) -> None:
         """One transaction: each slot of `counts` is not sealed, and its marker's bid count moves by
@@ -248,7 +86,7 @@ class DynamoBidStore:
             with TransactWrite(connection=self._connection()) as transaction:
                 for slot, delta in counts:
                     transaction.update(
-                        BidModel(_marker_key(slot)),
+                        BidModel(marker_key(slot)),
                         actions=[BidModel.bid_count.add(delta)],
                         condition=BidModel.sealed_at.does_not_exist(),
                     )
@@ -266,7 +104,7 @@ class DynamoBidStore:
     def create(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _claim_side(transaction, bid.user_id, bid.slot, bid.side)
-            transaction.save(_bid_item(bid, counted=True), condition=BidModel.id.does_not_exist())
+            transaction.save(bid_item(bid, counted=True), condition=BidModel.id.does_not_exist())
 
         self._write_bid([(bid.slot, 1)], build)
 
@@ -281,11 +119,11 @@ class DynamoBidStore:
                 _claim_side(transaction, new.user_id, new.slot, new.side)
             elif old.side != new.side:  # the same guard: switch sides only if this is its only bid
                 transaction.update(
-                    BidModel(_guard_key(old.user_id, old.slot)),
+                    BidModel(guard_key(old.user_id, old.slot)),
                     actions=[BidModel.side.set(new.side)],
                     condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
                 )
-            transaction.save(_bid_item(new, counted=moves or old.counted), condition=_open_bid_condition(old))
+            transaction.save(bid_item(new, counted=moves or old.counted), condition=_open_bid_condition(old))
 
         self._write_bid([(old.slot, -int(old.counted)), (new.slot, 1)] if moves else [(old.slot, 0)], build)
 
@@ -299,7 +137,7 @@ class DynamoBidStore:
     def slot_state(self, slot: datetime) -> SlotState:
         """What the slot's marker says, read consistently."""
         try:
-            return _to_state(BidModel.get(_marker_key(slot), consistent_read=True))
+            return to_state(BidModel.get(marker_key(slot), consistent_read=True))
         except DoesNotExist:
             return SlotState()
 
@@ -307,7 +145,7 @@ class DynamoBidStore:
         """Mark the slot sealed, from now on refusing every bid write in it; `leave`: an operator's
         early seal (who, why). The first seal wins (its time and leave stay). The slot's state after,
         read consistently: its count is then final."""
-        marker = BidModel(_marker_key(slot))
+        marker = BidModel(marker_key(slot))
         actions: list[Action] = [
             BidModel.sealed_at.set(to_utc_iso(at)),
             BidModel.early.set(leave is not None),
@@ -324,7 +162,7 @@ class DynamoBidStore:
         """Note on the sealed slot's marker who clears it before its gate, and why (once: the first
         early clear's leave stays, as its clearing record names it); the slot's state after."""
         conditional(
-            lambda: BidModel(_marker_key(slot)).update(
+            lambda: BidModel(marker_key(slot)).update(
                 actions=[BidModel.cleared_by.set(leave.by), BidModel.clear_reason.set(leave.reason)],
                 condition=BidModel.sealed_at.exists()
                 & BidModel.cleared_at.does_not_exist()
@@ -336,7 +174,7 @@ class DynamoBidStore:
     def mark_cleared(self, slot: datetime, at: datetime) -> None:
         """Note that the sealed slot is cleared (once: a later call changes nothing)."""
         conditional(
-            lambda: BidModel(_marker_key(slot)).update(
+            lambda: BidModel(marker_key(slot)).update(
                 actions=[BidModel.cleared_at.set(to_utc_iso(at))],
                 condition=BidModel.sealed_at.exists() & BidModel.cleared_at.does_not_exist(),
             )
@@ -361,85 +199,32 @@ class DynamoBidStore:
         pairs: tuple[BidPair, ...],
     ) -> bool:
         """Write a clearing or settlement outcome, only if the bid is still in `expected`."""
-        stored_pairs = [
-            _PairAttribute(
-                counterpart_id=p.counterpart_id,
-                counterpart=p.counterpart,
-                volume_wh=p.volume_wh,
-                achievement=p.achievement,
-                settlement_milli=p.settlement_milli,
-            )
-            for p in pairs
-        ]
+        stored_pairs = [pair_attribute(p) for p in pairs]
         price = (
             BidModel.cleared_price_milli.remove()
             if cleared_price_milli is None
             else BidModel.cleared_price_milli.set(cleared_price_milli)
         )
-        # the same write puts a won bid into `by-user-won` (won_by: its owner) or keeps it out
-        won = _is_won(status, fill_wh)
+        won = status in WON_STATUSES and fill_wh > 0
         actions: list[Action] = [
             BidModel.status.set(status),
             BidModel.version.add(1),
             BidModel.fill_wh.set(fill_wh),
             price,
             BidModel.pairs.set(stored_pairs),
-            BidModel.won_by.set(bid.user_id) if won else BidModel.won_by.remove(),
         ]
         condition = BidModel.status == expected
         if won and expected not in WON_STATUSES:  # it enters the won statuses, which it never leaves
-            return self._add_wins(bid.user_id, [_slot_key(bid)], outcome=(bid.id, actions, condition))
+            return win_lists.add_wins(bid.user_id, [bid_slot_key(bid)], outcome=(bid.id, actions, condition))
         return conditional(lambda: BidModel(bid.id).update(actions=actions, condition=condition))
-
-    def _add_wins(
-        self, user_id: str, keys: list[str], outcome: tuple[str, list[Action], Condition] | None = None
-    ) -> bool:
-        """Put won bids (their index keys) on the user's latest-wins list, conditional on the list's
-        version, and write `outcome` (a bid's id, update and condition) in the same transaction; True
-        when written. False when `outcome`'s condition failed (then nothing is written) or, without
-        an outcome, when the list already had them. A list changed meanwhile (another of the user's
-        bids won) is read again and the transaction retried, up to LIST_ATTEMPTS times."""
-        for attempt in range(1, LIST_ATTEMPTS + 1):
-            listed, version = self._wins_list(user_id)
-            merged = newest_wins(listed, keys)
-            if outcome is None and merged == listed:
-                return False
-            try:
-                with TransactWrite(connection=self._connection()) as transaction:
-                    if outcome is not None:
-                        bid_id, actions, condition = outcome
-                        transaction.update(BidModel(bid_id), actions=actions, condition=condition)
-                    # an update, not a put: PynamoDB sends a transaction's puts before its updates, and
-                    # the cancellation reasons come in the order sent (the bid's first)
-                    transaction.update(
-                        BidModel(_wins_key(user_id)),
-                        actions=[BidModel.won_keys.set(merged), BidModel.version.set(version + 1)],
-                        condition=BidModel.version.does_not_exist() if version == 0 else BidModel.version == version,
-                    )
-                return True
-            except TransactWriteError as error:
-                refused = failed_conditions(error)
-                if outcome is not None and refused[:1] == [True]:
-                    return False
-                if attempt == LIST_ATTEMPTS or not (any(refused) or lost_a_race(error)):
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _wins_list(self, user_id: str, *, consistent: bool = True) -> tuple[list[str], int]:
-        """A user's latest-wins list (index keys, newest first) and its version (0: none yet)."""
-        try:
-            item = BidModel.get(_wins_key(user_id), consistent_read=consistent)
-        except DoesNotExist:
-            return [], 0
-        return list(item.won_keys or []), int(item.version or 0)
 
     def of_user_between(self, user_id: str, start: datetime, end: datetime) -> list[StoredBid]:
         """A user's bids whose slot starts in [start, end], oldest first: a Query of each week's
         partition, reading exactly those bids."""
         condition = BidModel.slot_key.between(to_utc_iso(start), f"{to_utc_iso(end)}#~")
         return [
-            _to_bid(item)
-            for week in _weeks(start, end)
+            to_bid(item)
+            for week in weeks(start, end)
             for item in BidModel.by_user_week.query(week_key(user_id, week), range_key_condition=condition)
         ]
 
@@ -447,47 +232,22 @@ class DynamoBidStore:
         """A user's bids of one slot (reads exactly those: the slot is the key's prefix)."""
         condition = BidModel.slot_key.startswith(f"{to_utc_iso(slot)}#")
         query = BidModel.by_user_week.query(week_key(user_id, slot), range_key_condition=condition)
-        return [_to_bid(item) for item in query]
+        return [to_bid(item) for item in query]
 
     def latest_won_of_user(self, user_id: str, count: int) -> list[StoredBid]:
         """A user's `count` (at most HOMEPAGE_WINS) newest won bids (won, delivering, settling or
         settled, with a fill), newest slot first: its latest-wins list (one GetItem) and those bids
         (one BatchGet), however long the user's history."""
-        ids = [key.rpartition("#")[2] for key in self._wins_list(user_id, consistent=False)[0][:count]]
-        found = {item.id: _to_bid(item) for item in BidModel.batch_get(ids)} if ids else {}
+        ids = [key.rpartition("#")[2] for key in win_lists.wins_list(user_id, consistent=False)[0][:count]]
+        found = {item.id: to_bid(item) for item in BidModel.batch_get(ids)} if ids else {}
         return [found[bid_id] for bid_id in ids if bid_id in found]
 
-    def backfill_index_keys(self, progress: Callable[[], object] = lambda: None) -> int:
-        """Give bids written before `by-user-week` and `by-user-won` existed their keys (`user_week`;
-        `won_by` if won); how many were updated. Idempotent: a Scan for the bids still missing one,
-        each updated only if its version did not move meanwhile (a bid written since then got its
-        keys from that write). `progress` is called once per bid found missing a key."""
-        missing = BidModel.user_id.exists() & (
-            BidModel.user_week.does_not_exist() | (_WON & BidModel.won_by.does_not_exist())
-        )
-        updated = 0
-        for item in BidModel.scan(filter_condition=missing):
-            progress()
-            updated += _backfill(item)
-        return updated
-
-    def backfill_latest_wins(self, progress: Callable[[], object] = lambda: None) -> int:
-        """Put the won bids written before the latest-wins lists existed on their owners' lists; how
-        many lists changed. Idempotent: a Scan of the won bids, each user's merged into its list
-        (conditional on the list's version, as a clearing that makes a bid won meanwhile writes it).
-        `progress` is called once per won bid read."""
-        won: dict[str, list[str]] = defaultdict(list)
-        for item in BidModel.scan(filter_condition=BidModel.user_id.exists() & _WON):
-            progress()
-            won[item.user_id or ""].append(item.slot_key or "")
-        return sum(self._add_wins(user_id, keys) for user_id, keys in won.items())
-
     def of_slot(self, slot: datetime) -> list[StoredBid]:
-        return [_to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
+        return [to_bid(i) for i in BidModel.by_slot.query(to_utc_iso(slot))]
 
     def reread(self, book: list[StoredBid]) -> list[StoredBid]:
         """The same bids, read consistently (the slot index is only eventually consistent)."""
-        return [_to_bid(i) for i in BidModel.batch_get([b.id for b in book], consistent_read=True)]
+        return [to_bid(i) for i in BidModel.batch_get([b.id for b in book], consistent_read=True)]
 
     def set_audit_hash(self, slot: datetime, step: str, tx_hash: str) -> None:
         """Note the audit transaction of a slot's `seal` or `clear` step on each bid it covers."""
@@ -495,34 +255,3 @@ class DynamoBidStore:
         for bid in self.of_slot(slot):
             if bid.status != SUBMITTED:
                 BidModel(bid.id).update(actions=[attribute.set(tx_hash)], condition=BidModel.id.exists())
-
-
-def _is_won(status: str, fill_wh: int) -> bool:
-    return status in WON_STATUSES and fill_wh > 0
-
-
-def _backfill(item: BidModel) -> bool:
-    """Write a bid's index keys, unless it changed (or went) since it was read."""
-    user_id = item.user_id or ""
-    actions: list[Action] = [BidModel.user_week.set(week_key(user_id, from_utc_iso(item.slot or "")))]
-    if _is_won(item.status or "", int(item.fill_wh or 0)):
-        actions.append(BidModel.won_by.set(user_id))
-    return conditional(lambda: item.update(actions=actions, condition=BidModel.version == item.version))
-
-
-def _bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
-    return BidModel(
-        id=bid.id,
-        user_id=bid.user_id,
-        account=bid.account,
-        side=bid.side,
-        slot=to_utc_iso(bid.slot),
-        slot_key=_slot_key(bid),
-        user_week=week_key(bid.user_id, bid.slot),
-        volume_wh=bid.volume_wh,
-        price_milli=bid.price_milli,
-        status=bid.status,
-        uploaded_at=to_utc_iso(bid.uploaded_at),
-        version=bid.version,
-        counted=True if counted else None,  # in its slot's count: absent on bids from before the count
-    )

@@ -9,9 +9,9 @@ Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, eac
 - `hours#<day>#<HH>#<t>`: `<12 trytes of the address><hour letter>` for every address of that day
   starting with tryte t that has a stored reading of UTC hour HH (27 items per hour: ~4.7 KB each
   at 10,000 meters, and an update, which pays for the whole item, pays for one hour's shard, not
-  the day's). The version before kept one item per day and tryte, `hours#<day>#<t>`, every hour in
-  it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); `seen_hours` still reads
-  those too, for the day of the upgrade, until the next version.
+  the day's). An older version kept one item per day and tryte, `hours#<day>#<t>`, every hour in
+  it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); the migration
+  `0005_hints_hour_shards` (`etp-admin migrate`) moves what is left of those into the hour items.
 
 The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes. Every
 write sets `expires_at`: the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
@@ -46,11 +46,6 @@ def _seen_key(day: str, hour: int, tryte: str) -> str:
 
 def _hours_key(day: str, hour: int, tryte: str) -> str:
     return f"hours#{day}#{hour:02d}#{tryte}"
-
-
-def _day_hours_key(day: str, tryte: str) -> str:
-    """The version before's item of every hour (read only)."""
-    return f"hours#{day}#{tryte}"
 
 
 class DynamoHints:
@@ -89,7 +84,6 @@ class DynamoHints:
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
-        keys |= {_day_hours_key(day, t): day for day in days for t in ALPHABET}
         seen: dict[str, set[str]] = {day: set() for day in days}
         for key, elements in self._get(list(keys)).items():
             seen[keys[key]] |= elements

@@ -1,201 +1,36 @@
-"""DynamoDB storage of readings and the tracker's ledger (PynamoDB). Imported on first use.
-
-Readings: hash key `id` (the reading id, so storing is conditional on it being new); two GSIs on
-`sk` = `<UTC time>Z#<reading id>`:
-- `by-user-hour` (`user_hour` = `<user id>#<UTC hour, YYYY-MM-DDTHH>`): every read. A Query of
-  one partition reads one user's hour, however long the history, so a window of n hours is n
-  Queries of exactly its readings, in DynamoDB and in the emulators (which sort and filter a whole
-  index partition on every Query: by user, a week of readings made a table page 3x slower).
-- `by-user-time` (`user_id`): no longer read; removed by the next version (a table update adds
-  or removes one GSI).
-Ledger: hash key `key` = `tx#<hash>`, marking a transaction processed (stored, or rejected with the
-reason). A reading and its transaction's marker are written in one DynamoDB transaction, each
-conditional on not existing: a reading id is stored at most once and a transaction processed at
-most once, even when two tracker runs overlap.
-
-Quarantine: an operator hides a stored reading from every answer by moving its `sk` to
-`quarantined#<UTC time>Z#<reading id>`. Every read of readings (`between`, `day_page`, hence
-/power_info, settlement, the DR baseline and the rollups' recompute) is a Query of `by-user-hour`
-within a time window, i.e. between two `YYYY-...` sort keys, which a `quarantined#` key ('q'
-sorts after every digit) is never inside: hidden readings are out of every window,
-answer and count (quarantine and release recompute the rollups they touch), by construction, with
-no filter to forget, and `totalCount` agrees with the pages. The item itself
-stays (audit), with who, when and why, and a log of every quarantine and release; releasing puts
-the time-ordered `sk` back. A NEW read of readings must keep to time windows of `by-user-hour`.
+"""DynamoDB storage of readings and the tracker's ledger (PynamoDB): storing a run's readings and
+reading a user's time windows. Imported on first use. The items and keys: etp.meters.readings_items;
+the operator's quarantine: etp.meters.readings_admin.
 
 Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
 quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
 hours (`refresh_rollups`), so /power_info's chart, summary and table counts read the rollups, not
-the readings; `day_page` finds a table page's first hour from the counts. `backfill_rollups` is the
-one-time migration of readings stored before rollups existed; `backfill_hour_keys` that of readings
-stored before `by-user-hour` existed.
+the readings; `day_page` finds a table page's first hour from the counts. Readings stored before
+rollups existed get theirs from the migration `0002_readings_rollups`.
 """
 
-import re
-import uuid
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+from datetime import date, datetime
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
-from etp.dynamo import TableModel, conditional, failed_conditions, table_meta
+from etp.dynamo import conditional, failed_conditions
 from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
+from etp.meters.readings_items import (
+    LedgerModel,
+    ReadingModel,
+    hour_items,
+    hour_key,
+    stored_items,
+    to_stored,
+    utc_hours,
+)
 from etp.meters.rollups_store import DynamoRollups
-
-
-class _ByUserHour(GlobalSecondaryIndex["ReadingModel"]):
-    class Meta:
-        index_name = "by-user-hour"
-        projection = AllProjection()
-
-    user_hour = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-
-
-QUARANTINED = "quarantined#"  # the sort-key prefix of hidden readings: outside every time window
-TX_HASH = re.compile(r"\A[A-Z9]{81}\Z")
-
-
-class QuarantineEvent(MapAttribute):
-    action = UnicodeAttribute()  # quarantined | released
-    at = UnicodeAttribute()
-    by = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
-
-
-class ReadingModel(TableModel):
-    Meta = table_meta("readings_table")
-
-    id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute()
-    sk = UnicodeAttribute()
-    user_hour = UnicodeAttribute(null=True)  # absent only on readings stored before by-user-hour
-    meter_id = UnicodeAttribute()
-    kind = UnicodeAttribute()
-    taken_at = UnicodeAttribute()
-    power_kw = NumberAttribute()
-    values = MapAttribute[str, float](default=dict)
-    tx_hash = UnicodeAttribute()
-    address = UnicodeAttribute()
-    stored_at = UnicodeAttribute()
-    quarantined_at = UnicodeAttribute(null=True)
-    quarantine_reason = UnicodeAttribute(null=True)
-    quarantined_by = UnicodeAttribute(null=True)
-    quarantine_log = ListAttribute(of=QuarantineEvent, null=True)
-
-    by_user_hour = _ByUserHour()
-
-
-class LedgerModel(TableModel):
-    Meta = table_meta("ledger_table")
-
-    key = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute(null=True)
-    reason = UnicodeAttribute(null=True)
-    reading_id = UnicodeAttribute(null=True)
-    tx_hash = UnicodeAttribute(null=True)
-    at = UnicodeAttribute()
-
-
-def sort_key(taken_at: datetime, reading_id: str) -> str:
-    return f"{to_utc_iso(taken_at)}#{reading_id}"
-
-
-def stored_items(
-    reading: StoredReading, values: dict[str, float], address: str, now: str
-) -> tuple[LedgerModel, ReadingModel]:
-    """What storing a reading writes: its transaction's ledger marker and the reading."""
-    marker = LedgerModel(key=f"tx#{reading.tx_hash}", status="stored", reading_id=reading.id, at=now)
-    item = ReadingModel(
-        user_id=reading.user_id,
-        sk=sort_key(reading.taken_at, reading.id),
-        user_hour=hour_key(reading.user_id, reading.taken_at),
-        id=reading.id,
-        meter_id=reading.meter_id,
-        kind=reading.kind,
-        taken_at=to_utc_iso(reading.taken_at),
-        power_kw=reading.power_kw,
-        values=values,
-        tx_hash=reading.tx_hash,
-        address=address,
-        stored_at=now,
-    )
-    return marker, item
-
-
-def hour_key(user_id: str, taken_at: datetime) -> str:
-    """A reading's `by-user-hour` partition: its user and the UTC hour it was taken in."""
-    return f"{user_id}#{taken_at.astimezone(UTC):%Y-%m-%dT%H}"
-
-
-def _hour_items(user_id: str, start: datetime, end: datetime, prefix: str = "") -> Iterator[ReadingModel]:
-    """The user's items whose sort key lies between `prefix` + start and `prefix` + end (visible
-    readings with no prefix, quarantined ones with QUARANTINED), oldest first: a Query per UTC hour."""
-    condition = ReadingModel.sk.between(prefix + to_utc_iso(start), prefix + to_utc_iso(end))
-    for hour in utc_hours(start, end):
-        yield from ReadingModel.by_user_hour.query(hour_key(user_id, hour), range_key_condition=condition)
-
-
-def utc_hours(start: datetime, end: datetime) -> list[datetime]:
-    """The UTC hours that [start, end) overlaps, oldest first."""
-    hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    hours = []
-    while hour < end:
-        hours.append(hour)
-        hour += timedelta(hours=1)
-    return hours
-
-
-@dataclass(frozen=True)
-class ReadingRecord:
-    """A stored reading as an operator sees it: what the tracker stored, and its quarantine."""
-
-    reading: StoredReading
-    values: dict[str, float]
-    address: str
-    stored_at: str
-    quarantined_at: str | None
-    quarantine_reason: str | None
-    quarantined_by: str | None
-    log: list[dict]
-
-    @property
-    def quarantined(self) -> bool:
-        return self.quarantined_at is not None
-
-
-def _to_record(item: ReadingModel) -> ReadingRecord:
-    return ReadingRecord(
-        reading=_to_stored(item),
-        values={name: float(value) for name, value in item.values.as_dict().items()},
-        address=item.address,
-        stored_at=item.stored_at,
-        quarantined_at=item.quarantined_at,
-        quarantine_reason=item.quarantine_reason,
-        quarantined_by=item.quarantined_by,
-        log=[event.as_dict() for event in item.quarantine_log or []],
-    )
-
-
-def _to_stored(item: ReadingModel) -> StoredReading:
-    return StoredReading(
-        id=item.id,
-        user_id=item.user_id,
-        meter_id=item.meter_id,
-        kind=item.kind,
-        taken_at=from_utc_iso(item.taken_at),
-        power_kw=float(item.power_kw),
-        tx_hash=item.tx_hash,
-    )
 
 
 class DynamoReadingStore:
@@ -258,7 +93,7 @@ class DynamoReadingStore:
 
     def between(self, user_id: str, start: datetime, end: datetime) -> list[StoredReading]:
         """A user's readings taken in [start, end), oldest first: one Query per UTC hour."""
-        found = [_to_stored(item) for item in _hour_items(user_id, start, end)]
+        found = [to_stored(item) for item in hour_items(user_id, start, end)]
         return [r for r in found if start <= r.taken_at < end]
 
     def day_page(self, user_id: str, day: date, page: int, per_page: int) -> tuple[list[StoredReading], int]:
@@ -290,67 +125,7 @@ class DynamoReadingStore:
             )
             if len(rows) >= skip + per_page:
                 break
-        return [_to_stored(item) for item in rows[skip:]], total
-
-
-class DynamoReadingAdmin:
-    """The operator's view of the readings: find one, list a window's (hidden ones too), quarantine
-    and release. Each change is conditional on the current state, so repeating it changes nothing."""
-
-    def record(self, key: str) -> ReadingRecord | None:
-        """A reading by its id (as /power_info shows it) or by its transaction's hash."""
-        reading_id = _reading_id(key)
-        if reading_id is None and TX_HASH.match(key.strip().upper()):
-            try:
-                marker = LedgerModel.get(f"tx#{key.strip().upper()}", consistent_read=True)
-            except DoesNotExist:
-                return None
-            reading_id = marker.reading_id
-        if reading_id is None:
-            return None
-        try:
-            return _to_record(ReadingModel.get(reading_id, consistent_read=True))
-        except DoesNotExist:
-            return None
-
-    def window(self, user_id: str, start: datetime, end: datetime) -> list[ReadingRecord]:
-        """A user's readings taken in [start, end), visible and quarantined, oldest first."""
-        found = [_to_record(item) for prefix in ("", QUARANTINED) for item in _hour_items(user_id, start, end, prefix)]
-        inside = [r for r in found if start <= r.reading.taken_at < end]
-        return sorted(inside, key=lambda r: (r.reading.taken_at, r.reading.id))
-
-    def quarantine(self, reading: StoredReading, *, reason: str, by: str, now: datetime) -> bool:
-        """Hide a reading from every answer; False when it already is (nothing changes)."""
-        at = to_utc_iso(now)
-        event = QuarantineEvent(action="quarantined", at=at, by=by, reason=reason)
-        actions: list[Action] = [
-            ReadingModel.sk.set(QUARANTINED + sort_key(reading.taken_at, reading.id)),
-            ReadingModel.quarantined_at.set(at),
-            ReadingModel.quarantine_reason.set(reason),
-            ReadingModel.quarantined_by.set(by),
-            ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
-        ]
-        condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.does_not_exist()
-        changed = conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
-        if changed:
-            refresh_rollups([reading], exclude={reading.id})
-        return changed
-
-    def release(self, reading: StoredReading, *, by: str, now: datetime, reason: str | None = None) -> bool:
-        """Undo a quarantine; False when the reading is not quarantined (nothing changes)."""
-        event = QuarantineEvent(action="released", at=to_utc_iso(now), by=by, reason=reason)
-        actions: list[Action] = [
-            ReadingModel.sk.set(sort_key(reading.taken_at, reading.id)),
-            ReadingModel.quarantined_at.remove(),
-            ReadingModel.quarantine_reason.remove(),
-            ReadingModel.quarantined_by.remove(),
-            ReadingModel.quarantine_log.set((ReadingModel.quarantine_log | []).append([event])),
-        ]
-        condition = ReadingModel.id.exists() & ReadingModel.quarantined_at.exists()
-        changed = conditional(lambda: ReadingModel(reading.id).update(actions=actions, condition=condition))
-        if changed:
-            refresh_rollups([reading], include=[reading])
-        return changed
+        return [to_stored(item) for item in rows[skip:]], total
 
 
 # --- energy rollups (etp.meters.rollups) ------------------------------------------------------
@@ -389,71 +164,6 @@ def refresh_rollups(
 
     if changed:
         rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
-
-
-def backfill_rollups(*, force: bool = False, progress: Callable[[], object] = lambda: None) -> int | None:
-    """Compute every (user, local day) rollup from the stored, visible readings: the one-time migration
-    of the readings stored before rollups existed. Idempotent (each day's rollup is replaced by its
-    recomputed value); marked done, so a second call reads one item and returns None, unless forced.
-    `progress` is called once per reading read (etp-admin counts them on stderr)."""
-    store = _rollups()
-    if not force and store.backfilled():
-        return None
-    zone = local_zone()
-    days: dict[tuple[str, date], list[StoredReading]] = defaultdict(list)
-    for item in ReadingModel.scan():
-        progress()
-        if not item.sk.startswith(QUARANTINED):
-            reading = _to_stored(item)
-            days[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
-    for (user_id, day), readings in days.items():
-        store.put_day(user_id, day, rollups.day_cells(readings, day, zone))
-    store.mark_backfilled(to_utc_iso(utcnow()), len(days))
-    return len(days)
-
-
-def backfill_hour_keys(progress: Callable[[], object] = lambda: None) -> int:
-    """Give the readings stored before `by-user-hour` existed their `user_hour`; how many were
-    updated. Idempotent: a Scan, and each update conditional on the reading being unchanged since
-    (a quarantine moves its `sk`).
-
-    Until this runs, the new version's reads of an hour miss its older readings, so a rollup hour that
-    the tracker recomputed meanwhile (an hour of readings stored since, or its neighbour through the
-    hold) lacks them: the hours around every reading that already has its key are recomputed after.
-    `progress` is called once per reading read (etp-admin counts them on stderr)."""
-    keyed: set[tuple[str, datetime]] = set()
-    updated: list[StoredReading] = []  # the visible ones: a quarantined reading is in no rollup
-    count = 0
-    for item in ReadingModel.scan():
-        progress()
-        reading, visible = _to_stored(item), not item.sk.startswith(QUARANTINED)
-        if item.user_hour:
-            if visible:
-                keyed.add((reading.user_id, reading.taken_at))
-        elif _set_hour_key(item, reading):
-            count += 1
-            if visible:
-                updated.append(reading)
-    near = {
-        (user_id, hour)
-        for user_id, taken_at in keyed
-        for hour in utc_hours(taken_at - rollups.HOLD_CAP - timedelta(hours=1), taken_at + timedelta(hours=1))
-    }
-    stale = [r for r in updated if (r.user_id, r.taken_at.replace(minute=0, second=0, microsecond=0)) in near]
-    refresh_rollups(stale, include=updated)
-    return count
-
-
-def _set_hour_key(item: ReadingModel, reading: StoredReading) -> bool:
-    actions: list[Action] = [ReadingModel.user_hour.set(hour_key(reading.user_id, reading.taken_at))]
-    return conditional(lambda: item.update(actions=actions, condition=ReadingModel.sk == item.sk))
-
-
-def _reading_id(key: str) -> str | None:
-    try:
-        return str(uuid.UUID(key.strip()))
-    except ValueError:
-        return None
 
 
 def _single_outcome(error: TransactWriteError) -> Outcome:

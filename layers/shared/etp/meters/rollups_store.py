@@ -7,8 +7,8 @@ whole (SET of its recomputed value), so a write is idempotent and an overlapping
 bucket from the same readings is harmless.
 A chart is one Query of seven days; a summary or a table page's counts, one GetItem.
 
-The item `#migrations` / `rollups-v1` marks the one-time backfill of the readings stored before
-rollups existed (`etp-admin readings rollup-backfill`; `make run` runs it).
+The rollups of readings stored before rollups existed come from the migration
+`0002_readings_rollups` (`etp-admin migrate`, run by `make run` and after every deployment).
 """
 
 from datetime import date
@@ -18,9 +18,6 @@ from pynamodb.attributes import UnicodeAttribute
 
 from etp.dynamo import TableModel, table_meta
 from etp.meters import rollups
-
-MIGRATIONS = "#migrations"
-BACKFILL_MARK = "rollups-v1"
 
 
 class RollupModel(TableModel):
@@ -117,11 +114,3 @@ class DynamoRollups:
             if "LastEvaluatedKey" not in answer:
                 return found
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-
-    def backfilled(self) -> bool:
-        found = _client().get_item(TableName=_name(), Key=_key(MIGRATIONS, BACKFILL_MARK), ConsistentRead=True)
-        return "Item" in found
-
-    def mark_backfilled(self, at: str, days: int) -> None:
-        item = _key(MIGRATIONS, BACKFILL_MARK) | {"at": {"S": at}, "days": {"N": str(days)}}
-        _client().put_item(TableName=_name(), Item=item)
