@@ -18,7 +18,7 @@ from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
-from etp.edge import web
+from etp.edge import callers, web
 
 dr_app = load_function("demand_response")
 ZONE = local_zone()
@@ -56,7 +56,7 @@ class Person:
     @property
     def token(self) -> str:
         """What POST /login answers, without its scrypt; issued at the clock's now, which tests move by days."""
-        return web.issue_token(self.user)
+        return callers.issue_token(self.user)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from helpers import ROOT, FakeLambdaContext, call, check_documented, load_event,
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
-from etp.edge import web
+from etp.edge import callers, contract
 from etp.market import service, slots
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -30,7 +30,8 @@ def bearers(aws):
     for account, aggregator in (("Carlab_BEMS", False), ("NCKU_BEMS", False), ("Aggregator", True)):
         accounts.create_account(users, None, accounts.NewAccount(account, account, PASSWORD, aggregator), utcnow())
     return {
-        account: web.issue_token(present(users.get(account))) for account in ("Carlab_BEMS", "NCKU_BEMS", "Aggregator")
+        account: callers.issue_token(present(users.get(account)))
+        for account in ("Carlab_BEMS", "NCKU_BEMS", "Aggregator")
     }
 
 
@@ -112,7 +113,7 @@ def test_the_same_key_with_another_body_gets_422_and_writes_nothing(bearers):
     assert submit(bearers["Carlab_BEMS"], offer())[0] == 200
     stored = items("BIDS_TABLE")
     status, body, _ = submit(bearers["Carlab_BEMS"], offer(price=3.3))
-    assert (status, body) == (422, web.KEY_REUSED)
+    assert (status, body) == (422, contract.KEY_REUSED)
     assert items("BIDS_TABLE") == stored
 
 
@@ -146,7 +147,7 @@ def test_a_request_still_in_flight_with_the_key_gets_409_then_the_retry_gets_the
     monkeypatch.setattr(service, "submit", submit_while_a_retry_arrives)
     first = answer(market, event)
 
-    assert during[0][:2] == (409, web.KEY_IN_FLIGHT)
+    assert during[0][:2] == (409, contract.KEY_IN_FLIGHT)
     assert first[0] == 200
     stored = items("BIDS_TABLE")
     assert answer(other_container, event) == first, "once done, the retry gets the first answer"
@@ -180,7 +181,9 @@ def test_the_key_is_kept_24_hours_then_forgotten(bearers, frozen_clock):
     frozen_clock.advance(timedelta(hours=23, minutes=59))
     assert submit(bearers["Carlab_BEMS"], body) == first
     frozen_clock.advance(timedelta(minutes=2))
-    later = submit(web.issue_token(present(DynamoUserStore().get("Carlab_BEMS"))), body)  # the first bearer has expired
+    later = submit(
+        callers.issue_token(present(DynamoUserStore().get("Carlab_BEMS"))), body
+    )  # the first bearer has expired
     assert first[0] == later[0] == 200 and later[1]["id"] != first[1]["id"]
 
 
@@ -208,7 +211,7 @@ def test_a_dr_offer_retried_is_made_once(bearers):
     assert answer(dr_app, event)[:2] == (200, "ok")
     assert len(items("DR_TABLE")) == 1
     other = keyed("demand_response/post_offer.json", bearers["Carlab_BEMS"], {"volume": 6, "price": 2.5})
-    assert answer(dr_app, other)[:2] == (422, web.KEY_REUSED)
+    assert answer(dr_app, other)[:2] == (422, contract.KEY_REUSED)
 
 
 def test_an_account_creation_retried_gets_201_again_and_the_record_holds_no_password(bearers):
