@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from helpers import FakeLambdaContext, call, load_event, load_function, login_bearer
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore, UserModel
@@ -84,10 +84,9 @@ def admin(stack, capsys, *argv):
 
 
 def match_rows(account: str) -> list[tuple[float | None, float | None]]:
-    event = load_event("market/match_result.json", bearer=login_bearer(account))
-    response = market.lambda_handler(event, FakeLambdaContext())
-    assert response["statusCode"] == 200
-    return [(row["achievement"], row["settlement"]) for row in json.loads(response["body"])]
+    status, rows = call(market, load_event("market/match_result.json", bearer=login_bearer(account)))
+    assert status == 200
+    return [(row["achievement"], row["settlement"]) for row in rows]
 
 
 def corrections() -> list[dict]:
