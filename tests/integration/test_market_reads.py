@@ -1,10 +1,10 @@
 """What GET /homepage, the GET /bidsubmit list and GET /matchresult read, for an account with a long
 history (in-process against moto): each reads what it answers, not the account's whole history."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from builders import stored_bid
 from helpers import ItemsRead, call, load_event, load_function, login_bearer
 
 from etp.accounts import service as accounts
@@ -22,17 +22,13 @@ PAST_DAYS = 5
 
 
 def _bid(user_id: str, slot, side: str, price_milli: int = 2_500) -> StoredBid:
-    return StoredBid(
-        id=str(uuid.uuid4()),
+    return stored_bid(
         user_id=user_id,
         account="History_BEMS",
         side=side,
         slot=slot,
-        volume_wh=5_000,
         price_milli=price_milli,
-        status=bids.SUBMITTED,
         uploaded_at=slot - timedelta(hours=20),
-        version=0,
     )
 
 

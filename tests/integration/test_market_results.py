@@ -4,13 +4,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from builders import stored_bid
 from helpers import FakeLambdaContext, call, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
 from etp.market import bids, slots
-from etp.market.store import DynamoBidStore, StoredBid
+from etp.market.store import DynamoBidStore
 
 market = load_function("market")
 # the slot being delivered now, the next open one: the wall clock stands still (conftest's FROZEN_AT)
@@ -39,17 +40,14 @@ def market_state(aws):
         ("Loser_BEMS", "buy", 2, 1.0),
     ):
         store.create(
-            StoredBid(
-                id=str(uuid.uuid4()),
+            stored_bid(
                 user_id=people[account].id,
                 account=account,
                 side=side,
                 slot=slot.astimezone(UTC),
-                volume_wh=kwh * 1000,
-                price_milli=round(price * 1000),
-                status=bids.SUBMITTED,
+                kwh=kwh,
+                price=price,
                 uploaded_at=utcnow(),
-                version=0,
             )
         )
     for job in ("seal", "clear", "deliver"):
@@ -154,9 +152,8 @@ def test_a_bid_split_over_two_counterparts_gives_two_rows_each_with_its_own_stab
     for account, side, kwh, price in (("SellerA_BEMS", "sell", 5, 2.0), ("SellerB_BEMS", "sell", 7, 2.0),
                                       ("Buyer_BEMS", "buy", 12, 3.0)):  # fmt: skip
         bid_ids[account] = str(uuid.uuid4())
-        store.create(StoredBid(id=bid_ids[account], user_id=people[account].id, account=account, side=side,
-                               slot=slot.astimezone(UTC), volume_wh=kwh * 1000, price_milli=round(price * 1000),
-                               status=bids.SUBMITTED, uploaded_at=utcnow(), version=0))  # fmt: skip
+        store.create(stored_bid(id=bid_ids[account], user_id=people[account].id, account=account, side=side,
+                                slot=slot.astimezone(UTC), kwh=kwh, price=price, uploaded_at=utcnow()))  # fmt: skip
     for job in ("seal", "clear", "deliver"):
         jobs_function.lambda_handler({"job": job, "slot": slot.replace(tzinfo=None).isoformat()}, FakeLambdaContext())
     token = login_bearer("Buyer_BEMS")
