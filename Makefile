@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test checks format test-unit test-integration test-e2e fuzz hooks bench openapi lock clean
+.PHONY: setup run test checks complexity complexity-gate format test-unit test-integration test-e2e fuzz hooks bench openapi lock clean
 
 setup: $(STAMP)
 
@@ -39,15 +39,30 @@ run: setup
 # Every gate, cheapest first: what CI runs (.ci/run), and what a pull request must pass.
 test: setup checks test-unit test-integration test-e2e
 
-# Static gates: formatting, lint (complexity included: ruff's C901), types, the template (SAM's
-# lint, and checkov's security checks: 0 failed; each check that does not apply is skipped in the
-# template, on its resource, with the reason).
+# The complexity gate's sources: every product and tool module (tests may read as long as they must).
+COMPLEXITY_PATHS := layers functions admin local devnode bench
+XENON := $(BIN)/xenon --max-absolute B --max-modules B --max-average A $(COMPLEXITY_PATHS)
+
+# Static gates: formatting, lint, types, complexity (xenon over radon's cyclomatic complexity, which
+# counts boolean operators, unlike ruff's C901: at most 10 per function, rank B; every module's
+# average B at most, the whole tree's A), the template (SAM's lint, and checkov's security checks:
+# 0 failed; each check that does not apply is skipped in the template, on its resource, with the
+# reason).
 checks: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(XENON)
 	$(BIN)/sam validate --lint
 	$(BIN)/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
+
+# The complexity gate alone (the pre-commit hook's).
+complexity-gate: setup
+	$(XENON)
+
+# radon's list of every block above rank A (complexity > 5), worst first in each file: where the gate is near.
+complexity: setup
+	$(BIN)/radon cc --show-complexity --min B --order SCORE --total-average $(COMPLEXITY_PATHS)
 
 # Rewrites the tree as the format gate wants it (and fixes what ruff can).
 format: setup

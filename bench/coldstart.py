@@ -71,20 +71,24 @@ class Function:
     module: str
 
 
+def _function(logical_id: str, properties: dict, default_handler: str | None) -> Function:
+    """A function of the template, from its properties: its folder (CodeUri) and handler's module."""
+    code_uri, handler = properties.get("CodeUri"), properties.get("Handler") or default_handler
+    if not isinstance(code_uri, str) or not isinstance(handler, str):
+        raise SystemExit(f"coldstart: {logical_id} has no local CodeUri/Handler in template.yaml")
+    folder = (ROOT / code_uri).resolve()
+    return Function(os.path.relpath(folder, ROOT), folder, handler.rsplit(".", 1)[0])
+
+
 def template_functions() -> list[Function]:
     """The functions template.yaml declares (Globals supply a Handler a function leaves out)."""
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 (SafeLoader)
     default_handler = ((template.get("Globals") or {}).get("Function") or {}).get("Handler")
-    functions = []
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        properties = resource.get("Properties") or {}
-        code_uri, handler = properties.get("CodeUri"), properties.get("Handler") or default_handler
-        if not isinstance(code_uri, str) or not isinstance(handler, str):
-            raise SystemExit(f"coldstart: {logical_id} has no local CodeUri/Handler in template.yaml")
-        folder = (ROOT / code_uri).resolve()
-        functions.append(Function(os.path.relpath(folder, ROOT), folder, handler.rsplit(".", 1)[0]))
+    functions = [
+        _function(logical_id, resource.get("Properties") or {}, default_handler)
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    ]
     if not functions:
         raise SystemExit("coldstart: template.yaml declares no AWS::Serverless::Function")
     return sorted(functions, key=lambda function: function.name)
@@ -188,26 +192,40 @@ class Pairs:
         return statistics.median(base for base, _ in self.samples)
 
 
+def _measure(functions: list[Function], layer: str, pycache: str) -> tuple[dict[str, Pairs], dict[str, Pairs]]:
+    """(without, with X-Ray) each function's pairs of RUNS rounds, the module first every other round."""
+    baseline = Probe("baseline", BASELINE, [layer], pycache)
+    probes = {}
+    for function in functions:
+        paths = [str(function.folder), layer]
+        statement = f"import {function.module}"
+        probes[function.name] = (
+            Probe(function.name, statement, paths, pycache),
+            Probe(f"{function.name} (X-Ray)", statement, paths, pycache, tracing=True),
+        )
+    plain = {name: Pairs() for name in probes}
+    traced = {name: Pairs() for name in probes}
+    for round_ in range(RUNS):
+        for name, (probe, traced_probe) in probes.items():
+            plain[name].measure(baseline, probe, module_first=round_ % 2 == 1)
+            traced[name].measure(baseline, traced_probe, module_first=round_ % 2 == 0)
+    return plain, traced
+
+
+def _print_row(name: str, pairs: Pairs, xray: Pairs) -> None:
+    spread = f"{min(pairs.ratios):.2f}-{max(pairs.ratios):.2f}"
+    print(
+        f"{name:<28}{pairs.seconds * 1000:>12.1f}{pairs.baseline * 1000:>11.1f}{pairs.ratio:>8.2f}{spread:>13}"
+        f"   {xray.seconds * 1000:>16.1f}{xray.ratio:>8.2f}"
+    )
+
+
 def main() -> int:
     layer_dir, layer_note = layer_path()
     layer = str(layer_dir)
     functions = template_functions()
     with tempfile.TemporaryDirectory(prefix="etp-coldstart-pycache-") as pycache:
-        baseline = Probe("baseline", BASELINE, [layer], pycache)
-        probes = {}
-        for function in functions:
-            paths = [str(function.folder), layer]
-            statement = f"import {function.module}"
-            probes[function.name] = (
-                Probe(function.name, statement, paths, pycache),
-                Probe(f"{function.name} (X-Ray)", statement, paths, pycache, tracing=True),
-            )
-        plain = {name: Pairs() for name in probes}
-        traced = {name: Pairs() for name in probes}
-        for round_ in range(RUNS):
-            for name, (probe, traced_probe) in probes.items():
-                plain[name].measure(baseline, probe, module_first=round_ % 2 == 1)
-                traced[name].measure(baseline, traced_probe, module_first=round_ % 2 == 0)
+        plain, traced = _measure(functions, layer, pycache)
 
     all_baselines = [base for pairs in (*plain.values(), *traced.values()) for base, _ in pairs.samples]
     print(
@@ -223,15 +241,11 @@ def main() -> int:
         f"{min(all_baselines) * 1000:>6.0f}-{max(all_baselines) * 1000:.0f} ms"
     )
     worst_name, worst = "", 0.0
-    for name in probes:
+    for name in plain:
         pairs, xray = plain[name], traced[name]
         if pairs.ratio > worst:
             worst_name, worst = name, pairs.ratio
-        spread = f"{min(pairs.ratios):.2f}-{max(pairs.ratios):.2f}"
-        print(
-            f"{name:<28}{pairs.seconds * 1000:>12.1f}{pairs.baseline * 1000:>11.1f}{pairs.ratio:>8.2f}{spread:>13}"
-            f"   {xray.seconds * 1000:>16.1f}{xray.ratio:>8.2f}"
-        )
+        _print_row(name, pairs, xray)
     verdict = "OK" if worst <= TARGET else "OVER TARGET"
     print(f"worst ratio {worst:.2f} ({worst_name}; target <= {TARGET}, default XRayTracing=PassThrough): {verdict}")
     return 0

@@ -244,39 +244,68 @@ def book_check(buildings: list[Building], slot: datetime) -> tuple[bool, list[st
         f"sealed book: {len(stored)} bids of the bench's buildings ({len(book) - len(stored)} of others);"
         f" the clients believe in {len(believed)}"
     ]
-    missing, extra = believed.keys() - stored.keys(), stored.keys() - believed.keys()
-    changed = [bid for bid in believed.keys() & stored.keys() if believed[bid] != stored[bid]]
-    for label, ids in (("believed, not in the book", missing), ("in the book, not believed", extra)):
-        lines += [f"  {label}: {sorted(ids)}"] if ids else []
-    lines += [f"  other values than believed: {sorted(changed)}"] if changed else []
-    lines += [f"  still open after clearing: {sorted(still_open)}"] if still_open else []
-    equal = not (missing or extra or changed or still_open)
+    differences = _differences(believed, stored, still_open)
+    lines += differences
+    equal = not differences
     lines.append("book equals the accepted bids: " + ("OK" if equal else "NO"))
     return equal, lines
+
+
+def _differences(believed: dict, stored: dict, still_open: list[str]) -> list[str]:
+    """The lines naming each way the book differs from what the clients believe (none when it does not)."""
+    missing, extra = believed.keys() - stored.keys(), stored.keys() - believed.keys()
+    changed = [bid for bid in believed.keys() & stored.keys() if believed[bid] != stored[bid]]
+    lines = []
+    for label, ids in (
+        ("believed, not in the book", missing),
+        ("in the book, not believed", extra),
+        ("other values than believed", changed),
+        ("still open after clearing", still_open),
+    ):
+        lines += [f"  {label}: {sorted(ids)}"] if ids else []
+    return lines
 
 
 def figures(tally: Tally, wall: float, buildings: list[Building]) -> tuple[int, list[str]]:
     """(count of resets + 5xx, the report's lines)."""
     outcomes = tally.outcomes
     answered = sorted(o.seconds for o in outcomes if o.status is not None)
-    count = {
-        "5xx": sum(1 for o in outcomes if o.status is not None and o.status >= 500),
-        "429": sum(1 for o in outcomes if o.status == 429),
-        "other 4xx": sum(1 for o in outcomes if o.status is not None and 400 <= o.status < 500 and o.status != 429),
-        "resets": sum(1 for o in outcomes if o.error == "reset"),
-        "timeouts": sum(1 for o in outcomes if o.error == "timeout"),
-        "other errors": sum(1 for o in outcomes if o.error == "error"),
-    }
-    p50, p95 = (statistics.quantiles(answered, n=100)[i] * 1000 for i in (49, 94)) if len(answered) > 1 else (0, 0)
-    kinds = sorted({o.kind for o in outcomes})
+    count = _counts(outcomes)
+    p50, p95, longest = _latencies_ms(answered)
     lines = [
         f"{len(outcomes)} requests in {wall:.1f} s: {len(outcomes) / wall:.1f} requests/s;"
-        f" latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {answered[-1] * 1000 if answered else 0:.0f} ms",
+        f" latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {longest:.0f} ms",
         "  " + ", ".join(f"{label} {n}" for label, n in count.items()) + f"; retried {tally.retries}",
-        "  by kind: " + ", ".join(f"{k} {sum(1 for o in outcomes if o.kind == k)}" for k in kinds),
+        "  by kind: " + _by_kind(outcomes),
         f"  mutations without any answer (after retries): {sum(b.unknown for b in buildings)}",
     ]
     return count["resets"] + count["5xx"], lines
+
+
+def _counts(outcomes: list) -> dict[str, int]:
+    """The outcomes by what they were: answers by status class, failures by kind."""
+    statuses = [o.status for o in outcomes if o.status is not None]
+    errors = [o.error for o in outcomes]
+    return {
+        "5xx": sum(1 for status in statuses if status >= 500),
+        "429": statuses.count(429),
+        "other 4xx": sum(1 for status in statuses if 400 <= status < 500 and status != 429),
+        "resets": errors.count("reset"),
+        "timeouts": errors.count("timeout"),
+        "other errors": errors.count("error"),
+    }
+
+
+def _latencies_ms(answered: list[float]) -> tuple[float, float, float]:
+    """(p50, p95, max) of the answered requests' seconds, in ms (0 without enough answers)."""
+    p50, p95 = (statistics.quantiles(answered, n=100)[i] * 1000 for i in (49, 94)) if len(answered) > 1 else (0, 0)
+    return p50, p95, answered[-1] * 1000 if answered else 0
+
+
+def _by_kind(outcomes: list) -> str:
+    """How many requests of each kind, by kind."""
+    kinds = sorted({o.kind for o in outcomes})
+    return ", ".join(f"{k} {sum(1 for o in outcomes if o.kind == k)}" for k in kinds)
 
 
 def bench(api: str, stack, endpoint: str, clients: int) -> int:

@@ -131,7 +131,23 @@ def store_bids(
 
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     first = tomorrow - timedelta(days=29)
-    placed = [
+    placed = _hourly_bids(user_id, account, first, since)
+    # The bid items as `create` writes them, in batches: moto copies every table for each transaction
+    # (a create is one), which made 720 creates take 200 s. The side guards and slot markers that a
+    # create also writes are not read by any route measured here (/bidstatus finds no marker: an unsealed slot).
+    with BidModel.batch_write() as batch:
+        for bid in placed:
+            batch.save(bid_item(bid, counted=True))
+    pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
+    _record_outcomes(DynamoBidStore(), [bid for bid in placed if bid.slot < tomorrow], first, pair)
+    return len(placed)
+
+
+def _hourly_bids(user_id: str, account: str, first: datetime, since: datetime | None) -> list:
+    """A bid an hour for 30 days from `first` (from `since` on, with it): buys and sells in turn."""
+    from etp.market import bids
+
+    return [
         bids.StoredBid(
             id=str(uuid.uuid4()),
             user_id=user_id,
@@ -147,17 +163,13 @@ def store_bids(
         for hour in range(30 * 24)
         if since is None or first + timedelta(hours=hour) >= since
     ]
-    # The bid items as `create` writes them, in batches: moto copies every table for each transaction
-    # (a create is one), which made 720 creates take 200 s. The side guards and slot markers that a
-    # create also writes are not read by any route measured here (/bidstatus finds no marker: an unsealed slot).
-    with BidModel.batch_write() as batch:
-        for bid in placed:
-            batch.save(bid_item(bid, counted=True))
-    store = DynamoBidStore()
-    pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
-    for bid in placed:
-        if bid.slot >= tomorrow:
-            continue
+
+
+def _record_outcomes(store, past: list, first: datetime, pair) -> None:
+    """Every third hour's bid lost, the others settled against `pair`."""
+    from etp.market import bids
+
+    for bid in past:
         lost = (bid.slot - first) // timedelta(hours=1) % 3 == 0
         written = store.record_outcome(
             bid,
@@ -168,7 +180,6 @@ def store_bids(
             pairs=() if lost else (pair,),
         )
         assert written, bid
-    return len(placed)
 
 
 def routes(today: str) -> list[tuple[str, str, str, dict | None]]:

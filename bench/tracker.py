@@ -75,8 +75,6 @@ def run(endpoint: str) -> int:
 
     os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     create_tables(endpoint)
-    from tangle import demand_payload, sealed_reading
-
     from etp.iota.node import NodeClient
     from etp.meters import envelope
     from etp.meters import registry as meters
@@ -114,24 +112,7 @@ def run(endpoint: str) -> int:
         )
 
     print(f"tracker: {READINGS} readings from {METERS} meters; dev node and MiniStack on loopback")
-    sealed_messages = []
-    trytes = []
-    for index in range(READINGS):
-        meter = fleet[index % METERS]
-        taken_at = NOW - timedelta(minutes=1 + index % 25)
-        payload = demand_payload(taken_at)
-        trytes.append(
-            sealed_reading(
-                meters.daily_address("BENCH", meter.id, day),
-                taken_at,
-                platform_public=platform_public,
-                meter_private=meter_private,
-                payload=payload,
-            )
-        )
-        sealed_messages.append(
-            envelope.seal(payload, platform_public_pem=platform_public, meter_private_pem=meter_private)
-        )
+    trytes, sealed_messages = _readings(fleet, day, platform_public, meter_private)
 
     # The bare crypto cost, on the same kind of messages, in the same process and run.
     started = time.perf_counter()
@@ -170,17 +151,7 @@ def run(endpoint: str) -> int:
     assert again.stored == 0 and again.fetched == 0
     tracker_rate = READINGS / elapsed
 
-    # Context: the storage writes alone (the same conditional transactions, fresh ids) on MiniStack,
-    # an emulator sharing these cores with the tracker.
-    store = DynamoReadingStore()
-    fresh = [
-        (replace(item[0], id=str(uuid.uuid4()), tx_hash=uuid.uuid4().hex.upper()), item[1], item[2])
-        for item in _stored_items(READINGS)
-    ]
-    started = time.perf_counter()
-    for start in range(0, len(fresh), tracker.write_batch):
-        store.store_many(fresh[start : start + tracker.write_batch])
-    storage_rate = READINGS / (time.perf_counter() - started)
+    storage_rate = _storage_rate(DynamoReadingStore(), tracker.write_batch)
     print(f"{'RSA-2048 decrypt + verify (1 thread)':<40}{crypto_rate:>10.0f} readings/s")
     print(f"{'tracker, whole path':<40}{tracker_rate:>10.0f} readings/s   ({elapsed:.2f} s)")
     print(f"{'storage writes alone (MiniStack)':<40}{storage_rate:>10.0f} readings/s")
@@ -189,6 +160,47 @@ def run(endpoint: str) -> int:
         f"{calls['findTransactions'] // 2} for {METERS} meters; second run fetched {again.fetched}"
     )
     return 0
+
+
+def _readings(fleet: list, day, platform_public: str, meter_private: str) -> tuple[list[str], list]:
+    """(the transactions' trytes, the sealed messages alone) of READINGS readings, the meters in turn."""
+    from tangle import demand_payload, sealed_reading
+
+    from etp.meters import envelope
+    from etp.meters import registry as meters
+
+    sealed_messages = []
+    trytes = []
+    for index in range(READINGS):
+        meter = fleet[index % METERS]
+        taken_at = NOW - timedelta(minutes=1 + index % 25)
+        payload = demand_payload(taken_at)
+        trytes.append(
+            sealed_reading(
+                meters.daily_address("BENCH", meter.id, day),
+                taken_at,
+                platform_public=platform_public,
+                meter_private=meter_private,
+                payload=payload,
+            )
+        )
+        sealed_messages.append(
+            envelope.seal(payload, platform_public_pem=platform_public, meter_private_pem=meter_private)
+        )
+    return trytes, sealed_messages
+
+
+def _storage_rate(store, write_batch: int) -> float:
+    """Context: the storage writes alone (the same conditional transactions, fresh ids) on MiniStack,
+    an emulator sharing these cores with the tracker; readings a second."""
+    fresh = [
+        (replace(item[0], id=str(uuid.uuid4()), tx_hash=uuid.uuid4().hex.upper()), item[1], item[2])
+        for item in _stored_items(READINGS)
+    ]
+    started = time.perf_counter()
+    for start in range(0, len(fresh), write_batch):
+        store.store_many(fresh[start : start + write_batch])
+    return READINGS / (time.perf_counter() - started)
 
 
 def _stored_items(count: int) -> list:

@@ -90,11 +90,11 @@ def create_tables() -> None:
 
 def reset_cached_clients() -> None:
     from etp import dynamo, settings
-    from etp.edge import retries, secrets, web
+    from etp.edge import callers, retries, secrets
 
     settings.cache_clear()
     secrets.clear_caches()
-    web.user_store.cache_clear()
+    callers.user_store.cache_clear()
     retries.reset()
     dynamo.drop_connections()
 

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,12 +62,34 @@ class FakeLambdaContext:
         return 10_000
 
 
-def call(function, event) -> tuple[int, object]:
-    """(status, parsed body) of a handler's answer to an API Gateway event, which must be an answer
-    that docs/openapi.json declares for the route: every API test also checks the document."""
+class Answer(NamedTuple):
+    """A handler's answer to an API Gateway event: the status, the body parsed (None if empty), the
+    headers (one value each: a multi-valued header's last) and the body as sent."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+    text: str
+
+
+def answer(function, event) -> Answer:
+    """The handler's answer to an API Gateway event, which must be one that docs/openapi.json declares
+    for the route and must carry the contract's CORS headers: every API test also checks both."""
     response = function.lambda_handler(event, FakeLambdaContext())
-    status, body = response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
+    text = response["body"]
+    status, body = response["statusCode"], (json.loads(text) if text else None)
+    headers = {
+        **(response.get("headers") or {}),
+        **{name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()},
+    }
+    assert headers.get("Access-Control-Allow-Origin") == "*", "every answer carries CORS"
     check_documented(event, status, body)
+    return Answer(status, body, headers, text)
+
+
+def call(function, event) -> tuple[int, Any]:
+    """(status, parsed body) of the handler's `answer` to an API Gateway event (checked as it says)."""
+    status, body, _, _ = answer(function, event)
     return status, body
 
 

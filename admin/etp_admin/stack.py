@@ -122,6 +122,27 @@ def endpoint_for(env: str, explicit: str | None = None) -> str | None:
     return None
 
 
+def _set_credentials(env: str, region: str) -> None:
+    """The environment's defaults for boto3: an emulator's fixed credentials, and the region."""
+    if env in EMULATED:
+        for key, value in LOCAL_CREDENTIALS.items():
+            os.environ.setdefault(key, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+
+
+def _described(name: str, region: str, endpoint_url: str | None) -> dict:
+    """CloudFormation's description of stack `name` (StackNotFound if there is none)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
+    try:
+        return cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    except (ClientError, BotoCoreError, IndexError) as error:
+        where = endpoint_url or f"AWS {region}"
+        raise StackNotFound(f"stack {name!r} not found at {where}: {error}") from None
+
+
 def resolve(
     env: str = "local",
     *,
@@ -133,18 +154,7 @@ def resolve(
     name = stack_name or params.get("stack_name") or f"etp-{env}"
     region = region or params.get("region") or os.environ.get("AWS_REGION") or "us-east-1"
     endpoint_url = endpoint_for(env, endpoint_url)
-    if env in EMULATED:
-        for key, value in LOCAL_CREDENTIALS.items():
-            os.environ.setdefault(key, value)
-    os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
-    try:
-        described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-    except (ClientError, BotoCoreError, IndexError) as error:
-        where = endpoint_url or f"AWS {region}"
-        raise StackNotFound(f"stack {name!r} not found at {where}: {error}") from None
+    _set_credentials(env, region)
+    described = _described(name, region, endpoint_url)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     return Stack(name=name, region=region, endpoint_url=endpoint_url, outputs=outputs)

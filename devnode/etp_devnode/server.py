@@ -77,6 +77,19 @@ def _hash(request: dict[str, Any], name: str) -> str:
     return value
 
 
+def _tags(request: dict[str, Any]) -> list[str]:
+    """findTransactions' tags, padded to full length, with IRI's answers to bad ones."""
+    raw = _param(request, "tags")
+    if not isinstance(raw, list) or not all(is_trytes(t) and len(t) <= TAG_LENGTH for t in raw):
+        raise ApiError("Invalid tags input")
+    if len(raw) > MAX_REQUEST_LIST:
+        raise ApiError(OVER_MAX)
+    tags = [pad_tag(t) for t in raw]
+    if "9" * TAG_LENGTH in tags:
+        raise ApiError("Invalid tag input")
+    return tags
+
+
 def _lookup_keys(request: dict[str, Any], name: str) -> list[str] | None:
     """findTransactions keys: absent, or hashes of which none is the null hash."""
     if name not in request:
@@ -154,16 +167,7 @@ class Api:
         }
 
     def find_transactions(self, request: dict[str, Any]) -> dict[str, Any]:
-        tags = None
-        if "tags" in request:
-            raw = _param(request, "tags")
-            if not isinstance(raw, list) or not all(is_trytes(t) and len(t) <= TAG_LENGTH for t in raw):
-                raise ApiError("Invalid tags input")
-            if len(raw) > MAX_REQUEST_LIST:
-                raise ApiError(OVER_MAX)
-            tags = [pad_tag(t) for t in raw]
-            if "9" * TAG_LENGTH in tags:
-                raise ApiError("Invalid tag input")
+        tags = _tags(request) if "tags" in request else None
         query = {name: _lookup_keys(request, name) for name in ("addresses", "bundles", "approvees")}
         if tags is None and all(value is None for value in query.values()):
             raise ApiError("Invalid parameters")

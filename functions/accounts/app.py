@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 from etp.accounts import attempts
 from etp.accounts import service as accounts
 from etp.clock import utcnow
-from etp.edge import retries, web
+from etp.edge import callers, contract, retries, web
 from etp.settings import settings
 
 logger = Logger()
@@ -32,7 +32,7 @@ class LoginRequest(BaseModel):
     password: Password
 
 
-class LoginResponse(web.Answer):
+class LoginResponse(contract.Answer):
     id: str
     bearer: str
     is_aggregator: bool
@@ -53,7 +53,7 @@ class CreateUserRequest(BaseModel):
     eth_address: Annotated[StrictStr, Field(max_length=80)] = ""
 
 
-class UserProfile(web.Answer):
+class UserProfile(contract.Answer):
     account: str
     username: str
     avatar: str
@@ -63,21 +63,21 @@ class UserProfile(web.Answer):
     is_aggregator: bool
 
 
-class Participant(web.Answer):
+class Participant(contract.Answer):
     id: str
     name: str
 
 
-class PasswordChanged(web.Answer):
+class PasswordChanged(contract.Answer):
     message: Literal["Accept."]
     bearer: str = Field(description="a fresh bearer of the caller's session")
 
 
-class WrongOriginalPassword(web.Answer):
+class WrongOriginalPassword(contract.Answer):
     message: Literal["Reject."]
 
 
-class AccountCreated(web.Answer):
+class AccountCreated(contract.Answer):
     message: Literal["Account created"]
 
 
@@ -85,31 +85,33 @@ class AccountCreated(web.Answer):
     "/login",
     summary="Log in; returns a bearer valid for 24 h (no token needed)",
     security=[],
-    responses=web.answers((200, "Logged in", LoginResponse), 400, 401, 429),
+    responses=contract.answers((200, "Logged in", LoginResponse), 400, 401, 429),
 )
 def login(body: Annotated[LoginRequest, Body()]):
-    user, bearer = accounts.login(web.user_store(), body.account, body.password, web.issue_token, gate=login_gate())
+    user, bearer = accounts.login(
+        callers.user_store(), body.account, body.password, callers.issue_token, gate=login_gate()
+    )
     logger.append_keys(user_id=user.id)
     logger.info("login")
     return LoginResponse(id=user.id, bearer=bearer, is_aggregator=user.is_aggregator).model_dump()
 
 
-@router.get("/user", summary="The caller's profile", responses=web.answers((200, "Profile", UserProfile), 401))
+@router.get("/user", summary="The caller's profile", responses=contract.answers((200, "Profile", UserProfile), 401))
 def get_user() -> UserProfile:
-    return UserProfile(**accounts.profile(web.caller(router)))
+    return UserProfile(**accounts.profile(callers.caller(router)))
 
 
 @router.put(
     "/user",
     summary="Change the caller's password; signs out the caller's other sessions",
-    responses=web.answers(
-        (200, "Changed", PasswordChanged), 400, 401, bad_request=web.BadRequest | WrongOriginalPassword
+    responses=contract.answers(
+        (200, "Changed", PasswordChanged), 400, 401, bad_request=contract.BadRequest | WrongOriginalPassword
     ),
 )
 def change_password(body: Annotated[ChangePasswordRequest, Body()]):
-    user = web.caller(router)
+    user = callers.caller(router)
     bearer = accounts.change_password(
-        web.user_store(), user, web.session(router), body.original_passwd, body.new_passwd, web.issue_token
+        callers.user_store(), user, callers.session(router), body.original_passwd, body.new_passwd, callers.issue_token
     )
     logger.info("password changed", extra={"user_id": user.id})
     return {"message": "Accept.", "bearer": bearer}
@@ -118,23 +120,23 @@ def change_password(body: Annotated[ChangePasswordRequest, Body()]):
 @router.post(
     "/user",
     summary="Create an account (aggregators only)",
-    responses=web.answers((201, "Account created", AccountCreated), 400, 401, 403, 409, idempotent=True),
+    responses=contract.answers((201, "Account created", AccountCreated), 400, 401, 403, 409, idempotent=True),
     middlewares=[retries.idempotent],  # the Idempotency-Key: declared by the parameter, acted on here
 )
 def create_user(body: Annotated[CreateUserRequest, Body()], idempotency_key: retries.IdempotencyKey = None):
     spec = accounts.NewAccount(**body.model_dump())
-    created = accounts.create_account(web.user_store(), web.caller(router), spec, utcnow())
+    created = accounts.create_account(callers.user_store(), callers.caller(router), spec, utcnow())
     logger.info("account created", extra={"user_id": created.id})
-    return web.json_response(201, {"message": "Account created"})
+    return contract.json_response(201, {"message": "Account created"})
 
 
 @router.get(
     "/participant",
     summary="Every account's id and name",
-    responses=web.answers((200, "Participants", list[Participant]), 401),
+    responses=contract.answers((200, "Participants", list[Participant]), 401),
 )
 def list_participants() -> list[Participant]:
-    return [Participant(**p) for p in accounts.participants(web.user_store())]
+    return [Participant(**p) for p in accounts.participants(callers.user_store())]
 
 
 def login_gate() -> attempts.LoginGate:
@@ -153,7 +155,7 @@ def login_gate() -> attempts.LoginGate:
 def login_refused(_: accounts.InvalidCredentials) -> Response:
     metrics.add_metric(name="LoginFailed", unit=MetricUnit.Count, value=1)
     logger.info("login refused")
-    return web.json_response(401, web.UNAUTHORIZED)
+    return contract.json_response(401, contract.UNAUTHORIZED)
 
 
 def login_throttled(error: attempts.TooManyAttempts) -> Response:
@@ -161,16 +163,16 @@ def login_throttled(error: attempts.TooManyAttempts) -> Response:
     metrics.add_metric(name="LoginThrottled", unit=MetricUnit.Count, value=1)
     logger.info("login throttled", extra={"retry_after": error.retry_after})
     headers = {"Retry-After": str(error.retry_after), "Access-Control-Expose-Headers": "Retry-After"}
-    return web.json_response(429, web.TOO_MANY_ATTEMPTS, headers)
+    return contract.json_response(429, contract.TOO_MANY_ATTEMPTS, headers)
 
 
 app = web.make_resolver(
     errors={
         accounts.InvalidCredentials: login_refused,
         attempts.TooManyAttempts: login_throttled,
-        accounts.WrongOriginalPassword: lambda _: web.json_response(400, {"message": "Reject."}),
-        accounts.NotAllowed: lambda _: web.json_response(403, web.FORBIDDEN),
-        accounts.AccountExists: lambda _: web.json_response(409, {"error": "Account already exists"}),
+        accounts.WrongOriginalPassword: lambda _: contract.json_response(400, {"message": "Reject."}),
+        accounts.NotAllowed: lambda _: contract.json_response(403, contract.FORBIDDEN),
+        accounts.AccountExists: lambda _: contract.json_response(409, {"error": "Account already exists"}),
     }
 )
 app.include_router(router)

@@ -19,7 +19,7 @@ from pydantic.json_schema import JsonDict
 from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.dr import service
-from etp.edge import retries, web
+from etp.edge import callers, contract, retries, web
 from etp.settings import settings
 
 logger = Logger()
@@ -38,8 +38,10 @@ class DrBidBody(BaseModel):
     """A BEMS offers {volume, price}; an aggregator accepts {start_time, end_time, uuid}."""
 
     model_config = ConfigDict(extra="forbid")
-    volume: Any = Field(None, description="BEMS: kW of curtailment", json_schema_extra=web.amount_schema(dr.MAX_KW))
-    price: Any = Field(None, description="BEMS: NT$", json_schema_extra=web.amount_schema(dr.MAX_PRICE))
+    volume: Any = Field(
+        None, description="BEMS: kW of curtailment", json_schema_extra=contract.amount_schema(dr.MAX_KW)
+    )
+    price: Any = Field(None, description="BEMS: NT$", json_schema_extra=contract.amount_schema(dr.MAX_PRICE))
     start_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local", json_schema_extra=LOCAL_TIME)
     end_time: Any = Field(None, description="aggregator: YYYY-MM-DD HH:MM:SS, local", json_schema_extra=LOCAL_TIME)
     uuid: Any = Field(
@@ -55,7 +57,7 @@ class DrBidBody(BaseModel):
     )
 
 
-class OfferRow(web.Answer):
+class OfferRow(contract.Answer):
     uuid: str
     executor: str = Field(description="the offering BEMS's account")
     start_time: str = Field(description="YYYY-MM-DD HH:MM:SS, local; the target day's midnight until accepted")
@@ -79,7 +81,7 @@ Refusal = Literal["error", "parameter is required"]
 
 
 def answers(ok: tuple[int, str, Any], *errors: int, idempotent: bool = False) -> dict:
-    return web.answers(ok, *errors, bad_request=Refusal, idempotent=idempotent)
+    return contract.answers(ok, *errors, bad_request=Refusal, idempotent=idempotent)
 
 
 class ParameterMissing(dr.DrRejected):
@@ -103,7 +105,7 @@ def dr_store():
     responses=answers((200, "The offers", list[OfferRow]), 400, 401),
 )
 def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
-    offers = service.offers_of_day(dr_store(), web.caller(router), dr.parse_iso_date(date, "date"))
+    offers = service.offers_of_day(dr_store(), callers.caller(router), dr.parse_iso_date(date, "date"))
     zone = local_zone()
     return [dr.offer_row(o, zone) for o in offers]
 
@@ -115,7 +117,7 @@ def list_offers(date: Annotated[str, Query(description="YYYY-MM-DD")]):
     middlewares=[retries.idempotent],  # the Idempotency-Key: declared by the parameter, acted on here
 )
 def post_offer(body: Annotated[DrBidBody, Body()], idempotency_key: retries.IdempotencyKey = None):
-    caller = web.caller(router)
+    caller = callers.caller(router)
     return _accept(caller, body) if caller.is_aggregator else _offer(caller, body)
 
 
@@ -128,7 +130,7 @@ def _offer(caller, body: DrBidBody):
     offer = service.offer(dr_store(), caller, volume_w, price_milli, utcnow(), local_zone())
     logger.info("DR offer", extra={"offer_id": offer.id, "day": offer.day.isoformat()})
     metrics.add_metric(name="DrOffers", unit=MetricUnit.Count, value=1)
-    return web.json_response(200, "ok")
+    return contract.json_response(200, "ok")
 
 
 def _accept(caller, body: DrBidBody):
@@ -141,7 +143,7 @@ def _accept(caller, body: DrBidBody):
     service.accept(dr_store(), caller, ids, start, end, utcnow(), zone)
     logger.info("DR offers accepted", extra={"offer_ids": ids, "start": start.isoformat(), "end": end.isoformat()})
     metrics.add_metric(name="DrAccepted", unit=MetricUnit.Count, value=len(ids))
-    return web.json_response(200, "ok")
+    return contract.json_response(200, "ok")
 
 
 @router.get(
@@ -159,13 +161,13 @@ def results(
         raise ParameterMissing("neither start_date&end_date nor uuid")
     if by_days and uuid:
         raise dr.DrRejected("give either start_date&end_date or uuid")
-    caller = web.caller(router)
+    caller = callers.caller(router)
     if uuid:
         offers = service.results_by_id(dr_store(), caller, dr.parse_uuids(uuid, "uuid", MAX_UUIDS))
     else:
         first, last = dr.parse_iso_date(start_date, "start_date"), dr.parse_iso_date(end_date, "end_date")
         offers = service.results_of_days(dr_store(), caller, first, last, utcnow(), local_zone())
-    zone, counterpart = local_zone(), web.people()
+    zone, counterpart = local_zone(), callers.people()
     return [dr.result_row(o, zone, counterpart, settings().explorer_url) for o in offers]
 
 
@@ -176,12 +178,12 @@ def invalid_request(description: str) -> str:
 
 def refused(problem: Exception) -> Response:
     logger.info("DR request refused", extra={"reason": str(problem)})
-    return web.json_response(400, "parameter is required" if isinstance(problem, ParameterMissing) else "error")
+    return contract.json_response(400, "parameter is required" if isinstance(problem, ParameterMissing) else "error")
 
 
 def forbidden(problem: NotAggregator) -> Response:
     logger.info("DR request forbidden", extra={"reason": str(problem)})
-    return web.json_response(403, web.FORBIDDEN)
+    return contract.json_response(403, contract.FORBIDDEN)
 
 
 app = web.make_resolver(

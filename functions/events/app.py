@@ -10,7 +10,7 @@ import functools
 from aws_lambda_powertools import Logger
 
 from etp.clock import utcnow
-from etp.edge import web
+from etp.edge import callers
 
 logger = Logger()
 
@@ -30,7 +30,7 @@ def lambda_handler(event: dict, context) -> dict:
         return {"statusCode": 400, "body": "not a WebSocket event"}
     if route == "$connect":
         token = (event.get("queryStringParameters") or {}).get("token") or ""
-        bearer = web.verify_bearer(token) if token else None
+        bearer = callers.verify_bearer(token) if token else None
         if bearer is None:
             logger.info("WebSocket refused", extra={"reason": "no valid bearer"})
             return {"statusCode": 401, "body": "Unauthorized access"}

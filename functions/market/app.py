@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictStr
 from pydantic.json_schema import JsonDict
 
 from etp.clock import local_zone, utcnow
-from etp.edge import retries, web
+from etp.edge import callers, contract, retries, web
 from etp.market import bids, service, slots
 from etp.market.views import bid_statistics
 from etp.settings import settings
@@ -32,9 +32,11 @@ class OfferBody(BaseModel):
     bid_type: Any = Field(description="buy | sell", json_schema_extra={"enum": list(bids.SIDES)})
     start_time: Any = Field(description="YYYY/MM/DD H, local; hour 24 = next day 00", json_schema_extra=SLOT_TIME)
     end_time: Any = Field(description="start_time + 1 hour", json_schema_extra=SLOT_TIME)
-    value: Any = Field(description="kWh, at most 3 decimals", json_schema_extra=web.amount_schema(bids.MAX_VOLUME_KWH))
+    value: Any = Field(
+        description="kWh, at most 3 decimals", json_schema_extra=contract.amount_schema(bids.MAX_VOLUME_KWH)
+    )
     price: Any = Field(
-        description="NT$/kWh, at most 3 decimals", json_schema_extra=web.amount_schema(bids.MAX_PRICE_NTD)
+        description="NT$/kWh, at most 3 decimals", json_schema_extra=contract.amount_schema(bids.MAX_PRICE_NTD)
     )
 
 
@@ -46,12 +48,12 @@ class DeleteBody(BaseModel):
     id: BidId
 
 
-class Rejected(web.Answer):
+class Rejected(contract.Answer):
     message: Literal["Reject"]
     description: str = Field(description="why: a bad field, or the contract's refusal")
 
 
-class BidView(web.Answer):
+class BidView(contract.Answer):
     id: str
     bid_type: Literal["buy", "sell"]
     start_time: str = Field(description="YYYY/MM/DD H, local")
@@ -64,13 +66,13 @@ class BidView(web.Answer):
     upload_time: str = Field(description="RFC 1123 date, local")
 
 
-class BidPage(web.Answer):
+class BidPage(contract.Answer):
     data: list[BidView]
     page: int
     totalCount: int
 
 
-class Accepted(web.Answer):
+class Accepted(contract.Answer):
     message: Literal["Accept"]
 
 
@@ -78,23 +80,23 @@ class Submitted(Accepted):
     id: str = Field(description="the new bid's id")
 
 
-class BidStatus(web.Answer):
+class BidStatus(contract.Answer):
     average_price: float
     average_volume: float
     participants: int
 
 
-class PriceValue(web.Answer):
+class PriceValue(contract.Answer):
     price: float
     value: float
 
 
-class Counterpart(web.Answer):
+class Counterpart(contract.Answer):
     name: str
     address: str
 
 
-class MatchRow(web.Answer):
+class MatchRow(contract.Answer):
     id: str = Field(description="the bid's id, or <bid id>/<counterpart user id> for each pair")
     bid_id: str
     date: str
@@ -113,12 +115,12 @@ class MatchRow(web.Answer):
     settlement: float | None
 
 
-class Delivering(web.Answer):
+class Delivering(contract.Answer):
     price: float | None
     volume: float | None
 
 
-class WonBid(web.Answer):
+class WonBid(contract.Answer):
     date: str
     time: str
     price: float
@@ -126,20 +128,20 @@ class WonBid(web.Answer):
     settlement: float | None
 
 
-class Homepage(web.Answer):
+class Homepage(contract.Answer):
     buy: Delivering
     sell: Delivering
     results: list[WonBid]
 
 
-class NewsItem(web.Answer):
+class NewsItem(contract.Answer):
     id: str
     time: str = Field(description="YYYY/MM/DD HH:MM, local")
     content: str
 
 
 def answers(ok: tuple[int, str, Any], *errors: int, idempotent: bool = False) -> dict:
-    return web.answers(ok, *errors, bad_request=Rejected, idempotent=idempotent)
+    return contract.answers(ok, *errors, bad_request=Rejected, idempotent=idempotent)
 
 
 def reject(description: str) -> dict:
@@ -212,7 +214,7 @@ def list_bids(
     middlewares=[retries.idempotent],
 )
 def submit_bid(body: Annotated[OfferBody, Body()], idempotency_key: retries.IdempotencyKey = None):
-    caller = web.caller(router)
+    caller = callers.caller(router)
     bid = service.submit(bid_store(), caller.id, caller.account, _offer(body), utcnow())
     logger.info("bid submitted", extra={"bid_id": bid.id, "slot": bid.slot.isoformat(), "side": bid.side})
     return {"message": "Accept", "id": bid.id}
@@ -225,7 +227,7 @@ def submit_bid(body: Annotated[OfferBody, Body()], idempotency_key: retries.Idem
     middlewares=[retries.idempotent],
 )
 def edit_bid(body: Annotated[EditBody, Body()], idempotency_key: retries.IdempotencyKey = None):
-    bid = service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow())
+    bid = service.open_bid_of(bid_store(), callers.caller(router).id, body.id, utcnow())
     service.change(bid_store(), bid, _offer(body), utcnow())
     return {"message": "Accept"}
 
@@ -237,7 +239,7 @@ def edit_bid(body: Annotated[EditBody, Body()], idempotency_key: retries.Idempot
     middlewares=[retries.idempotent],
 )
 def delete_bid(body: Annotated[DeleteBody, Body()], idempotency_key: retries.IdempotencyKey = None):
-    service.withdraw(bid_store(), service.open_bid_of(bid_store(), web.caller(router).id, body.id, utcnow()))
+    service.withdraw(bid_store(), service.open_bid_of(bid_store(), callers.caller(router).id, body.id, utcnow()))
     return {"message": "Accept"}
 
 
@@ -266,14 +268,14 @@ def match_result():
 
     zone, now = local_zone(), utcnow()
     mine = sorted(_bids_of_caller_from(match_window_start(now, zone), now), key=lambda b: (b.slot, b.id), reverse=True)
-    counterpart = web.people()
+    counterpart = callers.people()
     return [row for bid in mine for row in match_rows(bid, zone, counterpart)]
 
 
 def _bids_of_caller_from(start: datetime, now: datetime) -> list[bids.StoredBid]:
     """The caller's bids from `start` on: none starts later than the bidding horizon after now."""
     horizon = now + timedelta(days=settings().bid_horizon_days)
-    return bid_store().of_user_between(web.caller(router).id, start, horizon)
+    return bid_store().of_user_between(callers.caller(router).id, start, horizon)
 
 
 @router.get(
@@ -289,7 +291,7 @@ def homepage():
     from etp.market.views import delivering_now, won_result
 
     zone = local_zone()
-    latest, current = service.homepage_bids(bid_store(), web.caller(router).id, utcnow(), zone)
+    latest, current = service.homepage_bids(bid_store(), callers.caller(router).id, utcnow(), zone)
     return {
         "buy": delivering_now(current, "buy"),
         "sell": delivering_now(current, "sell"),
@@ -313,7 +315,7 @@ def news():
 def refused(rejection: bids.BidRejected) -> Response:
     if rejection.__cause__ is not None:
         logger.info("bid refused", extra={"reason": str(rejection.__cause__)})
-    return web.json_response(400, reject(str(rejection)))
+    return contract.json_response(400, reject(str(rejection)))
 
 
 app = web.make_resolver(bad_request=reject, errors={bids.BidRejected: refused})

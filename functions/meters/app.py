@@ -6,20 +6,20 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from etp.clock import utcnow
-from etp.edge import secrets, web
+from etp.edge import callers, contract, secrets, web
 from etp.meters import registry as meters
 
 logger = Logger()
 router = APIGatewayRouter()
 
 
-class MeterView(web.Answer):
+class MeterView(contract.Answer):
     id: str
     name: str
     description: str
 
 
-class AddressView(web.Answer):
+class AddressView(contract.Answer):
     address: str
 
 
@@ -39,7 +39,7 @@ def address_book():
 
 def authenticate_meter(headers: dict[str, str] | None) -> meters.Meter | None:
     """The meter behind `Authorization: Bearer <meter token>` (not a user's bearer)."""
-    token = web.bearer_token(headers)
+    token = callers.bearer_token(headers)
     meter_id = meters.meter_id_of(token) if token else None
     meter = meter_store().get(meter_id) if meter_id else None
     if meter is None or not meters.token_matches(meter, token or ""):
@@ -48,21 +48,21 @@ def authenticate_meter(headers: dict[str, str] | None) -> meters.Meter | None:
     return meter
 
 
-@router.get("/amis", summary="The caller's meters", responses=web.answers((200, "Meters", list[MeterView]), 401))
+@router.get("/amis", summary="The caller's meters", responses=contract.answers((200, "Meters", list[MeterView]), 401))
 def list_meters() -> list[MeterView]:
-    caller = web.caller(router)
+    caller = callers.caller(router)
     return [MeterView(id=m.id, name=m.name, description=m.description) for m in meter_store().of_user(caller.id)]
 
 
 @router.get(
     "/address",
     summary="Today's (UTC) address of the meter whose token is the bearer",
-    responses=web.answers((200, "The address to publish today's readings to", AddressView), 401),
+    responses=contract.answers((200, "The address to publish today's readings to", AddressView), 401),
 )
 def today_address() -> AddressView:
     from etp.meters.store import AddressRecord
 
-    meter: meters.Meter = web.caller(router)
+    meter: meters.Meter = callers.caller(router)
     day = utcnow().date()
     address = meters.daily_address(secrets.iota_seed(), meter.id, day)
     address_book().record(

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import Field
 
 from etp.clock import local_zone, utcnow
-from etp.edge import web
+from etp.edge import callers, contract, web
 from etp.meters import power
 from etp.meters.readings import DATA_TYPES
 from etp.settings import settings
@@ -24,7 +24,7 @@ router = APIGatewayRouter()
 LocalDate = Annotated[str | None, Query(pattern=r"^[0-9]{4}/[0-9]{2}/[0-9]{2}$", description="YYYY/MM/DD, local")]
 
 
-class ReadingRow(web.Answer):
+class ReadingRow(contract.Answer):
     id: str
     date: str = Field(description="YYYY/MM/DD, local")
     time: str = Field(description="HH:MM, local")
@@ -33,13 +33,13 @@ class ReadingRow(web.Answer):
     address: str = Field(description="the reading's transaction in the tangle explorer")
 
 
-class ReadingPage(web.Answer):
+class ReadingPage(contract.Answer):
     data: list[ReadingRow]
     page: int
     totalCount: int
 
 
-class DayEnergies(web.Answer):
+class DayEnergies(contract.Answer):
     """kWh of one local day per type; Generate = WT + PV + EV + ESS; Consume = Demand - Generate."""
 
     Demand: float
@@ -70,13 +70,13 @@ def rollup_store():
 
 
 def _is_participant(user_id: str) -> bool:
-    return web.user_store().get_by_id(user_id) is not None
+    return callers.user_store().get_by_id(user_id) is not None
 
 
 @router.get(
     "/power_info",
     summary="The caller's (or, for aggregators, a participant's) power data",
-    responses=web.answers(
+    responses=contract.answers(
         (
             200,
             "Table, chart (seven days) or summary; [] without a mode parameter",
@@ -95,7 +95,7 @@ def power_info(
     participant_id: Annotated[str | None, Query(max_length=64)] = None,
 ):
     zone = local_zone()
-    user_id = power.whose_data(web.caller(router), participant_id, _is_participant)
+    user_id = power.whose_data(callers.caller(router), participant_id, _is_participant)
     if chart_date is not None:
         last = power.local_day("chart_date", chart_date)
         return power.rollup_chart(rollup_store().days(user_id, last - timedelta(days=6), last), last)
@@ -112,7 +112,7 @@ def power_info(
 
 app = web.make_resolver(
     errors={
-        power.QueryRejected: lambda problem: web.json_response(400, web.default_bad_request(str(problem))),
+        power.QueryRejected: lambda problem: contract.json_response(400, contract.default_bad_request(str(problem))),
     }
 )
 app.include_router(router)

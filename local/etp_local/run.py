@@ -37,7 +37,7 @@ def upstream_limit(lambda_concurrency: int) -> int:
     return max(1, lambda_concurrency - 1)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="etp-local", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (default 3000)")
     parser.add_argument("--ministack-port", type=int, default=4566)
@@ -55,7 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between MiniStack's state saves (default ETP_STATE_SAVE_SECONDS, else 60; 0: only on stop)",
     )
     parser.add_argument("--state-dir", type=Path, default=STATE, help="where the state lives (default .local/)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run_migrations() -> None:
+    """The pending data migrations, as `etp-admin migrate` runs them after every deployment."""
+    done = migrations.run_pending(by="make run", counter=Progress)
+    for entry in done:
+        counts = ", ".join(f"{name} {value}" for name, value in entry["result"].items())
+        print(f"    {entry['id']:<28} {counts}", flush=True)
+    if not done:
+        print("    none pending", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     state = args.state_dir.resolve()
     shown = state.relative_to(ROOT) if state.is_relative_to(ROOT) else state  # .local, as the messages say it
     # The proxy's request lines (etp.*) at INFO; libraries (botocore, pynamodb) only when they warn.
@@ -90,12 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             stack = stacks.resolve("local", endpoint_url=ministack.endpoint)
             stack.bind_data_layer()
         with steps.step("data migrations (etp-admin migrate, as after every deployment)"):
-            done = migrations.run_pending(by="make run", counter=Progress)
-            for entry in done:
-                counts = ", ".join(f"{name} {value}" for name, value in entry["result"].items())
-                print(f"    {entry['id']:<28} {counts}", flush=True)
-            if not done:
-                print("    none pending", flush=True)
+            run_migrations()
         with steps.step("demo data (accounts' password from DEMO_PASSWORD)"):
             for name, outcome in demo.seed_stack(stack, state / "meters", node_url=node.url):
                 print(f"    {name:<16} {outcome}", flush=True)

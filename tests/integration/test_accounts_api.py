@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from aws_fixtures import JWT_SECRET
-from helpers import FakeLambdaContext, load_event, load_function
+from helpers import call, load_event, load_function
 
 from etp.accounts import service as accounts
 from etp.accounts import tokens
@@ -15,13 +15,6 @@ from etp.clock import utcnow
 
 function = load_function("accounts")
 PASSWORD = "energy-demo"
-
-
-def invoke(event):
-    response = function.lambda_handler(event, FakeLambdaContext())
-    headers = response.get("headers") or {k: v[0] for k, v in response.get("multiValueHeaders", {}).items()}
-    assert headers.get("Access-Control-Allow-Origin") == "*", "every answer carries CORS"
-    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def users(aws):
 
 
 def login(account="Carlab_BEMS", password=PASSWORD):
-    return invoke(load_event("accounts/login.json", body={"account": account, "password": password}))
+    return call(function, load_event("accounts/login.json", body={"account": account, "password": password}))
 
 
 def bearer(account="Carlab_BEMS"):
@@ -54,7 +47,7 @@ def test_login_answers_id_bearer_and_role(users):
 
 
 def test_the_sample_event_logs_in(users):
-    status, body = invoke(load_event("accounts/login.json"))
+    status, body = call(function, load_event("accounts/login.json"))
     assert status == 200 and body["is_aggregator"] is False
 
 
@@ -80,14 +73,14 @@ def test_wrong_password_and_unknown_account_get_the_same_401(users, account, pas
     ],
 )
 def test_bad_login_bodies_get_400_naming_the_problem(users, raw, names):
-    status, body = invoke(load_event("accounts/login.json", raw_body=raw))
+    status, body = call(function, load_event("accounts/login.json", raw_body=raw))
     assert status == 400
     assert names in body["description"]
 
 
 def test_a_body_over_64_kb_is_refused(users):
     raw = json.dumps({"account": "Carlab_BEMS", "password": PASSWORD, "padding": "x" * 70_000})
-    status, body = invoke(load_event("accounts/login.json", raw_body=raw))
+    status, body = call(function, load_event("accounts/login.json", raw_body=raw))
     assert status == 400 and "body" in body["description"]
 
 
@@ -123,7 +116,7 @@ def test_no_route_but_login_answers_without_a_valid_token(users, event_file):
     )
     for token in (None, "", "garbage", expired, forged):
         event = load_event(event_file, bearer=token)
-        assert invoke(event) == (401, {"error": "Unauthorized access"})
+        assert call(function, event) == (401, {"error": "Unauthorized access"})
     assert users.get("New_BEMS") is None
 
 
@@ -132,11 +125,11 @@ def test_preflights_answer_without_a_token(users, event_file):
     event = load_event(event_file)
     event["httpMethod"] = "OPTIONS"
     event["body"] = None
-    assert invoke(event) == (200, None)
+    assert call(function, event) == (200, None)
 
 
 def test_the_sample_preflight_event(users):
-    assert invoke(load_event("accounts/preflight.json")) == (200, None)
+    assert call(function, load_event("accounts/preflight.json")) == (200, None)
 
 
 def test_a_token_of_a_deleted_account_is_refused(users):
@@ -144,14 +137,14 @@ def test_a_token_of_a_deleted_account_is_refused(users):
     from etp.accounts.store import UserModel
 
     UserModel("NCKU_BEMS").delete()
-    assert invoke(load_event("accounts/get_user.json", bearer=token))[0] == 401
+    assert call(function, load_event("accounts/get_user.json", bearer=token))[0] == 401
 
 
 # --- GET /user ---------------------------------------------------------------------------------
 
 
 def test_get_user_answers_the_callers_profile(users):
-    status, body = invoke(load_event("accounts/get_user.json", bearer=bearer("Carlab_BEMS")))
+    status, body = call(function, load_event("accounts/get_user.json", bearer=bearer("Carlab_BEMS")))
     assert status == 200
     assert body == {
         "account": "Carlab_BEMS",
@@ -169,7 +162,7 @@ def test_get_user_answers_the_callers_profile(users):
 
 def change_password(token: str, original: str, new: str):
     body = {"original_passwd": original, "new_passwd": new}
-    return invoke(load_event("accounts/change_password.json", bearer=token, body=body))
+    return call(function, load_event("accounts/change_password.json", bearer=token, body=body))
 
 
 # every GET route of every API, as the front end uses them after changing the password
@@ -190,7 +183,7 @@ READ_ROUTES = [
 
 def status_on(route: tuple[str, str], token: str) -> int:
     name, event_file = route
-    return load_function(name).lambda_handler(load_event(event_file, bearer=token), FakeLambdaContext())["statusCode"]
+    return call(load_function(name), load_event(event_file, bearer=token))[0]
 
 
 def test_a_password_change_keeps_the_changing_session_signed_in_and_signs_the_others_out(users):
@@ -229,15 +222,16 @@ def bearer_with(password: str) -> str:
 
 def test_wrong_original_password_is_rejected_and_changes_nothing(users):
     token = bearer()
-    status, body = invoke(
+    status, body = call(
+        function,
         load_event(
             "accounts/change_password.json",
             bearer=token,
             body={"original_passwd": "not-it", "new_passwd": "a-new-passphrase"},
-        )
+        ),
     )
     assert (status, body) == (400, {"message": "Reject."})
-    assert invoke(load_event("accounts/get_user.json", bearer=token))[0] == 200
+    assert call(function, load_event("accounts/get_user.json", bearer=token))[0] == 200
     assert login()[0] == 200
 
 
@@ -252,7 +246,7 @@ def test_wrong_original_password_is_rejected_and_changes_nothing(users):
 )
 def test_bad_password_change_bodies_get_400_and_change_nothing(users, body, names):
     token = bearer()
-    status, answer = invoke(load_event("accounts/change_password.json", bearer=token, body=body))
+    status, answer = call(function, load_event("accounts/change_password.json", bearer=token, body=body))
     assert status == 400 and names in answer["description"]
     assert users.get("Carlab_BEMS").token_version == 0
 
@@ -261,7 +255,7 @@ def test_bad_password_change_bodies_get_400_and_change_nothing(users, body, name
 
 
 def test_an_aggregator_creates_an_account_that_can_log_in(users):
-    status, body = invoke(load_event("accounts/create_user.json", bearer=bearer("Aggregator")))
+    status, body = call(function, load_event("accounts/create_user.json", bearer=bearer("Aggregator")))
     assert (status, body) == (201, {"message": "Account created"})
     created = users.get("New_BEMS")
     assert created.username == "New building" and created.address == "No. 1, University Rd., Tainan"
@@ -270,14 +264,14 @@ def test_an_aggregator_creates_an_account_that_can_log_in(users):
 
 def test_a_bems_cannot_create_accounts(users):
     event = load_event("accounts/create_user.json", bearer=bearer("Carlab_BEMS"))
-    assert invoke(event) == (403, {"error": "Forbidden"})
+    assert call(function, event) == (403, {"error": "Forbidden"})
     assert users.get("New_BEMS") is None
 
 
 def test_a_duplicate_account_gets_409_and_the_existing_one_is_untouched(users):
     before = users.get("NCKU_BEMS")
     body = {"account": "NCKU_BEMS", "username": "Impostor", "password": "another-pass", "is_aggregator": True}
-    status, answer = invoke(load_event("accounts/create_user.json", bearer=bearer("Aggregator"), body=body))
+    status, answer = call(function, load_event("accounts/create_user.json", bearer=bearer("Aggregator"), body=body))
     assert (status, answer) == (409, {"error": "Account already exists"})
     assert users.get("NCKU_BEMS") == before
 
@@ -297,7 +291,7 @@ def test_a_duplicate_account_gets_409_and_the_existing_one_is_untouched(users):
     ],
 )
 def test_bad_account_bodies_get_400_and_create_nothing(users, body, names):
-    status, answer = invoke(load_event("accounts/create_user.json", bearer=bearer("Aggregator"), body=body))
+    status, answer = call(function, load_event("accounts/create_user.json", bearer=bearer("Aggregator"), body=body))
     assert status == 400 and names in answer["description"]
     assert {u.account for u in users.all()} == {"Carlab_BEMS", "NCKU_BEMS", "Aggregator"}
 
@@ -306,7 +300,7 @@ def test_bad_account_bodies_get_400_and_create_nothing(users, body, names):
 
 
 def test_participants_lists_every_account(users):
-    status, body = invoke(load_event("accounts/participants.json", bearer=bearer()))
+    status, body = call(function, load_event("accounts/participants.json", bearer=bearer()))
     assert status == 200
     assert sorted(body, key=lambda p: p["name"]) == sorted(
         ({"id": u.id, "name": u.username} for u in users.all()), key=lambda p: p["name"]
@@ -321,15 +315,16 @@ def test_logs_never_contain_passwords_tokens_or_secrets(users):
     previous = function.logger.registered_handler.setStream(stream)
     try:
         token = bearer()
-        status, changed = invoke(
+        status, changed = call(
+            function,
             load_event(
                 "accounts/change_password.json",
                 bearer=token,
                 body={"original_passwd": PASSWORD, "new_passwd": "a-new-passphrase"},
-            )
+            ),
         )
         login(password="a-wrong-password")
-        invoke(load_event("accounts/get_user.json", bearer="garbage.token.value"))
+        call(function, load_event("accounts/get_user.json", bearer="garbage.token.value"))
     finally:
         function.logger.registered_handler.setStream(previous)
     logged = stream.getvalue()

@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+from builders import placed_bid
 from helpers import present
 
 from etp.accounts import passwords
@@ -207,14 +208,12 @@ def test_demo_seed_is_idempotent_and_never_overwrites(aws):
 
 
 def test_news_publish_and_market_show(stack, capsys):
-    import uuid
     from datetime import UTC, datetime
 
     from helpers import FakeLambdaContext, load_function
 
-    from etp.market import bids
     from etp.market.news import DynamoNews
-    from etp.market.store import DynamoBidStore, StoredBid
+    from etp.market.store import DynamoBidStore
 
     code, out = run(stack, "news", "publish", "The market opens at 10:00", capsys=capsys)
     assert code == 0 and [n.content for n in DynamoNews().latest()] == ["The market opens at 10:00"]
@@ -222,20 +221,7 @@ def test_news_publish_and_market_show(stack, capsys):
 
     slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
     for user, side, price in (("u-1", "sell", 2000), ("u-2", "buy", 3000)):
-        DynamoBidStore().create(
-            StoredBid(
-                id=str(uuid.uuid4()),
-                user_id=user,
-                account=f"{user}_BEMS",
-                side=side,
-                slot=slot,
-                volume_wh=5000,
-                price_milli=price,
-                status=bids.SUBMITTED,
-                uploaded_at=slot,
-                version=0,
-            )
-        )
+        placed_bid(user_id=user, side=side, slot=slot, price_milli=price)
     code, out = run(stack, "market", "show", "--slot", "2030-01-01T10:00", capsys=capsys)
     assert code == 0 and "2 bids" in out.out and "not cleared" in out.out
     load_function("market_jobs").lambda_handler(
@@ -289,18 +275,16 @@ def test_every_list_and_show_takes_json():
 
 
 def test_migrate_runs_the_pending_migrations_in_order_records_each_and_skips_them_after(stack, capsys, monkeypatch):
-    import uuid
     from datetime import UTC, datetime
 
     from etp.market import bids
     from etp.market.bid_items import BidModel
-    from etp.market.store import DynamoBidStore, StoredBid
+    from etp.market.store import DynamoBidStore
     from etp_admin import migrations
     from etp_admin.migrations.ledger import MigrationModel
 
     slot = datetime(2030, 1, 1, 2, tzinfo=UTC)
-    bid = StoredBid(str(uuid.uuid4()), "u-1", "u-1_BEMS", "buy", slot, 5000, 2000, bids.SUBMITTED, slot, 0)
-    DynamoBidStore().create(bid)
+    bid = placed_bid(user_id="u-1", side="buy", slot=slot, price=2)
     DynamoBidStore().record_outcome(
         bid, status=bids.WON, expected=bids.SUBMITTED, fill_wh=5000, cleared_price_milli=2000, pairs=()
     )

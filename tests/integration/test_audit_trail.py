@@ -1,19 +1,18 @@
 """The audit trail on moto and a real dev node: the market's records, publishing once, outage and retry, the CLI."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from builders import placed_bid
 from helpers import ROOT, FakeLambdaContext, load_function, present
 
 from etp.audit import trail as audit
 from etp.audit.store import PENDING, AuditModel, DynamoOutbox
 from etp.iota.node import NodeClient
-from etp.market import bids
 from etp.market.bid_items import BidModel
-from etp.market.store import DynamoBidStore, StoredBid
+from etp.market.store import DynamoBidStore
 from etp_admin import cli
 
 audit_function = load_function("audit")
@@ -29,20 +28,7 @@ SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-01T02:00:00Z", "clearing#2030-01
 @pytest.fixture
 def cleared_slot(aws, node):
     for user, side, kwh, price in (("A", "sell", 10, 2.0), ("B", "buy", 6, 4.0), ("C", "buy", 6, 3.0)):
-        DynamoBidStore().create(
-            StoredBid(
-                id=str(uuid.uuid4()),
-                user_id=user,
-                account=f"{user}_BEMS",
-                side=side,
-                slot=SLOT,
-                volume_wh=round(kwh * 1000),
-                price_milli=round(price * 1000),
-                status=bids.SUBMITTED,
-                uploaded_at=SLOT - timedelta(hours=3),
-                version=0,
-            )
-        )
+        placed_bid(user_id=user, side=side, slot=SLOT, kwh=kwh, price=price, uploaded_at=SLOT - timedelta(hours=3))
     for job in ("seal", "clear"):  # years before the gate by the real clock: an operator's early run
         event = {"job": job, "slot": SLOT_EVENT, "now": "2030-01-01T09:45:00", **EARLY}
         assert market_jobs.lambda_handler(event, FakeLambdaContext())["status"] == "ok"

@@ -13,7 +13,7 @@ from helpers import call, load_event, load_function, login_bearer, present
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
-from etp.edge import web
+from etp.edge import contract
 
 # bid gates, target days and the horizon depend on the wall clock: it stands still at conftest's
 # FROZEN_AT, 2030-01-01 09:10 in Taipei (the 10:00 slot open till 09:40, DR offers for 2030-01-02)
@@ -312,7 +312,7 @@ def test_a_bems_posting_an_acceptance_gets_403_and_nothing_is_written(people):
     body = {"start_time": WINDOW[0], "end_time": WINDOW[1], "uuid": ids}
     assert call(dr_app, load_event("demand_response/accept_offers.json", bearer=people["carlab"], body=body)) == (
         403,
-        web.FORBIDDEN,
+        contract.FORBIDDEN,
     )
     assert call(dr_app, load_event("demand_response/accept_offers.json", bearer=people["carlab"])) == (
         403,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, call, load_event, load_function
+from helpers import answer, call, load_event, load_function
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -18,7 +18,7 @@ from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
-from etp.edge import web
+from etp.edge import callers, web
 
 dr_app = load_function("demand_response")
 ZONE = local_zone()
@@ -56,7 +56,7 @@ class Person:
     @property
     def token(self) -> str:
         """What POST /login answers, without its scrypt; issued at the clock's now, which tests move by days."""
-        return web.issue_token(self.user)
+        return callers.issue_token(self.user)
 
 
 @pytest.fixture
@@ -644,12 +644,8 @@ def test_string_answers_are_json_strings(people):
     """The contract's `"ok"`, `"error"` and `"parameter is required"` are JSON strings (Content-Type JSON)."""
 
     def raw(event) -> tuple[int, str, str]:
-        response = dr_app.lambda_handler(event, FakeLambdaContext())
-        headers = {
-            **(response.get("headers") or {}),
-            **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()},
-        }
-        return response["statusCode"], headers.get("Content-Type", ""), response["body"]
+        status, _, headers, text = answer(dr_app, event)
+        return status, headers.get("Content-Type", ""), text
 
     bearer = people["carlab"].token
     assert raw(load_event("demand_response/post_offer.json", bearer=bearer)) == (200, "application/json", '"ok"')
@@ -680,9 +676,9 @@ def test_preflights_are_answered_with_cors_headers(aws):
         assert event["resource"] == resource
         event["httpMethod"] = event["requestContext"]["httpMethod"] = "OPTIONS"
         event["headers"]["Access-Control-Request-Method"] = "POST"
-        response = dr_app.lambda_handler(event, FakeLambdaContext())
-        assert response["statusCode"] == 200, sample
-        assert {k: response["headers"].get(k) for k in web.CORS_HEADERS} == {
+        status, _, headers, _ = answer(dr_app, event)
+        assert status == 200, sample
+        assert {k: headers.get(k) for k in web.CORS_HEADERS} == {
             "Access-Control-Allow-Origin": "*",
             "Access-Control-Allow-Methods": "GET,POST,PUT,DELETE,OPTIONS",
             "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Idempotency-Key",
@@ -692,11 +688,7 @@ def test_preflights_are_answered_with_cors_headers(aws):
 
 def test_answers_carry_the_allow_origin_header(people):
     def allow_origin(event) -> str | None:
-        response = dr_app.lambda_handler(event, FakeLambdaContext())
-        multi = response.get("multiValueHeaders") or {}
-        return multi.get("Access-Control-Allow-Origin", [None])[-1] or (response.get("headers") or {}).get(
-            "Access-Control-Allow-Origin"
-        )
+        return answer(dr_app, event).headers.get("Access-Control-Allow-Origin")
 
     assert allow_origin(load_event("demand_response/list_offers.json", bearer=people["carlab"].token)) == "*"
     assert (

@@ -19,7 +19,7 @@ from etp.clock import local_zone, utcnow
 from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
 from etp.dr.store import DynamoDrStore
-from etp.edge import web
+from etp.edge import callers
 from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 
@@ -65,7 +65,7 @@ def people(aws, clock) -> dict:
 
 def bearer(person: dict) -> str:
     """What POST /login answers, without its scrypt; issued at the clock's now, which tests move by days."""
-    return web.issue_token(person["user"])
+    return callers.issue_token(person["user"])
 
 
 def run(event: dict) -> dict:

@@ -3,10 +3,10 @@ market jobs pushing a slot's event through the @connections API (moto), once per
 
 import copy
 import json
-import uuid
 from datetime import UTC
 
 import pytest
+from builders import placed_bid
 from helpers import ROOT, FakeLambdaContext, login_bearer, present
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
@@ -15,8 +15,6 @@ from etp.accounts.attempts_store import DynamoLoginAttempts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
 from etp.edge.push import DynamoConnections, WebSocketPush
-from etp.market import bids
-from etp.market.store import DynamoBidStore, StoredBid
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 PASSWORD = "energy-demo"
@@ -93,19 +91,14 @@ def test_delivery_pushes_the_slots_event_once_to_every_connected_client(people, 
 
     slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)
     for account, side, price in (("Seller_BEMS", "sell", 2000), ("Buyer_BEMS", "buy", 3000)):
-        DynamoBidStore().create(
-            StoredBid(
-                id=str(uuid.uuid4()),
-                user_id=people[account].id,
-                account=account,
-                side=side,
-                slot=slot.astimezone(UTC),
-                volume_wh=4000,
-                price_milli=price,
-                status=bids.SUBMITTED,
-                uploaded_at=utcnow(),
-                version=0,
-            )
+        placed_bid(
+            user_id=people[account].id,
+            account=account,
+            side=side,
+            slot=slot.astimezone(UTC),
+            kwh=4,
+            price_milli=price,
+            uploaded_at=utcnow(),
         )
     for connection_id, account in (("c-seller", "Seller_BEMS"), ("c-buyer", "Buyer_BEMS")):
         event = ws("$connect", connection_id, login_bearer(account))
@@ -165,19 +158,14 @@ def test_a_run_that_dies_between_claim_and_send_is_resent_by_the_next_run_with_t
 
     slot = utcnow().astimezone(ZONE).replace(minute=0, second=0, microsecond=0)
     for account, side, price in (("Seller_BEMS", "sell", 2000), ("Buyer_BEMS", "buy", 3000)):
-        DynamoBidStore().create(
-            StoredBid(
-                id=str(uuid.uuid4()),
-                user_id=people[account].id,
-                account=account,
-                side=side,
-                slot=slot.astimezone(UTC),
-                volume_wh=4000,
-                price_milli=price,
-                status=bids.SUBMITTED,
-                uploaded_at=utcnow(),
-                version=0,
-            )
+        placed_bid(
+            user_id=people[account].id,
+            account=account,
+            side=side,
+            slot=slot.astimezone(UTC),
+            kwh=4,
+            price_milli=price,
+            uploaded_at=utcnow(),
         )
     event = ws("$connect", "c-buyer", login_bearer("Buyer_BEMS"))
     assert events_function.lambda_handler(event, FakeLambdaContext())["statusCode"] == 200

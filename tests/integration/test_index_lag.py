@@ -11,13 +11,13 @@ exists, and the next run finishes the seal.
 """
 
 import json
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from aws_fixtures import template
+from builders import placed_bid
 from helpers import FakeLambdaContext, load_function, present
 
 from etp.audit.store import DynamoOutbox
@@ -36,20 +36,8 @@ SEALED_KEY, CLEARING_KEY = "sealed-bids#2030-01-01T02:00:00Z", "clearing#2030-01
 
 
 def accepted(user: str, side: str, kwh: float, price: float, *, minutes_before_gate: int, slot=SLOT) -> StoredBid:
-    bid = StoredBid(
-        id=str(uuid.uuid4()),
-        user_id=user,
-        account=f"{user}_BEMS",
-        side=side,
-        slot=slot,
-        volume_wh=round(kwh * 1000),
-        price_milli=round(price * 1000),
-        status=bids.SUBMITTED,
-        uploaded_at=GATE - timedelta(minutes=minutes_before_gate),
-        version=0,
-    )
-    DynamoBidStore().create(bid)
-    return bid
+    uploaded_at = GATE - timedelta(minutes=minutes_before_gate)
+    return placed_bid(user_id=user, side=side, slot=slot, kwh=kwh, price=price, uploaded_at=uploaded_at)
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 events/accounts/login.json) against moto's tables. Each attempt comes from `requestContext.identity.sourceIp`;
 the wall clock is frozen (conftest's FROZEN_AT) and moved by the tests."""
 
-import json
 import threading
 from datetime import timedelta
 
 import boto3
 import pytest
 from aws_fixtures import template
-from helpers import FakeLambdaContext, hashed_passwords, load_event, load_function
+from helpers import answer, call, hashed_passwords, load_event, load_function
 
 from etp.accounts import service as accounts
 from etp.accounts.attempts import Policy
@@ -36,10 +35,8 @@ def attempt(account="Carlab_BEMS", password="wrong-password", source=ATTACKER) -
     """(status, body, headers) of one POST /login from `source`."""
     event = load_event("accounts/login.json", body={"account": account, "password": password})
     event["requestContext"]["identity"]["sourceIp"] = source
-    response = function.lambda_handler(event, FakeLambdaContext())
-    headers = response.get("headers") or {k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()}
-    assert headers.get("Access-Control-Allow-Origin") == "*", "every answer carries CORS"
-    return response["statusCode"], json.loads(response["body"]), headers
+    status, body, headers, _ = answer(function, event)
+    return status, body, headers
 
 
 def status(account="Carlab_BEMS", password="wrong-password", source=ATTACKER) -> int | str:
@@ -176,7 +173,7 @@ def test_every_item_carries_the_ttl_attribute_the_template_declares(users, froze
 def test_an_event_without_a_source_address_is_counted_under_unknown(users):
     event = load_event("accounts/login.json", body={"account": "Carlab_BEMS", "password": "wrong-password"})
     del event["requestContext"]["identity"]
-    assert function.lambda_handler(event, FakeLambdaContext())["statusCode"] == 401
+    assert call(function, event)[0] == 401
     assert items()[("source#unknown", "failures")]["failures"] == 1
 
 

@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer, present
+from helpers import call, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -18,11 +18,6 @@ pytestmark = pytest.mark.usefixtures("frozen_clock")
 market = load_function("market")
 PASSWORD = "energy-demo"
 ZONE = local_zone()
-
-
-def invoke(event):
-    response = market.lambda_handler(event, FakeLambdaContext())
-    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
 @pytest.fixture
@@ -44,14 +39,15 @@ def offer(hours_ahead=1, **overrides):
 
 
 def submit(token, **overrides):
-    return invoke(load_event("market/submit_bid.json", bearer=token, body=offer(**overrides)))
+    return call(market, load_event("market/submit_bid.json", bearer=token, body=offer(**overrides)))
 
 
 def listed(token, bid_type="buy", **query):
-    return invoke(
+    return call(
+        market,
         load_event(
             "market/list_bids.json", bearer=token, query={"per_page": "10", "page": "1", "bid_type": bid_type, **query}
-        )
+        ),
     )[1]
 
 
@@ -78,7 +74,7 @@ def test_a_submitted_bid_is_listed_in_the_contract_shape(tokens):
 
 
 def test_the_sample_event_is_accepted(tokens):
-    assert invoke(load_event("market/submit_bid.json", bearer=tokens["carlab"]))[0] == 200
+    assert call(market, load_event("market/submit_bid.json", bearer=tokens["carlab"]))[0] == 200
 
 
 @pytest.mark.parametrize(
@@ -101,7 +97,7 @@ def test_bids_that_cannot_be_accepted_get_reject_and_nothing_is_written(tokens, 
 
 @pytest.mark.parametrize("raw", ["{not json", "[]", '{"bid_type": "buy"}', json.dumps({"value": 1, "price": 1})])
 def test_malformed_bodies_get_reject(tokens, raw):
-    status, body = invoke(load_event("market/submit_bid.json", bearer=tokens["carlab"], raw_body=raw))
+    status, body = call(market, load_event("market/submit_bid.json", bearer=tokens["carlab"], raw_body=raw))
     assert status == 400 and body["message"] == "Reject" and body["description"]
 
 
@@ -126,11 +122,11 @@ def test_bids_are_ordered_by_slot_then_price(tokens):
 
 
 def edit(token, bid_id, **overrides):
-    return invoke(load_event("market/edit_bid.json", bearer=token, body={**offer(**overrides), "id": bid_id}))
+    return call(market, load_event("market/edit_bid.json", bearer=token, body={**offer(**overrides), "id": bid_id}))
 
 
 def delete(token, bid_id):
-    return invoke(load_event("market/delete_bid.json", bearer=token, body={"id": bid_id}))
+    return call(market, load_event("market/delete_bid.json", bearer=token, body={"id": bid_id}))
 
 
 def test_the_owner_edits_an_open_bid(tokens):
@@ -189,7 +185,7 @@ def test_concurrent_edits_and_a_seal_racing_an_edit_leave_the_bid_whole(tokens):
 
 
 def test_bidstatus_reports_the_next_open_slot(tokens):
-    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+    assert call(market, load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
         200,
         {"average_price": 0, "average_volume": 0, "participants": 0},
     )
@@ -197,7 +193,7 @@ def test_bidstatus_reports_the_next_open_slot(tokens):
     submit(tokens["carlab"], hours_ahead=0, value=20, price=4)
     submit(tokens["ncku"], hours_ahead=0, value=30, price=5, bid_type="sell")
     submit(tokens["ncku"], hours_ahead=1, value=99, price=9, bid_type="sell")
-    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+    assert call(market, load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
         200,
         {"average_price": 4.0, "average_volume": 20.0, "participants": 2},
     )
@@ -213,12 +209,12 @@ def test_bidstatus_never_describes_a_slot_sealed_early(tokens):
     store, first = DynamoBidStore(), slots.next_open_slot(utcnow(), ZONE)
     leave = slots.Leave(by="arn:aws:iam::123456789012:user/ops", reason="maintenance of the meters")
     store.seal_slot(first, utcnow(), leave=leave)
-    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+    assert call(market, load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
         200,
         {"average_price": 4.0, "average_volume": 20.0, "participants": 1},
     )
     store.seal_slot(first + timedelta(hours=1), utcnow(), leave=leave)
-    assert invoke(load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
+    assert call(market, load_event("market/bid_status.json", bearer=tokens["carlab"])) == (
         200,
         {"average_price": 6.0, "average_volume": 40.0, "participants": 2},
     )
@@ -226,4 +222,4 @@ def test_bidstatus_never_describes_a_slot_sealed_early(tokens):
 
 def test_market_routes_need_a_bearer(tokens):
     for name in ("list_bids", "submit_bid", "edit_bid", "delete_bid", "bid_status"):
-        assert invoke(load_event(f"market/{name}.json", bearer=None))[0] == 401
+        assert call(market, load_event(f"market/{name}.json", bearer=None))[0] == 401

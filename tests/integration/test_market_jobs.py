@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from builders import placed_bid
 from helpers import FakeLambdaContext, load_function
 
 from etp.market import bids
@@ -17,20 +18,7 @@ SLOT_EVENT = "2030-01-01T10:00:00"
 
 
 def bid(user: str, side: str, kwh: float, price: float) -> StoredBid:
-    made = StoredBid(
-        id=str(uuid.uuid4()),
-        user_id=user,
-        account=f"{user}_BEMS",
-        side=side,
-        slot=SLOT,
-        volume_wh=round(kwh * 1000),
-        price_milli=round(price * 1000),
-        status=bids.SUBMITTED,
-        uploaded_at=datetime(2029, 12, 31, tzinfo=UTC),
-        version=0,
-    )
-    DynamoBidStore().create(made)
-    return made
+    return placed_bid(user_id=user, side=side, kwh=kwh, price=price, uploaded_at=datetime(2029, 12, 31, tzinfo=UTC))
 
 
 def run(job: str, **extra):

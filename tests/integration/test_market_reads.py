@@ -1,12 +1,11 @@
 """What GET /homepage, the GET /bidsubmit list and GET /matchresult read, for an account with a long
 history (in-process against moto): each reads what it answers, not the account's whole history."""
 
-import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, ItemsRead, load_event, load_function, login_bearer
+from builders import stored_bid
+from helpers import ItemsRead, call, load_event, load_function, login_bearer
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -25,17 +24,13 @@ PAST_DAYS = 5
 
 
 def _bid(user_id: str, slot, side: str, price_milli: int = 2_500) -> StoredBid:
-    return StoredBid(
-        id=str(uuid.uuid4()),
+    return stored_bid(
         user_id=user_id,
         account="History_BEMS",
         side=side,
         slot=slot,
-        volume_wh=5_000,
         price_milli=price_milli,
-        status=bids.SUBMITTED,
         uploaded_at=slot - timedelta(hours=20),
-        version=0,
     )
 
 
@@ -71,20 +66,19 @@ def history(aws):
     return {"people": people, "current": current, "tomorrow": tomorrow, "store": store}
 
 
-def invoke(name: str, account: str, query: dict | None = None):
-    event = load_event(f"market/{name}.json", bearer=login_bearer(account, PASSWORD), query=query)
-    response = market.lambda_handler(event, FakeLambdaContext())
-    assert response["statusCode"] == 200
-    return json.loads(response["body"])
+def market_read(name: str, account: str, query: dict | None = None):
+    status, body = call(market, load_event(f"market/{name}.json", bearer=login_bearer(account, PASSWORD), query=query))
+    assert status == 200
+    return body
 
 
 def read_by(counter: ItemsRead, name: str, account: str, query: dict | None = None):
     login_bearer(account, PASSWORD)  # the login's own reads are not the route's
     event = load_event(f"market/{name}.json", bearer=login_bearer(account, PASSWORD), query=query)
     before = counter.count
-    response = market.lambda_handler(event, FakeLambdaContext())
-    assert response["statusCode"] == 200
-    return counter.count - before, json.loads(response["body"])
+    status, body = call(market, event)
+    assert status == 200
+    return counter.count - before, body
 
 
 def everything_of(history) -> list[StoredBid]:
@@ -114,16 +108,16 @@ def test_a_bid_enters_the_homepage_when_won_and_stays_through_delivery_and_settl
     won, lost = _bid(user, slot, "buy"), _bid(user, slot + timedelta(hours=1), "buy")
     for bid in (won, lost):
         store.create(bid)
-    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert market_read("homepage", "Empty_BEMS")["results"] == []
     store.record_outcome(lost, status=bids.LOST, expected=bids.SUBMITTED, fill_wh=0, cleared_price_milli=9, pairs=())
-    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert market_read("homepage", "Empty_BEMS")["results"] == []
     store.record_outcome(
         won, status=bids.WON, expected=bids.SUBMITTED, fill_wh=4_000, cleared_price_milli=2_400, pairs=()
     )
-    shown = invoke("homepage", "Empty_BEMS")["results"]
+    shown = market_read("homepage", "Empty_BEMS")["results"]
     assert [(r["price"], r["volume"], r["settlement"]) for r in shown] == [(2.4, 4.0, None)]
     assert store.set_status(won, bids.DELIVERING, expected=bids.WON)
-    assert invoke("homepage", "Empty_BEMS")["results"] == shown
+    assert market_read("homepage", "Empty_BEMS")["results"] == shown
     assert store.set_status(won, bids.SETTLING, expected=bids.DELIVERING)
     settled = (
         bids.BidPair(history["people"]["Counterpart_BEMS"], "C", 4_000, achievement=1.0, settlement_milli=9_600),
@@ -131,7 +125,7 @@ def test_a_bid_enters_the_homepage_when_won_and_stays_through_delivery_and_settl
     store.record_outcome(
         won, status=bids.SETTLED, expected=bids.SETTLING, fill_wh=4_000, cleared_price_milli=2_400, pairs=settled
     )
-    assert [r["settlement"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [9.6]
+    assert [r["settlement"] for r in market_read("homepage", "Empty_BEMS")["results"]] == [9.6]
 
 
 def test_the_bid_list_reads_only_the_open_bids(history, monkeypatch):
@@ -170,18 +164,18 @@ def test_the_migrations_give_older_bids_their_index_keys_and_lists_once(history)
     for bid in (open_bid, won):  # as a version from before the index and the lists wrote them
         BidModel(bid.id).update(actions=[BidModel.user_week.remove()])
     BidModel(f"wins#{user}").delete()
-    assert invoke("homepage", "Empty_BEMS")["results"] == []
-    assert invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
+    assert market_read("homepage", "Empty_BEMS")["results"] == []
+    assert market_read("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
     assert store.of_user_in_slot(user, history["current"]) == []
     assert m0003_bids_week_keys.run(True, _quiet) == {"bids_keyed": 2}
     assert m0004_bids_latest_wins.run(True, _quiet)["lists_changed"] == 1
     assert store.of_user_in_slot(user, history["current"]) == [], "a dry run writes nothing"
-    assert invoke("homepage", "Empty_BEMS")["results"] == []
+    assert market_read("homepage", "Empty_BEMS")["results"] == []
     assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 2}
     assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 1, "the one user missing a won bid"
-    assert [r["volume"] for r in invoke("homepage", "Empty_BEMS")["results"]] == [1.0]
+    assert [r["volume"] for r in market_read("homepage", "Empty_BEMS")["results"]] == [1.0]
     assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
-    assert [b["id"] for b in invoke("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
+    assert [b["id"] for b in market_read("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
     assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 0}, "idempotent"
     assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 0
 

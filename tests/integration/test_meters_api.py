@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
-from helpers import ROOT, FakeLambdaContext, load_event, load_function, login_bearer, present
+from helpers import ROOT, FakeLambdaContext, call, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -18,11 +18,6 @@ meters_function = load_function("meters")
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 addresses_function = load_function("addresses")
 PASSWORD = "energy-demo"
-
-
-def invoke(function, event):
-    response = function.lambda_handler(event, FakeLambdaContext())
-    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
 @pytest.fixture
@@ -48,34 +43,34 @@ def fleet(aws):
 
 
 def test_amis_lists_only_the_callers_meters(fleet):
-    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=login_bearer("Carlab_BEMS")))
+    status, body = call(meters_function, load_event("meters/amis.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200
     assert sorted(m["name"] for m in body) == ["carlab-1", "carlab-2"]
     assert set(body[0]) == {"id", "name", "description"}
-    status, body = invoke(meters_function, load_event("meters/amis.json", bearer=login_bearer("Aggregator")))
+    status, body = call(meters_function, load_event("meters/amis.json", bearer=login_bearer("Aggregator")))
     assert (status, body) == (200, [])
 
 
 def test_amis_needs_a_user_bearer_not_a_meter_token(fleet):
     _, token = fleet["carlab-1"]
     for credential in (None, token, "garbage"):
-        assert invoke(meters_function, load_event("meters/amis.json", bearer=credential))[0] == 401
+        assert call(meters_function, load_event("meters/amis.json", bearer=credential))[0] == 401
 
 
 def test_address_answers_the_meters_address_of_today_and_records_it(fleet):
     meter, token = fleet["ncku-1"]
-    status, body = invoke(meters_function, load_event("meters/address.json", bearer=token))
+    status, body = call(meters_function, load_event("meters/address.json", bearer=token))
     today = utcnow().date()
     assert status == 200
     assert body == {"address": meters.daily_address(IOTA_SEED, meter.id, today)}
-    assert invoke(meters_function, load_event("meters/address.json", bearer=token)) == (200, body)
+    assert call(meters_function, load_event("meters/address.json", bearer=token)) == (200, body)
     recorded = DynamoAddressBook().of_day(today.isoformat())
     assert [(r.address, r.meter_id, r.account) for r in recorded] == [(body["address"], meter.id, "NCKU_BEMS")]
 
 
 def test_every_meter_has_its_own_address(fleet):
     answers = {
-        invoke(meters_function, load_event("meters/address.json", bearer=t))[1]["address"] for _, t in fleet.values()
+        call(meters_function, load_event("meters/address.json", bearer=t))[1]["address"] for _, t in fleet.values()
     }
     assert len(answers) == 3
 
@@ -85,12 +80,12 @@ def test_address_refuses_unknown_forged_user_and_inactive_credentials(fleet):
     forged = f"{meter.id}.{'A' * 43}"
     user_bearer = login_bearer("Carlab_BEMS")
     for credential in (None, "", "garbage", forged, "00000000-0000-0000-0000-000000000000.x", user_bearer):
-        assert invoke(meters_function, load_event("meters/address.json", bearer=credential)) == (
+        assert call(meters_function, load_event("meters/address.json", bearer=credential)) == (
             401,
             {"error": "Unauthorized access"},
         )
     MeterModel(meter.id).update(actions=[MeterModel.active.set(False)])
-    assert invoke(meters_function, load_event("meters/address.json", bearer=token))[0] == 401
+    assert call(meters_function, load_event("meters/address.json", bearer=token))[0] == 401
     assert DynamoAddressBook().of_day(utcnow().date().isoformat()) == []
 
 

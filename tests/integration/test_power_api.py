@@ -1,11 +1,10 @@
 """GET /power_info in its three modes, in-process against moto, with readings stored by the store."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer, present
+from helpers import call, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
@@ -20,11 +19,6 @@ power_function = load_function("power")
 PASSWORD = "energy-demo"
 # 2025/03/12 local (Asia/Taipei) is [2025-03-11T16:00Z, 2025-03-12T16:00Z): never "today"
 DAY_START = datetime(2025, 3, 11, 16, 0, tzinfo=UTC)
-
-
-def invoke(event):
-    response = power_function.lambda_handler(event, FakeLambdaContext())
-    return response["statusCode"], (json.loads(response["body"]) if response["body"] else None)
 
 
 def store(user_id: str, kind: str, at: datetime, kw: float) -> StoredReading:
@@ -55,7 +49,7 @@ def data(aws):
 
 
 def table(token, **query):
-    return invoke(load_event("power/table.json", bearer=token, query={"time": "2025/03/12", **query}))
+    return call(power_function, load_event("power/table.json", bearer=token, query={"time": "2025/03/12", **query}))
 
 
 def test_table_mode_pages_the_days_readings_newest_first(data):
@@ -80,14 +74,15 @@ def test_table_mode_pages_the_days_readings_newest_first(data):
 
 
 def test_table_mode_defaults_to_today(data):
-    status, body = invoke(
-        load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={"per_page": "5", "page": "1"})
+    status, body = call(
+        power_function,
+        load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={"per_page": "5", "page": "1"}),
     )
     assert status == 200 and body == {"data": [], "page": 1, "totalCount": 0}
 
 
 def test_chart_mode_gives_seven_days_of_energy(data):
-    status, body = invoke(load_event("power/chart.json", bearer=login_bearer("Carlab_BEMS")))
+    status, body = call(power_function, load_event("power/chart.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200 and [d["Date"] for d in body][-2:] == ["2025/03/11", "2025/03/12"]
     # 25 samples 15 min apart, the last held 15 min: sum(10..34) kW x 0.25 h
     assert body[-1]["Demand"] == pytest.approx(sum(10 + i for i in range(25)) * 0.25)
@@ -97,13 +92,16 @@ def test_chart_mode_gives_seven_days_of_energy(data):
 
 
 def test_summary_mode_is_one_day(data):
-    status, body = invoke(load_event("power/summary.json", bearer=login_bearer("Carlab_BEMS")))
+    status, body = call(power_function, load_event("power/summary.json", bearer=login_bearer("Carlab_BEMS")))
     assert status == 200 and set(body) == {"Demand", "PV", "EV", "ESS", "WT", "Generate", "Consume"}
     assert body["PV"] == 1.0
 
 
 def test_no_mode_parameter_gives_an_empty_list(data):
-    assert invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={})) == (200, [])
+    assert call(power_function, load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query={})) == (
+        200,
+        [],
+    )
 
 
 def test_a_bems_sees_only_its_own_data_even_when_naming_another(data):
@@ -115,12 +113,13 @@ def test_an_aggregator_sees_a_participants_data(data):
     status, body = table(login_bearer("Aggregator"), per_page="10", page="1", participant_id=data["carlab"].id)
     assert status == 200 and body["totalCount"] == 26
     assert table(login_bearer("Aggregator"), per_page="10", page="1")[1]["totalCount"] == 0
-    status, body = invoke(
+    status, body = call(
+        power_function,
         load_event(
             "power/chart.json",
             bearer=login_bearer("Aggregator"),
             query={"chart_date": "2025/03/12", "participant_id": data["ncku"].id},
-        )
+        ),
     )
     assert status == 200 and body[-1]["Demand"] == 12.5
 
@@ -149,12 +148,12 @@ def test_an_unknown_participant_is_a_400_for_an_aggregator(data, participant):
     ],
 )
 def test_malformed_queries_get_400_naming_the_parameter(data, query, names):
-    status, body = invoke(load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query=query))
+    status, body = call(power_function, load_event("power/table.json", bearer=login_bearer("Carlab_BEMS"), query=query))
     assert status == 400 and names in body["description"]
 
 
 def test_power_info_needs_a_bearer(data):
-    assert invoke(load_event("power/table.json", bearer=None))[0] == 401
+    assert call(power_function, load_event("power/table.json", bearer=None))[0] == 401
 
 
 def test_a_quarantined_reading_is_in_no_mode_until_it_is_released(data):
@@ -166,8 +165,8 @@ def test_a_quarantined_reading_is_in_no_mode_until_it_is_released(data):
     def views():
         first = table(token, per_page="10", page="1")[1]
         pages = [table(token, per_page="10", page=str(n))[1] for n in (1, 2, 3)]
-        chart = invoke(load_event("power/chart.json", bearer=token))[1][-1]
-        summary = invoke(load_event("power/summary.json", bearer=token))[1]
+        chart = call(power_function, load_event("power/chart.json", bearer=token))[1][-1]
+        summary = call(power_function, load_event("power/summary.json", bearer=token))[1]
         ids = [row["id"] for page in pages for row in page["data"]]
         return first["totalCount"], ids, chart["Demand"], summary["Demand"]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from aws_fixtures import template
+from builders import stored_bid
 
-from etp.market import bids
 from etp.market.store import DynamoBidStore
 from etp.meters.discovery_store import DynamoHints
 
@@ -51,15 +51,14 @@ def test_the_trackers_hints_expire_three_days_after_their_day(aws):
 
 def test_a_slots_marker_expires_400_days_after_the_slot_its_side_guards_7_days_and_its_bids_never(aws):
     store = DynamoBidStore()
-    bid = bids.StoredBid(
+    bid = stored_bid(
         id="bid-1",
         user_id="user-1",
         account="Seller_BEMS",
         side="sell",
         slot=SLOT,
-        volume_wh=1000,
-        price_milli=2000,
-        status=bids.SUBMITTED,
+        kwh=1,
+        price=2,
         uploaded_at=SLOT - timedelta(days=1),
         version=1,
     )

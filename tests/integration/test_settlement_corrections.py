@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from helpers import FakeLambdaContext, load_event, load_function, login_bearer
+from builders import placed_bid
+from helpers import FakeLambdaContext, call, load_event, load_function, login_bearer
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore, UserModel
 from etp.audit.store import AuditModel
 from etp.clock import utcnow
-from etp.market import bids
-from etp.market.store import DynamoBidStore, StoredBid
+from etp.market.store import DynamoBidStore
 from etp.meters.readings import StoredReading
 from etp.meters.readings_store import DynamoReadingStore
 from etp_admin import cli
@@ -59,9 +59,7 @@ def settled(stack):
         for name in ("Seller_BEMS", "Buyer_BEMS")
     }
     for name, side, price in (("Seller_BEMS", "sell", 2000), ("Buyer_BEMS", "buy", 3000)):
-        DynamoBidStore().create(
-            StoredBid(str(uuid.uuid4()), people[name].id, name, side, SLOT, 4000, price, bids.SUBMITTED, SLOT, 0)
-        )
+        placed_bid(user_id=people[name].id, account=name, side=side, slot=SLOT, kwh=4, price_milli=price)
     metered(people["Seller_BEMS"].id, -20.0)
     metered(people["Buyer_BEMS"].id, 2.0)
     spike = StoredReading(
@@ -84,10 +82,9 @@ def admin(stack, capsys, *argv):
 
 
 def match_rows(account: str) -> list[tuple[float | None, float | None]]:
-    event = load_event("market/match_result.json", bearer=login_bearer(account))
-    response = market.lambda_handler(event, FakeLambdaContext())
-    assert response["statusCode"] == 200
-    return [(row["achievement"], row["settlement"]) for row in json.loads(response["body"])]
+    status, rows = call(market, load_event("market/match_result.json", bearer=login_bearer(account)))
+    assert status == 200
+    return [(row["achievement"], row["settlement"]) for row in rows]
 
 
 def corrections() -> list[dict]:

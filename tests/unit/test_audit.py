@@ -4,6 +4,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from builders import SLOT, stored_bid
+
 from etp.audit import trail as audit
 from etp.dr import rules as dr
 from etp.dr.records import dr_result_record
@@ -12,23 +14,18 @@ from etp.iota.send import MAX_MESSAGE_BYTES
 from etp.market import bids, records
 from etp.market.slots import Leave
 
-SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)
-
 
 def bid(number: int, status: str = bids.SEALED, **changes) -> bids.StoredBid:
-    made = bids.StoredBid(
-        id=f"bid-{number:04d}",
-        user_id=f"u{number}",
-        account=f"B{number}_BEMS",
-        side="buy" if number % 2 else "sell",
-        slot=SLOT,
-        volume_wh=1000 + number,
-        price_milli=2500 + number,
-        status=status,
-        uploaded_at=SLOT,
-        version=1,
-    )
-    return replace(made, **changes)
+    """Bid `number` of the slot: its id, user, side, volume and price all follow from the number."""
+    numbered = {
+        "id": f"bid-{number:04d}",
+        "user_id": f"u{number}",
+        "account": f"B{number}_BEMS",
+        "side": "buy" if number % 2 else "sell",
+        "volume_wh": 1000 + number,
+        "price_milli": 2500 + number,
+    }
+    return stored_bid(status=status, version=1, **(numbered | changes))
 
 
 def test_each_record_has_its_own_public_address_and_its_type_tag():

@@ -3,22 +3,20 @@ out once when all is well and again, with the same id, after a run that died bet
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import SLOT, stored_bid
 
 from etp.market import bids, events
 from etp.market.bids import BidPair, StoredBid
 
 TAIPEI = ZoneInfo("Asia/Taipei")
-SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)  # 10:00 in Taipei
 
 
 def bid(account: str, side: str, status: str, pairs: tuple[BidPair, ...]) -> StoredBid:
-    return StoredBid(id=f"{account}-bid", user_id=f"{account}-id", account=account, side=side, slot=SLOT,
-                     volume_wh=5000, price_milli=2000, status=status, uploaded_at=SLOT, version=1,
-                     fill_wh=sum(p.volume_wh for p in pairs), pairs=pairs)  # fmt: skip
+    return stored_bid(id=f"{account}-bid", user_id=f"{account}-id", account=account, side=side, price=2,
+                      status=status, version=1, fill_wh=sum(p.volume_wh for p in pairs), pairs=pairs)  # fmt: skip
 
 
 def book(status: str, achievement: float | None = None) -> list[StoredBid]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import stored_bid
 
 from etp.market import service
 from etp.market.bids import SUBMITTED, BidConflict, BidRejected, Offer, SlotSealed, StoredBid
@@ -120,7 +121,8 @@ def test_a_sealed_slot_refuses_bids_in_the_contracts_closed_words_whatever_the_c
 
 
 def _bid(bid_id: str, side: str, slot: datetime, price_milli: int, user_id: str = "u1") -> StoredBid:
-    return StoredBid(bid_id, user_id, "A_BEMS", side, slot, 1000, price_milli, SUBMITTED, NOW, 0)
+    return stored_bid(id=bid_id, user_id=user_id, account="A_BEMS", side=side, slot=slot, kwh=1,
+                      price_milli=price_milli, uploaded_at=NOW)  # fmt: skip
 
 
 def test_open_bids_of_a_side_come_by_slot_then_in_merit_order():

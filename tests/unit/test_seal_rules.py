@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import stored_bid
 from pynamodb.exceptions import CancellationReason, PutError, TransactWriteError, VerboseClientError
 
 from etp import dynamo
@@ -54,16 +55,15 @@ def test_an_operators_leave_names_who_asks_and_why():
 
 def decided(number: int, side: str, fill_wh: int, pairs: int, status: str = bids.WON) -> bids.StoredBid:
     pair = bids.BidPair(counterpart_id="x", counterpart="X_BEMS", volume_wh=1)
-    return bids.StoredBid(
+    return stored_bid(
         id=f"b{number}",
         user_id=f"u{number}",
         account=f"U{number}_BEMS",
         side=side,
         slot=SLOT,
-        volume_wh=10_000,
-        price_milli=3_000,
+        kwh=10,
+        price=3,
         status=status,
-        uploaded_at=SLOT,
         version=2,
         fill_wh=fill_wh,
         cleared_price_milli=2_500,

@@ -5,20 +5,22 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from builders import pairs, stored_bid
+
 from etp.audit.trail import SETTLEMENT_CORRECTION, Record
 from etp.market import bids, settlement
-from etp.market.bids import BidPair, StoredBid
+from etp.market.bids import StoredBid
 from etp.meters.readings import Overlay, StoredReading
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 SLOT = datetime(2030, 1, 1, 2, tzinfo=UTC)  # 10:00-11:00 in Taipei
 
 
-def bid(user: str, side: str, pairs: dict[str, int], status: str = bids.SETTLED) -> StoredBid:
-    return StoredBid(id=f"{user}-bid", user_id=user, account=f"{user}_BEMS", side=side, slot=SLOT,
-                     volume_wh=sum(pairs.values()), price_milli=2000, status=status, uploaded_at=SLOT, version=3,
-                     fill_wh=sum(pairs.values()), cleared_price_milli=2500,
-                     pairs=tuple(BidPair(c, f"{c}_BEMS", wh) for c, wh in pairs.items()))  # fmt: skip
+def bid(user: str, side: str, by_counterpart: dict[str, int], status: str = bids.SETTLED) -> StoredBid:
+    volume_wh = sum(by_counterpart.values())
+    return stored_bid(id=f"{user}-bid", user_id=user, side=side, slot=SLOT, volume_wh=volume_wh, price=2,
+                      status=status, version=3, fill_wh=volume_wh, cleared_price_milli=2500,
+                      pairs=pairs(by_counterpart))  # fmt: skip
 
 
 def settled(book: list[StoredBid], achievement: dict[str, Fraction]) -> list[StoredBid]:

@@ -5,14 +5,14 @@ import json
 import pytest
 
 from etp.accounts.users import User
-from etp.edge import web
+from etp.edge import bodies, callers, contract, web
 
 ROUTES = web.make_resolver()
 
 
 @ROUTES.get("/echo")
 def echo():
-    return {"account": web.caller(ROUTES).account}
+    return {"account": callers.caller(ROUTES).account}
 
 
 @ROUTES.post("/open")
@@ -100,17 +100,17 @@ def test_validation_errors_name_each_field():
         {"type": "string_too_long", "loc": ("body", "account"), "msg": "String should have at most 80 characters"},
         {"type": "missing", "loc": ("body", "password"), "msg": "Field required"},
     ]
-    assert web.describe_validation_errors(errors) == (
+    assert contract.describe_validation_errors(errors) == (
         "account: String should have at most 80 characters; password: Field required"
     )
-    assert web.describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}]) == (
+    assert contract.describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}]) == (
         "body: malformed JSON"
     )
 
 
 def test_a_string_answer_is_sent_as_a_json_string():
-    assert web.json_response(200, "ok").body == '"ok"'
-    assert web.json_response(400, {"error": "x"}).body == {"error": "x"}
+    assert contract.json_response(200, "ok").body == '"ok"'
+    assert contract.json_response(400, {"error": "x"}).body == {"error": "x"}
 
 
 def test_a_body_that_is_not_a_json_object_is_refused_before_validation():
@@ -138,11 +138,11 @@ def test_deeply_nested_json_is_refused_without_parsing_it(body):
 
 
 def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_fine():
-    assert web.json_depth('{"a": "[[[[{{{{", "b": ["\\"]]]]"]}') == 2
-    assert web.json_depth("[" * 30000 + "]" * 30000) == 30000
+    assert bodies.json_depth('{"a": "[[[[{{{{", "b": ["\\"]]]]"]}') == 2
+    assert bodies.json_depth("[" * 30000 + "]" * 30000) == 30000
     nested = '{"a":' * 31 + "1" + "}" * 31  # 31 objects, plus one list below: 32
-    assert web.json_depth('{"x": [' + nested + "]}") == 33
-    assert web.json_depth(nested) == 31
+    assert bodies.json_depth('{"x": [' + nested + "]}") == 33
+    assert bodies.json_depth(nested) == 31
     assert call("POST", "/open", body=nested)["statusCode"] == 200
     assert call("POST", "/open", body='{"a": "' + "[" * 60000 + '"}')["statusCode"] == 200
 

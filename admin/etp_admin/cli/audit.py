@@ -20,12 +20,22 @@ KINDS = ["dr-result", "sealed-bids", "clearing", "settlement-correction"]
 def _recomputed(kind: str, subject: str):
     """(the record rebuilt from the stored data, the hash each covered record carries)."""
     if kind == audit.DR_RESULT:
-        offer = DynamoDrStore().get_many([subject]).get(subject)
-        if offer is None:
-            raise CommandError(f"no DR offer {subject}")
-        return dr_result_record(offer), [offer.tx_hash]
+        return _dr_result(subject)
     if kind == audit.SETTLEMENT_CORRECTION:
         return None, []  # history (the old settlement): nothing to recompute it from
+    return _market_record(kind, subject)
+
+
+def _dr_result(subject: str):
+    """(offer `subject`'s DR result record rebuilt, its hash)."""
+    offer = DynamoDrStore().get_many([subject]).get(subject)
+    if offer is None:
+        raise CommandError(f"no DR offer {subject}")
+    return dr_result_record(offer), [offer.tx_hash]
+
+
+def _market_record(kind: str, subject: str):
+    """(slot `subject`'s sealed-bids or clearing record rebuilt from its bids, each covered bid's hash)."""
     slot = from_utc_iso(subject)
     store = DynamoBidStore()
     book = store.of_slot(slot)
@@ -59,13 +69,7 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
     if recomputed is None:  # a correction: checked against its outbox message only
         body = {k: v for k, v in json.loads(stored.message).items() if k not in ("record", "subject")}
         recomputed, covered = audit.Record(args.kind, subject, body), [stored.tx_hash]
-    entry = None
-    if stored.tx_hash:
-        try:
-            found = audit.read_entries(NodeClient(args.node), [stored.tx_hash])
-        except IotaNodeError as error:
-            raise CommandError(f"IOTA node: {error}") from None
-        entry = found[0] if found else None
+    entry = _tangle_entry(args.node, stored.tx_hash)
     problems = audit.verify(stored.message.encode(), recomputed, stored.tx_hash, entry, covered)
     print_json(
         {
@@ -76,19 +80,35 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
             "published_at": stored.published_at,
             "transaction": stored.tx_hash,
             "message": json.loads(stored.message),
-            "on_tangle": None
-            if entry is None
-            else {
-                "address": entry.address,
-                "tag": entry.tag.rstrip("9"),
-                "message": entry.message.decode("utf-8", "replace") if entry.message else None,
-            },
+            "on_tangle": _on_tangle(entry),
             "verified": not problems,
             "problems": problems,
         }
     )
     if problems:
         raise CommandError("the record does not verify")
+
+
+def _tangle_entry(node: str, tx_hash: str):
+    """The tangle's entry of transaction `tx_hash` (None if it has none, or the record is unpublished)."""
+    if not tx_hash:
+        return None
+    try:
+        found = audit.read_entries(NodeClient(node), [tx_hash])
+    except IotaNodeError as error:
+        raise CommandError(f"IOTA node: {error}") from None
+    return found[0] if found else None
+
+
+def _on_tangle(entry) -> dict | None:
+    """A tangle entry as `show` prints it."""
+    if entry is None:
+        return None
+    return {
+        "address": entry.address,
+        "tag": entry.tag.rstrip("9"),
+        "message": entry.message.decode("utf-8", "replace") if entry.message else None,
+    }
 
 
 SUBJECT_HELP = (

@@ -45,6 +45,18 @@ def _early(stack: Stack, args: argparse.Namespace) -> dict[str, object]:
 
 def run(stack: Stack, args: argparse.Namespace) -> None:
     """Invoke a scheduled job's function now, optionally as of an explicit time."""
+    event = _event(args)
+    event.update(_early(stack, args))
+    answer = stack.client("lambda").invoke(
+        FunctionName=stack.outputs[JOBS[args.job]], Payload=json.dumps(event).encode()
+    )
+    result = json.loads(answer["Payload"].read() or b"null")
+    print_json(result)
+    _check_outcome(args.job, answer, result)
+
+
+def _event(args: argparse.Namespace) -> dict[str, object]:
+    """The job's event without its leave: the explicit time, and a market job's name and slot."""
     event: dict[str, object] = {"now": args.now} if args.now else {}
     if JOBS[args.job] == "MarketJobsFunctionName":
         event["job"] = args.job
@@ -52,16 +64,15 @@ def run(stack: Stack, args: argparse.Namespace) -> None:
             event["slot"] = args.slot
     elif args.slot:
         raise CommandError("--slot is for the market jobs (seal, clear, deliver, settle)")
-    event.update(_early(stack, args))
-    answer = stack.client("lambda").invoke(
-        FunctionName=stack.outputs[JOBS[args.job]], Payload=json.dumps(event).encode()
-    )
-    result = json.loads(answer["Payload"].read() or b"null")
-    print_json(result)
+    return event
+
+
+def _check_outcome(job: str, answer: dict, result: object) -> None:
+    """CommandError unless the job ran and answered `ok`: refused (its error said), or not complete."""
     if isinstance(result, dict) and result.get("status") == "rejected":
-        raise CommandError(f"job {args.job} refused: {result.get('error')}")
+        raise CommandError(f"job {job} refused: {result.get('error')}")
     if answer.get("FunctionError") or (isinstance(result, dict) and result.get("status") != "ok"):
-        raise CommandError(f"job {args.job} did not complete")
+        raise CommandError(f"job {job} did not complete")
 
 
 GROUP = Group(

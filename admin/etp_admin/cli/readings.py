@@ -102,12 +102,7 @@ def _day_records(args: argparse.Namespace) -> tuple[date, list[ReadingRecord]]:
     user = DynamoUserStore().get(args.account)
     if user is None:
         raise CommandError(f"no account {args.account!r}")
-    try:
-        day = date.fromisoformat(args.day) if args.day else utcnow().astimezone(local_zone()).date()
-    except ValueError:
-        raise CommandError(f"--day {args.day!r}: expected a local day, YYYY-MM-DD") from None
-    if not supported_day(day):
-        raise CommandError(f"--day {args.day!r}: out of range")
+    day = _local_day(args.day)
     return day, DynamoReadingAdmin().window(user.id, *day_bounds(day, local_zone()))
 
 
@@ -146,7 +141,23 @@ def list_readings(stack: Stack, args: argparse.Namespace) -> None:
     if args.json:
         print_json(rows)
         return
-    print(f"{day} (local) {args.account}: {len(rows)} readings")
+    _print_readings(f"{day} (local) {args.account}: {len(rows)} readings", rows)
+
+
+def _local_day(given: str | None) -> date:
+    """--day's local day (today's when not given)."""
+    try:
+        day = date.fromisoformat(given) if given else utcnow().astimezone(local_zone()).date()
+    except ValueError:
+        raise CommandError(f"--day {given!r}: expected a local day, YYYY-MM-DD") from None
+    if not supported_day(day):
+        raise CommandError(f"--day {given!r}: out of range")
+    return day
+
+
+def _print_readings(title: str, rows: list[dict]) -> None:
+    """`list_readings`' table: one line a reading, a quarantined one with its reason."""
+    print(title)
     print(f"{'time':<8} {'type':<8} {'kW':>10}  {'status':<11}  {'id':<36}  meter")
     for row in rows:
         status = "QUARANTINED" if row["quarantined_at"] else "ok"

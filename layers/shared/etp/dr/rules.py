@@ -134,21 +134,33 @@ def acceptance_window(start: datetime, end: datetime, day: date, zone: ZoneInfo)
         raise DrRejected("the window must be non-empty and lie within the offers' target day")
 
 
+def _known(ids: list[str], found: dict[str, DrOffer]) -> list[DrOffer]:
+    """The offers `ids`, every one of which must exist."""
+    offers = [found.get(i) for i in ids]
+    if any(o is None for o in offers):
+        raise DrRejected("uuid: unknown offer")
+    return [o for o in offers if o is not None]
+
+
+def _offers_day(ids: list[str], found: dict[str, DrOffer]) -> date:
+    """The one target day of the offers `ids`, which must be distinct, known and still offered."""
+    if not 1 <= len(ids) <= MAX_ACCEPTED or len(set(ids)) != len(ids):
+        raise DrRejected(f"uuid: 1 to {MAX_ACCEPTED} distinct offers")
+    offers = _known(ids, found)
+    if any(o.status != OFFERED for o in offers):
+        raise DrRejected("uuid: an offer is already decided")
+    days = {o.day for o in offers}
+    if len(days) != 1:
+        raise DrRejected("uuid: the offers are for different days")
+    (day,) = days
+    return day
+
+
 def check_acceptance(
     ids: list[str], found: dict[str, DrOffer], start: datetime, end: datetime, now: datetime, zone: ZoneInfo
 ) -> date:
     """The target day of an acceptance of `ids` for [start, end); raises unless every rule holds."""
-    if not 1 <= len(ids) <= MAX_ACCEPTED or len(set(ids)) != len(ids):
-        raise DrRejected(f"uuid: 1 to {MAX_ACCEPTED} distinct offers")
-    offers = [found.get(i) for i in ids]
-    if any(o is None for o in offers):
-        raise DrRejected("uuid: unknown offer")
-    if any(o.status != OFFERED for o in offers if o):
-        raise DrRejected("uuid: an offer is already decided")
-    days = {o.day for o in offers if o}
-    if len(days) != 1:
-        raise DrRejected("uuid: the offers are for different days")
-    (day,) = days
+    day = _offers_day(ids, found)
     acceptance_window(start, end, day, zone)
     if start < now:
         raise DrRejected("start_time: the window has already started")

@@ -79,14 +79,10 @@ class DynamoConnections:
     def claim(self, key: str, frame: dict, now: datetime) -> dict | None:
         """Claim the sending of event `key` for SEND_LEASE: the frame to send (the first claim's), or None
         when it was sent, is held by another run, or had its MAX_ATTEMPTS (marked `abandoned` on the last)."""
-        try:
-            item: ConnectionModel | None = ConnectionModel.get(f"sent#{key}", consistent_read=True)
-        except DoesNotExist:
-            item = None
-        if item is not None and (item.kind != CLAIMED or (item.claimed_until or "") > to_utc_iso(now)):
+        item = _sending(key)
+        if item is not None and _held(item, now):
             return None
-        attempts = int(item.attempts or 0) if item is not None else 0
-        kept = json.loads(item.frame) if item is not None and item.frame else frame
+        attempts, kept = _earlier_claim(item, frame)
         claimed = ConnectionModel(
             id=f"sent#{key}",
             kind=CLAIMED if attempts + 1 < MAX_ATTEMPTS else ABANDONED,
@@ -119,6 +115,26 @@ class DynamoConnections:
             CLAIMED, filter_condition=ConnectionModel.claimed_until < to_utc_iso(now), limit=limit
         )
         return [(item.id.removeprefix("sent#"), json.loads(item.frame or "{}")) for item in query]
+
+
+def _sending(key: str) -> ConnectionModel | None:
+    """The record of event `key`'s sending, if it has one."""
+    try:
+        return ConnectionModel.get(f"sent#{key}", consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _held(item: ConnectionModel, now: datetime) -> bool:
+    """Whether a sending cannot be claimed now: sent, abandoned, or claimed by a run whose lease holds."""
+    return item.kind != CLAIMED or (item.claimed_until or "") > to_utc_iso(now)
+
+
+def _earlier_claim(item: ConnectionModel | None, frame: dict) -> tuple[int, dict]:
+    """(attempts so far, the frame to send): the first claim's frame, else `frame`."""
+    if item is None:
+        return 0, frame
+    return int(item.attempts or 0), (json.loads(item.frame) if item.frame else frame)
 
 
 class WebSocketPush:

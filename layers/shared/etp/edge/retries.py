@@ -2,7 +2,7 @@
 draft "The Idempotency-Key HTTP Header Field"), kept by Powertools' idempotency utility in DynamoDB.
 
 A route opts in with `middlewares=[retries.idempotent]`, declaring the header (`IdempotencyKey`) and
-its answers (`web.answers(..., idempotent=True)`). The middleware runs after Powertools has validated
+its answers (`contract.answers(..., idempotent=True)`). The middleware runs after Powertools has validated
 the request (a bad body or key is the area's 400 and never reaches the table) and the bearer is
 checked (`web.handle`), so every record belongs to an authenticated caller:
 
@@ -36,7 +36,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from etp.edge import secrets, web
+from etp.edge import callers, contract, secrets
 from etp.settings import settings
 
 logger = Logger()
@@ -129,7 +129,7 @@ def request_of(app: APIGatewayRestResolver, key: str) -> dict[str, str]:
     """The record's identity (caller, route, key) and payload of the current request."""
     event = app.current_event
     return {
-        "caller": web.caller(app).id,
+        "caller": callers.caller(app).id,
         "route": f"{event.http_method} {event.resource}",
         "key": key.strip('"'),
         "payload": payload_digest(event.json_body),
@@ -155,8 +155,8 @@ def idempotent(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
         return not_stored.response
     except IdempotencyValidationError:
         logger.info("idempotency key reused with another body", extra={"route": request["route"]})
-        return web.json_response(422, web.KEY_REUSED)
+        return contract.json_response(422, contract.KEY_REUSED)
     except IdempotencyAlreadyInProgressError:
         logger.info("idempotency key in flight", extra={"route": request["route"]})
-        return web.json_response(409, web.KEY_IN_FLIGHT)
+        return contract.json_response(409, contract.KEY_IN_FLIGHT)
     return _restored(answer)

@@ -89,6 +89,28 @@ def _timestamp(text: Any, zone: ZoneInfo) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _reading_id(value: Any) -> str:
+    """A payload's `id`, a UUID in its canonical form."""
+    try:
+        reading_id = str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        reading_id = None
+    if reading_id is None:
+        raise ReadingRejected("id is not a UUID")
+    return reading_id
+
+
+def _taken_at(value: Any, zone: ZoneInfo, *, tag_hour: int, address_day) -> datetime:
+    """A payload's `updated_at` (UTC), within its address's day (give or take DAY_SLACK) and in its tag's hour."""
+    taken_at = _timestamp(value, zone)
+    day_start = datetime(address_day.year, address_day.month, address_day.day, tzinfo=UTC)
+    if not day_start - DAY_SLACK <= taken_at < day_start + timedelta(days=1) + DAY_SLACK:
+        raise ReadingRejected("updated_at is outside the address's day")
+    if taken_at.hour != tag_hour:
+        raise ReadingRejected("tag hour does not match updated_at")
+    return taken_at
+
+
 def parse_payload(raw: bytes, *, kind: str, tag_hour: int, account: str, address_day, zone: ZoneInfo) -> Reading:
     """Validate a decrypted payload against what the transaction and the meter say it must be."""
     try:
@@ -97,13 +119,7 @@ def parse_payload(raw: bytes, *, kind: str, tag_hour: int, account: str, address
         raise ReadingRejected("payload is not JSON") from None
     if not isinstance(payload, dict):
         raise ReadingRejected("payload is not an object")
-    reading_id = payload.get("id")
-    try:
-        reading_id = str(uuid.UUID(reading_id)) if isinstance(reading_id, str) else None
-    except ValueError:
-        reading_id = None
-    if reading_id is None:
-        raise ReadingRejected("id is not a UUID")
+    reading_id = _reading_id(payload.get("id"))
     if payload.get("field") != account:
         raise ReadingRejected("field is not the meter owner's account")
     _, fields, shown, _ = TYPES[kind]
@@ -111,12 +127,7 @@ def parse_payload(raw: bytes, *, kind: str, tag_hour: int, account: str, address
     if missing:
         raise ReadingRejected("payload does not match the tag's type")
     values = {name: _number(payload, name) for name in fields}
-    taken_at = _timestamp(payload.get("updated_at"), zone)
-    day_start = datetime(address_day.year, address_day.month, address_day.day, tzinfo=UTC)
-    if not day_start - DAY_SLACK <= taken_at < day_start + timedelta(days=1) + DAY_SLACK:
-        raise ReadingRejected("updated_at is outside the address's day")
-    if taken_at.hour != tag_hour:
-        raise ReadingRejected("tag hour does not match updated_at")
+    taken_at = _taken_at(payload.get("updated_at"), zone, tag_hour=tag_hour, address_day=address_day)
     return Reading(id=reading_id, kind=kind, taken_at=taken_at, power_kw=values[shown], values=values)
 
 

@@ -114,12 +114,31 @@ class Tracker:
         if not entries:
             return report
         found, new, processed = self._discover(now, entries, report)
+        fetched = self._fetch(new)
+        report.fetched = len(fetched)
+        not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
+        hours = self._check_and_store(report, fetched, entries, not_after, processed)
+        self._learn(found, processed, hours)
+        return report
+
+    def _fetch(self, new: list[str]) -> list[tuple[str, str]]:
+        """(hash, trytes) of each new transaction, fetched a batch at a time."""
         fetched: list[tuple[str, str]] = []
         for start in range(0, len(new), self.get_trytes_batch):
             batch = new[start : start + self.get_trytes_batch]
             fetched.extend(zip(batch, self.node.get_trytes(batch), strict=True))
-        report.fetched = len(fetched)
-        not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
+        return fetched
+
+    def _check_and_store(
+        self,
+        report: RunReport,
+        fetched: list[tuple[str, str]],
+        entries: dict,
+        not_after: datetime,
+        processed: set[str],
+    ) -> dict[str, set[str]]:
+        """Checks the fetched transactions and stores the readings that pass; adds every transaction
+        with an outcome to `processed`. The address hours (per day) of what was accepted."""
         owners = _Owners(self.meters)  # looked up when a meter has something new, not every run
         hours: dict[str, set[str]] = {}
         # Checking is CPU-bound, but the RSA work releases the GIL, so the worker threads use every
@@ -140,23 +159,13 @@ class Tracker:
                         self._rejected(report, tx_hash, "reading id already stored")
                         continue
                     seen_ids.add(reading.id)
-                    stored = StoredReading(
-                        id=reading.id,
-                        user_id=entry.user_id,
-                        meter_id=entry.meter_id,
-                        kind=reading.kind,
-                        taken_at=reading.taken_at,
-                        power_kw=reading.power_kw,
-                        tx_hash=tx_hash,
-                    )
-                    accepted.append((stored, reading.values, entry.address))
+                    accepted.append((_stored(reading, entry, tx_hash), reading.values, entry.address))
                     hours.setdefault(entry.day, set()).add(discovery.address_hour(entry.address, reading.taken_at.hour))
                     if len(accepted) == self.write_batch:
                         self._store(report, accepted)
                         accepted = []
         self._store(report, accepted)
-        self._learn(found, processed, hours)
-        return report
+        return hours
 
     def _discover(self, now: datetime, entries: dict, report: RunReport):
         """(hash -> its (day, hour), the hashes to fetch, the ones the ledger already has)."""
@@ -260,6 +269,19 @@ class Tracker:
         )
         readings.check_plausible(reading, not_after=not_after, rated_kw=meter.rated_kw)
         return reading, entry
+
+
+def _stored(reading: readings.Reading, entry, tx_hash: str) -> StoredReading:
+    """An accepted reading as the ledger keeps it, with its owner's and meter's ids from its address."""
+    return StoredReading(
+        id=reading.id,
+        user_id=entry.user_id,
+        meter_id=entry.meter_id,
+        kind=reading.kind,
+        taken_at=reading.taken_at,
+        power_kw=reading.power_kw,
+        tx_hash=tx_hash,
+    )
 
 
 class _Owners:

@@ -48,6 +48,22 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
+def _bid_plan(account: str, plan) -> BidPlan:
+    """A building's `bid`: its type (buy or sell), volume, price and jitter (0 to 0.5, 0 if absent)."""
+    try:
+        bid = BidPlan(
+            side=plan["type"],
+            volume_kwh=float(plan["volume"]),
+            price=float(plan["price"]),
+            jitter=float(plan.get("jitter", 0)),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{account}: bid needs type, volume and price") from None
+    if bid.side not in ("buy", "sell") or not 0 <= bid.jitter <= 0.5:
+        raise ConfigError(f"{account}: bid type buy|sell, jitter 0..0.5")
+    return bid
+
+
 def parse_config(document: object) -> tuple[str, str, list[Building]]:
     if not isinstance(document, dict) or not isinstance(document.get("buildings"), list):
         raise ConfigError("the simulator configuration needs a list of buildings")
@@ -56,19 +72,7 @@ def parse_config(document: object) -> tuple[str, str, list[Building]]:
         if not isinstance(entry, dict) or not isinstance(entry.get("account"), str):
             raise ConfigError(f"a building needs an account: {entry!r:.80}")
         plan = entry.get("bid")
-        bid = None
-        if plan is not None:
-            try:
-                bid = BidPlan(
-                    side=plan["type"],
-                    volume_kwh=float(plan["volume"]),
-                    price=float(plan["price"]),
-                    jitter=float(plan.get("jitter", 0)),
-                )
-            except (KeyError, TypeError, ValueError):
-                raise ConfigError(f"{entry['account']}: bid needs type, volume and price") from None
-            if bid.side not in ("buy", "sell") or not 0 <= bid.jitter <= 0.5:
-                raise ConfigError(f"{entry['account']}: bid type buy|sell, jitter 0..0.5")
+        bid = None if plan is None else _bid_plan(entry["account"], plan)
         buildings.append(
             Building(
                 account=entry["account"],

@@ -36,6 +36,25 @@ def shape_for(bems: str) -> tuple[str, list[str]]:
     return "carlab", [f"{bems}: no known CSV shape, reading it as Carlab's (grid_power, inserted_at)"]
 
 
+def _moment(row: dict, column: str, line: int) -> datetime:
+    """The row's time (Y/M/D HH:MM) in `column`."""
+    try:
+        return datetime.strptime((row[column] or "").strip(), "%Y/%m/%d %H:%M")
+    except ValueError:
+        raise SimulationDataError(f"line {line}: {column} {row[column]!r} is not Y/M/D HH:MM") from None
+
+
+def _power(row: dict, column: str, line: int) -> float:
+    """The row's power (kW) in `column`: a finite number no larger than MAX_ABS_KW either way."""
+    try:
+        power = float(row[column])
+    except (TypeError, ValueError):
+        raise SimulationDataError(f"line {line}: {column} {row[column]!r} is not a number") from None
+    if not math.isfinite(power) or abs(power) > MAX_ABS_KW:
+        raise SimulationDataError(f"line {line}: {column} {power!r} is not a plausible power")
+    return power
+
+
 def parse_csv(text: str, shape: str) -> list[Sample]:
     power_column, time_column = SHAPES[shape]
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -44,16 +63,8 @@ def parse_csv(text: str, shape: str) -> list[Sample]:
         raise SimulationDataError(f"missing column(s) {', '.join(missing)} for the {shape} shape")
     samples = []
     for line, row in enumerate(reader, start=2):
-        try:
-            moment = datetime.strptime((row[time_column] or "").strip(), "%Y/%m/%d %H:%M")
-        except ValueError:
-            raise SimulationDataError(f"line {line}: {time_column} {row[time_column]!r} is not Y/M/D HH:MM") from None
-        try:
-            power = float(row[power_column])
-        except (TypeError, ValueError):
-            raise SimulationDataError(f"line {line}: {power_column} {row[power_column]!r} is not a number") from None
-        if not math.isfinite(power) or abs(power) > MAX_ABS_KW:
-            raise SimulationDataError(f"line {line}: {power_column} {power!r} is not a plausible power")
+        moment = _moment(row, time_column, line)
+        power = _power(row, power_column, line)
         samples.append(Sample(weekday=moment.weekday(), minute=moment.hour * 60 + moment.minute, grid_kw=power))
     if not samples:
         raise SimulationDataError("the CSV has no rows")
