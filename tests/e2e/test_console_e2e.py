@@ -44,7 +44,8 @@ def test_market_show_plot_draws_a_slot_with_bids(deployment, tmp_path):
     # four days ahead at 06:00 local: no other test's slot, and the simulator bids for the next day only
     start = datetime.combine(utcnow().astimezone(zone).date() + timedelta(days=4), time(6), tzinfo=zone)
     window = {"start_time": slots.format_dh(start, zone), "end_time": slots.format_dh(start + timedelta(hours=1), zone)}
-    offers = {"SGESC_C_BEMS": ("sell", 8, 2.0), "SGESC_D_BEMS": ("sell", 4, 3.5), "NCKU_BEMS": ("buy", 6, 4.0)}
+    # demo accounts whose password no test changes (test_accounts_e2e resets SGESC_D_BEMS's)
+    offers = {"SGESC_C_BEMS": ("sell", 8, 2.0), "Carlab_BEMS": ("sell", 4, 3.5), "NCKU_BEMS": ("buy", 6, 4.0)}
     offers |= {"ABRI_BEMS": ("buy", 5, 3.0)}
     for account, (side, kwh, price) in offers.items():
         answer = requests.post(
