@@ -4,6 +4,7 @@ import random
 from fractions import Fraction
 
 import pytest
+from clearing_reference import reference_clear
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -401,3 +402,61 @@ def test_clearing_again_gives_the_same_result(bids, k):
 def test_a_participant_on_both_sides_is_always_refused(bids, participant):
     with pytest.raises(ValueError, match="both a buy and a sell"):
         clear([*bids, Bid("both-a", participant, "buy", 1, 1), Bid("both-b", participant, "sell", 1, 1)])
+
+
+def same_outcome(bids: list[Bid], k: Fraction) -> tuple[object, ...]:
+    """clear()'s result, or the ValueError it raised (its message), with the fills' order."""
+    try:
+        result = clear(bids, k)
+    except ValueError as error:
+        return ("refused", str(error))
+    return (result, list(result.fills), [type(pair) for pair in result.pairs])
+
+
+def reference_outcome(bids: list[Bid], k: Fraction) -> tuple[object, ...]:
+    try:
+        result = reference_clear(bids, k)
+    except ValueError as error:
+        return ("refused", str(error))
+    return (result, list(result.fills), [type(pair) for pair in result.pairs])
+
+
+@st.composite
+def larger_books(draw) -> list[Bid]:
+    """Up to 60 bids over a few prices (long ties), a few owners a side, sometimes a duplicate id or an owner on
+    both sides (which both must refuse alike)."""
+    shapes = draw(
+        st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(1, 500), st.integers(1, 8)), max_size=60)
+    )
+    ids = draw(st.permutations([f"b{n:03d}" for n in range(len(shapes))]))
+    if shapes and draw(st.integers(0, 9)) == 0:
+        ids[-1] = ids[0]
+    crossing = draw(st.integers(0, 9)) == 0
+    return [
+        Bid(bid_id, f"{'b' if is_buy or crossing else 's'}-{who}", "buy" if is_buy else "sell", volume, price)
+        for bid_id, (is_buy, who, volume, price) in zip(ids, shapes, strict=True)
+    ]
+
+
+@settings(max_examples=300)
+@given(bid_sets() | larger_books(), shares)
+def test_the_result_is_the_reference_clearings(bids, k):
+    # tests/clearing_reference.py is the straightforward implementation this one replaced: the same Q*, p*, fills
+    # (in the same order), pairs (NamedTuples, in the same order), marginal prices, and the same refusals.
+    assert same_outcome(bids, k) == reference_outcome(bids, k)
+
+
+def test_the_result_is_the_reference_clearings_on_a_large_random_book():
+    rng = random.Random(20261205)
+    bids = [
+        Bid(
+            f"{rng.getrandbits(64):016x}",
+            f"p-{n % 300 * 2 + (n % 2)}",
+            "buy" if n % 2 else "sell",
+            rng.randint(1, 5000),
+            rng.randint(1, 40),
+        )
+        for n in range(3000)
+    ]
+    for k in (Fraction(0), Fraction(1, 3), HALF, Fraction(1)):
+        assert same_outcome(bids, k) == reference_outcome(bids, k)

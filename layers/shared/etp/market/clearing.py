@@ -25,16 +25,18 @@ Cost: O(n log n): one sort by id, one stable integer-key sort per side; Q* by bi
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import accumulate
-from operator import attrgetter
-from typing import Literal, NamedTuple, Protocol
+from functools import partial
+from itertools import accumulate, compress
+from operator import attrgetter, sub
+from typing import Literal, NamedTuple, Protocol, cast
 
 SIDES = ("buy", "sell")
 WH_PER_KWH = 1000
 _ID, _PRICE, _VOLUME = attrgetter("id"), attrgetter("price_milli"), attrgetter("volume_wh")
+_OWNER = attrgetter("participant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,8 @@ def clear(bids: Iterable[Bid], k: Fraction | int = Fraction(1, 2)) -> Clearing:
     if volume == 0:
         return Clearing(0, None, fills, (), None, None)
     buy_fills, sell_fills = _side_fills(buys, buy_totals, volume), _side_fills(sells, sell_totals, volume)
-    fills.update((bid.id, fill) for bid, fill in buy_fills + sell_fills)
+    for filled in (buy_fills, sell_fills):
+        fills.update(zip(filled.ids, map(sub, filled.ends, [0, *filled.ends]), strict=True))
     high = buys[bisect_left(buy_totals, volume)].price_milli
     low = sells[bisect_left(sell_totals, volume)].price_milli
     return Clearing(volume, _uniform_price(high, low, share), fills, _pairs(buy_fills, sell_fills), high, low)
@@ -144,20 +147,26 @@ class Ranked(Protocol):
 
 def merit_order[B: Ranked](bids: Iterable[B]) -> tuple[list[B], list[B]]:
     """(buys, sells) in priority order: buys highest price first, sells lowest first, equal prices by
-    bid id. The sorts are stable (reverse=True too) and follow a sort by id, so equal prices stay in id
-    order: two cheap integer-key sorts instead of tuple keys (the id sort is linear on bids already in
-    id order)."""
-    by_id = sorted(bids, key=_ID)
-    buys = sorted((bid for bid in by_id if bid.side == "buy"), key=_PRICE, reverse=True)
-    sells = sorted((bid for bid in by_id if bid.side == "sell"), key=_PRICE)
+    bid id."""
+    return _by_price(sorted(bids, key=_ID))
+
+
+def _by_price[B: Ranked](by_id: list[B]) -> tuple[list[B], list[B]]:
+    """merit_order() of bids already in id order. The sorts are stable (reverse=True too), so equal prices stay
+    in id order: one cheap integer-key sort a side instead of tuple keys."""
+    buys = [bid for bid in by_id if bid.side == "buy"]
+    sells = [bid for bid in by_id if bid.side == "sell"]
+    buys.sort(key=_PRICE, reverse=True)
+    sells.sort(key=_PRICE)
     return buys, sells
 
 
 def _priority_orders(by_id: list[Bid]) -> tuple[list[Bid], list[Bid]]:
-    """The merit order of a slot's bids; ValueError when a participant has both a buy and a sell."""
-    buys, sells = merit_order(by_id)
-    both = {bid.participant for bid in buys} & {bid.participant for bid in sells}
-    if both:
+    """The merit order of a slot's bids (in id order); ValueError when a participant has both a buy and a sell."""
+    buys, sells = _by_price(by_id)
+    buyers = set(map(_OWNER, buys))
+    if not buyers.isdisjoint(map(_OWNER, sells)):
+        both = buyers.intersection(map(_OWNER, sells))
         raise ValueError(f"participants with both a buy and a sell in the slot: {sorted(both)}")
     return buys, sells
 
@@ -178,15 +187,25 @@ def _cleared_volume(buys: list[Bid], buy_totals: list[int], sells: list[Bid], se
     return low
 
 
-def _side_fills(ordered: list[Bid], totals: list[int], volume: int) -> list[tuple[Bid, int]]:
-    """(bid, Wh) for the bids of one side that fill, in priority order: in full before the marginal price group,
-    pro-rata within it (a bid whose share rounds to 0 is left out)."""
+class _Filled(NamedTuple):
+    """The bids of one side that fill, in priority order: ids, owners, and where each one's fill ends on the
+    running total of the side's fills (the last end is Q*)."""
+
+    ids: list[str]
+    owners: list[str]
+    ends: list[int]
+
+
+def _side_fills(ordered: list[Bid], totals: list[int], volume: int) -> _Filled:
+    """The bids of one side that fill: in full before the marginal price group, pro-rata within it (a bid whose
+    share rounds to 0 is left out). The running totals give the ends, so no bid's volume is read again."""
     start, end = _price_group(ordered, bisect_left(totals, volume))
     group = ordered[start:end]
     before = totals[start - 1] if start else 0
     shares = _pro_rata([bid.volume_wh for bid in group], [bid.id for bid in group], volume - before)
-    in_full = [(bid, bid.volume_wh) for bid in ordered[:start]]
-    return in_full + [(bid, wh) for bid, wh in zip(group, shares, strict=True) if wh]
+    filled = ordered[:start] + list(compress(group, shares))
+    ends = totals[:start] + list(accumulate(filter(None, shares), initial=before))[1:]
+    return _Filled(list(map(_ID, filled)), list(map(_OWNER, filled)), ends)
 
 
 def _price_group(ordered: list[Bid], index: int) -> tuple[int, int]:
@@ -212,19 +231,26 @@ def _pro_rata(volumes: list[int], ids: list[str], amount: int) -> list[int]:
     return fills
 
 
-def _pairs(buys: list[tuple[Bid, int]], sells: list[tuple[Bid, int]]) -> tuple[Pair, ...]:
-    """Each filled buy, best price first, takes its Wh from the filled sells in order, best price first."""
-    pairs = []
-    j, taken = 0, 0  # current sell, and Wh of its fill already paired
-    for buy, wanted in buys:
-        while wanted:
-            sell, fill = sells[j]
-            volume = min(wanted, fill - taken)
-            pairs.append(Pair(buy.id, sell.id, buy.participant, sell.participant, volume))
-            wanted -= volume
-            taken += volume
-            if taken == fill:
-                j, taken = j + 1, 0
+# Pair.__new__ is Python code; tuple.__new__ (which Pair._make calls) builds the same NamedTuple in C.
+_pair = cast(Callable[[tuple[str, str, str, str, int]], Pair], partial(tuple.__new__, Pair))
+
+
+def _pairs(buys: _Filled, sells: _Filled) -> tuple[Pair, ...]:
+    """Each filled buy, best price first, takes its Wh from the filled sells in order, best price first: one pair
+    per overlap of a buy's stretch of the running total with a sell's (both sides' ends finish at Q*)."""
+    pairs: list[Pair] = []
+    add, sell_ids, sellers, sell_ends, last = pairs.append, sells.ids, sells.owners, sells.ends, len(sells.ends) - 1
+    j, at, sell_end = 0, 0, sell_ends[0]  # the current sell, where the last pair ended, where the sell's fill ends
+    for buy_id, buyer, buy_end in zip(buys.ids, buys.owners, buys.ends, strict=True):
+        while sell_end < buy_end:
+            add(_pair((buy_id, sell_ids[j], buyer, sellers[j], sell_end - at)))
+            at, j = sell_end, j + 1
+            sell_end = sell_ends[j]
+        add(_pair((buy_id, sell_ids[j], buyer, sellers[j], buy_end - at)))
+        at = buy_end
+        if sell_end == buy_end and j < last:
+            j += 1
+            sell_end = sell_ends[j]
     return tuple(pairs)
 
 
