@@ -7,7 +7,7 @@ import json
 from datetime import datetime, time, timedelta
 
 import requests
-from stack_client import admin, bearer
+from stack_client import PASSWORD, admin, bearer
 
 from etp.clock import local_zone, utcnow
 from etp.market import slots
@@ -39,19 +39,27 @@ def test_status_shows_one_screen(deployment):
     assert "tracker: last run" in text and "dead-letter queues: 1" in text and "audit outbox:" in text
 
 
+def new_account(api: str, account: str) -> dict[str, str]:
+    """A BEMS account the demo Aggregator creates for this test alone, logged in."""
+    body = {"account": account, "username": account, "password": PASSWORD}
+    created = requests.post(f"{api}/user", json=body, headers=bearer(api, "Aggregator"), timeout=30)
+    assert created.status_code == 201, created.text
+    return bearer(api, account)
+
+
 def test_market_show_plot_draws_a_slot_with_bids(deployment, tmp_path):
     api, zone = deployment.api, local_zone()
     # four days ahead at 06:00 local: no other test's slot, and the simulator bids for the next day only
     start = datetime.combine(utcnow().astimezone(zone).date() + timedelta(days=4), time(6), tzinfo=zone)
     window = {"start_time": slots.format_dh(start, zone), "end_time": slots.format_dh(start + timedelta(hours=1), zone)}
-    # demo accounts whose password no test changes (test_accounts_e2e resets SGESC_D_BEMS's)
-    offers = {"SGESC_C_BEMS": ("sell", 8, 2.0), "Carlab_BEMS": ("sell", 4, 3.5), "NCKU_BEMS": ("buy", 6, 4.0)}
-    offers |= {"ABRI_BEMS": ("buy", 5, 3.0)}
+    # accounts of its own: the demo accounts' lists and homepages belong to the other tests
+    offers = {"Plot_S1_BEMS": ("sell", 8, 2.0), "Plot_S2_BEMS": ("sell", 4, 3.5), "Plot_B1_BEMS": ("buy", 6, 4.0)}
+    offers |= {"Plot_B2_BEMS": ("buy", 5, 3.0)}
     for account, (side, kwh, price) in offers.items():
         answer = requests.post(
             f"{api}/bidsubmit",
             json={"bid_type": side, **window, "value": kwh, "price": price},
-            headers=bearer(api, account),
+            headers=new_account(api, account),
             timeout=30,
         )
         assert answer.status_code == 200, answer.text
@@ -78,8 +86,8 @@ def test_market_show_plot_draws_a_slot_with_bids(deployment, tmp_path):
         x, y = plots.steps([plots.Step(b["volume_kwh"], b["price"]) for b in book])
         assert lines[side] == {"x": list(x), "y": list(y)}, side
     assert [name for name in lines if name.startswith("pair")] == [
-        "pair 1: NCKU_BEMS <- SGESC_C_BEMS",
-        "pair 2: ABRI_BEMS <- SGESC_C_BEMS",
+        "pair 1: Plot_B1_BEMS <- Plot_S1_BEMS",
+        "pair 2: Plot_B2_BEMS <- Plot_S1_BEMS",
     ]
 
 
