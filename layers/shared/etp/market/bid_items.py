@@ -34,8 +34,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import TableModel, table_meta
-from etp.market.bids import BidPair, StoredBid
+from etp.market.bids import MAX_PRICE_NTD, BidPair, StoredBid
 from etp.market.slots import Leave, SlotState
+
+MAX_PRICE_MILLI = MAX_PRICE_NTD * 1000
 
 
 class PairAttribute(MapAttribute):
@@ -64,6 +66,15 @@ class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
     slot_key = UnicodeAttribute(range_key=True)
 
 
+class _ByUserOpen(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-user-open"
+        projection = AllProjection()
+
+    open_user = UnicodeAttribute(hash_key=True)
+    open_key = UnicodeAttribute(range_key=True)
+
+
 class BidModel(TableModel):
     Meta = table_meta("bids_table")
 
@@ -86,7 +97,10 @@ class BidModel(TableModel):
     seal_tx = UnicodeAttribute(null=True)  # audit-trail transactions of the slot's sealed bids and clearing
     clear_tx = UnicodeAttribute(null=True)
     counted = BooleanAttribute(null=True)  # in its slot marker's bid_count (bids written since it exists)
-    # side guards
+    open_user = UnicodeAttribute(null=True)  # `by-user-open` keys: only while its slot has not started
+    open_key = UnicodeAttribute(null=True)
+    # side guards (how many open bids the user has in the slot) and open-list counts (how many bids
+    # the user's `by-user-open` partition of a side holds)
     open_bids = NumberAttribute(null=True)
     # latest-wins lists (and `version`)
     won_keys = ListAttribute[str](null=True)  # untyped elements: strings stored as S
@@ -104,6 +118,7 @@ class BidModel(TableModel):
 
     by_slot = _BySlot()
     by_user_week = _ByUserWeek()
+    by_user_open = _ByUserOpen()
 
 
 def week_key(user_id: str, slot: datetime) -> str:
@@ -125,6 +140,23 @@ def weeks(start: datetime, end: datetime) -> list[datetime]:
 
 def bid_slot_key(bid: StoredBid) -> str:
     return f"{to_utc_iso(bid.slot)}#{bid.id}"
+
+
+def open_user(user_id: str, side: str) -> str:
+    """A bid's `by-user-open` partition: its owner and its side (the list is of one side)."""
+    return f"{user_id}#{side}"
+
+
+def open_key(bid: StoredBid) -> str:
+    """A bid's `by-user-open` sort key, in the list's order: its slot, its price priority (buy: the
+    highest price first; sell: the lowest), then its id, as the merit order breaks ties
+    (etp.market.clearing.merit_order); the price a fixed width of digits, so text order is number order."""
+    price = MAX_PRICE_MILLI - bid.price_milli if bid.side == "buy" else bid.price_milli
+    return f"{to_utc_iso(bid.slot)}#{min(max(price, 0), MAX_PRICE_MILLI):06d}#{bid.id}"
+
+
+def open_count_key(user_id: str, side: str) -> str:
+    return f"open#{user_id}#{side}"
 
 
 def wins_key(user_id: str) -> str:
@@ -172,6 +204,7 @@ def to_bid(item: BidModel) -> StoredBid:
         seal_tx=item.seal_tx,
         clear_tx=item.clear_tx,
         counted=bool(item.counted),
+        listed=item.open_key is not None,
     )
 
 
@@ -207,7 +240,9 @@ def pair_attribute(pair: BidPair) -> PairAttribute:
     )
 
 
-def bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
+def bid_item(bid: StoredBid, *, counted: bool, listed: bool = False) -> BidModel:
+    """The bid's item; `listed`: in its owner's open list (`by-user-open`), as a bid is from its
+    create until its slot starts."""
     return BidModel(
         id=bid.id,
         user_id=bid.user_id,
@@ -222,4 +257,6 @@ def bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
         uploaded_at=to_utc_iso(bid.uploaded_at),
         version=bid.version,
         counted=True if counted else None,  # in its slot's count: absent on bids from before the count
+        open_user=open_user(bid.user_id, bid.side) if listed else None,
+        open_key=open_key(bid) if listed else None,
     )
