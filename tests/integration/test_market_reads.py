@@ -145,8 +145,8 @@ def test_the_bid_list_reads_its_page_not_every_open_bid(history, monkeypatch):
         for page, shown in ((1, expected[:5]), (2, expected[5:10]), (3, expected[10:]), (4, [])):
             query = {"bid_type": side, "per_page": "5", "page": str(page)}
             read, body = read_by(counter, "list_bids", "History_BEMS", query)
-            # the list's count, then the partition up to the page's end (none for a page past it)
-            assert read == empty_read + 1 + (min(5 * page, 12) if shown else 0), (side, page)
+            # the list's count, then the partition up to the page's end (one bid for a page past it)
+            assert read == empty_read + 1 + (min(5 * page, 12) if shown else 1), (side, page)
             assert body["totalCount"] == 12 and [row["id"] for row in body["data"]] == [b.id for b in shown]
             assert all(row["bid_type"] == side for row in body["data"])
     assert service.open_bids_of_side(still_open, "buy", utcnow()) == _listed_order(

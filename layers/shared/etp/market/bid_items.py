@@ -3,18 +3,25 @@
 Table `BIDS_TABLE`, hash key `id`:
 - bid items, with GSI `by-user-week` (`user_week` = `<user id>#<ISO week of the slot, UTC>`,
   `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
-  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage when its latest wins
-  may not hold all of the current slot's; a partition holds a week, not the user's whole history,
-  which the emulators sort and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a
-  slot, for the market jobs and /bidstatus), and the sparse `by-user-won` (`won_by`), no longer read
-  nor written, which the next version removes (CloudFormation changes one GSI of a table per
-  update). Bids written before `by-user-week` existed get their keys from the migration
-  `0003_bids_week_keys` (`etp-admin migrate`, run by `make run` and after every deployment);
+  for /matchresult, or of one slot, for /homepage when its latest wins may not hold all of the
+  current slot's; a partition holds a week, not the user's whole history, which the emulators sort
+  and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs
+  and /bidstatus), the sparse `by-user-open` (`open_user` = `<user id>#<side>`, `open_key` =
+  `<slot start UTC>#<price priority>#<id>`: a user's bids of one side from their create until their
+  slot starts, in the GET /bidsubmit list's order, so a Query with `Limit` reads a page), and the
+  sparse `by-user-won` (`won_by`), no longer read nor written, which the version after this one
+  removes (CloudFormation changes one GSI of a table per update). Bids written before
+  `by-user-week` existed get their keys from the migration `0003_bids_week_keys` (`etp-admin
+  migrate`, run by `make run` and after every deployment);
 - latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
   won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
   won statuses after) and the list's update are one transaction, conditional on the list's version,
   so /homepage reads one item and a BatchGet however long the history. Won bids written before the
   lists existed join them through the migration `0004_bids_latest_wins`;
+- open-list counts `open#<user id>#<side>` (in no index): how many bids the user's `by-user-open`
+  partition of that side holds (`open_bids`), moved only in the transaction that lists a bid or
+  takes it off (etp.market.store); open bids written before the lists existed join them through
+  the migration `0006_bids_open_lists`;
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;

@@ -10,6 +10,12 @@ marker's `bid_count` (or takes it off). The seal job writes `sealed_at` before i
 no bid enters or leaves a sealed slot, whenever and however it was sealed, and the sealed marker's
 count is exactly the slot's bids (those written since the count exists: `counted` on the bid),
 which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
+
+The open lists (GET /bidsubmit): a create lists the bid and counts it on its owner's open-list count
+of its side; an edit keeps it listed (moving the count between sides if it switches); a delete takes
+it off; `unlist` (the deliver and settle jobs, once its slot started) takes it off too. Each in the
+transaction that moves the bid, conditional on the bid as read, whether it is listed included, so
+the count moves exactly once per bid that enters or leaves.
 """
 
 from collections.abc import Callable
@@ -261,24 +267,26 @@ class DynamoBidStore:
     def open_page(self, user_id: str, side: str, now: datetime, first: int, count: int) -> tuple[list[StoredBid], int]:
         """(the user's open bids of `side` number `first` to `first + count` - 1, counting from 0, in
         the list's order: by slot, then price priority, then id; how many the list holds). Reads the
-        list's count (one GetItem), the bids of slots that started but are still listed (none once
-        the deliver job ran: it takes them off), and the partition up to the page's end (one Query,
-        `Limit` first + count, none for a page past the end)."""
+        list's count (one GetItem) and, unless it is 0, the `by-user-open` partition from its start up
+        to the page's end (one Query, `Limit` first + count; 1 for a page past the end). A bid of a
+        slot that started and is still listed (none once the deliver job ran: it takes them off)
+        sorts before the rest: it is read too, and left out of the page and the count."""
         try:
             listed = int(BidModel.get(open_count_key(user_id, side)).open_bids or 0)
         except DoesNotExist:
             listed = 0
-        partition, now_key = open_user(user_id, side), f"{to_utc_iso(now)}#~"
-        started = sum(
-            1 for _ in BidModel.by_user_open.query(partition, range_key_condition=BidModel.open_key < now_key)
-        )
-        total = max(listed - started, 0)
-        if first >= total:
-            return [], total
-        query = BidModel.by_user_open.query(
-            partition, range_key_condition=BidModel.open_key > now_key, limit=first + count
-        )
-        return [to_bid(item) for item in query][first:], total
+        if listed <= 0:
+            return [], 0
+        need, now_key = (first + count if first < listed else 1), f"{to_utc_iso(now)}#~"
+        shown, started = [], 0
+        for item in BidModel.by_user_open.query(open_user(user_id, side), page_size=need):
+            if (item.open_key or "") < now_key:
+                started += 1
+                continue
+            shown.append(item)
+            if len(shown) >= need:
+                break  # the started ones sort first: all of them are counted
+        return [to_bid(item) for item in shown[first : first + count]], max(listed - started, 0)
 
     def unlist(self, bid: StoredBid) -> bool:
         """Take a bid whose slot started off its owner's open list, and its count, in one transaction
