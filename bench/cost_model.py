@@ -99,16 +99,23 @@ def market(a: argparse.Namespace) -> dict[str, float]:
     1 KB: 1 WRU a write, 2 in a transaction, and 1 for its copy in each index holding it)."""
     placed = a.users * a.bids_per_user_day * 30
     copies = 2  # by-user-week and by-slot
+    listed_copies = copies + 1  # and by-user-open, until its slot starts
     written = 1 + copies  # a bid's update, with its index copies
-    create = 2 * 3 + copies  # a transaction: the slot marker's count, the side guard and the bid
+    listed = 1 + listed_copies  # the same while the bid is in its owner's open list
+    # a transaction: the slot marker's count, the side guard, the owner's open-list count and the bid
+    create = 2 * 4 + listed_copies
+    # when its slot starts (the deliver job): a transaction of the bid, its by-user-open copy deleted
+    # (its other copies updated), and the open-list count
+    unlist = 2 * 2 + listed_copies
     per_bid_wru = (
         create
-        + 2 * written  # sealed (投標中 -> 已投標), then the seal's audit hash
-        + 2 * written  # its outcome, then the clearing's audit hash
+        + 2 * listed  # sealed (投標中 -> 已投標), then the seal's audit hash
+        + 2 * listed  # its outcome, then the clearing's audit hash
+        + unlist
     )
     # a win on top: its outcome is a transaction (+1) with the latest-wins list (+2), and it moves on
     # three more times (delivering, settling, settled); no copy in by-user-won (its key is no longer
-    # written; the index goes in the next release)
+    # written; the index goes in the release after this one)
     per_win_wru = 1 + 2 + 3 * written
     return {
         "placed": placed,
@@ -126,12 +133,14 @@ GUARDS_DAYS = 7 + 2  # etp.retention.GUARDS_KEPT after the slot, and the lag
 MARKERS_DAYS = 400 + 2  # etp.retention.MARKERS_KEPT
 IDEMPOTENCY_DAYS = 1 + 2  # etp.edge.retries: 24 h, and the lag
 IDEMPOTENCY_BYTES = 400  # a record: the hashed key and body, the answer, the expiry
+OPEN_DAYS = 14  # a bid's copy in by-user-open lives until its slot starts: at most the bidding horizon
 
 
 def storage(a: argparse.Namespace, t: dict[str, float], m: dict[str, float]) -> dict[str, float]:
     """GB that each month of history adds for good (readings, ledger markers, bids: never deleted), and GB
     that what expires occupies at most, however long the platform runs (hints, slot markers and side
-    guards, Idempotency-Key records, each with a TTL: etp.retention)."""
+    guards, Idempotency-Key records, each with a TTL: etp.retention; the open lists' copies, which
+    leave when their slot starts)."""
     bids_gb = m["placed"] * (BID_BYTES + ITEM_OVERHEAD) * 3 / 1e9  # the bid and its 2 index copies
     day_readings = a.meters * 86_400 / a.reading_every_s
     # hints a day: the (address, hour) pairs (13 B) and the processed hashes (27 B), 27 x 24 items of each
@@ -140,6 +149,10 @@ def storage(a: argparse.Namespace, t: dict[str, float], m: dict[str, float]) -> 
     markers_day = 24 * (GUARD_BYTES + ITEM_OVERHEAD)
     # at most every write of the market with a key (the front end sends none)
     keyed_day = a.users * a.bids_per_user_day * 3 * (IDEMPOTENCY_BYTES + ITEM_OVERHEAD)
+    # the open lists: each bid's by-user-open copy until its slot starts, and 2 counts a building
+    open_lists = OPEN_DAYS * a.users * a.bids_per_user_day * (BID_BYTES + ITEM_OVERHEAD) + 2 * a.users * (
+        GUARD_BYTES + ITEM_OVERHEAD
+    )
     return {
         "kept_gb": t["storage_gb"] + bids_gb,
         "bounded_gb": (
@@ -147,6 +160,7 @@ def storage(a: argparse.Namespace, t: dict[str, float], m: dict[str, float]) -> 
             + GUARDS_DAYS * guards_day
             + MARKERS_DAYS * markers_day
             + IDEMPOTENCY_DAYS * keyed_day
+            + open_lists
         )
         / 1e9,
     }

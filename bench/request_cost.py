@@ -6,8 +6,10 @@ for an account with ten times the demo's week, side by side in one run.
 
 History: 5 meters (one of each type) reading every 15 minutes for 7 days (3,360 readings), and one bid
 an hour for 30 days (720 bids: 29 past days alternately won and settled, or lost; tomorrow's 24 open,
-as the bid simulator places them). The empty account has nothing; both share the tables with each other
-and with a counterpart account.
+as the bid simulator places them), and EXTRA_OPEN_BUYS more open buys, two a slot from 8 days ahead
+(another ISO week than today's, whose by-user-week partition /homepage may Query), so that the
+account holds 300 open buys from tomorrow on (the GET /bidsubmit list, a page of 5). The empty
+account has nothing; both share the tables with each other and with a counterpart account.
 
 In-process: the API functions' handlers on moto's DynamoDB with the tables exactly as template.yaml
 declares them (the integration tests' world). Figures per route and account: the median wall time of
@@ -38,6 +40,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 GOAL = 1.2
 PASSWORD = "bench-passphrase"  # noqa: S105 (the bench accounts' own, in moto)
 KINDS = ("Demand", "PV", "EV", "ESS", "WT")
+EXTRA_OPEN_BUYS = 288  # beside tomorrow's 12 hourly buys: 300 open buys
 
 
 class EmulatorTime:
@@ -123,21 +126,24 @@ def store_readings(user_id: str, now: datetime) -> int:
 def store_bids(
     user_id: str, counterpart_id: str, now: datetime, since: datetime | None = None, account: str = "History_BEMS"
 ) -> int:
-    """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open. With
-    `since`, only the bids of the slots from then on (the same slots, sides and outcomes)."""
+    """One bid an hour for 30 days: 29 past days won and settled, or lost; tomorrow's 24 open, and
+    EXTRA_OPEN_BUYS more open buys from 8 days ahead. With `since`, only the bids of the slots from
+    then on (the same slots, sides and outcomes)."""
     from etp.market import bids
-    from etp.market.bid_items import BidModel, bid_item
+    from etp.market.bid_items import BidModel
     from etp.market.store import DynamoBidStore
 
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     first = tomorrow - timedelta(days=29)
     placed = _hourly_bids(user_id, account, first, since)
-    # The bid items as `create` writes them, in batches: moto copies every table for each transaction
-    # (a create is one), which made 720 creates take 200 s. The side guards and slot markers that a
-    # create also writes are not read by any route measured here (/bidstatus finds no marker: an unsealed slot).
+    placed += _open_buys(user_id, account, tomorrow + timedelta(days=7))
+    # The bid items as `create` writes them (in the open list while their slot has not started, and
+    # its counts), in batches: moto copies every table for each transaction (a create is one), which
+    # made 720 creates take 200 s. The side guards and slot markers that a create also writes are not
+    # read by any route measured here (/bidstatus finds no marker: an unsealed slot).
     with BidModel.batch_write() as batch:
-        for bid in placed:
-            batch.save(bid_item(bid, counted=True))
+        for item in _bid_items(user_id, placed, now):
+            batch.save(item)
     pair = bids.BidPair(counterpart_id, "Counterpart_BEMS", 5_000, achievement=1.0, settlement_milli=12_500)
     _record_outcomes(DynamoBidStore(), [bid for bid in placed if bid.slot < tomorrow], first, pair)
     return len(placed)
@@ -165,6 +171,38 @@ def _hourly_bids(user_id: str, account: str, first: datetime, since: datetime | 
     ]
 
 
+def _bid_items(user_id: str, placed: list, now: datetime) -> list:
+    """The bids' items, listed while their slot has not started, and the user's open-list counts."""
+    from etp.market.bid_items import BidModel, bid_item, open_count_key
+
+    items = [bid_item(bid, counted=True, listed=bid.slot > now) for bid in placed]
+    for side in ("buy", "sell"):
+        listed = sum(1 for bid in placed if bid.slot > now and bid.side == side)
+        items.append(BidModel(open_count_key(user_id, side), open_bids=listed))
+    return items
+
+
+def _open_buys(user_id: str, account: str, first: datetime) -> list:
+    """EXTRA_OPEN_BUYS open buys, two a slot from `first` on, at prices of their own."""
+    from etp.market import bids
+
+    return [
+        bids.StoredBid(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            account=account,
+            side="buy",
+            slot=first + timedelta(hours=n // 2),
+            volume_wh=1_000 + n,
+            price_milli=2_000 + 37 * (n % 29),
+            status=bids.SUBMITTED,
+            uploaded_at=first - timedelta(days=6),
+            version=0,
+        )
+        for n in range(EXTRA_OPEN_BUYS)
+    ]
+
+
 def _record_outcomes(store, past: list, first: datetime, pair) -> None:
     """Every third hour's bid lost, the others settled against `pair`."""
     from etp.market import bids
@@ -188,10 +226,10 @@ def routes(today: str) -> list[tuple[str, str, str, dict | None]]:
         ("GET /user", "accounts", "accounts/get_user.json", None),
         ("GET /homepage", "market", "market/homepage.json", None),
         (
-            "GET /bidsubmit (list)",
+            "GET /bidsubmit (list) p1/5",
             "market",
             "market/list_bids.json",
-            {"bid_type": "buy", "per_page": "10", "page": "1"},
+            {"bid_type": "buy", "per_page": "5", "page": "1"},
         ),
         ("GET /matchresult *", "market", "market/match_result.json", None),
         ("GET /bidstatus", "market", "market/bid_status.json", None),

@@ -196,13 +196,12 @@ def list_bids(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
     page: Annotated[int, Query(ge=1)] = 1,
 ):
-    """Reads the caller's bids whose slot starts after now (a Query of `by-user-week` per week up to the
-    bidding horizon): at most the horizon's slots, whatever the history and the page; `totalCount`
-    needs them all."""
-    now = utcnow()
-    mine = service.open_bids_of_side(_bids_of_caller_from(now, now), bid_type, now)
-    start = (page - 1) * per_page
-    return {"data": [_view(b) for b in mine[start : start + per_page]], "page": page, "totalCount": len(mine)}
+    """Reads the caller's open-list count of that side (one GetItem) and its `by-user-open` partition
+    in the list's order, up to the page's end (a Query with `Limit`), plus the bids of slots that
+    started and are still listed (none once the deliver job ran): the page, not every open bid."""
+    first = (page - 1) * per_page
+    mine, total = bid_store().open_page(callers.caller(router).id, bid_type, utcnow(), first, per_page)
+    return {"data": [_view(b) for b in mine], "page": page, "totalCount": total}
 
 
 # The writes take an Idempotency-Key (etp.edge.retries): the parameter declares the header, the

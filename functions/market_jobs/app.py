@@ -66,7 +66,7 @@ def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: Leav
     if job == "clear":
         return market_jobs.clear(store, slot, settings().clearing_k, DynamoOutbox(), now, clock=clock, early=early)
     if job == "deliver":
-        return market_jobs.deliver(store, slot)
+        return market_jobs.deliver(store, slot, now)
     from etp.meters.readings_store import DynamoReadingStore
 
     return market_jobs.settle(store, DynamoReadingStore(), slot, now)

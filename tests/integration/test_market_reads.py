@@ -6,15 +6,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from builders import stored_bid
 from helpers import ItemsRead, call, load_event, load_function, login_bearer
+from pynamodb.expressions.update import Action
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import local_zone, utcnow
-from etp.market import bids, win_lists
-from etp.market.bid_items import BidModel, to_bid
+from etp.market import bids, service, win_lists
+from etp.market.bid_items import BidModel, bid_item, open_count_key, to_bid
 from etp.market.store import DynamoBidStore, StoredBid
 from etp.market.views import won_result
-from etp_admin.migrations import m0003_bids_week_keys, m0004_bids_latest_wins
+from etp_admin.migrations import m0003_bids_week_keys, m0004_bids_latest_wins, m0006_bids_open_lists
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 market = load_function("market")
@@ -37,8 +38,8 @@ def _bid(user_id: str, slot, side: str, price_milli: int = 2_500) -> StoredBid:
 @pytest.fixture
 def history(aws):
     """History_BEMS: one bid an hour over PAST_DAYS past days (one in three lost, the others won and
-    settled, or delivering for the current slot) and tomorrow's 24 open bids, sides alternating;
-    Empty_BEMS: nothing."""
+    settled, or delivering for the current slot; off the open list, as the deliver job leaves them)
+    and tomorrow's 24 open bids, sides alternating; Empty_BEMS: nothing."""
     users = DynamoUserStore()
     people = {}
     for account in ("History_BEMS", "Empty_BEMS", "Counterpart_BEMS"):
@@ -62,6 +63,7 @@ def history(aws):
                 cleared_price_milli=2_500,
                 pairs=() if lost else (pair,),
             )
+            assert store.unlist(bid)
         slot, hour = (tomorrow if current <= slot < tomorrow else slot + timedelta(hours=1)), hour + 1
     return {"people": people, "current": current, "tomorrow": tomorrow, "store": store}
 
@@ -128,18 +130,42 @@ def test_a_bid_enters_the_homepage_when_won_and_stays_through_delivery_and_settl
     assert [r["settlement"] for r in market_read("homepage", "Empty_BEMS")["results"]] == [9.6]
 
 
-def test_the_bid_list_reads_only_the_open_bids(history, monkeypatch):
+def _listed_order(bids_of_side: list[StoredBid], side: str) -> list[StoredBid]:
+    return sorted(bids_of_side, key=lambda b: (b.slot, -b.price_milli if side == "buy" else b.price_milli, b.id))
+
+
+def test_the_bid_list_reads_its_page_not_every_open_bid(history, monkeypatch):
     counter = ItemsRead(monkeypatch.setattr)
     still_open = [b for b in everything_of(history) if b.slot > utcnow()]
     for side in ("buy", "sell"):
-        empty_read, _ = read_by(counter, "list_bids", "Empty_BEMS", {"bid_type": side, "per_page": "10", "page": "2"})
-        read, body = read_by(counter, "list_bids", "History_BEMS", {"bid_type": side, "per_page": "10", "page": "2"})
         open_bids = [b for b in still_open if b.side == side]
-        # the open bids of both sides (bounded by the bidding horizon), none of the past ones
-        assert len(open_bids) == 12 and read == empty_read + len(still_open)
-        expected = sorted(open_bids, key=lambda b: (b.slot, -b.price_milli if side == "buy" else b.price_milli, b.id))
-        assert body["totalCount"] == 12 and [row["id"] for row in body["data"]] == [b.id for b in expected[10:]]
-        assert all(row["bid_type"] == side for row in body["data"])
+        assert len(open_bids) == 12
+        expected = _listed_order(open_bids, side)
+        empty_read, _ = read_by(counter, "list_bids", "Empty_BEMS", {"bid_type": side, "per_page": "5", "page": "1"})
+        for page, shown in ((1, expected[:5]), (2, expected[5:10]), (3, expected[10:]), (4, [])):
+            query = {"bid_type": side, "per_page": "5", "page": str(page)}
+            read, body = read_by(counter, "list_bids", "History_BEMS", query)
+            # the list's count, then the partition up to the page's end (one bid for a page past it)
+            assert read == empty_read + 1 + (min(5 * page, 12) if shown else 1), (side, page)
+            assert body["totalCount"] == 12 and [row["id"] for row in body["data"]] == [b.id for b in shown]
+            assert all(row["bid_type"] == side for row in body["data"])
+    assert service.open_bids_of_side(still_open, "buy", utcnow()) == _listed_order(
+        [b for b in still_open if b.side == "buy"], "buy"
+    ), "the index's order is the merit order of each slot"
+
+
+def test_the_list_holds_300_open_bids_and_reads_a_page_of_5(aws, monkeypatch):
+    store, start = DynamoBidStore(), utcnow().replace(minute=0, second=0) + timedelta(hours=3)
+    placed = [_bid("u-300", start + timedelta(hours=h % 25), "sell", 1_000 + 37 * (h % 11)) for h in range(300)]
+    with BidModel.batch_write() as batch:  # as create writes them, without 300 transactions in moto
+        for bid in placed:
+            batch.save(bid_item(bid, counted=True, listed=True))
+        batch.save(BidModel(open_count_key("u-300", "sell"), open_bids=300))
+    counter = ItemsRead(monkeypatch.setattr)
+    before = counter.count
+    page, total = store.open_page("u-300", "sell", utcnow(), 5, 5)
+    assert counter.count - before == 1 + 10, "the count, and the partition up to the page's end"
+    assert total == 300 and page == _listed_order(placed, "sell")[5:10]
 
 
 def test_the_match_result_reads_only_its_window(history, monkeypatch):
@@ -153,7 +179,7 @@ def test_the_match_result_reads_only_its_window(history, monkeypatch):
     assert {row["bid_id"] for row in rows} == {b.id for b in window}
 
 
-def test_the_migrations_give_older_bids_their_index_keys_and_lists_once(history):
+def test_the_migrations_give_older_bids_their_index_keys_lists_and_counts_once(history):
     store, user = history["store"], history["people"]["Empty_BEMS"]
     open_bid, won = _bid(user, history["tomorrow"] + timedelta(hours=5), "sell"), _bid(user, history["current"], "buy")
     for bid in (open_bid, won):
@@ -161,23 +187,31 @@ def test_the_migrations_give_older_bids_their_index_keys_and_lists_once(history)
     store.record_outcome(
         won, status=bids.SETTLED, expected=bids.SUBMITTED, fill_wh=1_000, cleared_price_milli=2_000, pairs=()
     )
-    for bid in (open_bid, won):  # as a version from before the index and the lists wrote them
-        BidModel(bid.id).update(actions=[BidModel.user_week.remove()])
+    for bid in (open_bid, won):  # as a version from before the indexes and the lists wrote them
+        remove: list[Action] = [BidModel.user_week.remove(), BidModel.open_user.remove(), BidModel.open_key.remove()]
+        BidModel(bid.id).update(actions=remove)
+        BidModel(open_count_key(user, bid.side)).delete()
     BidModel(f"wins#{user}").delete()
     assert market_read("homepage", "Empty_BEMS")["results"] == []
     assert market_read("list_bids", "Empty_BEMS", {"bid_type": "sell"})["totalCount"] == 0
     assert store.of_user_in_slot(user, history["current"]) == []
     assert m0003_bids_week_keys.run(True, _quiet) == {"bids_keyed": 2}
     assert m0004_bids_latest_wins.run(True, _quiet)["lists_changed"] == 1
+    assert m0006_bids_open_lists.run(True, _quiet) == {"bids_listed": 1}, "the open one: the other's slot started"
     assert store.of_user_in_slot(user, history["current"]) == [], "a dry run writes nothing"
     assert market_read("homepage", "Empty_BEMS")["results"] == []
     assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 2}
     assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 1, "the one user missing a won bid"
+    assert m0006_bids_open_lists.run(False, _quiet) == {"bids_listed": 1}
     assert [r["volume"] for r in market_read("homepage", "Empty_BEMS")["results"]] == [1.0]
     assert [b.id for b in store.of_user_in_slot(user, history["current"])] == [won.id]
-    assert [b["id"] for b in market_read("list_bids", "Empty_BEMS", {"bid_type": "sell"})["data"]] == [open_bid.id]
+    listed = market_read("list_bids", "Empty_BEMS", {"bid_type": "sell"})
+    assert [b["id"] for b in listed["data"]] == [open_bid.id] and listed["totalCount"] == 1
+    assert market_read("list_bids", "Empty_BEMS", {"bid_type": "buy"}) == {"data": [], "page": 1, "totalCount": 0}
     assert m0003_bids_week_keys.run(False, _quiet) == {"bids_keyed": 0}, "idempotent"
     assert m0004_bids_latest_wins.run(False, _quiet)["lists_changed"] == 0
+    assert m0006_bids_open_lists.run(False, _quiet) == {"bids_listed": 0}
+    assert BidModel.get(open_count_key(user, "sell")).open_bids == 1
 
 
 def test_an_outcome_writes_no_won_key_any_more(history):

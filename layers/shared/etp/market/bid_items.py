@@ -3,18 +3,25 @@
 Table `BIDS_TABLE`, hash key `id`:
 - bid items, with GSI `by-user-week` (`user_week` = `<user id>#<ISO week of the slot, UTC>`,
   `slot_key` = `<slot start UTC>#<id>`: a user's bids of a time window, a Query per week it spans,
-  for the GET /bidsubmit list and /matchresult, or of one slot, for /homepage when its latest wins
-  may not hold all of the current slot's; a partition holds a week, not the user's whole history,
-  which the emulators sort and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a
-  slot, for the market jobs and /bidstatus), and the sparse `by-user-won` (`won_by`), no longer read
-  nor written, which the next version removes (CloudFormation changes one GSI of a table per
-  update). Bids written before `by-user-week` existed get their keys from the migration
-  `0003_bids_week_keys` (`etp-admin migrate`, run by `make run` and after every deployment);
+  for /matchresult, or of one slot, for /homepage when its latest wins may not hold all of the
+  current slot's; a partition holds a week, not the user's whole history, which the emulators sort
+  and filter on every Query), GSI `by-slot` (`slot`, `id`: every bid of a slot, for the market jobs
+  and /bidstatus), the sparse `by-user-open` (`open_user` = `<user id>#<side>`, `open_key` =
+  `<slot start UTC>#<price priority>#<id>`: a user's bids of one side from their create until their
+  slot starts, in the GET /bidsubmit list's order, so a Query with `Limit` reads a page), and the
+  sparse `by-user-won` (`won_by`), no longer read nor written, which the version after this one
+  removes (CloudFormation changes one GSI of a table per update). Bids written before
+  `by-user-week` existed get their keys from the migration `0003_bids_week_keys` (`etp-admin
+  migrate`, run by `make run` and after every deployment);
 - latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
   won bids, newest first, and a `version`. The outcome that makes a bid won (a bid never leaves the
   won statuses after) and the list's update are one transaction, conditional on the list's version,
   so /homepage reads one item and a BatchGet however long the history. Won bids written before the
   lists existed join them through the migration `0004_bids_latest_wins`;
+- open-list counts `open#<user id>#<side>` (in no index): how many bids the user's `by-user-open`
+  partition of that side holds (`open_bids`), moved only in the transaction that lists a bid or
+  takes it off (etp.market.store); open bids written before the lists existed join them through
+  the migration `0006_bids_open_lists`;
 - side guards `side#<user id>#<slot>` (no GSI attributes, so in no index) holding the side a user
   bids on in a slot and how many open bids it has: a participant never has both a buy and a sell
   in one slot, even when two requests race;
@@ -34,8 +41,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from etp.clock import from_utc_iso, to_utc_iso
 from etp.dynamo import TableModel, table_meta
-from etp.market.bids import BidPair, StoredBid
+from etp.market.bids import MAX_PRICE_NTD, BidPair, StoredBid
 from etp.market.slots import Leave, SlotState
+
+MAX_PRICE_MILLI = MAX_PRICE_NTD * 1000
 
 
 class PairAttribute(MapAttribute):
@@ -64,6 +73,15 @@ class _ByUserWeek(GlobalSecondaryIndex["BidModel"]):
     slot_key = UnicodeAttribute(range_key=True)
 
 
+class _ByUserOpen(GlobalSecondaryIndex["BidModel"]):
+    class Meta:
+        index_name = "by-user-open"
+        projection = AllProjection()
+
+    open_user = UnicodeAttribute(hash_key=True)
+    open_key = UnicodeAttribute(range_key=True)
+
+
 class BidModel(TableModel):
     Meta = table_meta("bids_table")
 
@@ -86,7 +104,10 @@ class BidModel(TableModel):
     seal_tx = UnicodeAttribute(null=True)  # audit-trail transactions of the slot's sealed bids and clearing
     clear_tx = UnicodeAttribute(null=True)
     counted = BooleanAttribute(null=True)  # in its slot marker's bid_count (bids written since it exists)
-    # side guards
+    open_user = UnicodeAttribute(null=True)  # `by-user-open` keys: only while its slot has not started
+    open_key = UnicodeAttribute(null=True)
+    # side guards (how many open bids the user has in the slot) and open-list counts (how many bids
+    # the user's `by-user-open` partition of a side holds)
     open_bids = NumberAttribute(null=True)
     # latest-wins lists (and `version`)
     won_keys = ListAttribute[str](null=True)  # untyped elements: strings stored as S
@@ -104,6 +125,7 @@ class BidModel(TableModel):
 
     by_slot = _BySlot()
     by_user_week = _ByUserWeek()
+    by_user_open = _ByUserOpen()
 
 
 def week_key(user_id: str, slot: datetime) -> str:
@@ -125,6 +147,23 @@ def weeks(start: datetime, end: datetime) -> list[datetime]:
 
 def bid_slot_key(bid: StoredBid) -> str:
     return f"{to_utc_iso(bid.slot)}#{bid.id}"
+
+
+def open_user(user_id: str, side: str) -> str:
+    """A bid's `by-user-open` partition: its owner and its side (the list is of one side)."""
+    return f"{user_id}#{side}"
+
+
+def open_key(bid: StoredBid) -> str:
+    """A bid's `by-user-open` sort key, in the list's order: its slot, its price priority (buy: the
+    highest price first; sell: the lowest), then its id, as the merit order breaks ties
+    (etp.market.clearing.merit_order); the price a fixed width of digits, so text order is number order."""
+    price = MAX_PRICE_MILLI - bid.price_milli if bid.side == "buy" else bid.price_milli
+    return f"{to_utc_iso(bid.slot)}#{min(max(price, 0), MAX_PRICE_MILLI):06d}#{bid.id}"
+
+
+def open_count_key(user_id: str, side: str) -> str:
+    return f"open#{user_id}#{side}"
 
 
 def wins_key(user_id: str) -> str:
@@ -172,6 +211,7 @@ def to_bid(item: BidModel) -> StoredBid:
         seal_tx=item.seal_tx,
         clear_tx=item.clear_tx,
         counted=bool(item.counted),
+        listed=item.open_key is not None,
     )
 
 
@@ -207,7 +247,9 @@ def pair_attribute(pair: BidPair) -> PairAttribute:
     )
 
 
-def bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
+def bid_item(bid: StoredBid, *, counted: bool, listed: bool = False) -> BidModel:
+    """The bid's item; `listed`: in its owner's open list (`by-user-open`), as a bid is from its
+    create until its slot starts."""
     return BidModel(
         id=bid.id,
         user_id=bid.user_id,
@@ -222,4 +264,6 @@ def bid_item(bid: StoredBid, *, counted: bool) -> BidModel:
         uploaded_at=to_utc_iso(bid.uploaded_at),
         version=bid.version,
         counted=True if counted else None,  # in its slot's count: absent on bids from before the count
+        open_user=open_user(bid.user_id, bid.side) if listed else None,
+        open_key=open_key(bid) if listed else None,
     )

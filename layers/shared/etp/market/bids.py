@@ -115,6 +115,7 @@ class StoredBid:
     seal_tx: str | None = None  # audit-trail transaction of the slot's sealed bids
     clear_tx: str | None = None  # ... and of its clearing result
     counted: bool = True  # in its slot's bid count (False: written before the count existed)
+    listed: bool = True  # in its owner's open list and count (False: its slot started, or from before the list)
 
 
 def newest_wins(listed: Iterable[str], won: Iterable[str]) -> list[str]:

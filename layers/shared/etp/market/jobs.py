@@ -8,9 +8,11 @@ clear   (:45, for the coming slot)  seals first if no seal ran, then over the sa
         未得標, with fills, the price and the pairs; once none is left 投標中 or 已投標, the clearing
         result goes to the audit trail and the marker notes the slot cleared; a cleared slot is never
         cleared again (a re-run answers the first clearing's result and records nothing)
-deliver (:00, for the slot starting) 已得標 -> 執行中
+deliver (:00, for the slot starting) 已得標 -> 執行中, and once the slot has started every bid of it
+        leaves its owner's open list (GET /bidsubmit) and the list's count
 settle  (:05, for the slots that ended) 執行中 -> 結算中, then -> 已結算 once every participant's
-        readings reach the slot's end, or SETTLE_DEADLINE after it: achievement from metered data.
+        readings reach the slot's end, or SETTLE_DEADLINE after it: achievement from metered data;
+        a bid of those slots still on its open list (a deliver run missed) leaves it.
 
 seal and clear judge the slot's gate by the real clock (`clock`), not by the time a run is asked to
 act as of: before the gate they are refused (TooEarly, nothing written) unless the operator asked
@@ -53,6 +55,7 @@ class SlotBook(Protocol):
 
 class BidStore(SlotBook, Protocol):
     def set_status(self, bid, status: str, expected: str) -> bool: ...
+    def unlist(self, bid) -> bool: ...
     def record_outcome(
         self, bid, *, status: str, expected: str, fill_wh: int, cleared_price_milli: int | None, pairs: tuple
     ) -> bool: ...
@@ -177,8 +180,19 @@ def seal(
     return _seal(store, slot, trail, now, clock, leave, sleep)[0]
 
 
-def deliver(store: BidStore, slot: datetime) -> StepReport:
-    return _move(store, slot, "deliver", bids.WON, bids.DELIVERING)[0]
+def _move_then_unlist(store: BidStore, slot: datetime, now: datetime, job: str, source: str, target: str) -> StepReport:
+    """_move, then take the slot's bids still listed off their owners' open lists once the slot has
+    started (an operator's run for a slot to come leaves them listed)."""
+    report, book = _move(store, slot, job, source, target)
+    if slot <= now:
+        unlisted = sum(store.unlist(bid) for bid in book if bid.listed and bid.slot == slot)
+        if unlisted:
+            report.details["unlisted"] = unlisted
+    return report
+
+
+def deliver(store: BidStore, slot: datetime, now: datetime) -> StepReport:
+    return _move_then_unlist(store, slot, now, "deliver", bids.WON, bids.DELIVERING)
 
 
 def clear(
@@ -274,14 +288,14 @@ def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -
     report = StepReport(job="settle", slot=slot.isoformat())
     if now < end:
         return report
-    report.changed += _move(store, slot, "settle", bids.DELIVERING, bids.SETTLING)[0].changed
+    report = _move_then_unlist(store, slot, now, "settle", bids.DELIVERING, bids.SETTLING)
     book = [b for b in store.of_slot(slot) if b.status in (bids.SETTLING, bids.SETTLED)]
     settling = [b for b in book if b.status == bids.SETTLING]
     if not settling:
         return report
     achievement, complete = settlement.achievements(readings, book, slot)
     if not complete and now < end + SETTLE_DEADLINE:
-        report.details = {"waiting": "readings have not reached the slot's end yet"}
+        report.details["waiting"] = "readings have not reached the slot's end yet"
         return report
     for bid in settling:
         report.changed += store.record_outcome(

@@ -10,6 +10,12 @@ marker's `bid_count` (or takes it off). The seal job writes `sealed_at` before i
 no bid enters or leaves a sealed slot, whenever and however it was sealed, and the sealed marker's
 count is exactly the slot's bids (those written since the count exists: `counted` on the bid),
 which the seal waits to see in the eventually consistent `by-slot` index (etp.market.jobs).
+
+The open lists (GET /bidsubmit): a create lists the bid and counts it on its owner's open-list count
+of its side; an edit keeps it listed (moving the count between sides if it switches); a delete takes
+it off; `unlist` (the deliver and settle jobs, once its slot started) takes it off too. Each in the
+transaction that moves the bid, conditional on the bid as read, whether it is listed included, so
+the count moves exactly once per bid that enters or leaves.
 """
 
 from collections.abc import Callable
@@ -28,6 +34,8 @@ from etp.market.bid_items import (
     bid_slot_key,
     guard_key,
     marker_key,
+    open_count_key,
+    open_user,
     pair_attribute,
     to_bid,
     to_state,
@@ -61,7 +69,28 @@ def _release_side(transaction: TransactWrite, user_id: str, slot: datetime) -> N
 
 
 def _open_bid_condition(bid: StoredBid):
-    return (BidModel.user_id == bid.user_id) & (BidModel.status == SUBMITTED) & (BidModel.version == bid.version)
+    """The bid as read: its owner, open, its version, and in its owner's open list or not (so the
+    list's count moves only in the write that moves the bid in or out)."""
+    listed = BidModel.open_key.exists() if bid.listed else BidModel.open_key.does_not_exist()
+    return (
+        (BidModel.user_id == bid.user_id) & (BidModel.status == SUBMITTED) & (BidModel.version == bid.version) & listed
+    )
+
+
+def _count_open(transaction: TransactWrite, user_id: str, side: str, delta: int) -> None:
+    """Move the user's open-list count of `side` (in the transaction that lists or unlists a bid)."""
+    transaction.update(BidModel(open_count_key(user_id, side)), actions=[BidModel.open_bids.add(delta)])
+
+
+def _open_moves(old: StoredBid | None, new: StoredBid | None) -> list[tuple[str, str, int]]:
+    """(user, side, delta) of the open-list counts when `old` (None: a create) becomes `new` (None: a
+    delete); the new bid is always listed, the old one counted only if it was."""
+    moves: dict[tuple[str, str], int] = {}
+    if old is not None and old.listed:
+        moves[(old.user_id, old.side)] = -1
+    if new is not None:
+        moves[(new.user_id, new.side)] = moves.get((new.user_id, new.side), 0) + 1
+    return [(user, side, delta) for (user, side), delta in moves.items() if delta]
 
 
 class DynamoBidStore:
@@ -104,7 +133,8 @@ class DynamoBidStore:
     def create(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _claim_side(transaction, bid.user_id, bid.slot, bid.side)
-            transaction.save(bid_item(bid, counted=True), condition=BidModel.id.does_not_exist())
+            _count_open(transaction, bid.user_id, bid.side, 1)
+            transaction.save(bid_item(bid, counted=True, listed=True), condition=BidModel.id.does_not_exist())
 
         self._write_bid([(bid.slot, 1)], build)
 
@@ -123,13 +153,19 @@ class DynamoBidStore:
                     actions=[BidModel.side.set(new.side)],
                     condition=(BidModel.side == old.side) & (BidModel.open_bids == 1),
                 )
-            transaction.save(bid_item(new, counted=moves or old.counted), condition=_open_bid_condition(old))
+            for user, side, delta in _open_moves(old, new):
+                _count_open(transaction, user, side, delta)
+            transaction.save(
+                bid_item(new, counted=moves or old.counted, listed=True), condition=_open_bid_condition(old)
+            )
 
         self._write_bid([(old.slot, -int(old.counted)), (new.slot, 1)] if moves else [(old.slot, 0)], build)
 
     def delete(self, bid: StoredBid) -> None:
         def build(transaction: TransactWrite) -> None:
             _release_side(transaction, bid.user_id, bid.slot)
+            for user, side, delta in _open_moves(bid, None):
+                _count_open(transaction, user, side, delta)
             transaction.delete(BidModel(bid.id), condition=_open_bid_condition(bid))
 
         self._write_bid([(bid.slot, -int(bid.counted))], build)
@@ -227,6 +263,53 @@ class DynamoBidStore:
             for week in weeks(start, end)
             for item in BidModel.by_user_week.query(week_key(user_id, week), range_key_condition=condition)
         ]
+
+    def open_page(self, user_id: str, side: str, now: datetime, first: int, count: int) -> tuple[list[StoredBid], int]:
+        """(the user's open bids of `side` number `first` to `first + count` - 1, counting from 0, in
+        the list's order: by slot, then price priority, then id; how many the list holds). Reads the
+        list's count (one GetItem) and, unless it is 0, the `by-user-open` partition from its start up
+        to the page's end (one Query, `Limit` first + count; 1 for a page past the end). A bid of a
+        slot that started and is still listed (none once the deliver job ran: it takes them off)
+        sorts before the rest: it is read too, and left out of the page and the count."""
+        try:
+            listed = int(BidModel.get(open_count_key(user_id, side)).open_bids or 0)
+        except DoesNotExist:
+            listed = 0
+        if listed <= 0:
+            return [], 0
+        need, now_key = (first + count if first < listed else 1), f"{to_utc_iso(now)}#~"
+        shown, started = [], 0
+        for item in BidModel.by_user_open.query(open_user(user_id, side), page_size=need):
+            if (item.open_key or "") < now_key:
+                started += 1
+                continue
+            shown.append(item)
+            if len(shown) >= need:
+                break  # the started ones sort first: all of them are counted
+        return [to_bid(item) for item in shown[first : first + count]], max(listed - started, 0)
+
+    def unlist(self, bid: StoredBid) -> bool:
+        """Take a bid whose slot started off its owner's open list, and its count, in one transaction
+        conditional on its still being listed in this side and slot (a re-run, or a bid moved
+        meanwhile, changes nothing); True when it was taken off."""
+
+        def attempt() -> None:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.update(
+                    BidModel(bid.id),
+                    actions=[BidModel.open_user.remove(), BidModel.open_key.remove()],
+                    condition=(BidModel.open_user == open_user(bid.user_id, bid.side))
+                    & BidModel.open_key.startswith(f"{to_utc_iso(bid.slot)}#"),
+                )
+                _count_open(transaction, bid.user_id, bid.side, -1)
+
+        try:
+            retry_races(attempt)
+        except TransactWriteError as error:
+            if any(failed_conditions(error)):
+                return False
+            raise
+        return True
 
     def of_user_in_slot(self, user_id: str, slot: datetime) -> list[StoredBid]:
         """A user's bids of one slot (reads exactly those: the slot is the key's prefix)."""
