@@ -9,8 +9,8 @@ Table `BIDS_TABLE`, hash key `id`:
   and /bidstatus), the sparse `by-user-open` (`open_user` = `<user id>#<side>`, `open_key` =
   `<slot start UTC>#<price priority>#<id>`: a user's bids of one side from their create until their
   slot starts, in the GET /bidsubmit list's order, so a Query with `Limit` reads a page), and the
-  sparse `by-user-won` (`won_by`), no longer read nor written, which the version after this one
-  removes (CloudFormation changes one GSI of a table per update). Bids written before
+  unread `by-user-slot` and the sparse `by-user-won` (`won_by`), no longer read nor written, which
+  the next two versions remove, one each (CloudFormation changes one GSI of a table per update). Bids written before
   `by-user-week` existed get their keys from the migration `0003_bids_week_keys` (`etp-admin
   migrate`, run by `make run` and after every deployment);
 - latest-wins lists `wins#<user id>` (in no index): the index keys of the user's HOMEPAGE_WINS newest
