@@ -66,10 +66,10 @@ def run(job: str, slot: datetime, now: datetime, *, clock: datetime, early: Leav
     if job == "clear":
         return market_jobs.clear(store, slot, settings().clearing_k, DynamoOutbox(), now, clock=clock, early=early)
     if job == "deliver":
-        return market_jobs.deliver(store, slot, now)
+        return market_jobs.deliver(store, slot, now, clock=clock)
     from etp.meters.readings_store import DynamoReadingStore
 
-    return market_jobs.settle(store, DynamoReadingStore(), slot, now)
+    return market_jobs.settle(store, DynamoReadingStore(), slot, now, clock=clock)
 
 
 def announce(job: str, slots: list[datetime], reports: list[market_jobs.StepReport]) -> list[str]:

@@ -180,19 +180,23 @@ def seal(
     return _seal(store, slot, trail, now, clock, leave, sleep)[0]
 
 
-def _move_then_unlist(store: BidStore, slot: datetime, now: datetime, job: str, source: str, target: str) -> StepReport:
+def _move_then_unlist(
+    store: BidStore, slot: datetime, clock: datetime, job: str, source: str, target: str
+) -> StepReport:
     """_move, then take the slot's bids still listed off their owners' open lists once the slot has
-    started (an operator's run for a slot to come leaves them listed)."""
+    started by the real clock: GET /bidsubmit lists a bid until then, whatever its status, so an
+    operator's run for a slot to come (deliver, or settle with a later `now`) leaves them listed."""
     report, book = _move(store, slot, job, source, target)
-    if slot <= now:
+    if slot <= clock:
         unlisted = sum(store.unlist(bid) for bid in book if bid.listed and bid.slot == slot)
         if unlisted:
             report.details["unlisted"] = unlisted
     return report
 
 
-def deliver(store: BidStore, slot: datetime, now: datetime) -> StepReport:
-    return _move_then_unlist(store, slot, now, "deliver", bids.WON, bids.DELIVERING)
+def deliver(store: BidStore, slot: datetime, now: datetime, *, clock: datetime | None = None) -> StepReport:
+    """Move the slot's won bids to delivering; `clock` is the real time (default: `now`)."""
+    return _move_then_unlist(store, slot, clock or now, "deliver", bids.WON, bids.DELIVERING)
 
 
 def clear(
@@ -281,14 +285,17 @@ def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
     return changed
 
 
-def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime) -> StepReport:
+def settle(
+    store: BidStore, readings: Readings, slot: datetime, now: datetime, *, clock: datetime | None = None
+) -> StepReport:
     """Settle the slot's bids once their readings reach its end (or SETTLE_DEADLINE after it), by the
-    rules of etp.market.settlement (which `etp-admin readings quarantine` and release re-apply)."""
+    rules of etp.market.settlement (which `etp-admin readings quarantine` and release re-apply);
+    `clock` is the real time (default: `now`)."""
     end = slot + SLOT
     report = StepReport(job="settle", slot=slot.isoformat())
     if now < end:
         return report
-    report = _move_then_unlist(store, slot, now, "settle", bids.DELIVERING, bids.SETTLING)
+    report = _move_then_unlist(store, slot, clock or now, "settle", bids.DELIVERING, bids.SETTLING)
     book = [b for b in store.of_slot(slot) if b.status in (bids.SETTLING, bids.SETTLED)]
     settling = [b for b in book if b.status == bids.SETTLING]
     if not settling:
