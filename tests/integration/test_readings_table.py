@@ -215,9 +215,28 @@ def test_rollups_kept_at_ingest_answer_as_the_day_s_readings_in_any_arrival_orde
         store.store_many(batch[position : position + size])
         position += size
     assert_rollups_answer_as_the_readings(store)
-    before = {day: DynamoRollups().day("u-1", day) for day in DAYS}
+    before = {day: non_empty(DynamoRollups().day("u-1", day)) for day in DAYS}
     assert set(store.store_many(batch[:40])) == {"duplicate"}, "a re-run stores nothing and changes nothing"
-    assert {day: DynamoRollups().day("u-1", day) for day in DAYS} == before
+    assert {day: non_empty(DynamoRollups().day("u-1", day)) for day in DAYS} == before
+
+
+def non_empty(cells: rollups.Cells | None) -> rollups.Cells:
+    """A day's buckets that hold samples (an empty bucket reads as none)."""
+    return {bucket: cell for bucket, cell in (cells or {}).items() if cell}
+
+
+def test_readings_stored_in_order_keep_the_rollups_without_reading_the_hours(aws, monkeypatch):
+    store = DynamoReadingStore()
+    once = {(r.meter_id, r.kind, r.taken_at): (r, values, address) for r, values, address in scattered(60, seed=3)}
+    batch = sorted(once.values(), key=lambda entry: entry[0].taken_at)  # no ties: each after its series' last
+    reads: list[object] = []
+    original = DynamoReadingStore.between
+    monkeypatch.setattr(DynamoReadingStore, "between", lambda self, *a: reads.append(a) or original(self, *a))
+    for position in range(0, len(batch), 10):
+        store.store_many(batch[position : position + 10])
+    assert reads == []
+    monkeypatch.undo()
+    assert_rollups_answer_as_the_readings(store)
 
 
 def test_quarantine_and_release_correct_the_rollups(aws):

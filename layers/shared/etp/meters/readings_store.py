@@ -3,8 +3,9 @@ reading a user's time windows. Imported on first use. The items and keys: etp.me
 the operator's quarantine: etp.meters.readings_admin.
 
 Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
-quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
-hours (`refresh_rollups`), so /power_info's chart, summary and table counts read the rollups, not
+quarantining or releasing one, keeps the rollups of their days (`refresh_rollups`: a reading after
+its series' latest from the rollup alone, any other by recomputing the hours it touches from their
+readings), so /power_info's chart, summary and table counts read the rollups, not
 the readings; `day_page` finds a table page's first hour from the counts. Readings stored before
 rollups existed get theirs from the migration `0002_readings_rollups`.
 """
@@ -47,12 +48,13 @@ class DynamoReadingStore:
         each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
         overlapping run, a replayed id), its items are retried one by one for exact outcomes.
 
-        The energy rollups of the hours these readings touch are recomputed first, as if all were
-        stored: a run that stops after that stored nothing, so the next one fetches, stores and
-        recomputes the same readings again. When some were not stored after all (a replayed id,
+        The energy rollups of the days these readings are in are kept first, as if all were stored
+        (in order: from the rollup alone): a run that stops after that stored nothing, so the next
+        one fetches and stores the same readings again, finds each at (or before) its series' tail
+        and recomputes its hours exactly. When some were not stored after all (a replayed id,
         another run's), those hours are recomputed again from what is stored."""
         readings = [_as_stored(reading) for reading, _, _ in items]
-        refresh_rollups(readings, include=readings)
+        refresh_rollups(readings, include=readings, added=_ids(readings))
         outcomes: list[Outcome] = []
         for start in range(0, len(items), 50):
             chunk = items[start : start + 50]
@@ -136,6 +138,10 @@ def _as_stored(reading: StoredReading) -> StoredReading:
     return replace(reading, taken_at=from_utc_iso(to_utc_iso(reading.taken_at)))
 
 
+def _ids(readings: list[StoredReading]) -> set[str]:
+    return {reading.id for reading in readings}
+
+
 def _rollups() -> DynamoRollups:
     return DynamoRollups()
 
@@ -150,11 +156,16 @@ def _starting_bucket(counts: dict[int, int], skip: int) -> tuple[int, int]:
 
 
 def refresh_rollups(
-    changed: list[StoredReading], *, include: Iterable[StoredReading] = (), exclude: Collection[str] = ()
+    changed: list[StoredReading],
+    *,
+    include: Iterable[StoredReading] = (),
+    exclude: Collection[str] = (),
+    added: Collection[str] = (),
 ) -> None:
-    """Recompute the rollup buckets that readings added or hidden at these times touch
-    (etp.meters.rollups.refresh). The by-user-hour index is eventually consistent, so the readings
-    just stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
+    """Keep the rollups of the days these readings, added or hidden, are in (etp.meters.rollups.refresh:
+    the ones in `added` (ids) that come in order after their series' tails, from the rollup alone;
+    the others recomputed). The by-user-hour index is eventually consistent, so the readings just
+    stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
     extra = list(include)
 
     def read(user_id: str, low: datetime, high: datetime) -> list[StoredReading]:
@@ -163,7 +174,7 @@ def refresh_rollups(
         return [r for key, r in window.items() if key not in exclude]
 
     if changed:
-        rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
+        rollups.refresh(changed, local_zone(), read, _rollups(), added=added)
 
 
 def _single_outcome(error: TransactWriteError) -> Outcome:
