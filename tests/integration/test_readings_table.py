@@ -231,7 +231,12 @@ def test_readings_stored_in_order_keep_the_rollups_without_reading_the_hours(aws
     batch = sorted(once.values(), key=lambda entry: entry[0].taken_at)  # no ties: each after its series' last
     reads: list[object] = []
     original = DynamoReadingStore.between
-    monkeypatch.setattr(DynamoReadingStore, "between", lambda self, *a: reads.append(a) or original(self, *a))
+
+    def between(self, *window):
+        reads.append(window)
+        return original(self, *window)
+
+    monkeypatch.setattr(DynamoReadingStore, "between", between)
     for position in range(0, len(batch), 10):
         store.store_many(batch[position : position + 10])
     assert reads == []
