@@ -59,7 +59,7 @@ def create_tables(endpoint: str) -> None:
         props = {
             k: v
             for k, v in tpl["Resources"][logical_id]["Properties"].items()
-            if k not in ("PointInTimeRecoverySpecification", "SSESpecification")
+            if k not in ("PointInTimeRecoverySpecification", "SSESpecification", "TimeToLiveSpecification")
         }
         name = f"bench-{logical_id}-{uuid.uuid4().hex[:6]}"
         client.create_table(TableName=name, **props)

@@ -259,9 +259,9 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
             updated: set[str] = set()
             add = hints._add
 
-            def noted(key, elements, keys=updated, add=add):
+            def noted(key, elements, *rest, keys=updated, add=add):
                 keys.add(key)
-                add(key, elements)
+                add(key, elements, *rest)
 
             hints._add = noted  # type: ignore[method-assign]
             tracker = Tracker(

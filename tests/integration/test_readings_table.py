@@ -4,6 +4,7 @@ import random
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from helpers import present
@@ -355,3 +356,18 @@ def test_a_reading_time_with_a_fraction_of_a_second_counts_as_it_is_stored(aws):
     reading, values, address = item()
     store.store_many([(replace(reading, taken_at=day_end - timedelta(seconds=10.5)), values, address)])
     assert_rollups_answer_as_the_readings(store)  # held 11 s, as stored (at 15:59:49), not 10.5
+
+
+def test_a_rollup_write_that_meets_a_concurrent_writer_is_redone(aws):
+    store, day = DynamoRollups(), date(2025, 3, 12)
+    cells = {3: {"Demand": (Fraction(900), 1)}}
+    assert store.save_many([("u-1", day, rollups.Kept(), cells, {})]) == []
+    kept = store.load_many([("u-1", day)])[("u-1", day)]
+    assert kept.cells == cells and kept.token
+    assert store.save_many([("u-1", day, kept, {4: {"PV": (Fraction(1), 1)}}, {})]) == []
+    emptied: rollups.Cells = {3: {}}
+    no_tails: rollups.Tails = {}
+    stale = [("u-1", day, kept, emptied, no_tails), ("u-2", day, rollups.Kept(), cells, no_tails)]
+    assert store.save_many(stale) == [("u-1", day), ("u-2", day)]  # one transaction: neither written
+    assert store.day("u-1", day) == cells | {4: {"PV": (Fraction(1), 1)}}
+    assert store.day("u-2", day) is None

@@ -10,9 +10,9 @@ A chart is one Query of seven days; a summary or a table page's counts, one GetI
 The tracker's side (etp.meters.rollups.refresh): each series' tail is an attribute `s:<meter>:<type>`
 (`<epoch seconds>,<power>`; no power for a horizon), and `rv` a token every write replaces and is
 conditional on, so a concurrent writer's update is never lost. A run's user-days are read with
-BatchGetItem (100 keys a request, consistent) and written by a bounded pool of I/O threads, one
-conditional UpdateItem each (BatchWriteItem takes no conditions). Rollups kept before tails get
-them from the migration `0006_rollups_tails`.
+BatchGetItem (100 keys a request, consistent) and written as conditional updates, 100 a
+TransactWriteItems (BatchWriteItem takes no conditions), from a bounded pool of I/O threads. A
+rollup kept before tails (no `rv`) is rebuilt whole from its day's readings when its day next changes.
 
 The rollups of readings stored before rollups existed come from the migration
 `0002_readings_rollups` (`etp-admin migrate`, run by `make run` and after every deployment).
@@ -80,7 +80,7 @@ def _key(user_id: str, day: str) -> dict:
     return {"user_id": {"S": user_id}, "day": {"S": day}}
 
 
-IO_THREADS = 8  # concurrent rollup writes: I/O-bound, bounded so the connection pool (10) is not exceeded
+IO_THREADS = 4  # concurrent rollup transactions: I/O-bound, within botocore's pool of 10 connections
 TAIL = "s:"
 
 
@@ -132,11 +132,17 @@ def _update(user_id: str, day: date, kept: rollups.Kept, cells: rollups.Cells, t
     }
 
 
-def _saved(client: Any, request: dict) -> bool:
+TRANSACTION = 100  # TransactWriteItems' limit of actions (and no two on one item: one user-day each)
+
+
+def _saved(client: Any, requests: list[dict]) -> bool:
+    """Write these conditional updates in one TransactWriteItems; False when it was cancelled (a
+    condition failed, or a concurrent transaction): nothing of it was written."""
+    actions = [{"Update": {k: v for k, v in request.items() if k != "ReturnValues"}} for request in requests]
     try:
-        client.update_item(**request)
+        client.transact_write_items(TransactItems=actions)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
             return False
         raise
     return True
@@ -162,15 +168,15 @@ class DynamoRollups:
         return found
 
     def save_many(self, writes: list[tuple[str, date, rollups.Kept, rollups.Cells, rollups.Tails]]) -> list:
-        """Each user-day's buckets and tails, one conditional UpdateItem each from a pool of I/O
-        threads; the (user, day)s a concurrent writer changed since they were read."""
+        """Each user-day's buckets and tails as conditional updates, 100 a TransactWriteItems (BatchWriteItem
+        takes no conditions), the transactions sent by a bounded pool of I/O threads; the (user, day)s of
+        a cancelled transaction (a concurrent writer's change to one of them) are returned to be redone."""
         changing = [write for write in writes if write[3] or write[4]]
-        requests = [_update(*write) for write in changing]
+        chunks = [changing[i : i + TRANSACTION] for i in range(0, len(changing), TRANSACTION)]
         client = _client()
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(requests)))) as pool:
-            saved = list(pool.map(lambda request: _saved(client, request), requests))
-        keys = [(write[0], write[1]) for write in changing]
-        return [key for key, ok in zip(keys, saved, strict=True) if not ok]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            saved = list(pool.map(lambda chunk: _saved(client, [_update(*write) for write in chunk]), chunks))
+        return [(write[0], write[1]) for chunk, ok in zip(chunks, saved, strict=True) if not ok for write in chunk]
 
     def put_day(self, user_id: str, day: date, cells: rollups.Cells, tails: rollups.Tails) -> None:
         """Replace a whole day's rollup."""
