@@ -151,7 +151,7 @@ def run(endpoint: str) -> int:
     assert again.stored == 0 and again.fetched == 0
     tracker_rate = READINGS / elapsed
 
-    storage_rate = _storage_rate(DynamoReadingStore(), tracker.write_batch)
+    storage_rate = _storage_rate(DynamoReadingStore(), 50)
     print(f"{'RSA-2048 decrypt + verify (1 thread)':<40}{crypto_rate:>10.0f} readings/s")
     print(f"{'tracker, whole path':<40}{tracker_rate:>10.0f} readings/s   ({elapsed:.2f} s)")
     print(f"{'storage writes alone (MiniStack)':<40}{storage_rate:>10.0f} readings/s")

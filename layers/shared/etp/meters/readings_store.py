@@ -11,6 +11,7 @@ rollups existed get theirs from the migration `0002_readings_rollups`.
 """
 
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -33,6 +34,9 @@ from etp.meters.readings_items import (
 )
 from etp.meters.rollups_store import DynamoRollups
 
+TRANSACTION = 50  # readings a transaction: a ledger marker and a reading each, 100 actions
+IO_THREADS = 4  # transactions in flight at once: within botocore's pool of 10 connections
+
 
 class DynamoReadingStore:
     def processed(self, hashes: list[str]) -> set[str]:
@@ -45,8 +49,9 @@ class DynamoReadingStore:
 
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
         """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
-        each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
-        overlapping run, a replayed id), its items are retried one by one for exact outcomes.
+        each, TransactWriteItems' 100 at most), the transactions sent by a bounded pool of I/O
+        threads. A transaction is all or nothing: when a condition fails in one (an overlapping
+        run, a replayed id), its items are retried one by one for exact outcomes.
 
         The energy rollups of the days these readings are in are kept first, as if all were stored
         (in order: from the rollup alone): a run that stops after that stored nothing, so the next
@@ -55,20 +60,22 @@ class DynamoReadingStore:
         another run's), those hours are recomputed again from what is stored."""
         readings = [_as_stored(reading) for reading, _, _ in items]
         refresh_rollups(readings, include=readings, added=_ids(readings))
-        outcomes: list[Outcome] = []
-        for start in range(0, len(items), 50):
-            chunk = items[start : start + 50]
-            try:
-                self._write(chunk)
-                outcomes.extend(["stored"] * len(chunk))
-            except TransactWriteError as error:
-                if error.cause_response_code != "TransactionCanceledException":
-                    raise
-                outcomes.extend([_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk))
+        chunks = [items[start : start + TRANSACTION] for start in range(0, len(items), TRANSACTION)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            outcomes = [outcome for chunk in pool.map(self._chunk_outcomes, chunks) for outcome in chunk]
         if any(outcome != "stored" for outcome in outcomes):
             stored = [reading for reading, outcome in zip(readings, outcomes, strict=True) if outcome == "stored"]
             refresh_rollups(readings, include=stored)
         return outcomes
+
+    def _chunk_outcomes(self, chunk) -> list[Outcome]:
+        try:
+            self._write(chunk)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            return [_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk)
+        return ["stored"] * len(chunk)
 
     def _one_by_one(self, chunk) -> list[Outcome]:
         outcomes: list[Outcome] = []
