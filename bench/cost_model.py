@@ -28,9 +28,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--storage-price", type=float, default=0.25, help="USD per GB-month")
     p.add_argument("--lambda-gb-s-price", type=float, default=0.0000166667, help="USD per GB-second (x86)")
     p.add_argument("--lambda-request-price", type=float, default=0.20, help="USD per million invocations")
-    p.add_argument("--tracker-busy-s", type=float, default=30.0, help="measured: bench/tracker_scale.py")
-    p.add_argument("--tracker-idle-s", type=float, default=2.3, help="measured: bench/tracker_scale.py")
-    p.add_argument("--tracker-memory-gb", type=float, default=1.0)
+    p.add_argument("--tracker-busy-s", type=float, default=10.1, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-idle-s", type=float, default=3.3, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-memory-gb", type=float, default=3008 / 1024, help="template.yaml: 2 vCPUs")
     p.add_argument("--request-ms", type=float, default=60.0, help="an API request's Lambda time")
     p.add_argument("--api-memory-gb", type=float, default=0.5)
     return p.parse_args()
@@ -44,8 +44,10 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     """Request units a month of the tracker: per reading, per run and per meter."""
     readings = a.meters * MONTH_S / a.reading_every_s
     runs = MONTH_S / RUN_EVERY_S
-    # the rollups: the reading's hour and its predecessor's recomputed (a ~3 KB day item), shared by ~2 readings
-    rollup_wru = units(3_000, 1024)
+    # the rollups: a run reads each user-day it has readings for (BatchGetItem, consistent: a ~3 KB day
+    # item) and updates it in a transaction (2 WRU a KB), shared by that building's readings in the run
+    per_user_day = max(1.0, a.meters / a.users * RUN_EVERY_S / a.reading_every_s)
+    rollup_wru = 2 * units(3_000, 1024) / per_user_day
     per_reading_wru = (
         2 * units(700, 1024)  # the reading (~0.7 KB), in a transaction
         + units(700, 1024)  # its copy in the index projecting it all (by-user-hour)
@@ -54,9 +56,9 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     )
     per_reading_rru = (
         0.5  # the ledger lookup of a hash the hints do not know (BatchGet, eventually consistent)
-        # the rollup recompute's Queries of by-user-hour: the hour + 15 min of the series, two UTC hours
-        + 0.5 * units(12 * 700, 4096)
-        + 0.5 * units(2 * 700, 4096)
+        # the rollup's day item, read consistently; in order, no Query of the readings (a late one's
+        # recompute, the hour + 15 min of its series, is rare and left out)
+        + units(3_000, 4096) / per_user_day
     )
     # the hints (discovery_store), one item per (UTC hour, first tryte): the (address, hour) pairs,
     # 13 bytes an address with a reading in the hour, of which a run reads the day's 648 (on average

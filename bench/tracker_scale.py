@@ -216,7 +216,7 @@ def hint_sizes(keys: set[str]) -> list[int]:
 
 def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
     from etp.iota.node import NodeClient
-    from etp.meters import readings_store
+    from etp.meters import openers, readings_store
     from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook
@@ -272,6 +272,7 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
                 platform_private_pem=platform_private,
                 zone=ZoneInfo("Asia/Taipei"),
                 hints=hints,
+                processes=int(os.environ.get("BENCH_PROCESSES", "0")) or openers.cores(),
             )
             started = time.perf_counter()
             report = tracker.run(at)
