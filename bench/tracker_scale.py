@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-METERS = int(os.environ.get("BENCH_SCALE_METERS", "10000"))
+METERS = int(os.environ.get("BENCH_SCALE_METERS", "10000"))  # or --meters N
 KEYS = 8  # meter key pairs shared round the fleet (RSA key generation is slow)
 BUSY = datetime(2026, 11, 25, int(os.environ.get("BENCH_SCALE_HOUR", "22")), 35, tzinfo=UTC)
 EVERY = timedelta(minutes=15)
@@ -42,8 +42,14 @@ SCHEDULE = 300
 
 
 def main() -> int:
+    import argparse
+
     from tracker import on_ministack
 
+    global METERS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meters", type=int, default=METERS, help="the fleet (BENCH_SCALE_METERS)")
+    METERS = parser.parse_args().meters
     return on_ministack(run)
 
 
@@ -118,7 +124,8 @@ def run(endpoint: str) -> int:
     messages = node.pop("messages")
     rsa = bare_rsa(messages, fleet, new, keys, platform_private)
     print(f"set-up {time.perf_counter() - started:.0f} s (not measured below)")
-    return measure(node["tangle"], fleet, platform_private, rsa, len(new))
+    jobs = [(message, keys[meter % KEYS][1]) for message, (meter, _) in zip(messages, new, strict=True)]
+    return measure(node["tangle"], fleet, platform_private, rsa, jobs)
 
 
 def seed_node(earlier, new, fleet, addresses, keys, platform_public):
@@ -214,7 +221,10 @@ def hint_sizes(keys: set[str]) -> list[int]:
     ]
 
 
-def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
+def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
+    import boto3
+    import tracker_floor
+
     from etp.iota.node import NodeClient
     from etp.meters import openers, readings_store
     from etp.meters.discovery_store import DynamoHints
@@ -225,7 +235,9 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
 
     refresh_rollups = getattr(readings_store, "refresh_rollups", None)
 
+    new_count = len(jobs)
     by_id = {m.id: m for m in fleet}
+    written: dict[str, set[str]] = {}
     print(
         f"{'run':<6}{'wall s':>8}{'questions':>11}{'findTx':>8}{'getTrytes':>11}{'hashes':>9}"
         f"{'ledger lookups':>16}{'hint items r/w':>16}{'meters':>8}{'stored':>8}{'ledger+readings writes':>24}"
@@ -278,6 +290,7 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
             report = tracker.run(at)
             wall = time.perf_counter() - started
             results[name] = (wall, report)
+            written[name] = updated
             writes = 2 * (report.stored + report.duplicates) + sum(report.rejected.values())
             print(
                 f"{name:<6}{wall:>8.2f}{report.questions:>11}{client.calls['findTransactions']:>8}"
@@ -306,6 +319,10 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
         f"({busy_wall / LAMBDA_TIMEOUT:.0%} of the timeout), idle run {results['idle'][0]:.1f} s "
         f"(here on 2 shared cores, with the node and MiniStack on the same cores)"
     )
+    client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    items = tracker_floor.run_items(client, written["busy"])
+    writes = tracker_floor.batched_writes(client, items)
+    tracker_floor.report(busy_wall, tracker_floor.bare_rsa(jobs, platform_private), writes, items)
     return 0
 
 

@@ -21,6 +21,7 @@ See etp.meters.discovery for how the tracker uses them.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
@@ -48,25 +49,33 @@ def _hours_key(day: str, hour: int, tryte: str) -> str:
     return f"hours#{day}#{hour:02d}#{tryte}"
 
 
+IO_THREADS = 4  # requests in flight at once: within botocore's pool of 10 connections
+
+
 class DynamoHints:
     def __init__(self) -> None:
         self.items_read = 0
         self.items_written = 0
 
     def _get(self, keys: list[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        for start in range(0, len(keys), BATCH_GET):
-            for item in HintModel.batch_get(keys[start : start + BATCH_GET]):
-                found[item.key] = set(item.items or ())
-                self.items_read += 1
+        """These items (BatchGetItem, 100 keys a request, from a bounded pool of I/O threads)."""
+        chunks = [keys[start : start + BATCH_GET] for start in range(0, len(keys), BATCH_GET)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            answers = list(pool.map(lambda chunk: list(HintModel.batch_get(chunk)), chunks))
+        found = {item.key: set(item.items or ()) for answer in answers for item in answer}
+        self.items_read += len(found)
         return found
 
     def _add(self, key: str, elements: set[str], day: str) -> None:
-        if elements:
-            HintModel(key).update(
-                actions=[HintModel.items.add(elements), HintModel.expires_at.set(hint_expires_at(day))]
-            )
-            self.items_written += 1
+        HintModel(key).update(actions=[HintModel.items.add(elements), HintModel.expires_at.set(hint_expires_at(day))])
+
+    def _add_all(self, updates: list[tuple[str, set[str], str]]) -> None:
+        """ADD to each item's set (one UpdateItem each: a BatchWriteItem would replace the items, and
+        a transaction would pay twice), sent by a bounded pool of I/O threads."""
+        updates = [update for update in updates if update[1]]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(updates)))) as pool:
+            list(pool.map(lambda update: self._add(*update), updates))
+        self.items_written += len(updates)
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
         keys = {_seen_key(day, hour, t): (day, hour) for day, hour in groups for t in ALPHABET}
@@ -79,8 +88,7 @@ class DynamoHints:
         shards: dict[str, set[str]] = defaultdict(set)
         for tx_hash in hashes:
             shards[tx_hash[0]].add(tx_hash[:HASH_KEY])
-        for tryte, elements in shards.items():
-            self._add(_seen_key(day, hour, tryte), elements, day)
+        self._add_all([(_seen_key(day, hour, tryte), elements, day) for tryte, elements in shards.items()])
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
@@ -93,5 +101,4 @@ class DynamoHints:
         shards: dict[tuple[int, str], set[str]] = defaultdict(set)
         for pair in pairs:
             shards[hour_of(pair), pair[0]].add(pair)
-        for (hour, tryte), elements in shards.items():
-            self._add(_hours_key(day, hour, tryte), elements, day)
+        self._add_all([(_hours_key(day, hour, t), elements, day) for (hour, t), elements in shards.items()])

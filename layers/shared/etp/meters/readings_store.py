@@ -40,12 +40,14 @@ IO_THREADS = 4  # transactions in flight at once: within botocore's pool of 10 c
 
 class DynamoReadingStore:
     def processed(self, hashes: list[str]) -> set[str]:
-        """Which of these transactions an earlier run already stored or rejected."""
-        done: set[str] = set()
-        for start in range(0, len(hashes), 100):
-            keys = [f"tx#{h}" for h in hashes[start : start + 100]]
-            done.update(item.key[3:] for item in LedgerModel.batch_get(keys, attributes_to_get=["key"]))
-        return done
+        """Which of these transactions an earlier run already stored or rejected (BatchGetItem, 100 keys
+        a request, from the bounded I/O pool)."""
+        chunks = [[f"tx#{h}" for h in hashes[start : start + 100]] for start in range(0, len(hashes), 100)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            found = pool.map(
+                lambda keys: [i.key[3:] for i in LedgerModel.batch_get(keys, attributes_to_get=["key"])], chunks
+            )
+            return {tx_hash for chunk in found for tx_hash in chunk}
 
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
         """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
