@@ -15,12 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
-from etp.dynamo import conditional, failed_conditions
+from etp.dynamo import conditional
 from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
 from etp.meters.readings_items import (
@@ -28,7 +27,7 @@ from etp.meters.readings_items import (
     ReadingModel,
     hour_items,
     hour_key,
-    stored_items,
+    stored_puts,
     to_stored,
     utc_hours,
 )
@@ -71,31 +70,36 @@ class DynamoReadingStore:
         return outcomes
 
     def _chunk_outcomes(self, chunk) -> list[Outcome]:
-        try:
-            self._write(chunk)
-        except TransactWriteError as error:
-            if error.cause_response_code != "TransactionCanceledException":
-                raise
-            return [_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk)
-        return ["stored"] * len(chunk)
+        failed = self._write(chunk)
+        if failed is None:
+            return ["stored"] * len(chunk)
+        return [_single_outcome(failed)] if len(chunk) == 1 else self._one_by_one(chunk)
 
     def _one_by_one(self, chunk) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for item in chunk:
-            try:
-                self._write([item])
-                outcomes.append("stored")
-            except TransactWriteError as error:
-                outcomes.append(_single_outcome(error))
+            failed = self._write([item])
+            outcomes.append("stored" if failed is None else _single_outcome(failed))
         return outcomes
 
-    def _write(self, chunk) -> None:
+    def _write(self, chunk) -> list[bool] | None:
+        """One transaction of these readings and their markers, each conditional on not existing
+        (through the low-level client: see readings_items.stored_puts). None when it was written;
+        when it was cancelled, for each of its items whether its condition failed."""
         now = to_utc_iso(utcnow())
-        with TransactWrite(connection=_connection()) as transaction:
-            for reading, values, address in chunk:
-                marker, item = stored_items(reading, values, address, now)
-                transaction.save(marker, condition=LedgerModel.key.does_not_exist())
-                transaction.save(item, condition=ReadingModel.id.does_not_exist())
+        actions = []
+        for reading, values, address in chunk:
+            marker, item = stored_puts(reading, values, address, now)
+            actions.append(_put(LedgerModel.Meta.table_name, marker, "key"))
+            actions.append(_put(ReadingModel.Meta.table_name, item, "id"))
+        try:
+            _connection().client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            return [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+        return None
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
@@ -186,14 +190,25 @@ def refresh_rollups(
         rollups.refresh(changed, local_zone(), read, _rollups(), added=added)
 
 
-def _single_outcome(error: TransactWriteError) -> Outcome:
+def _put(table: str, item: dict, key: str) -> dict:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#k)",
+            "ExpressionAttributeNames": {"#k": key},
+        }
+    }
+
+
+def _single_outcome(failed: list[bool]) -> Outcome:
     """What a one-reading transaction's cancellation means: items are [tx marker, reading]."""
-    failed = [*failed_conditions(error), False, False]
+    failed = [*failed, False, False]
     if failed[0]:
         return "duplicate"  # another run processed this transaction
     if failed[1]:
         return "replayed"
-    raise error
+    raise RuntimeError("a reading's transaction was cancelled without a failed condition")
 
 
 def _connection() -> Connection:
