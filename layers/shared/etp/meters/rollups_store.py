@@ -132,6 +132,17 @@ def _update(user_id: str, day: date, kept: rollups.Kept, cells: rollups.Cells, t
     }
 
 
+def _batch_get(client: Any, keys: list[tuple[str, date]]) -> dict[tuple[str, date], rollups.Kept]:
+    found: dict[tuple[str, date], rollups.Kept] = {}
+    pending: dict[str, Any] = {_name(): {"Keys": [_key(u, d.isoformat()) for u, d in keys], "ConsistentRead": True}}
+    while pending:
+        answer = client.batch_get_item(RequestItems=pending)
+        for item in answer["Responses"].get(_name(), []):
+            found[(item["user_id"]["S"], date.fromisoformat(item["day"]["S"]))] = _kept(item)
+        pending = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 TRANSACTION = 100  # TransactWriteItems' limit of actions (and no two on one item: one user-day each)
 
 
@@ -150,22 +161,14 @@ def _saved(client: Any, requests: list[dict]) -> bool:
 
 class DynamoRollups:
     def load_many(self, keys: list[tuple[str, date]]) -> dict[tuple[str, date], rollups.Kept]:
-        """These user-days' rollups as kept (consistent reads, 100 keys a BatchGetItem); absent: no item."""
-        found: dict[tuple[str, date], rollups.Kept] = {}
+        """These user-days' rollups as kept (consistent reads, 100 keys a BatchGetItem, from the bounded
+        pool of I/O threads); absent: no item."""
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 100):
-            pending: dict[str, Any] = {
-                _name(): {
-                    "Keys": [_key(u, d.isoformat()) for u, d in unique[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while pending:
-                answer = _client().batch_get_item(RequestItems=pending)
-                for item in answer["Responses"].get(_name(), []):
-                    found[(item["user_id"]["S"], date.fromisoformat(item["day"]["S"]))] = _kept(item)
-                pending = answer.get("UnprocessedKeys") or {}
-        return found
+        chunks = [unique[start : start + 100] for start in range(0, len(unique), 100)]
+        client = _client()
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            answers = list(pool.map(lambda chunk: _batch_get(client, chunk), chunks))
+        return {key: kept for answer in answers for key, kept in answer.items()}
 
     def save_many(self, writes: list[tuple[str, date, rollups.Kept, rollups.Cells, rollups.Tails]]) -> list:
         """Each user-day's buckets and tails as conditional updates, 100 a TransactWriteItems (BatchWriteItem
