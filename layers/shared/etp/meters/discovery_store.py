@@ -3,9 +3,12 @@
 Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, each a string set
 `items` grown with ADD (idempotent: overlapping runs add the same elements):
 
-- `seen#<day>#<HH>#<t>`: the first 27 trytes of every processed hash found by a question of
-  (address day, UTC hour HH) whose hash starts with tryte t (27 items per hour: ~40 KB each at
-  10,000 meters publishing every 15 minutes).
+- `seen#<day>#<HH>#<tt>`: the first 27 trytes of every processed hash found by a question of
+  (address day, UTC hour HH) whose hash starts with the tryte pair tt (729 items per hour, each a
+  27th of what an item of one tryte held: those grew 27 bytes a reading, to ~40 KB by the hour's
+  end at 10,000 meters publishing every 15 minutes, so to DynamoDB's 400 KB at 100,000). Items of that older
+  layout (`seen#<day>#<HH>#<t>`) are read by nothing: a run that finds no hint for a hash looks it
+  up in the ledger, as the hints are only ever missing, never wrong, and the TTL deletes them.
 - `hours#<day>#<HH>#<t>`: `<12 trytes of the address><hour letter>` for every address of that day
   starting with tryte t that has a stored reading of UTC hour HH (27 items per hour: ~4.7 KB each
   at 10,000 meters, and an update, which pays for the whole item, pays for one hour's shard, not
@@ -13,8 +16,9 @@ Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, eac
   it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); the migration
   `0005_hints_hour_shards` (`etp-admin migrate`) moves what is left of those into the hour items.
 
-The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes. Every
-write sets `expires_at`: the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
+The `hours#` items are then the largest (13 bytes an address with a reading in the hour: ten times
+the 10,000 meters' at 100,000). Every write sets `expires_at`:
+the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
 
 See etp.meters.discovery for how the tracker uses them.
 """
@@ -41,8 +45,11 @@ class HintModel(TableModel):
     expires_at = NumberAttribute(null=True)  # the TTL (epoch seconds)
 
 
-def _seen_key(day: str, hour: int, tryte: str) -> str:
-    return f"seen#{day}#{hour:02d}#{tryte}"
+PAIRS = [first + second for first in ALPHABET for second in ALPHABET]  # the `seen#` shards of an hour
+
+
+def _seen_key(day: str, hour: int, pair: str) -> str:
+    return f"seen#{day}#{hour:02d}#{pair}"
 
 
 def _hours_key(day: str, hour: int, tryte: str) -> str:
@@ -78,7 +85,7 @@ class DynamoHints:
         self.items_written += len(updates)
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
-        keys = {_seen_key(day, hour, t): (day, hour) for day, hour in groups for t in ALPHABET}
+        keys = {_seen_key(day, hour, pair): (day, hour) for day, hour in groups for pair in PAIRS}
         seen: dict[tuple[str, int], set[str]] = {group: set() for group in groups}
         for key, elements in self._get(list(keys)).items():
             seen[keys[key]] |= elements
@@ -87,8 +94,8 @@ class DynamoHints:
     def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
         shards: dict[str, set[str]] = defaultdict(set)
         for tx_hash in hashes:
-            shards[tx_hash[0]].add(tx_hash[:HASH_KEY])
-        self._add_all([(_seen_key(day, hour, tryte), elements, day) for tryte, elements in shards.items()])
+            shards[tx_hash[:2]].add(tx_hash[:HASH_KEY])
+        self._add_all([(_seen_key(day, hour, pair), elements, day) for pair, elements in shards.items()])
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
