@@ -63,19 +63,19 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     # the hints (discovery_store): the (address, hour) pairs, one item per (UTC hour, first tryte), 13
     # bytes an address with a reading in the hour, of which a run reads the day's 648 (on average half
     # of them still empty: 0.5 RRU each); and the processed hashes, one item per (UTC hour, first
-    # tryte pair), 27 bytes a reading, of which it reads those of the ~3 hours it asks about (729 keys
-    # each, 0.5 RRU at least). It updates the current hour's of both, an update paying for the item's
-    # whole size (the hashes' half full on average), at most one update per new reading.
-    shards, pairs = 27, 27 * 27
+    # tryte and ninth of the second), 27 bytes a reading, of which it reads those of the ~3 hours it
+    # asks about (243 keys each, 0.5 RRU at least). It updates the current hour's of both, an update
+    # paying for the item's whole size (the hashes' half full on average), at most one per new reading.
+    shards, seen_shards = 27, 27 * 9
     per_run_readings = a.meters * RUN_EVERY_S / a.reading_every_s
     hour_pairs_bytes = a.meters * 13 / shards
-    hour_hashes_bytes = a.meters * 3600 / a.reading_every_s * 27 / pairs
+    hour_hashes_bytes = a.meters * 3600 / a.reading_every_s * 27 / seen_shards
     per_run_rru = (
         0.5 * units(a.meters * 250, 4096)  # the day's address book (Query, ~250 B an address)
         + 24 * shards * (0.5 * units(hour_pairs_bytes, 4096) + 0.5) / 2
-        + 3 * pairs * 0.5 * units(hour_hashes_bytes, 4096)
+        + 3 * seen_shards * 0.5 * units(hour_hashes_bytes, 4096)
     )
-    per_run_wru = shards * units(hour_pairs_bytes, 1024) + min(pairs, per_run_readings) * units(
+    per_run_wru = shards * units(hour_pairs_bytes, 1024) + min(seen_shards, per_run_readings) * units(
         hour_hashes_bytes / 2, 1024
     )
     return {

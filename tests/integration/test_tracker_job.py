@@ -162,21 +162,21 @@ def test_the_meters_registered_rating_and_the_configured_allowance_apply(node, m
 
 
 def test_the_runs_hints_let_an_idle_run_skip_the_ledger(node, meter):
-    from etp.meters.discovery_store import DynamoHints, HintModel
+    from etp.meters.discovery_store import DynamoHints, HintModel, _shard
 
     tx_hash = publish(node, meter, demand_payload(TAKEN))
     assert tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())["stored"] == 1
     hints = DynamoHints()
     assert hints.seen_hashes([("2026-11-25", 10)]) == {("2026-11-25", 10): {tx_hash[:27]}}
     assert hints.seen_hours(["2026-11-25"]) == {"2026-11-25": {meter["address"][:12] + "K"}}
-    assert HintModel.get(f"seen#2026-11-25#10#{tx_hash[:2]}").items == {tx_hash[:27]}
+    assert HintModel.get(f"seen#2026-11-25#10#{_shard(tx_hash)}").items == {tx_hash[:27]}
     assert HintModel.get(f"hours#2026-11-25#10#{meter['address'][0]}").items == {meter["address"][:12] + "K"}
     LedgerModel.get(f"tx#{tx_hash}").delete()  # the hints alone now say it was processed
     second = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
     assert (second["discovered"], second["fetched"], second["stored"]) == (1, 0, 0)
     # ADD to a set: a second run adding the same elements changes nothing
     hints.add_hashes("2026-11-25", 10, [tx_hash])
-    assert HintModel.get(f"seen#2026-11-25#10#{tx_hash[:2]}").items == {tx_hash[:27]}
+    assert HintModel.get(f"seen#2026-11-25#10#{_shard(tx_hash)}").items == {tx_hash[:27]}
 
 
 def test_the_hours_hints_are_one_item_per_hour_and_tryte_and_the_day_items_of_old_are_migrated(aws):

@@ -3,11 +3,13 @@
 Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, each a string set
 `items` grown with ADD (idempotent: overlapping runs add the same elements):
 
-- `seen#<day>#<HH>#<tt>`: the first 27 trytes of every processed hash found by a question of
-  (address day, UTC hour HH) whose hash starts with the tryte pair tt (729 items per hour, each a
-  27th of what an item of one tryte held: those grew 27 bytes a reading, to ~40 KB by the hour's
-  end at 10,000 meters publishing every 15 minutes, so to DynamoDB's 400 KB at 100,000). Items of that older
-  layout (`seen#<day>#<HH>#<t>`) are read by nothing: a run that finds no hint for a hash looks it
+- `seen#<day>#<HH>#<t><n>`: the first 27 trytes of every processed hash found by a question of
+  (address day, UTC hour HH) whose hash starts with tryte t and whose second tryte is in the n-th
+  (0..8) third of the alphabet (243 items per hour, each a 9th of what an item of one tryte held:
+  those grew 27 bytes a reading, to ~40 KB by the hour's end at 10,000 meters publishing every 15
+  minutes, so to DynamoDB's 400 KB at 100,000; a 9th stays under 100 KB there, and a run updates
+  at most 243 of them, not 729 as by tryte pair). Items of the older layout
+  (`seen#<day>#<HH>#<t>`) are read by nothing: a run that finds no hint for a hash looks it
   up in the ledger, as the hints are only ever missing, never wrong, and the TTL deletes them.
 - `hours#<day>#<HH>#<t>`: `<12 trytes of the address><hour letter>` for every address of that day
   starting with tryte t that has a stored reading of UTC hour HH (27 items per hour: ~4.7 KB each
@@ -45,11 +47,16 @@ class HintModel(TableModel):
     expires_at = NumberAttribute(null=True)  # the TTL (epoch seconds)
 
 
-PAIRS = [first + second for first in ALPHABET for second in ALPHABET]  # the `seen#` shards of an hour
+SEEN_SPLIT = 9  # `seen#` items per first tryte: the second tryte's alphabet in ninths
+SHARDS = [first + str(n) for first in ALPHABET for n in range(SEEN_SPLIT)]  # the `seen#` items of an hour
 
 
-def _seen_key(day: str, hour: int, pair: str) -> str:
-    return f"seen#{day}#{hour:02d}#{pair}"
+def _shard(tx_hash: str) -> str:
+    return tx_hash[0] + str(ALPHABET.index(tx_hash[1]) * SEEN_SPLIT // len(ALPHABET))
+
+
+def _seen_key(day: str, hour: int, shard: str) -> str:
+    return f"seen#{day}#{hour:02d}#{shard}"
 
 
 def _hours_key(day: str, hour: int, tryte: str) -> str:
@@ -85,7 +92,7 @@ class DynamoHints:
         self.items_written += len(updates)
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
-        keys = {_seen_key(day, hour, pair): (day, hour) for day, hour in groups for pair in PAIRS}
+        keys = {_seen_key(day, hour, shard): (day, hour) for day, hour in groups for shard in SHARDS}
         seen: dict[tuple[str, int], set[str]] = {group: set() for group in groups}
         for key, elements in self._get(list(keys)).items():
             seen[keys[key]] |= elements
@@ -94,8 +101,8 @@ class DynamoHints:
     def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
         shards: dict[str, set[str]] = defaultdict(set)
         for tx_hash in hashes:
-            shards[tx_hash[:2]].add(tx_hash[:HASH_KEY])
-        self._add_all([(_seen_key(day, hour, pair), elements, day) for pair, elements in shards.items()])
+            shards[_shard(tx_hash)].add(tx_hash[:HASH_KEY])
+        self._add_all([(_seen_key(day, hour, shard), elements, day) for shard, elements in shards.items()])
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
