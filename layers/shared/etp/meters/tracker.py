@@ -26,6 +26,7 @@ A node that is down fails the run before anything is written, and the next run c
 because the readings stay on the tangle.
 """
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -68,9 +69,11 @@ class RunReport:
     questions: int = 0  # (address day, hour) questions asked
     find_calls: int = 0  # findTransactions requests
     over_limit: int = 0  # addresses whose answer alone exceeds the node's limit: left out
+    shards: int = 0  # > 0: the run was split into that many shard invocations, and did nothing itself
 
     def as_dict(self) -> dict:
         return {
+            **({"shards": self.shards} if self.shards else {}),
             "now": self.now,
             "addresses": self.addresses,
             "discovered": self.discovered,
@@ -82,6 +85,20 @@ class RunReport:
             "find_calls": self.find_calls,
             "over_limit": self.over_limit,
         }
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One of `of` shard invocations of a run: the addresses of the users `user_shard` puts in `index`."""
+
+    index: int
+    of: int
+
+
+def user_shard(user_id: str, shards: int) -> int:
+    """A user's shard, stable across runs and processes: a shard owns all its users' addresses, so it
+    alone writes their readings and rollups (shards never race on a rollup)."""
+    return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big") % shards
 
 
 def active_days(now: datetime) -> list[date]:
@@ -105,12 +122,18 @@ class Tracker:
     find_batch: int = 1000  # addresses per findTransactions: IRI's --max-requests-list
     # What earlier runs processed (etp.meters.discovery); without one, this tracker's own memory.
     hints: Hints = field(default_factory=MemoryHints)
+    # More active addresses than this and a run is split (`fan_out(now, shards)` starts the shard
+    # invocations); without `fan_out`, a run does everything itself.
+    addresses_per_invocation: int = 25_000
+    fan_out: Callable[[str, int], None] | None = None
 
-    def run(self, now: datetime) -> RunReport:
+    def run(self, now: datetime, shard: Shard | None = None) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         entries = {e.address: e for day in active_days(now) for e in self.addresses.of_day(day.isoformat())}
+        if shard is not None:
+            entries = {a: e for a, e in entries.items() if user_shard(e.user_id, shard.of) == shard.index}
         report.addresses = len(entries)
-        if not entries:
+        if not entries or (shard is None and self._fanned_out(report)):
             return report
         found, new, processed = self._discover(now, entries, report)
         fetched = self._fetch(new)
@@ -119,6 +142,14 @@ class Tracker:
         hours = self._check_and_store(report, fetched, entries, not_after, processed)
         self._learn(found, processed, hours)
         return report
+
+    def _fanned_out(self, report: RunReport) -> bool:
+        """Split a run planned beyond one invocation's share into shard invocations (each idempotent)."""
+        if self.fan_out is None or report.addresses <= self.addresses_per_invocation:
+            return False
+        report.shards = -(-report.addresses // max(1, self.addresses_per_invocation))
+        self.fan_out(report.now, report.shards)
+        return True
 
     def _fetch(self, new: list[str]) -> list[tuple[str, str]]:
         """(hash, trytes) of each new transaction, fetched a batch at a time."""
