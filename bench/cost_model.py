@@ -13,6 +13,7 @@ import math
 
 MONTH_S = 30 * 24 * 3600
 RUN_EVERY_S = 300  # the tracker's schedule
+ADDRESSES_PER_INVOCATION = 25_000  # etp.meters.tracker.Tracker: more, and a run fans out
 
 
 def parse() -> argparse.Namespace:
@@ -78,9 +79,15 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     per_run_wru = shards * units(hour_pairs_bytes, 1024) + min(seen_shards, per_run_readings) * units(
         hour_hashes_bytes / 2, 1024
     )
+    # beyond one invocation's share (25,000 addresses, etp.meters.tracker) a run fans out: its shards
+    # each read the address book again (the planning run reads it whole to count it); the work scales
+    # with the shards' addresses, so only the extra Queries and invocations are counted here
+    shards = 0 if a.meters <= ADDRESSES_PER_INVOCATION else math.ceil(a.meters / ADDRESSES_PER_INVOCATION)
+    per_run_rru += shards * 0.5 * units(a.meters * 250, 4096)
     return {
         "readings": readings,
         "runs": runs,
+        "invocations": runs * (1 + shards),
         "wru": readings * per_reading_wru + runs * per_run_wru,
         "rru": readings * per_reading_rru + runs * per_run_rru,
         # a month of readings (in the table and its index) and ledger markers
@@ -164,7 +171,7 @@ def main() -> None:
     s = storage(a, t, m)
     dynamo = (t["rru"] + r["rru"] + m["rru"]) / 1e6 * a.read_price + (t["wru"] + m["wru"]) / 1e6 * a.write_price
     lambdas = (t["lambda_gb_s"] + r["lambda_gb_s"]) * a.lambda_gb_s_price
-    invocations = (t["runs"] + r["requests"]) / 1e6 * a.lambda_request_price
+    invocations = (t["invocations"] + r["requests"]) / 1e6 * a.lambda_request_price
     print(f"cost model: {a.meters:,} meters, {a.users:,} buildings, a reading every {a.reading_every_s} s a meter")
     print(f"  tracker: {t['readings'] / 1e6:.1f} M readings and {t['runs']:,.0f} runs a month")
     print(f"           {t['wru'] / 1e6:.1f} M WRU, {t['rru'] / 1e6:.1f} M RRU, {t['lambda_gb_s']:,.0f} GB-s")
