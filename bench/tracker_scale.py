@@ -39,6 +39,7 @@ EVERY = timedelta(minutes=15)
 DELAY = timedelta(minutes=1)  # taken -> published
 LAMBDA_TIMEOUT = 120  # template.yaml, TrackerFunction
 SCHEDULE = 300
+WORKERS = [0]  # --workers: > 0, the busy run's shards one after another (bench/tracker_window.py)
 
 
 def main() -> int:
@@ -49,7 +50,9 @@ def main() -> int:
     global METERS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meters", type=int, default=METERS, help="the fleet (BENCH_SCALE_METERS)")
-    METERS = parser.parse_args().meters
+    parser.add_argument("--workers", type=int, default=0, help="run each of this many fan-out shards' share")
+    arguments = parser.parse_args()
+    METERS, WORKERS[0] = arguments.meters, arguments.workers
     return on_ministack(run)
 
 
@@ -125,7 +128,16 @@ def run(endpoint: str) -> int:
     rsa = bare_rsa(messages, fleet, new, keys, platform_private)
     print(f"set-up {time.perf_counter() - started:.0f} s (not measured below)")
     jobs = [(message, keys[meter % KEYS][1]) for message, (meter, _) in zip(messages, new, strict=True)]
-    return measure(node["tangle"], fleet, platform_private, rsa, jobs)
+    return measured(node["tangle"], fleet, platform_private, rsa, jobs)
+
+
+def measured(tangle, fleet, platform_private, rsa: float, jobs) -> int:
+    """The busy and idle runs and the floor, or with --workers each shard's share of the busy run."""
+    if WORKERS[0]:
+        import tracker_window
+
+        return tracker_window.window(tangle, fleet, platform_private, WORKERS[0], BUSY, METERS)
+    return measure(tangle, fleet, platform_private, rsa, jobs)
 
 
 def seed_node(earlier, new, fleet, addresses, keys, platform_public):
@@ -182,17 +194,22 @@ class Counted:
         self.client = client
         self.calls: dict[str, int] = {"findTransactions": 0, "getTrytes": 0}
         self.seconds = 0.0
+        self.largest_list = self.largest_answer = 0  # items in a request's list, hashes in an answer
 
     def find_transactions(self, **query):
         self.calls["findTransactions"] += 1
+        self.largest_list = max(self.largest_list, len(query.get("addresses", ())), len(query.get("tags", ())))
         started = time.perf_counter()
         try:
-            return self.client.find_transactions(**query)
+            answer = self.client.find_transactions(**query)
+            self.largest_answer = max(self.largest_answer, len(answer))
+            return answer
         finally:
             self.seconds += time.perf_counter() - started
 
     def get_trytes(self, hashes):
         self.calls["getTrytes"] += -(-len(hashes) // self.client.max_request_list)
+        self.largest_list = max(self.largest_list, min(len(hashes), self.client.max_request_list))
         started = time.perf_counter()
         try:
             return self.client.get_trytes(hashes)
