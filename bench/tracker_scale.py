@@ -58,8 +58,12 @@ def main() -> int:
 
 def tryte_strings(rng: random.Random, count: int, length: int = 81) -> list[str]:
     table = bytes(ord("9ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 27]) for b in range(256))
-    blob = rng.randbytes(count * length).translate(table).decode("ascii")
-    return [blob[i * length : (i + 1) * length] for i in range(count)]
+    found: list[str] = []
+    for start in range(0, count, 1_000_000):  # randbytes takes at most 2**31 bits at once
+        part = min(1_000_000, count - start)
+        blob = rng.randbytes(part * length).translate(table).decode("ascii")
+        found += [blob[i * length : (i + 1) * length] for i in range(part)]
+    return found
 
 
 def schedule(meter: int) -> list[datetime]:
