@@ -13,6 +13,7 @@ import math
 
 MONTH_S = 30 * 24 * 3600
 RUN_EVERY_S = 300  # the tracker's schedule
+ADDRESSES_PER_INVOCATION = 25_000  # etp.meters.tracker.Tracker: more, and a run fans out
 
 
 def parse() -> argparse.Namespace:
@@ -28,9 +29,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--storage-price", type=float, default=0.25, help="USD per GB-month")
     p.add_argument("--lambda-gb-s-price", type=float, default=0.0000166667, help="USD per GB-second (x86)")
     p.add_argument("--lambda-request-price", type=float, default=0.20, help="USD per million invocations")
-    p.add_argument("--tracker-busy-s", type=float, default=30.0, help="measured: bench/tracker_scale.py")
-    p.add_argument("--tracker-idle-s", type=float, default=2.3, help="measured: bench/tracker_scale.py")
-    p.add_argument("--tracker-memory-gb", type=float, default=1.0)
+    p.add_argument("--tracker-busy-s", type=float, default=6.3, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-idle-s", type=float, default=2.0, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-memory-gb", type=float, default=3008 / 1024, help="template.yaml: 2 vCPUs")
     p.add_argument("--request-ms", type=float, default=60.0, help="an API request's Lambda time")
     p.add_argument("--api-memory-gb", type=float, default=0.5)
     return p.parse_args()
@@ -44,8 +45,10 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     """Request units a month of the tracker: per reading, per run and per meter."""
     readings = a.meters * MONTH_S / a.reading_every_s
     runs = MONTH_S / RUN_EVERY_S
-    # the rollups: the reading's hour and its predecessor's recomputed (a ~3 KB day item), shared by ~2 readings
-    rollup_wru = units(3_000, 1024)
+    # the rollups: a run reads each user-day it has readings for (BatchGetItem, consistent: a ~3 KB day
+    # item) and updates it in a transaction (2 WRU a KB), shared by that building's readings in the run
+    per_user_day = max(1.0, a.meters / a.users * RUN_EVERY_S / a.reading_every_s)
+    rollup_wru = 2 * units(3_000, 1024) / per_user_day
     per_reading_wru = (
         2 * units(700, 1024)  # the reading (~0.7 KB), in a transaction
         + units(700, 1024)  # its copy in the index projecting it all (by-user-hour)
@@ -54,27 +57,37 @@ def tracker(a: argparse.Namespace) -> dict[str, float]:
     )
     per_reading_rru = (
         0.5  # the ledger lookup of a hash the hints do not know (BatchGet, eventually consistent)
-        # the rollup recompute's Queries of by-user-hour: the hour + 15 min of the series, two UTC hours
-        + 0.5 * units(12 * 700, 4096)
-        + 0.5 * units(2 * 700, 4096)
+        # the rollup's day item, read consistently; in order, no Query of the readings (a late one's
+        # recompute, the hour + 15 min of its series, is rare and left out)
+        + units(3_000, 4096) / per_user_day
     )
-    # the hints (discovery_store), one item per (UTC hour, first tryte): the (address, hour) pairs,
-    # 13 bytes an address with a reading in the hour, of which a run reads the day's 648 (on average
-    # half of them still empty: 0.5 RRU each), and the processed hashes, 27 bytes a reading, of which
-    # it reads those of the ~3 hours it asks about; it updates the current hour's of both, an update
-    # paying for the item's whole size (the hashes' half full on average)
-    shards = 27
+    # the hints (discovery_store): the (address, hour) pairs, one item per (UTC hour, first tryte), 13
+    # bytes an address with a reading in the hour, of which a run reads the day's 648 (on average half
+    # of them still empty: 0.5 RRU each); and the processed hashes, one item per (UTC hour, first
+    # tryte and ninth of the second), 27 bytes a reading, of which it reads those of the ~3 hours it
+    # asks about (243 keys each, 0.5 RRU at least). It updates the current hour's of both, an update
+    # paying for the item's whole size (the hashes' half full on average), at most one per new reading.
+    shards, seen_shards = 27, 27 * 9
+    per_run_readings = a.meters * RUN_EVERY_S / a.reading_every_s
     hour_pairs_bytes = a.meters * 13 / shards
-    hour_hashes_bytes = a.meters * 3600 / a.reading_every_s * 27 / shards
+    hour_hashes_bytes = a.meters * 3600 / a.reading_every_s * 27 / seen_shards
     per_run_rru = (
         0.5 * units(a.meters * 250, 4096)  # the day's address book (Query, ~250 B an address)
         + 24 * shards * (0.5 * units(hour_pairs_bytes, 4096) + 0.5) / 2
-        + 3 * shards * 0.5 * units(hour_hashes_bytes, 4096)
+        + 3 * seen_shards * 0.5 * units(hour_hashes_bytes, 4096)
     )
-    per_run_wru = shards * (units(hour_pairs_bytes, 1024) + units(hour_hashes_bytes / 2, 1024))
+    per_run_wru = shards * units(hour_pairs_bytes, 1024) + min(seen_shards, per_run_readings) * units(
+        hour_hashes_bytes / 2, 1024
+    )
+    # beyond one invocation's share (25,000 addresses, etp.meters.tracker) a run fans out: its shards
+    # each read the address book again (the planning run reads it whole to count it); the work scales
+    # with the shards' addresses, so only the extra Queries and invocations are counted here
+    shards = 0 if a.meters <= ADDRESSES_PER_INVOCATION else math.ceil(a.meters / ADDRESSES_PER_INVOCATION)
+    per_run_rru += shards * 0.5 * units(a.meters * 250, 4096)
     return {
         "readings": readings,
         "runs": runs,
+        "invocations": runs * (1 + shards),
         "wru": readings * per_reading_wru + runs * per_run_wru,
         "rru": readings * per_reading_rru + runs * per_run_rru,
         # a month of readings (in the table and its index) and ledger markers
@@ -172,7 +185,7 @@ def main() -> None:
     s = storage(a, t, m)
     dynamo = (t["rru"] + r["rru"] + m["rru"]) / 1e6 * a.read_price + (t["wru"] + m["wru"]) / 1e6 * a.write_price
     lambdas = (t["lambda_gb_s"] + r["lambda_gb_s"]) * a.lambda_gb_s_price
-    invocations = (t["runs"] + r["requests"]) / 1e6 * a.lambda_request_price
+    invocations = (t["invocations"] + r["requests"]) / 1e6 * a.lambda_request_price
     print(f"cost model: {a.meters:,} meters, {a.users:,} buildings, a reading every {a.reading_every_s} s a meter")
     print(f"  tracker: {t['readings'] / 1e6:.1f} M readings and {t['runs']:,.0f} runs a month")
     print(f"           {t['wru'] / 1e6:.1f} M WRU, {t['rru'] / 1e6:.1f} M RRU, {t['lambda_gb_s']:,.0f} GB-s")

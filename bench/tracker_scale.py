@@ -32,25 +32,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-METERS = int(os.environ.get("BENCH_SCALE_METERS", "10000"))
+METERS = int(os.environ.get("BENCH_SCALE_METERS", "10000"))  # or --meters N
 KEYS = 8  # meter key pairs shared round the fleet (RSA key generation is slow)
 BUSY = datetime(2026, 11, 25, int(os.environ.get("BENCH_SCALE_HOUR", "22")), 35, tzinfo=UTC)
 EVERY = timedelta(minutes=15)
 DELAY = timedelta(minutes=1)  # taken -> published
 LAMBDA_TIMEOUT = 120  # template.yaml, TrackerFunction
 SCHEDULE = 300
+WORKERS = [0]  # --workers: > 0, the busy run's shards one after another (bench/tracker_window.py)
 
 
 def main() -> int:
+    import argparse
+
     from tracker import on_ministack
 
+    global METERS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meters", type=int, default=METERS, help="the fleet (BENCH_SCALE_METERS)")
+    parser.add_argument("--workers", type=int, default=0, help="run each of this many fan-out shards' share")
+    arguments = parser.parse_args()
+    METERS, WORKERS[0] = arguments.meters, arguments.workers
     return on_ministack(run)
 
 
 def tryte_strings(rng: random.Random, count: int, length: int = 81) -> list[str]:
     table = bytes(ord("9ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 27]) for b in range(256))
-    blob = rng.randbytes(count * length).translate(table).decode("ascii")
-    return [blob[i * length : (i + 1) * length] for i in range(count)]
+    found: list[str] = []
+    for start in range(0, count, 1_000_000):  # randbytes takes at most 2**31 bits at once
+        part = min(1_000_000, count - start)
+        blob = rng.randbytes(part * length).translate(table).decode("ascii")
+        found += [blob[i * length : (i + 1) * length] for i in range(part)]
+    return found
 
 
 def schedule(meter: int) -> list[datetime]:
@@ -118,7 +131,17 @@ def run(endpoint: str) -> int:
     messages = node.pop("messages")
     rsa = bare_rsa(messages, fleet, new, keys, platform_private)
     print(f"set-up {time.perf_counter() - started:.0f} s (not measured below)")
-    return measure(node["tangle"], fleet, platform_private, rsa, len(new))
+    jobs = [(message, keys[meter % KEYS][1]) for message, (meter, _) in zip(messages, new, strict=True)]
+    return measured(node["tangle"], fleet, platform_private, rsa, jobs)
+
+
+def measured(tangle, fleet, platform_private, rsa: float, jobs) -> int:
+    """The busy and idle runs and the floor, or with --workers each shard's share of the busy run."""
+    if WORKERS[0]:
+        import tracker_window
+
+        return tracker_window.window(tangle, fleet, platform_private, WORKERS[0], BUSY, METERS)
+    return measure(tangle, fleet, platform_private, rsa, jobs)
 
 
 def seed_node(earlier, new, fleet, addresses, keys, platform_public):
@@ -175,17 +198,22 @@ class Counted:
         self.client = client
         self.calls: dict[str, int] = {"findTransactions": 0, "getTrytes": 0}
         self.seconds = 0.0
+        self.largest_list = self.largest_answer = 0  # items in a request's list, hashes in an answer
 
     def find_transactions(self, **query):
         self.calls["findTransactions"] += 1
+        self.largest_list = max(self.largest_list, len(query.get("addresses", ())), len(query.get("tags", ())))
         started = time.perf_counter()
         try:
-            return self.client.find_transactions(**query)
+            answer = self.client.find_transactions(**query)
+            self.largest_answer = max(self.largest_answer, len(answer))
+            return answer
         finally:
             self.seconds += time.perf_counter() - started
 
     def get_trytes(self, hashes):
         self.calls["getTrytes"] += -(-len(hashes) // self.client.max_request_list)
+        self.largest_list = max(self.largest_list, min(len(hashes), self.client.max_request_list))
         started = time.perf_counter()
         try:
             return self.client.get_trytes(hashes)
@@ -214,9 +242,12 @@ def hint_sizes(keys: set[str]) -> list[int]:
     ]
 
 
-def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
+def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
+    import boto3
+    import tracker_floor
+
     from etp.iota.node import NodeClient
-    from etp.meters import readings_store
+    from etp.meters import openers, readings_store
     from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook
@@ -225,7 +256,9 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
 
     refresh_rollups = getattr(readings_store, "refresh_rollups", None)
 
+    new_count = len(jobs)
     by_id = {m.id: m for m in fleet}
+    written: dict[str, set[str]] = {}
     print(
         f"{'run':<6}{'wall s':>8}{'questions':>11}{'findTx':>8}{'getTrytes':>11}{'hashes':>9}"
         f"{'ledger lookups':>16}{'hint items r/w':>16}{'meters':>8}{'stored':>8}{'ledger+readings writes':>24}"
@@ -259,9 +292,9 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
             updated: set[str] = set()
             add = hints._add
 
-            def noted(key, elements, keys=updated, add=add):
+            def noted(key, elements, *rest, keys=updated, add=add):
                 keys.add(key)
-                add(key, elements)
+                add(key, elements, *rest)
 
             hints._add = noted  # type: ignore[method-assign]
             tracker = Tracker(
@@ -272,11 +305,13 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
                 platform_private_pem=platform_private,
                 zone=ZoneInfo("Asia/Taipei"),
                 hints=hints,
+                processes=int(os.environ.get("BENCH_PROCESSES", "0")) or openers.cores(),
             )
             started = time.perf_counter()
             report = tracker.run(at)
             wall = time.perf_counter() - started
             results[name] = (wall, report)
+            written[name] = updated
             writes = 2 * (report.stored + report.duplicates) + sum(report.rejected.values())
             print(
                 f"{name:<6}{wall:>8.2f}{report.questions:>11}{client.calls['findTransactions']:>8}"
@@ -305,6 +340,10 @@ def measure(tangle, fleet, platform_private, rsa: float, new_count: int) -> int:
         f"({busy_wall / LAMBDA_TIMEOUT:.0%} of the timeout), idle run {results['idle'][0]:.1f} s "
         f"(here on 2 shared cores, with the node and MiniStack on the same cores)"
     )
+    client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    items = tracker_floor.run_items(client, written["busy"])
+    writes = tracker_floor.batched_writes(client, items)
+    tracker_floor.report(busy_wall, tracker_floor.bare_rsa(jobs, platform_private), writes, items)
     return 0
 
 

@@ -13,6 +13,15 @@ JWT_SECRET = "integration-test-jwt-secret-" + "x" * 36
 IOTA_SEED = "INTEGRATIONTESTSEED" + "9" * 62
 
 
+def one_request_at_a_time() -> None:
+    """moto's DynamoDB is not thread-safe (concurrent transactions on its tables raise "dictionary changed
+    size during iteration"): the stores' I/O pools send one request at a time against it. MiniStack,
+    like DynamoDB, takes them concurrently (the e2e tests and the benches)."""
+    from etp.meters import discovery_store, readings_store, rollups_store
+
+    readings_store.IO_THREADS = rollups_store.IO_THREADS = discovery_store.IO_THREADS = 1
+
+
 def share_botocore_loader() -> None:
     """Every botocore session of the test process reads the service models (JSON) through one loader.
 
@@ -151,6 +160,7 @@ class MotoWorld:
 
         reset_responses_mock(responses_mock)  # what a fresh mock_aws() does, so that URL patterns don't pile up
         self.mock.start(reset=False)
+        one_request_at_a_time()
         self._empty_tables()
         self._reset_secrets()
         self._reset_other_services()

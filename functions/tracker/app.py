@@ -2,8 +2,16 @@
 
 Event: `{}` (now) or `{"now": "<ISO-8601>"}` to run as of an explicit time. A run that completes
 notes itself (etp.meters.last_run: when, how long, its report) for `etp-admin status`.
+
+Fan-out: a run with more active addresses than one invocation's share (Tracker.addresses_per_invocation)
+invokes this function asynchronously once per shard, `{"now": ..., "shard": i, "shards": n}`, and
+does nothing else; each shard runs the addresses of its users (etp.meters.tracker.user_shard).
+Asynchronous invocations are retried by Lambda and land in the dead-letter queue when they keep
+failing; a shard is idempotent (the ledger and the hints), so a retry or an overlap is harmless.
 """
 
+import json
+import os
 import time
 from datetime import timedelta
 
@@ -12,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from etp.clock import local_zone, utcnow
 from etp.edge import jobs, secrets
+from etp.edge.jobs import BadJobEvent
 from etp.settings import settings
 
 logger = Logger()
@@ -33,7 +42,33 @@ def build_tracker():
         zone=local_zone(),
         clock_skew=timedelta(seconds=settings().reading_clock_skew_seconds),
         hints=DynamoHints(),
+        fan_out=fan_out,
     )
+
+
+def fan_out(now: str, shards: int) -> None:
+    """Invoke this function once per shard, asynchronously (InvocationType Event)."""
+    import boto3
+
+    client = boto3.client("lambda")
+    for index in range(shards):
+        client.invoke(
+            FunctionName=os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+            InvocationType="Event",
+            Payload=json.dumps({"now": now, "shard": index, "shards": shards}).encode(),
+        )
+
+
+def shard_of(event: dict):
+    """The event's shard, or None for a whole (planning) run."""
+    from etp.meters.tracker import Shard
+
+    if not isinstance(event, dict) or "shard" not in event:
+        return None
+    index, shards = event.get("shard"), event.get("shards")
+    if not (isinstance(index, int) and isinstance(shards, int) and 0 <= index < shards):
+        raise BadJobEvent("shard: an integer within 0 .. shards - 1")
+    return Shard(index, shards)
 
 
 @jobs.scheduled_job("tracker")
@@ -41,10 +76,10 @@ def lambda_handler(event: dict) -> dict:
     from etp.iota.node import IotaNodeError
     from etp.meters import last_run
 
-    now = jobs.job_time(event)
+    now, shard = jobs.job_time(event), shard_of(event)
     started_at, clock = utcnow(), time.monotonic()
     try:
-        report = build_tracker().run(now)
+        report = build_tracker().run(now, shard)
     except IotaNodeError as problem:
         # Nothing was written; the readings stay on the tangle and the next run picks them up.
         logger.error("IOTA node unavailable, run abandoned", extra={"error": str(problem)})

@@ -4,6 +4,7 @@ import random
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from helpers import present
@@ -215,9 +216,33 @@ def test_rollups_kept_at_ingest_answer_as_the_day_s_readings_in_any_arrival_orde
         store.store_many(batch[position : position + size])
         position += size
     assert_rollups_answer_as_the_readings(store)
-    before = {day: DynamoRollups().day("u-1", day) for day in DAYS}
+    before = {day: non_empty(DynamoRollups().day("u-1", day)) for day in DAYS}
     assert set(store.store_many(batch[:40])) == {"duplicate"}, "a re-run stores nothing and changes nothing"
-    assert {day: DynamoRollups().day("u-1", day) for day in DAYS} == before
+    assert {day: non_empty(DynamoRollups().day("u-1", day)) for day in DAYS} == before
+
+
+def non_empty(cells: rollups.Cells | None) -> rollups.Cells:
+    """A day's buckets that hold samples (an empty bucket reads as none)."""
+    return {bucket: cell for bucket, cell in (cells or {}).items() if cell}
+
+
+def test_readings_stored_in_order_keep_the_rollups_without_reading_the_hours(aws, monkeypatch):
+    store = DynamoReadingStore()
+    once = {(r.meter_id, r.kind, r.taken_at): (r, values, address) for r, values, address in scattered(60, seed=3)}
+    batch = sorted(once.values(), key=lambda entry: entry[0].taken_at)  # no ties: each after its series' last
+    reads: list[object] = []
+    original = DynamoReadingStore.between
+
+    def between(self, *window):
+        reads.append(window)
+        return original(self, *window)
+
+    monkeypatch.setattr(DynamoReadingStore, "between", between)
+    for position in range(0, len(batch), 10):
+        store.store_many(batch[position : position + 10])
+    assert reads == []
+    monkeypatch.undo()
+    assert_rollups_answer_as_the_readings(store)
 
 
 def test_quarantine_and_release_correct_the_rollups(aws):
@@ -331,3 +356,18 @@ def test_a_reading_time_with_a_fraction_of_a_second_counts_as_it_is_stored(aws):
     reading, values, address = item()
     store.store_many([(replace(reading, taken_at=day_end - timedelta(seconds=10.5)), values, address)])
     assert_rollups_answer_as_the_readings(store)  # held 11 s, as stored (at 15:59:49), not 10.5
+
+
+def test_a_rollup_write_that_meets_a_concurrent_writer_is_redone(aws):
+    store, day = DynamoRollups(), date(2025, 3, 12)
+    cells = {3: {"Demand": (Fraction(900), 1)}}
+    assert store.save_many([("u-1", day, rollups.Kept(), cells, {})]) == []
+    kept = store.load_many([("u-1", day)])[("u-1", day)]
+    assert kept.cells == cells and kept.token
+    assert store.save_many([("u-1", day, kept, {4: {"PV": (Fraction(1), 1)}}, {})]) == []
+    emptied: rollups.Cells = {3: {}}
+    no_tails: rollups.Tails = {}
+    stale = [("u-1", day, kept, emptied, no_tails), ("u-2", day, rollups.Kept(), cells, no_tails)]
+    assert store.save_many(stale) == [("u-1", day), ("u-2", day)]  # one transaction: neither written
+    assert store.day("u-1", day) == cells | {4: {"PV": (Fraction(1), 1)}}
+    assert store.day("u-2", day) is None

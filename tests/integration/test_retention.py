@@ -43,10 +43,14 @@ def test_the_trackers_hints_expire_three_days_after_their_day(aws):
     hints.add_hours("2030-01-01", ["ABCDEFGHIJKLF"])
     day_end = int(datetime(2030, 1, 2, tzinfo=UTC).timestamp())
     written = all_items("LEDGER_TABLE")
-    assert {i["key"]["S"] for i in written} == {"seen#2030-01-01#05#A", "seen#2030-01-01#05#B", "hours#2030-01-01#05#A"}
+    assert {i["key"]["S"] for i in written} == {
+        "seen#2030-01-01#05#A0",
+        "seen#2030-01-01#05#B0",
+        "hours#2030-01-01#05#A",
+    }
     assert {int(i["expires_at"]["N"]) for i in written} == {day_end + 3 * A_DAY}
     hints.add_hashes("2030-01-01", 5, ["A" + "C" * 80])  # a later run adds to an item: the same expiry
-    assert int(item("LEDGER_TABLE", "key", "seen#2030-01-01#05#A")["expires_at"]["N"]) == day_end + 3 * A_DAY
+    assert int(item("LEDGER_TABLE", "key", "seen#2030-01-01#05#A1")["expires_at"]["N"]) == day_end + 3 * A_DAY
 
 
 def test_a_slots_marker_expires_400_days_after_the_slot_its_side_guards_7_days_and_its_bids_never(aws):

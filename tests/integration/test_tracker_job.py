@@ -162,21 +162,21 @@ def test_the_meters_registered_rating_and_the_configured_allowance_apply(node, m
 
 
 def test_the_runs_hints_let_an_idle_run_skip_the_ledger(node, meter):
-    from etp.meters.discovery_store import DynamoHints, HintModel
+    from etp.meters.discovery_store import DynamoHints, HintModel, _shard
 
     tx_hash = publish(node, meter, demand_payload(TAKEN))
     assert tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())["stored"] == 1
     hints = DynamoHints()
     assert hints.seen_hashes([("2026-11-25", 10)]) == {("2026-11-25", 10): {tx_hash[:27]}}
     assert hints.seen_hours(["2026-11-25"]) == {"2026-11-25": {meter["address"][:12] + "K"}}
-    assert HintModel.get(f"seen#2026-11-25#10#{tx_hash[0]}").items == {tx_hash[:27]}
+    assert HintModel.get(f"seen#2026-11-25#10#{_shard(tx_hash)}").items == {tx_hash[:27]}
     assert HintModel.get(f"hours#2026-11-25#10#{meter['address'][0]}").items == {meter["address"][:12] + "K"}
     LedgerModel.get(f"tx#{tx_hash}").delete()  # the hints alone now say it was processed
     second = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
     assert (second["discovered"], second["fetched"], second["stored"]) == (1, 0, 0)
     # ADD to a set: a second run adding the same elements changes nothing
     hints.add_hashes("2026-11-25", 10, [tx_hash])
-    assert HintModel.get(f"seen#2026-11-25#10#{tx_hash[0]}").items == {tx_hash[:27]}
+    assert HintModel.get(f"seen#2026-11-25#10#{_shard(tx_hash)}").items == {tx_hash[:27]}
 
 
 def test_the_hours_hints_are_one_item_per_hour_and_tryte_and_the_day_items_of_old_are_migrated(aws):
@@ -204,3 +204,40 @@ def test_the_hours_hints_are_one_item_per_hour_and_tryte_and_the_day_items_of_ol
     assert HintModel.count("hours#2026-11-25#C") == 0, "the day item goes"
     assert HintModel.get("hours#2026-11-25#05#C").expires_at is not None, "the hour item expires as the others"
     assert m0005_hints_hour_shards.run(False, lambda: None) == {"day_items_moved": 0, "hours": 0}, "idempotent"
+
+
+def test_a_run_beyond_its_share_invokes_one_shard_each_and_a_shard_stores_its_users(node, meter, monkeypatch):
+    from dataclasses import replace
+
+    good = publish(node, meter, demand_payload(TAKEN))
+    built = tracker_function.build_tracker
+    monkeypatch.setattr(tracker_function, "build_tracker", lambda: replace(built(), addresses_per_invocation=0))
+    invoked: list[tuple[str, int]] = []
+    monkeypatch.setattr(tracker_function, "fan_out", lambda now, n: invoked.append((now, n)))
+    planned = tracker_function.lambda_handler(EXPLICIT, FakeLambdaContext())
+    assert (planned["status"], planned["shards"], planned["stored"]) == ("ok", 1, 0)
+    assert invoked == [("2026-11-25T10:05:00Z", 1)]
+    shard = tracker_function.lambda_handler({"now": invoked[0][0], "shard": 0, "shards": 1}, FakeLambdaContext())
+    assert (shard["addresses"], shard["stored"]) == (1, 1)
+    assert LedgerModel.get(f"tx#{good}").status == "stored"
+
+
+@pytest.mark.parametrize("event", [{"shard": 2, "shards": 2}, {"shard": "0", "shards": 1}, {"shard": 0}])
+def test_a_bad_shard_is_rejected_cleanly(meter, event):
+    result = tracker_function.lambda_handler(event, FakeLambdaContext())
+    assert result["status"] == "rejected" and "shard" in result["error"]
+
+
+def test_the_fan_out_invokes_this_function_asynchronously_once_per_shard(monkeypatch):
+    sent: list[dict] = []
+
+    class Client:
+        def invoke(self, **request):
+            sent.append(request)
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-TrackerFunction-x")
+    monkeypatch.setattr("boto3.client", lambda service: Client())
+    tracker_function.fan_out("2026-11-25T10:05:00Z", 2)
+    assert [(r["FunctionName"], r["InvocationType"], json.loads(r["Payload"])) for r in sent] == [
+        ("stack-TrackerFunction-x", "Event", {"now": "2026-11-25T10:05:00Z", "shard": i, "shards": 2}) for i in range(2)
+    ]

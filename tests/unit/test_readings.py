@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etp.meters import readings
+from etp.meters.readings import StoredReading
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 DAY = date(2026, 11, 25)
@@ -166,3 +167,20 @@ def test_energy_ignores_samples_outside_the_period_and_sorts_the_rest():
     samples = [(T0 + timedelta(minutes=10), 6.0), (T0 - timedelta(minutes=5), 100.0), (T0, 3.0)]
     assert readings.energy_kwh(samples, T0, T0 + timedelta(hours=1)) == pytest.approx(3 * 10 / 60 + 6 * 15 / 60)
     assert readings.energy_kwh([], T0, T0 + timedelta(hours=1)) == 0
+
+
+def test_the_low_level_items_a_run_stores_are_the_models_serialized():
+    from etp.meters.readings_items import stored_items, stored_puts
+
+    reading = StoredReading(
+        "5b0c8d2e-0000-4000-8000-000000000001",
+        "u-1",
+        "m-1",
+        "Demand",
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        1.5,
+        "A" * 81,
+    )
+    for values in ({"grid": 1.5, "pv": -0.25, "building": 3.0, "ess": 0.1, "ev": 12}, {}):
+        marker, item = stored_items(reading, values, "ADDR", "2026-01-02T03:04:06Z")
+        assert stored_puts(reading, values, "ADDR", "2026-01-02T03:04:06Z") == (marker.serialize(), item.serialize())

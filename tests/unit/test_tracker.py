@@ -17,7 +17,7 @@ from etp.meters import registry as meters
 from etp.meters.discovery import MemoryHints
 from etp.meters.registry import Meter
 from etp.meters.store import AddressRecord
-from etp.meters.tracker import NULL_TRYTES, Tracker, active_days
+from etp.meters.tracker import NULL_TRYTES, Shard, Tracker, active_days, user_shard
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
 TAKEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -528,3 +528,37 @@ def test_the_questions_of_a_run():
 
 def test_an_address_hour_pair_gives_its_hour_back():
     assert [discovery.hour_of(discovery.address_hour("A" * 81, hour)) for hour in range(24)] == list(range(24))
+
+
+def test_a_run_beyond_one_invocations_share_fans_out_and_does_nothing_itself(world):
+    publish(world)
+    calls = []
+    tracker = replace(world["tracker"], addresses_per_invocation=1, fan_out=lambda now, n: calls.append((now, n)))
+    report = tracker.run(NOW)
+    assert (report.addresses, report.shards, report.stored) == (2, 2, 0)
+    assert calls == [("2026-11-25T10:05:00Z", 2)]
+    assert world["node"].calls == []  # the shards ask the node, not the planning run
+    assert report.as_dict()["shards"] == 2
+
+
+def test_each_shard_runs_its_users_addresses_and_together_they_store_everything(world):
+    other = demand_payload(TAKEN, account="NCKU_BEMS")
+    hashes = [
+        publish(world),
+        publish(world, other, address=world["other_address"], private=world["keys"]["other_private"]),
+    ]
+    tracker = replace(world["tracker"], addresses_per_invocation=1, fan_out=lambda now, n: None)
+    shards = 3
+    reports = [tracker.run(NOW, Shard(index, shards)) for index in range(shards)]
+    assert sum(r.addresses for r in reports) == 2  # every address in exactly one shard
+    assert sum(r.stored for r in reports) == 2
+    assert sorted(r.tx_hash for r in world["store"].readings.values()) == sorted(hashes)
+    for user in ("u-1", "u-2"):  # a user's addresses all in its shard, whatever the run
+        assert user_shard(user, shards) == user_shard(user, shards) < shards
+
+
+def test_without_a_fan_out_a_run_does_everything_itself(world):
+    publish(world)
+    report = replace(world["tracker"], addresses_per_invocation=1).run(NOW)
+    assert (report.shards, report.stored) == (0, 1)
+    assert "shards" not in report.as_dict()

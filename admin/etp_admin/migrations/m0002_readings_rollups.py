@@ -39,5 +39,5 @@ def run(dry_run: bool, progress: Callable[[], object]) -> dict:
     if not dry_run:
         store = DynamoRollups()
         for (user_id, day), readings in days.items():
-            store.put_day(user_id, day, rollups.day_cells(readings, day, zone))
+            store.put_day(user_id, day, rollups.day_cells(readings, day, zone), rollups.day_tails(readings, day, zone))
     return {"user_days": len(days), "done_before": 0}

@@ -4,7 +4,7 @@ deletes it some time after that moment (within days; nothing reads an item for i
 that is money, a reading or an audit record expires: bids, readings, the ledger's `tx#` markers, DR
 offers and audit records stay.
 
-- The tracker's hints (`seen#`/`hours#<day>#<HH>#<t>` in the ledger table, etp.meters.discovery_store):
+- The tracker's hints (`seen#<day>#<HH>#<t><n>`/`hours#<day>#<HH>#<t>` in the ledger table, etp.meters.discovery_store):
   HINTS_KEPT after their UTC day ends. A run reads only the hints of its active days (today, and
   yesterday in the first UTC hour); an operator's re-run of an older day without them is still
   exact (the ledger is the truth), only slower (more ledger lookups and questions).

@@ -3,9 +3,14 @@
 Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, each a string set
 `items` grown with ADD (idempotent: overlapping runs add the same elements):
 
-- `seen#<day>#<HH>#<t>`: the first 27 trytes of every processed hash found by a question of
-  (address day, UTC hour HH) whose hash starts with tryte t (27 items per hour: ~40 KB each at
-  10,000 meters publishing every 15 minutes).
+- `seen#<day>#<HH>#<t><n>`: the first 27 trytes of every processed hash found by a question of
+  (address day, UTC hour HH) whose hash starts with tryte t and whose second tryte is in the n-th
+  (0..8) third of the alphabet (243 items per hour, each a 9th of what an item of one tryte held:
+  those grew 27 bytes a reading, to ~40 KB by the hour's end at 10,000 meters publishing every 15
+  minutes, so to DynamoDB's 400 KB at 100,000; a 9th stays under 100 KB there, and a run updates
+  at most 243 of them, not 729 as by tryte pair). Items of the older layout
+  (`seen#<day>#<HH>#<t>`) are read by nothing: a run that finds no hint for a hash looks it
+  up in the ledger, as the hints are only ever missing, never wrong, and the TTL deletes them.
 - `hours#<day>#<HH>#<t>`: `<12 trytes of the address><hour letter>` for every address of that day
   starting with tryte t that has a stored reading of UTC hour HH (27 items per hour: ~4.7 KB each
   at 10,000 meters, and an update, which pays for the whole item, pays for one hour's shard, not
@@ -13,14 +18,16 @@ Items of the ledger table (hash key `key`), next to the `tx#<hash>` markers, eac
   it (~119 KB each by the evening at 10,000 meters, 400 KB at ~30,000); the migration
   `0005_hints_hour_shards` (`etp-admin migrate`) moves what is left of those into the hour items.
 
-The `seen#` items are the largest: 400 KB at ~100,000 meters publishing every 15 minutes. Every
-write sets `expires_at`: the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
+The `hours#` items are then the largest (13 bytes an address with a reading in the hour: ten times
+the 10,000 meters' at 100,000). Every write sets `expires_at`:
+the TTL deletes a hint etp.retention.HINTS_KEPT after its day.
 
 See etp.meters.discovery for how the tracker uses them.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
@@ -40,12 +47,23 @@ class HintModel(TableModel):
     expires_at = NumberAttribute(null=True)  # the TTL (epoch seconds)
 
 
-def _seen_key(day: str, hour: int, tryte: str) -> str:
-    return f"seen#{day}#{hour:02d}#{tryte}"
+SEEN_SPLIT = 9  # `seen#` items per first tryte: the second tryte's alphabet in ninths
+SHARDS = [first + str(n) for first in ALPHABET for n in range(SEEN_SPLIT)]  # the `seen#` items of an hour
+
+
+def _shard(tx_hash: str) -> str:
+    return tx_hash[0] + str(ALPHABET.index(tx_hash[1]) * SEEN_SPLIT // len(ALPHABET))
+
+
+def _seen_key(day: str, hour: int, shard: str) -> str:
+    return f"seen#{day}#{hour:02d}#{shard}"
 
 
 def _hours_key(day: str, hour: int, tryte: str) -> str:
     return f"hours#{day}#{hour:02d}#{tryte}"
+
+
+IO_THREADS = 4  # requests in flight at once: within botocore's pool of 10 connections
 
 
 class DynamoHints:
@@ -54,22 +72,27 @@ class DynamoHints:
         self.items_written = 0
 
     def _get(self, keys: list[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        for start in range(0, len(keys), BATCH_GET):
-            for item in HintModel.batch_get(keys[start : start + BATCH_GET]):
-                found[item.key] = set(item.items or ())
-                self.items_read += 1
+        """These items (BatchGetItem, 100 keys a request, from a bounded pool of I/O threads)."""
+        chunks = [keys[start : start + BATCH_GET] for start in range(0, len(keys), BATCH_GET)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            answers = list(pool.map(lambda chunk: list(HintModel.batch_get(chunk)), chunks))
+        found = {item.key: set(item.items or ()) for answer in answers for item in answer}
+        self.items_read += len(found)
         return found
 
     def _add(self, key: str, elements: set[str], day: str) -> None:
-        if elements:
-            HintModel(key).update(
-                actions=[HintModel.items.add(elements), HintModel.expires_at.set(hint_expires_at(day))]
-            )
-            self.items_written += 1
+        HintModel(key).update(actions=[HintModel.items.add(elements), HintModel.expires_at.set(hint_expires_at(day))])
+
+    def _add_all(self, updates: list[tuple[str, set[str], str]]) -> None:
+        """ADD to each item's set (one UpdateItem each: a BatchWriteItem would replace the items, and
+        a transaction would pay twice), sent by a bounded pool of I/O threads."""
+        updates = [update for update in updates if update[1]]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(updates)))) as pool:
+            list(pool.map(lambda update: self._add(*update), updates))
+        self.items_written += len(updates)
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
-        keys = {_seen_key(day, hour, t): (day, hour) for day, hour in groups for t in ALPHABET}
+        keys = {_seen_key(day, hour, shard): (day, hour) for day, hour in groups for shard in SHARDS}
         seen: dict[tuple[str, int], set[str]] = {group: set() for group in groups}
         for key, elements in self._get(list(keys)).items():
             seen[keys[key]] |= elements
@@ -78,9 +101,8 @@ class DynamoHints:
     def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
         shards: dict[str, set[str]] = defaultdict(set)
         for tx_hash in hashes:
-            shards[tx_hash[0]].add(tx_hash[:HASH_KEY])
-        for tryte, elements in shards.items():
-            self._add(_seen_key(day, hour, tryte), elements, day)
+            shards[_shard(tx_hash)].add(tx_hash[:HASH_KEY])
+        self._add_all([(_seen_key(day, hour, shard), elements, day) for shard, elements in shards.items()])
 
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
@@ -93,5 +115,4 @@ class DynamoHints:
         shards: dict[tuple[int, str], set[str]] = defaultdict(set)
         for pair in pairs:
             shards[hour_of(pair), pair[0]].add(pair)
-        for (hour, tryte), elements in shards.items():
-            self._add(_hours_key(day, hour, tryte), elements, day)
+        self._add_all([(_hours_key(day, hour, t), elements, day) for (hour, t), elements in shards.items()])

@@ -3,22 +3,23 @@ reading a user's time windows. Imported on first use. The items and keys: etp.me
 the operator's quarantine: etp.meters.readings_admin.
 
 Energy rollups (etp.meters.rollups, stored by etp.meters.rollups_store): storing readings, and
-quarantining or releasing one, recomputes the rollup hours they touch from the readings of those
-hours (`refresh_rollups`), so /power_info's chart, summary and table counts read the rollups, not
+quarantining or releasing one, keeps the rollups of their days (`refresh_rollups`: a reading after
+its series' latest from the rollup alone, any other by recomputing the hours it touches from their
+readings), so /power_info's chart, summary and table counts read the rollups, not
 the readings; `day_page` finds a table page's first hour from the counts. Readings stored before
 rollups existed get theirs from the migration `0002_readings_rollups`.
 """
 
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
-from etp.dynamo import conditional, failed_conditions
+from etp.dynamo import conditional
 from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
 from etp.meters.readings_items import (
@@ -26,65 +27,79 @@ from etp.meters.readings_items import (
     ReadingModel,
     hour_items,
     hour_key,
-    stored_items,
+    stored_puts,
     to_stored,
     utc_hours,
 )
 from etp.meters.rollups_store import DynamoRollups
 
+TRANSACTION = 50  # readings a transaction: a ledger marker and a reading each, 100 actions
+IO_THREADS = 4  # transactions in flight at once: within botocore's pool of 10 connections
+
 
 class DynamoReadingStore:
     def processed(self, hashes: list[str]) -> set[str]:
-        """Which of these transactions an earlier run already stored or rejected."""
-        done: set[str] = set()
-        for start in range(0, len(hashes), 100):
-            keys = [f"tx#{h}" for h in hashes[start : start + 100]]
-            done.update(item.key[3:] for item in LedgerModel.batch_get(keys, attributes_to_get=["key"]))
-        return done
+        """Which of these transactions an earlier run already stored or rejected (BatchGetItem, 100 keys
+        a request, from the bounded I/O pool)."""
+        chunks = [[f"tx#{h}" for h in hashes[start : start + 100]] for start in range(0, len(hashes), 100)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            found = pool.map(
+                lambda keys: [i.key[3:] for i in LedgerModel.batch_get(keys, attributes_to_get=["key"])], chunks
+            )
+            return {tx_hash for chunk in found for tx_hash in chunk}
 
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
         """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
-        each, 100 at most). A transaction is all or nothing: when a condition fails in one (an
-        overlapping run, a replayed id), its items are retried one by one for exact outcomes.
+        each, TransactWriteItems' 100 at most), the transactions sent by a bounded pool of I/O
+        threads. A transaction is all or nothing: when a condition fails in one (an overlapping
+        run, a replayed id), its items are retried one by one for exact outcomes.
 
-        The energy rollups of the hours these readings touch are recomputed first, as if all were
-        stored: a run that stops after that stored nothing, so the next one fetches, stores and
-        recomputes the same readings again. When some were not stored after all (a replayed id,
+        The energy rollups of the days these readings are in are kept first, as if all were stored
+        (in order: from the rollup alone): a run that stops after that stored nothing, so the next
+        one fetches and stores the same readings again, finds each at (or before) its series' tail
+        and recomputes its hours exactly. When some were not stored after all (a replayed id,
         another run's), those hours are recomputed again from what is stored."""
         readings = [_as_stored(reading) for reading, _, _ in items]
-        refresh_rollups(readings, include=readings)
-        outcomes: list[Outcome] = []
-        for start in range(0, len(items), 50):
-            chunk = items[start : start + 50]
-            try:
-                self._write(chunk)
-                outcomes.extend(["stored"] * len(chunk))
-            except TransactWriteError as error:
-                if error.cause_response_code != "TransactionCanceledException":
-                    raise
-                outcomes.extend([_single_outcome(error)] if len(chunk) == 1 else self._one_by_one(chunk))
+        refresh_rollups(readings, include=readings, added=_ids(readings))
+        chunks = [items[start : start + TRANSACTION] for start in range(0, len(items), TRANSACTION)]
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            outcomes = [outcome for chunk in pool.map(self._chunk_outcomes, chunks) for outcome in chunk]
         if any(outcome != "stored" for outcome in outcomes):
             stored = [reading for reading, outcome in zip(readings, outcomes, strict=True) if outcome == "stored"]
             refresh_rollups(readings, include=stored)
         return outcomes
 
+    def _chunk_outcomes(self, chunk) -> list[Outcome]:
+        failed = self._write(chunk)
+        if failed is None:
+            return ["stored"] * len(chunk)
+        return [_single_outcome(failed)] if len(chunk) == 1 else self._one_by_one(chunk)
+
     def _one_by_one(self, chunk) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for item in chunk:
-            try:
-                self._write([item])
-                outcomes.append("stored")
-            except TransactWriteError as error:
-                outcomes.append(_single_outcome(error))
+            failed = self._write([item])
+            outcomes.append("stored" if failed is None else _single_outcome(failed))
         return outcomes
 
-    def _write(self, chunk) -> None:
+    def _write(self, chunk) -> list[bool] | None:
+        """One transaction of these readings and their markers, each conditional on not existing
+        (through the low-level client: see readings_items.stored_puts). None when it was written;
+        when it was cancelled, for each of its items whether its condition failed."""
         now = to_utc_iso(utcnow())
-        with TransactWrite(connection=_connection()) as transaction:
-            for reading, values, address in chunk:
-                marker, item = stored_items(reading, values, address, now)
-                transaction.save(marker, condition=LedgerModel.key.does_not_exist())
-                transaction.save(item, condition=ReadingModel.id.does_not_exist())
+        actions = []
+        for reading, values, address in chunk:
+            marker, item = stored_puts(reading, values, address, now)
+            actions.append(_put(LedgerModel.Meta.table_name, marker, "key"))
+            actions.append(_put(ReadingModel.Meta.table_name, item, "id"))
+        try:
+            _connection().client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            return [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+        return None
 
     def reject(self, tx_hash: str, reason: str) -> bool:
         """Mark a transaction rejected; False when a concurrent run already processed it."""
@@ -136,6 +151,10 @@ def _as_stored(reading: StoredReading) -> StoredReading:
     return replace(reading, taken_at=from_utc_iso(to_utc_iso(reading.taken_at)))
 
 
+def _ids(readings: list[StoredReading]) -> set[str]:
+    return {reading.id for reading in readings}
+
+
 def _rollups() -> DynamoRollups:
     return DynamoRollups()
 
@@ -150,11 +169,16 @@ def _starting_bucket(counts: dict[int, int], skip: int) -> tuple[int, int]:
 
 
 def refresh_rollups(
-    changed: list[StoredReading], *, include: Iterable[StoredReading] = (), exclude: Collection[str] = ()
+    changed: list[StoredReading],
+    *,
+    include: Iterable[StoredReading] = (),
+    exclude: Collection[str] = (),
+    added: Collection[str] = (),
 ) -> None:
-    """Recompute the rollup buckets that readings added or hidden at these times touch
-    (etp.meters.rollups.refresh). The by-user-hour index is eventually consistent, so the readings
-    just stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
+    """Keep the rollups of the days these readings, added or hidden, are in (etp.meters.rollups.refresh:
+    the ones in `added` (ids) that come in order after their series' tails, from the rollup alone;
+    the others recomputed). The by-user-hour index is eventually consistent, so the readings just
+    stored (`include`) are added to what it returns and the ones just hidden (`exclude`) taken out."""
     extra = list(include)
 
     def read(user_id: str, low: datetime, high: datetime) -> list[StoredReading]:
@@ -163,17 +187,28 @@ def refresh_rollups(
         return [r for key, r in window.items() if key not in exclude]
 
     if changed:
-        rollups.refresh(changed, local_zone(), read, _rollups().set_buckets)
+        rollups.refresh(changed, local_zone(), read, _rollups(), added=added)
 
 
-def _single_outcome(error: TransactWriteError) -> Outcome:
+def _put(table: str, item: dict, key: str) -> dict:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#k)",
+            "ExpressionAttributeNames": {"#k": key},
+        }
+    }
+
+
+def _single_outcome(failed: list[bool]) -> Outcome:
     """What a one-reading transaction's cancellation means: items are [tx marker, reading]."""
-    failed = [*failed_conditions(error), False, False]
+    failed = [*failed, False, False]
     if failed[0]:
         return "duplicate"  # another run processed this transaction
     if failed[1]:
         return "replayed"
-    raise error
+    raise RuntimeError("a reading's transaction was cancelled without a failed condition")
 
 
 def _connection() -> Connection:

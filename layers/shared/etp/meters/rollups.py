@@ -17,14 +17,28 @@ Late readings: a sample changes its own contribution and, through the hold, its 
 which is at most HOLD_CAP earlier (an older one's hold is capped before the new sample). So a new,
 quarantined or released reading at t affects the buckets of t and of t - HOLD_CAP (within the same
 day: a predecessor in the day before is clipped at that day's end anyway). Those buckets are
-recomputed from the readings (never adjusted by deltas), so recomputing is idempotent: a re-run, a
-reading that arrives after its neighbours, or one that is hidden, all leave the exact values.
+recomputed from the readings, so recomputing is idempotent: a re-run, a reading that arrives after
+its neighbours, or one that is hidden, all leave the exact values.
+
+In order, O(new): a day's rollup also keeps each series' *tail*, its latest sample of the day (time
+and power). A reading taken after its series' tail (the common case: meters publish in order) only
+changes two contributions, both known from the rollup itself: the tail's hold now ends at the new
+reading (at most HOLD_CAP, never past the day's end) and the new reading holds until the day's end
+or HOLD_CAP. So `advance` updates the day from what the rollup keeps, with no read of the hour's
+readings. Every other change (a reading at or before its series' tail, a duplicate, a quarantine or
+a release) takes the exact recompute above, which also sets the tails it touches: the latest sample
+of the series within HOLD_CAP of the newest changed reading or, when there is none, a *horizon* at
+that reading (no power: no later reading changes a hold, and one at or before it is late). A re-run
+of an in-order reading finds it at its tail, so it is recomputed, not counted twice. Writes are
+conditional on the token the rollup was read with (`Store.save`): a concurrent writer makes one retry.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -50,11 +64,11 @@ class Sample(Protocol):
     def power_kw(self) -> float: ...
 
 
-class Owned(Protocol):
+class Owned(Sample, Protocol):
+    @property
+    def id(self) -> str: ...
     @property
     def user_id(self) -> str: ...
-    @property
-    def taken_at(self) -> datetime: ...
 
 
 def bucket_of(moment: datetime, day_start: datetime) -> int:
@@ -140,25 +154,180 @@ def _runs(buckets: set[int]) -> list[tuple[int, int]]:
     return runs
 
 
+Series = tuple[str, str]  # (meter id, type)
+ATTEMPTS = 5  # conditional writes of one user-day that may meet a concurrent writer
+
+
+@dataclass(frozen=True)
+class Tail:
+    """A series' latest sample of the day; without a power, a horizon: nothing of the series is taken
+    after `at`, and no sample's hold changes with a later one."""
+
+    at: datetime
+    power_kw: float | None = None
+
+
+Tails = dict[Series, Tail]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A user-day's rollup as stored, and the token its next write is conditional on (None: no item;
+    empty: an item kept before tails, rebuilt whole from the day's readings when it next changes)."""
+
+    cells: Cells = field(default_factory=dict)
+    tails: Tails = field(default_factory=dict)
+    token: str | None = None
+
+
+class Store(Protocol):
+    def load_many(self, keys: list[tuple[str, date]]) -> dict[tuple[str, date], Kept]: ...
+
+    def save_many(self, writes: list[tuple[str, date, Kept, Cells, Tails]]) -> list[tuple[str, date]]:
+        """Set these buckets and tails of each day, each write conditional on its Kept's token; the
+        (user, day)s whose token no longer matched (nothing written for them)."""
+        ...
+
+
+def _series(sample: Sample) -> Series:
+    return (sample.meter_id, sample.kind)
+
+
+def _held(at: datetime, until: datetime, end: datetime) -> int:
+    """Seconds a sample taken `at` holds when the next one of its series is taken `until`."""
+    return int((min(until, at + HOLD_CAP, end) - at).total_seconds())
+
+
+def in_order(samples: Iterable[Sample], tails: Tails) -> bool:
+    """Whether each series' samples are taken one after another (none at the same second) after its tail."""
+    last = {series: tail.at for series, tail in tails.items()}
+    for sample in sorted(samples, key=lambda s: s.taken_at):
+        series = _series(sample)
+        if series in last and sample.taken_at <= last[series]:
+            return False
+        last[series] = sample.taken_at
+    return True
+
+
+def _add(cells: Cells, kept: Cells, bucket: int, kind: str, kws: Fraction, count: int) -> None:
+    if bucket not in cells:
+        cells[bucket] = dict(kept.get(bucket, {}))
+    energy, samples = cells[bucket].get(kind, (Fraction(0), 0))
+    cells[bucket][kind] = (energy + kws, samples + count)
+
+
+def advance(kept: Kept, samples: Iterable[Sample], start: datetime, end: datetime) -> tuple[Cells, Tails]:
+    """The buckets and tails that in-order samples of the day [start, end) change, from the kept
+    rollup alone: each shortens its series' tail's hold to end at it, and holds to the day's end or HOLD_CAP."""
+    cells: Cells = {}
+    tails: Tails = {}
+    for sample in sorted(samples, key=lambda s: s.taken_at):
+        series = _series(sample)
+        tail = tails.get(series) or kept.tails.get(series)
+        if tail is not None and tail.power_kw is not None:
+            shorter = _held(tail.at, sample.taken_at, end) - _held(tail.at, end, end)
+            _add(cells, kept.cells, bucket_of(tail.at, start), sample.kind, Fraction(tail.power_kw) * shorter, 0)
+        held = _held(sample.taken_at, end, end)
+        _add(cells, kept.cells, bucket_of(sample.taken_at, start), sample.kind, Fraction(sample.power_kw) * held, 1)
+        tails[series] = Tail(sample.taken_at, sample.power_kw)
+    return cells, tails
+
+
+def day_tails(samples: Iterable[Sample], day: date, zone: ZoneInfo) -> Tails:
+    """Each series' latest sample of a local day (`samples`: all of the day's)."""
+    start, end = day_bounds(day, zone)
+    tails: Tails = {}
+    for sample in sorted(samples, key=lambda s: (s.taken_at, s.power_kw)):
+        if start <= sample.taken_at < end:
+            tails[_series(sample)] = Tail(sample.taken_at, sample.power_kw)
+    return tails
+
+
+def _recomputed_tails(tails: Tails, changed: Iterable[Sample], seen: list[Sample]) -> Tails:
+    """The tails of the series whose newest changed sample is at or after their kept tail, from the
+    samples read around it (`seen` holds all of the series' samples within HOLD_CAP before it)."""
+    newest: dict[Series, datetime] = {}
+    for sample in changed:
+        newest[_series(sample)] = max(sample.taken_at, newest.get(_series(sample), sample.taken_at))
+    found: Tails = {}
+    for series, horizon in newest.items():
+        if series in tails and horizon < tails[series].at:
+            continue
+        near = [s for s in seen if _series(s) == series and s.taken_at >= horizon - HOLD_CAP]
+        latest = max(near, key=lambda s: (s.taken_at, s.power_kw), default=None)
+        found[series] = Tail(latest.taken_at, latest.power_kw) if latest is not None else Tail(horizon)
+    return found
+
+
+def recompute(
+    kept: Kept,
+    changed: Sequence[Sample],
+    day: date,
+    zone: ZoneInfo,
+    read: Callable[[datetime, datetime], Iterable[Sample]],
+) -> tuple[Cells, Tails]:
+    """The buckets that these samples of the day, added or hidden, touch, recomputed from `read(start,
+    end)` (the day's visible readings taken in [start, end)), and the tails they change."""
+    start, end = day_bounds(day, zone)
+    buckets = {bucket for sample in changed for at, bucket in affected(sample.taken_at, zone) if at == day}
+    cells: Cells = {}
+    seen: list[Sample] = []
+    for first, last in _runs(buckets):
+        low = bucket_bounds(first, start, end)[0]
+        high = min(bucket_bounds(last, start, end)[1] + HOLD_CAP, end)
+        window = list(read(low, high))
+        seen += window
+        cells |= day_cells(window, day, zone, range(first, last + 1))
+    return cells, _recomputed_tails(kept.tails, changed, seen)
+
+
+def _kept_day(
+    kept: Kept,
+    changed: Sequence[Owned],
+    added: Collection[str],
+    day: date,
+    zone: ZoneInfo,
+    read: Callable[[datetime, datetime], Iterable[Sample]],
+) -> tuple[Cells, Tails]:
+    """What to write of one user-day: advanced, recomputed, or (kept before tails) rebuilt whole."""
+    if kept.token == "":
+        samples = list(read(*day_bounds(day, zone)))
+        return day_cells(samples, day, zone), day_tails(samples, day, zone)
+    if all(r.id in added for r in changed) and in_order(changed, kept.tails):
+        return advance(kept, changed, *day_bounds(day, zone))
+    return recompute(kept, changed, day, zone, read)
+
+
 def refresh(
     changed: Iterable[Owned],
     zone: ZoneInfo,
     read: Callable[[str, datetime, datetime], Iterable[Sample]],
-    write: Callable[[str, date, Cells], None],
+    store: Store,
+    added: Collection[str] = (),
 ) -> None:
-    """Recompute (never adjust) the buckets that readings added or hidden at these times touch, from
-    `read(user, start, end)`: the readings taken in [start, end), those buckets and the HOLD_CAP after
-    them; `write(user, day, cells)` sets each recomputed bucket whole."""
-    targets: dict[tuple[str, date], set[int]] = defaultdict(set)
+    """Keep the rollups of the user-days these readings (added, or hidden) are in. A day whose changed
+    readings are all `added` (ids) and in order after their series' tails `advance`s; any other is
+    recomputed from `read(user, start, end)`: the readings taken in [start, end), the changed ones as
+    they now are. Every write is conditional on the rollup read; a day that met a concurrent writer
+    is read and done again."""
+    groups: dict[tuple[str, date], list[Owned]] = defaultdict(list)
     for reading in changed:
-        for day, bucket in affected(reading.taken_at, zone):
-            targets[(reading.user_id, day)].add(bucket)
-    for (user_id, day), buckets in targets.items():
-        start, end = day_bounds(day, zone)
-        for first, last in _runs(buckets):
-            low = bucket_bounds(first, start, end)[0]
-            high = min(bucket_bounds(last, start, end)[1] + HOLD_CAP, end)
-            write(user_id, day, day_cells(read(user_id, low, high), day, zone, range(first, last + 1)))
+        groups[(reading.user_id, reading.taken_at.astimezone(zone).date())].append(reading)
+    pending = list(groups)
+    for _ in range(ATTEMPTS):
+        if not pending:
+            return
+        kept = store.load_many(pending)
+        writes: list[tuple[str, date, Kept, Cells, Tails]] = []
+        for user_id, day in pending:
+            day_kept = kept.get((user_id, day), Kept())
+            window = partial(read, user_id)
+            writes.append(
+                (user_id, day, day_kept, *_kept_day(day_kept, groups[(user_id, day)], added, day, zone, window))
+            )
+        pending = store.save_many(writes)
+    if pending:
+        raise RuntimeError(f"rollups of {len(pending)} user-days kept meeting concurrent writers")
 
 
 def encode_energy(kws: Fraction) -> str:

@@ -7,13 +7,23 @@ whole (SET of its recomputed value), so a write is idempotent and an overlapping
 bucket from the same readings is harmless.
 A chart is one Query of seven days; a summary or a table page's counts, one GetItem.
 
+The tracker's side (etp.meters.rollups.refresh): each series' tail is an attribute `s:<meter>:<type>`
+(`<epoch seconds>,<power>`; no power for a horizon), and `rv` a token every write replaces and is
+conditional on, so a concurrent writer's update is never lost. A run's user-days are read with
+BatchGetItem (100 keys a request, consistent) and written as conditional updates, 100 a
+TransactWriteItems (BatchWriteItem takes no conditions), from a bounded pool of I/O threads. A
+rollup kept before tails (no `rv`) is rebuilt whole from its day's readings when its day next changes.
+
 The rollups of readings stored before rollups existed come from the migration
 `0002_readings_rollups` (`etp-admin migrate`, run by `make run` and after every deployment).
 """
 
-from datetime import date
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import UnicodeAttribute
 
 from etp.dynamo import TableModel, table_meta
@@ -70,24 +80,112 @@ def _key(user_id: str, day: str) -> dict:
     return {"user_id": {"S": user_id}, "day": {"S": day}}
 
 
-class DynamoRollups:
-    def set_buckets(self, user_id: str, day: date, cells: rollups.Cells) -> None:
-        """Write these buckets of a day (each whole); the day's other buckets stay as they are."""
-        if not cells:
-            return
-        names = {f"#b{bucket}": _bucket_name(bucket) for bucket in cells}
-        values = {f":b{bucket}": _encode(cell) for bucket, cell in cells.items()}
-        _client().update_item(
-            TableName=_name(),
-            Key=_key(user_id, day.isoformat()),
-            UpdateExpression="SET " + ", ".join(f"#b{bucket} = :b{bucket}" for bucket in sorted(cells)),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+IO_THREADS = 4  # concurrent rollup transactions: I/O-bound, within botocore's pool of 10 connections
+TAIL = "s:"
 
-    def put_day(self, user_id: str, day: date, cells: rollups.Cells) -> None:
+
+def _tail_name(series: rollups.Series) -> str:
+    return f"{TAIL}{series[0]}:{series[1]}"
+
+
+def _encode_tail(tail: rollups.Tail) -> dict:
+    power = "" if tail.power_kw is None else repr(tail.power_kw)
+    return {"S": f"{int(tail.at.timestamp())},{power}"}
+
+
+def _decode_tails(item: dict) -> rollups.Tails:
+    tails: rollups.Tails = {}
+    for name, value in item.items():
+        if name.startswith(TAIL):
+            meter_id, _, kind = name[len(TAIL) :].rpartition(":")
+            at, _, power = value["S"].partition(",")
+            tails[(meter_id, kind)] = rollups.Tail(
+                datetime.fromtimestamp(int(at), UTC), float(power) if power else None
+            )
+    return tails
+
+
+def _kept(item: dict) -> rollups.Kept:
+    return rollups.Kept(_decode(item), _decode_tails(item), item.get("rv", {}).get("S", ""))
+
+
+def _update(user_id: str, day: date, kept: rollups.Kept, cells: rollups.Cells, tails: rollups.Tails) -> dict:
+    """One UpdateItem setting these buckets and tails, conditional on the token `kept` was read with
+    (None: no item then; empty: an item without one)."""
+    sets = {_bucket_name(bucket): _encode(cell) for bucket, cell in cells.items()}
+    sets |= {_tail_name(series): _encode_tail(tail) for series, tail in tails.items()}
+    names = {f"#a{i}": name for i, name in enumerate(sets)} | {"#rv": "rv"}
+    values = {f":a{i}": value for i, value in enumerate(sets.values())} | {":new": {"S": uuid.uuid4().hex}}
+    if kept.token is None:
+        condition = "attribute_not_exists(#rv) AND attribute_not_exists(user_id)"
+    elif kept.token:
+        condition, values[":rv"] = "#rv = :rv", {"S": kept.token}
+    else:
+        condition = "attribute_not_exists(#rv)"
+    return {
+        "TableName": _name(),
+        "Key": _key(user_id, day.isoformat()),
+        "UpdateExpression": "SET " + ", ".join([f"#a{i} = :a{i}" for i in range(len(sets))] + ["#rv = :new"]),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _batch_get(client: Any, keys: list[tuple[str, date]]) -> dict[tuple[str, date], rollups.Kept]:
+    found: dict[tuple[str, date], rollups.Kept] = {}
+    pending: dict[str, Any] = {_name(): {"Keys": [_key(u, d.isoformat()) for u, d in keys], "ConsistentRead": True}}
+    while pending:
+        answer = client.batch_get_item(RequestItems=pending)
+        for item in answer["Responses"].get(_name(), []):
+            found[(item["user_id"]["S"], date.fromisoformat(item["day"]["S"]))] = _kept(item)
+        pending = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+TRANSACTION = 100  # TransactWriteItems' limit of actions (and no two on one item: one user-day each)
+
+
+def _saved(client: Any, requests: list[dict]) -> bool:
+    """Write these conditional updates in one TransactWriteItems; False when it was cancelled (a
+    condition failed, or a concurrent transaction): nothing of it was written."""
+    actions = [{"Update": {k: v for k, v in request.items() if k != "ReturnValues"}} for request in requests]
+    try:
+        client.transact_write_items(TransactItems=actions)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
+            return False
+        raise
+    return True
+
+
+class DynamoRollups:
+    def load_many(self, keys: list[tuple[str, date]]) -> dict[tuple[str, date], rollups.Kept]:
+        """These user-days' rollups as kept (consistent reads, 100 keys a BatchGetItem, from the bounded
+        pool of I/O threads); absent: no item."""
+        unique = list(dict.fromkeys(keys))
+        chunks = [unique[start : start + 100] for start in range(0, len(unique), 100)]
+        client = _client()
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            answers = list(pool.map(lambda chunk: _batch_get(client, chunk), chunks))
+        return {key: kept for answer in answers for key, kept in answer.items()}
+
+    def save_many(self, writes: list[tuple[str, date, rollups.Kept, rollups.Cells, rollups.Tails]]) -> list:
+        """Each user-day's buckets and tails as conditional updates, 100 a TransactWriteItems (BatchWriteItem
+        takes no conditions), the transactions sent by a bounded pool of I/O threads; the (user, day)s of
+        a cancelled transaction (a concurrent writer's change to one of them) are returned to be redone."""
+        changing = [write for write in writes if write[3] or write[4]]
+        chunks = [changing[i : i + TRANSACTION] for i in range(0, len(changing), TRANSACTION)]
+        client = _client()
+        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
+            saved = list(pool.map(lambda chunk: _saved(client, [_update(*write) for write in chunk]), chunks))
+        return [(write[0], write[1]) for chunk, ok in zip(chunks, saved, strict=True) if not ok for write in chunk]
+
+    def put_day(self, user_id: str, day: date, cells: rollups.Cells, tails: rollups.Tails) -> None:
         """Replace a whole day's rollup."""
         item = _key(user_id, day.isoformat()) | {_bucket_name(b): _encode(c) for b, c in cells.items()}
+        item |= {_tail_name(series): _encode_tail(tail) for series, tail in tails.items()}
+        item["rv"] = {"S": uuid.uuid4().hex}
         _client().put_item(TableName=_name(), Item=item)
 
     def day(self, user_id: str, day: date) -> rollups.Cells | None:

@@ -148,7 +148,25 @@ class DynamoAddressBook:
         ).save()
 
     def of_day(self, day: str) -> list[AddressRecord]:
-        return [
-            AddressRecord(address=i.address, meter_id=i.meter_id, day=i.day, user_id=i.user_id, account=i.account)
-            for i in AddressModel.by_day.query(day)
-        ]
+        """The day's addresses: a Query of `by-day` through the low-level client (every run reads the
+        whole fleet's; building a model per item cost more than the requests)."""
+        client = AddressModel._get_connection().connection.client
+        request: dict = {
+            "TableName": AddressModel.Meta.table_name,
+            "IndexName": "by-day",
+            "KeyConditionExpression": "#d = :d",
+            "ExpressionAttributeNames": {"#d": "day"},
+            "ExpressionAttributeValues": {":d": {"S": day}},
+        }
+        found: list[AddressRecord] = []
+        while True:
+            answer = client.query(**request)
+            found += [
+                AddressRecord(
+                    **{name: item[name]["S"] for name in ("address", "meter_id", "day", "user_id", "account")}
+                )
+                for item in answer["Items"]
+            ]
+            if "LastEvaluatedKey" not in answer:
+                return found
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]

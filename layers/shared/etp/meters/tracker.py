@@ -26,21 +26,21 @@ A node that is down fails the run before anything is written, and the next run c
 because the readings stay on the tangle.
 """
 
-import os
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import utcnow
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
-from etp.meters import discovery, envelope, readings
+from etp.meters import discovery, openers, readings
 from etp.meters.discovery import Hints, MemoryHints, Question
 from etp.meters.readings import ReadingLedger, StoredReading
 from etp.meters.registry import Meter
@@ -69,9 +69,11 @@ class RunReport:
     questions: int = 0  # (address day, hour) questions asked
     find_calls: int = 0  # findTransactions requests
     over_limit: int = 0  # addresses whose answer alone exceeds the node's limit: left out
+    shards: int = 0  # > 0: the run was split into that many shard invocations, and did nothing itself
 
     def as_dict(self) -> dict:
         return {
+            **({"shards": self.shards} if self.shards else {}),
             "now": self.now,
             "addresses": self.addresses,
             "discovered": self.discovered,
@@ -83,6 +85,20 @@ class RunReport:
             "find_calls": self.find_calls,
             "over_limit": self.over_limit,
         }
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One of `of` shard invocations of a run: the addresses of the users `user_shard` puts in `index`."""
+
+    index: int
+    of: int
+
+
+def user_shard(user_id: str, shards: int) -> int:
+    """A user's shard, stable across runs and processes: a shard owns all its users' addresses, so it
+    alone writes their readings and rollups (shards never race on a rollup)."""
+    return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big") % shards
 
 
 def active_days(now: datetime) -> list[date]:
@@ -100,18 +116,24 @@ class Tracker:
     zone: ZoneInfo
     # How far a meter's clock may run ahead (the tracker function passes READING_CLOCK_SKEW_SECONDS).
     clock_skew: timedelta = timedelta(minutes=5)
-    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))  # more only adds GIL contention
+    workers: int = 8  # I/O threads looking meters up
+    processes: int = field(default_factory=openers.cores)  # cores opening envelopes
     get_trytes_batch: int = 500
-    write_batch: int = 50
     find_batch: int = 1000  # addresses per findTransactions: IRI's --max-requests-list
     # What earlier runs processed (etp.meters.discovery); without one, this tracker's own memory.
     hints: Hints = field(default_factory=MemoryHints)
+    # More active addresses than this and a run is split (`fan_out(now, shards)` starts the shard
+    # invocations); without `fan_out`, a run does everything itself.
+    addresses_per_invocation: int = 25_000
+    fan_out: Callable[[str, int], None] | None = None
 
-    def run(self, now: datetime) -> RunReport:
+    def run(self, now: datetime, shard: Shard | None = None) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         entries = {e.address: e for day in active_days(now) for e in self.addresses.of_day(day.isoformat())}
+        if shard is not None:
+            entries = {a: e for a, e in entries.items() if user_shard(e.user_id, shard.of) == shard.index}
         report.addresses = len(entries)
-        if not entries:
+        if not entries or (shard is None and self._fanned_out(report)):
             return report
         found, new, processed = self._discover(now, entries, report)
         fetched = self._fetch(new)
@@ -120,6 +142,14 @@ class Tracker:
         hours = self._check_and_store(report, fetched, entries, not_after, processed)
         self._learn(found, processed, hours)
         return report
+
+    def _fanned_out(self, report: RunReport) -> bool:
+        """Split a run planned beyond one invocation's share into shard invocations (each idempotent)."""
+        if self.fan_out is None or report.addresses <= self.addresses_per_invocation:
+            return False
+        report.shards = -(-report.addresses // max(1, self.addresses_per_invocation))
+        self.fan_out(report.now, report.shards)
+        return True
 
     def _fetch(self, new: list[str]) -> list[tuple[str, str]]:
         """(hash, trytes) of each new transaction, fetched a batch at a time."""
@@ -138,33 +168,29 @@ class Tracker:
         processed: set[str],
     ) -> dict[str, set[str]]:
         """Checks the fetched transactions and stores the readings that pass; adds every transaction
-        with an outcome to `processed`. The address hours (per day) of what was accepted."""
+        with an outcome to `processed`. The address hours (per day) of what was accepted.
+
+        Three steps: each transaction's fields, address, meter (looked up by a pool of I/O threads)
+        and tag; then every envelope opened at once on all the cores (etp.meters.openers: worker
+        processes over pipes, the RSA work being most of the CPU a run spends); then each payload
+        validated, and the accepted readings stored in one `store_many` (which batches its writes)."""
         owners = _Owners(self.meters)  # looked up when a meter has something new, not every run
-        hours: dict[str, set[str]] = {}
-        # Checking is CPU-bound, but the RSA work releases the GIL, so the worker threads use every
-        # core; meanwhile this thread stores what is already checked, a batch at a time.
-        accepted: list[tuple[StoredReading, dict[str, float], str]] = []
-        seen_ids: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for tx_hash, result in pool.map(
-                lambda item: self._checked(item[0], item[1], entries, owners, not_after), fetched
-            ):
-                if result is not None:
-                    processed.add(tx_hash)
-                if isinstance(result, str):
-                    self._rejected(report, tx_hash, result)
-                elif result is not None:
-                    reading, entry = result
-                    if reading.id in seen_ids:  # the same reading twice in one batch: a replay
-                        self._rejected(report, tx_hash, "reading id already stored")
-                        continue
-                    seen_ids.add(reading.id)
-                    accepted.append((_stored(reading, entry, tx_hash), reading.values, entry.address))
-                    hours.setdefault(entry.day, set()).add(discovery.address_hour(entry.address, reading.taken_at.hour))
-                    if len(accepted) == self.write_batch:
-                        self._store(report, accepted)
-                        accepted = []
-        self._store(report, accepted)
+            prepared = list(pool.map(lambda item: self._prepared(item[1], entries, owners), fetched))
+        sealed = [p for p in prepared if isinstance(p, _Sealed)]
+        opened = iter(
+            openers.open_all(
+                [(p.raw, p.meter.public_key_pem) for p in sealed], self.platform_private_pem, self.processes
+            )
+        )
+        hours: dict[str, set[str]] = {}
+        accepted: dict[str, tuple[StoredReading, dict[str, float], str]] = {}  # by reading id
+        for (tx_hash, _), step in zip(fetched, prepared, strict=True):
+            result = self._finished(step, next(opened), not_after) if isinstance(step, _Sealed) else step
+            if result is not None:
+                processed.add(tx_hash)
+                self._take(report, tx_hash, result, accepted, hours)
+        self._store(report, list(accepted.values()))
         return hours
 
     def _discover(self, now: datetime, entries: dict, report: RunReport):
@@ -231,44 +257,71 @@ class Tracker:
         else:
             report.duplicates += 1  # an overlapping run got there first
 
-    def _checked(self, tx_hash: str, trytes: str, entries: dict, owners: "_Owners", not_after: datetime):
-        """(hash, (reading, address entry)) or (hash, rejection reason) or (hash, None): not served yet."""
-        if trytes == NULL_TRYTES:
-            return tx_hash, None
-        try:
-            return tx_hash, self._check(trytes, entries, owners, not_after)
-        except (readings.ReadingRejected, envelope.EnvelopeError) as reason:
-            return tx_hash, str(reason)
+    def _take(self, report: RunReport, tx_hash: str, result, accepted: dict, hours: dict[str, set[str]]) -> None:
+        """Note a checked transaction's outcome: rejected, a replay of a reading accepted earlier in
+        the run, or accepted (and its address hour)."""
+        if isinstance(result, str):
+            self._rejected(report, tx_hash, result)
+            return
+        reading, entry = result
+        if reading.id in accepted:  # the same reading twice in one run: a replay
+            self._rejected(report, tx_hash, "reading id already stored")
+            return
+        accepted[reading.id] = (_stored(reading, entry, tx_hash), reading.values, entry.address)
+        hours.setdefault(entry.day, set()).add(discovery.address_hour(entry.address, reading.taken_at.hour))
 
-    def _check(self, trytes: str, entries: dict, owners: "_Owners", not_after: datetime):
+    def _prepared(self, trytes: str, entries: dict, owners: "_Owners") -> "_Sealed | str | None":
+        """A transaction checked up to its envelope, or its rejection reason, or None: not served yet."""
+        if trytes == NULL_TRYTES:
+            return None
         try:
             address, tag, fragment = message_fields(trytes)
         except InvalidTransaction:
-            raise readings.ReadingRejected("broken trytes") from None
+            return "broken trytes"
         entry = entries.get(address)
         if entry is None:
-            raise readings.ReadingRejected("unknown address")
+            return "unknown address"
         meter = owners.get(entry.meter_id)
         if meter is None or not meter.active:
-            raise readings.ReadingRejected("meter unknown or inactive")
-        kind, hour = readings.parse_tag(tag)
+            return "meter unknown or inactive"
         try:
+            kind, hour = readings.parse_tag(tag)
             raw = trytes_to_bytes(fragment)
+        except readings.ReadingRejected as reason:
+            return str(reason)
         except ValueError:
-            raise readings.ReadingRejected("fragment is not a byte string") from None
-        payload = envelope.open_envelope(
-            raw, platform_private_pem=self.platform_private_pem, meter_public_pem=meter.public_key_pem
-        )
-        reading = readings.parse_payload(
-            payload,
-            kind=kind,
-            tag_hour=hour,
-            account=meter.account,
-            address_day=date.fromisoformat(entry.day),
-            zone=self.zone,
-        )
-        readings.check_plausible(reading, not_after=not_after, rated_kw=meter.rated_kw)
-        return reading, entry
+            return "fragment is not a byte string"
+        return _Sealed(raw, entry, meter, kind, hour)
+
+    def _finished(self, sealed: "_Sealed", opened: openers.Opened, not_after: datetime):
+        """(reading, address entry) or the rejection reason, once its envelope is opened."""
+        ok, payload = opened
+        if not ok or isinstance(payload, str):
+            return str(payload)
+        try:
+            reading = readings.parse_payload(
+                payload,
+                kind=sealed.kind,
+                tag_hour=sealed.hour,
+                account=sealed.meter.account,
+                address_day=date.fromisoformat(sealed.entry.day),
+                zone=self.zone,
+            )
+            readings.check_plausible(reading, not_after=not_after, rated_kw=sealed.meter.rated_kw)
+        except readings.ReadingRejected as reason:
+            return str(reason)
+        return reading, sealed.entry
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """A transaction that passed every check but its envelope's."""
+
+    raw: bytes
+    entry: Any  # the address book entry (etp.meters.store)
+    meter: Meter
+    kind: str
+    hour: int
 
 
 def _stored(reading: readings.Reading, entry, tx_hash: str) -> StoredReading:
