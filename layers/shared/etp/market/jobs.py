@@ -194,9 +194,9 @@ def _move_then_unlist(
     return report
 
 
-def deliver(store: BidStore, slot: datetime, now: datetime, *, clock: datetime | None = None) -> StepReport:
-    """Move the slot's won bids to delivering; `clock` is the real time (default: `now`)."""
-    return _move_then_unlist(store, slot, clock or now, "deliver", bids.WON, bids.DELIVERING)
+def deliver(store: BidStore, slot: datetime, now: datetime, *, clock: datetime) -> StepReport:
+    """Move the slot's won bids to delivering; `clock` is the real time."""
+    return _move_then_unlist(store, slot, clock, "deliver", bids.WON, bids.DELIVERING)
 
 
 def clear(
@@ -285,17 +285,15 @@ def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
     return changed
 
 
-def settle(
-    store: BidStore, readings: Readings, slot: datetime, now: datetime, *, clock: datetime | None = None
-) -> StepReport:
+def settle(store: BidStore, readings: Readings, slot: datetime, now: datetime, *, clock: datetime) -> StepReport:
     """Settle the slot's bids once their readings reach its end (or SETTLE_DEADLINE after it), by the
     rules of etp.market.settlement (which `etp-admin readings quarantine` and release re-apply);
-    `clock` is the real time (default: `now`)."""
+    `clock` is the real time."""
     end = slot + SLOT
     report = StepReport(job="settle", slot=slot.isoformat())
     if now < end:
         return report
-    report = _move_then_unlist(store, slot, clock or now, "settle", bids.DELIVERING, bids.SETTLING)
+    report = _move_then_unlist(store, slot, clock, "settle", bids.DELIVERING, bids.SETTLING)
     book = [b for b in store.of_slot(slot) if b.status in (bids.SETTLING, bids.SETTLED)]
     settling = [b for b in book if b.status == bids.SETTLING]
     if not settling:
