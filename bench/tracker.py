@@ -75,6 +75,8 @@ def run(endpoint: str) -> int:
 
     os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     create_tables(endpoint)
+    from tangle import found_in
+
     from etp.iota.node import NodeClient
     from etp.meters import envelope
     from etp.meters import registry as meters
@@ -136,7 +138,7 @@ def run(endpoint: str) -> int:
         tracker = Tracker(
             node=client,
             addresses=book,
-            meters={m.id: m for m in fleet}.get,
+            meters=found_in({m.id: m for m in fleet}),
             store=DynamoReadingStore(),
             platform_private_pem=platform_private,
             zone=ZoneInfo("Asia/Taipei"),

@@ -16,8 +16,8 @@ answer. The tables are in a MiniStack of its own on loopback, created as templat
 them: the day's addresses (the tracker reads them with its by-day Query), the readings and the
 ledger, where the earlier runs' hints are written as a real run writes them (DynamoHints). The
 earlier transactions' `tx#` ledger markers are not written (900,000 items): the tracker only
-looks up hashes its hints do not know, and the figures show how many it looked up. Meters are
-looked up in memory (counted: one GetItem each in the function).
+looks up hashes its hints do not know, and the figures show how many it looked up. The meters are
+in the meters table, looked up as the function does (DynamoMeterStore.get_many: 100 a BatchGetItem).
 """
 
 import os
@@ -82,7 +82,6 @@ def run(endpoint: str) -> int:
     from etp.meters import envelope
     from etp.meters import registry as meters
     from etp.meters.registry import Meter
-    from etp.meters.store import AddressModel
 
     started = time.perf_counter()
     platform_private, platform_public = envelope.new_key_pair()
@@ -101,17 +100,7 @@ def run(endpoint: str) -> int:
     ]
     day = BUSY.date()
     addresses = [meters.daily_address("BENCH", m.id, day) for m in fleet]
-    with AddressModel.batch_write() as batch:
-        for meter, address in zip(fleet, addresses, strict=True):
-            batch.save(
-                AddressModel(
-                    address=address,
-                    meter_id=meter.id,
-                    day=day.isoformat(),
-                    user_id=meter.user_id,
-                    account=meter.account,
-                )
-            )
+    store_fleet(fleet, addresses, day)
 
     last_run = BUSY - timedelta(minutes=5)
     earlier: list[tuple[str, int, datetime]] = []  # (address, meter, taken_at)
@@ -142,6 +131,37 @@ def measured(tangle, fleet, platform_private, rsa: float, jobs) -> int:
 
         return tracker_window.window(tangle, fleet, platform_private, WORKERS[0], BUSY, METERS)
     return measure(tangle, fleet, platform_private, rsa, jobs)
+
+
+def store_fleet(fleet, addresses, day) -> None:
+    """The meters and their addresses of the day in their tables, as registration and the daily job leave them."""
+    from etp.meters.store import AddressModel, MeterModel
+
+    with AddressModel.batch_write() as batch:
+        for meter, address in zip(fleet, addresses, strict=True):
+            batch.save(
+                AddressModel(
+                    address=address,
+                    meter_id=meter.id,
+                    day=day.isoformat(),
+                    user_id=meter.user_id,
+                    account=meter.account,
+                )
+            )
+
+    with MeterModel.batch_write() as batch:
+        for meter in fleet:
+            batch.save(
+                MeterModel(
+                    id=meter.id,
+                    user_id=meter.user_id,
+                    account=meter.account,
+                    name=meter.name,
+                    public_key_pem=meter.public_key_pem,
+                    token_hash=meter.token_hash,
+                    created_at="2026-11-01T00:00:00Z",
+                )
+            )
 
 
 def seed_node(earlier, new, fleet, addresses, keys, platform_public):
@@ -250,14 +270,13 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
     from etp.meters import openers, readings_store
     from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
-    from etp.meters.store import DynamoAddressBook
+    from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Tracker
     from etp_devnode.server import DevNode
 
     refresh_rollups = getattr(readings_store, "refresh_rollups", None)
 
     new_count = len(jobs)
-    by_id = {m.id: m for m in fleet}
     written: dict[str, set[str]] = {}
     print(
         f"{'run':<6}{'wall s':>8}{'questions':>11}{'findTx':>8}{'getTrytes':>11}{'hashes':>9}"
@@ -279,11 +298,11 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
                 return ledger(hashes)
 
             store.processed = processed  # type: ignore[method-assign]
-            owners = [0]
+            owners, meter_store = [0], DynamoMeterStore()
 
-            def meter(meter_id, n=owners):
-                n[0] += 1
-                return by_id.get(meter_id)
+            def meter(meter_ids, n=owners, lookup=meter_store.get_many):
+                n[0] += len(meter_ids)
+                return lookup(meter_ids)
 
             hints = DynamoHints()
             hinting = [0.0]

@@ -12,11 +12,10 @@ def window(tangle, fleet, platform_private: str, workers: int, busy, meters: int
     from etp.iota.node import NodeClient
     from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
-    from etp.meters.store import DynamoAddressBook
+    from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Shard, Tracker
     from etp_devnode.server import DevNode
 
-    by_id = {m.id: m for m in fleet}
     updated: set[str] = set()
     slowest, stored = 0.0, 0
     with DevNode("127.0.0.1", 0, tangle=tangle) as node:
@@ -33,7 +32,7 @@ def window(tangle, fleet, platform_private: str, workers: int, busy, meters: int
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]
                 addresses=DynamoAddressBook(),
-                meters=by_id.get,
+                meters=DynamoMeterStore().get_many,
                 store=DynamoReadingStore(),
                 platform_private_pem=platform_private,
                 zone=ZoneInfo("Asia/Taipei"),

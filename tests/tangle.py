@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from etp.iota.transaction import NULL_HASH, Transaction
@@ -70,3 +71,8 @@ def sealed_reading(
         message,
         nonce=uuid.uuid4().hex.upper().translate(str.maketrans("0123456789", "ABCDEFGHIJ"))[:27],
     )
+
+
+def found_in(meters: dict) -> Callable[[list[str]], dict]:
+    """The tracker's meter lookup over a dict of meters by id (DynamoMeterStore.get_many in the function)."""
+    return lambda meter_ids: {meter_id: meters[meter_id] for meter_id in meter_ids if meter_id in meters}

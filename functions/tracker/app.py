@@ -36,7 +36,7 @@ def build_tracker():
     return Tracker(
         node=jobs.node_client(),
         addresses=DynamoAddressBook(),
-        meters=DynamoMeterStore().get,
+        meters=DynamoMeterStore().get_many,
         store=DynamoReadingStore(),
         platform_private_pem=secrets.platform_key()["private_key_pem"],
         zone=local_zone(),

@@ -241,3 +241,9 @@ def test_the_fan_out_invokes_this_function_asynchronously_once_per_shard(monkeyp
     assert [(r["FunctionName"], r["InvocationType"], json.loads(r["Payload"])) for r in sent] == [
         ("stack-TrackerFunction-x", "Event", {"now": "2026-11-25T10:05:00Z", "shard": i, "shards": 2}) for i in range(2)
     ]
+
+
+def test_the_meters_of_a_run_are_read_in_batches_and_the_unknown_left_out(meter):
+    found = DynamoMeterStore().get_many([meter["id"], "no-such-meter", meter["id"]])
+    assert list(found) == [meter["id"]] and found[meter["id"]].public_key_pem.startswith("-----BEGIN PUBLIC KEY")
+    assert DynamoMeterStore().get_many([]) == {}

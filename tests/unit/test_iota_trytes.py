@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.trytes import (
     TrytesDecodeError,
+    all_trytes,
     bytes_to_trytes,
     int_to_trits,
     int_to_trytes,
@@ -38,6 +39,8 @@ def test_decoding_rejects_pairs_above_255():
     # iotaledger/iota.py test/codecs_test.py: test_decode_invalid_pair_errors_strict
     with pytest.raises(TrytesDecodeError):
         trytes_to_bytes("ZJVYUGTDRPDYFGFXMK")
+    with pytest.raises(TrytesDecodeError, match="trytes AZ at 2 are not a byte"):
+        trytes_to_bytes("ABAZAB")
     with pytest.raises(ValueError, match="not trytes"):
         trytes_to_bytes("hello")
 
@@ -117,6 +120,18 @@ def test_validators():
     assert is_trytes("ABC9") and is_trytes("", 0) and is_trytes("AB", 2)
     assert not is_trytes("abc") and not is_trytes("AB", 3) and not is_trytes(None) and not is_trytes(12)
     assert is_hash("A" * 81) and not is_hash("A" * 80) and not is_hash("A" * 90)
+
+
+@given(st.lists(st.one_of(st.text(alphabet="9ABZabz\u00e9", min_size=2, max_size=4), st.integers(), st.none())))
+def test_all_trytes_agrees_with_checking_each_item(items):
+    assert all_trytes(items, 3) == all(is_trytes(item, 3) for item in items)
+
+
+def test_all_trytes_on_answers():
+    assert all_trytes(["A" * 81, "9" * 81], 81) and all_trytes([], 81)
+    assert not all_trytes(["A" * 81, "A" * 80 + "a"], 81)
+    assert not all_trytes(["A" * 80, "A" * 82], 81)  # the right total length is not enough
+    assert not all_trytes(["A" * 81, b"A" * 81], 81)
 
 
 def test_addresses_with_and_without_checksum():

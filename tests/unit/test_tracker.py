@@ -8,12 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from tangle import demand_payload, sealed_reading, transaction_trytes
+from hypothesis import given
+from hypothesis import strategies as st
+from tangle import demand_payload, found_in, sealed_reading, transaction_trytes
 
 from etp.iota.curl import curl_hash
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.meters import discovery, envelope
 from etp.meters import registry as meters
+from etp.meters import tracker as tracker_module
 from etp.meters.discovery import MemoryHints
 from etp.meters.registry import Meter
 from etp.meters.store import AddressRecord
@@ -120,7 +123,7 @@ def world(keys):
     tracker = Tracker(
         node=node,
         addresses=AddressBook(entries),
-        meters={"m-1": meter, "m-2": other}.get,
+        meters=found_in({"m-1": meter, "m-2": other}),
         store=store,
         platform_private_pem=keys["platform_private"],
         zone=ZoneInfo("Asia/Taipei"),
@@ -336,8 +339,8 @@ def test_a_99999_kw_reading_on_a_building_meter_is_rejected_and_not_stored(world
 def test_readings_up_to_the_meters_own_rating_are_stored_and_beyond_it_rejected(world):
     rated = world["tracker"].meters
 
-    def rated_20_kw(meter_id):
-        return replace(rated(meter_id), rated_kw=20.0)
+    def rated_20_kw(meter_ids):
+        return {meter_id: replace(meter, rated_kw=20.0) for meter_id, meter in rated(meter_ids).items()}
 
     tracker = replace(world["tracker"], meters=rated_20_kw)
     exactly = publish(world, demand_payload(TAKEN, grid=-20.0, building=20.0))
@@ -562,3 +565,40 @@ def test_without_a_fan_out_a_run_does_everything_itself(world):
     report = replace(world["tracker"], addresses_per_invocation=1).run(NOW)
     assert (report.shards, report.stored) == (0, 1)
     assert "shards" not in report.as_dict()
+
+
+@given(
+    st.lists(st.sampled_from(["A" * 81, "B" * 81, "C" * 81, "D" * 81]), unique=True),
+    st.sets(st.tuples(st.sampled_from(["A" * 81, "B" * 81, "C" * 81, "D" * 81]), st.integers(0, 23))),
+    st.integers(0, 23),
+)
+def test_catch_up_asks_exactly_the_addresses_incomplete_in_an_hour(addresses, seen_hours, hour):
+    seen = {discovery.address_hour(address, h) for address, h in seen_hours}
+    expected = tuple(
+        a
+        for a in addresses
+        if discovery.address_hour(a, hour) not in seen
+        or (hour != 23 and discovery.address_hour(a, hour + 1) not in seen)
+    )
+    assert discovery.catch_up(addresses, hour, discovery.by_hour_letter(seen)) == expected
+
+
+def test_each_meter_with_something_new_is_looked_up_once_in_lookups_of_at_most_100(world):
+    asked: list[list[str]] = []
+    lookup = world["tracker"].meters
+
+    def counted(meter_ids):
+        asked.append(list(meter_ids))
+        return lookup(meter_ids)
+
+    publish(world, demand_payload(TAKEN))
+    publish(world, demand_payload(TAKEN + timedelta(minutes=1)))
+    report = replace(world["tracker"], meters=counted).run(NOW)
+    assert report.stored == 2 and asked == [["m-1"]]
+    many = [f"m-{n}" for n in range(250)]
+    parsed = [
+        tracker_module._Parsed(b"", AddressRecord("a", meter_id, "d", "u", "acc"), "Demand", 10) for meter_id in many
+    ]
+    asked.clear()
+    replace(world["tracker"], meters=counted)._owners(parsed)
+    assert [len(ids) for ids in asked] == [100, 100, 50] and sorted(i for ids in asked for i in ids) == sorted(many)

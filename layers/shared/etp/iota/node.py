@@ -22,7 +22,7 @@ from typing import Any
 
 from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.transaction import TRANSACTION_LENGTH
-from etp.iota.trytes import is_hash, is_tag, is_trytes, pad_tag
+from etp.iota.trytes import HASH_LENGTH, all_trytes, is_hash, is_tag, is_trytes, pad_tag
 
 API_VERSION = "1"
 IRI_MAX_REQUEST_LIST = 1000
@@ -59,6 +59,18 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     # A redirected POST would come back as a GET without its body; an IRI node never redirects.
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _hashes(items: list) -> bool:
+    return all_trytes(items, HASH_LENGTH)
+
+
+def _transactions(items: list) -> bool:
+    return all_trytes(items, TRANSACTION_LENGTH)
+
+
+def _booleans(items: list) -> bool:
+    return all(isinstance(item, bool) for item in items)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -135,11 +147,14 @@ class NodeClient:
             raise NodeProtocolError(f"{command}: '{name}' missing or of the wrong type")
         return value
 
-    def _list(self, answer: dict[str, Any], command: str, name: str, length: int | None, valid: Any) -> list[Any]:
+    def _list(
+        self, answer: dict[str, Any], command: str, name: str, length: int | None, valid: Callable[[list], bool]
+    ) -> list[Any]:
+        """The answer's list `name` (of `length` items, when given); `valid` checks the whole list."""
         items = self._field(answer, command, name, list)
         if length is not None and len(items) != length:
             raise NodeProtocolError(f"{command}: {len(items)} '{name}' for {length} asked")
-        if not all(valid(item) for item in items):
+        if not valid(items):
             raise NodeProtocolError(f"{command}: '{name}' holds an invalid item")
         return items
 
@@ -187,17 +202,17 @@ class NodeClient:
         found: dict[str, None] = {}
         for part in _chunks(query[split], self.max_request_list):
             answer = self._call("findTransactions", **{**query, split: part})
-            found.update(dict.fromkeys(self._list(answer, "findTransactions", "hashes", None, is_hash)))
+            found.update(dict.fromkeys(self._list(answer, "findTransactions", "hashes", None, _hashes)))
         return list(found)
 
     def get_trytes(self, hashes: Sequence[str]) -> list[str]:
         """The trytes of each hash, in order; IRI answers all-9 trytes for a hash it does not have."""
-        if not all(is_hash(h) for h in hashes):
+        if not _hashes(list(hashes)):
             raise ValueError("hashes must be 81-tryte hashes")
         trytes: list[str] = []
         for part in _chunks(hashes, self.max_request_list):
             answer = self._call("getTrytes", hashes=part)
-            trytes += self._list(answer, "getTrytes", "trytes", len(part), lambda t: is_trytes(t, TRANSACTION_LENGTH))
+            trytes += self._list(answer, "getTrytes", "trytes", len(part), _transactions)
         return trytes
 
     def get_inclusion_states(self, transactions: Sequence[str], tips: Sequence[str] | None = None) -> list[bool]:
@@ -211,7 +226,7 @@ class NodeClient:
         for part in _chunks(transactions, self.max_request_list):
             # `tips` is always sent: IRI before 1.8 requires the key, later ones accept it.
             answer = self._call("getInclusionStates", transactions=part, tips=tips)
-            states += self._list(answer, "getInclusionStates", "states", len(part), lambda s: isinstance(s, bool))
+            states += self._list(answer, "getInclusionStates", "states", len(part), _booleans)
         return states
 
     def get_transactions_to_approve(self, depth: int = 3) -> tuple[str, str]:
@@ -235,7 +250,7 @@ class NodeClient:
             minWeightMagnitude=min_weight_magnitude,
             trytes=list(trytes),
         )
-        return self._list(answer, "attachToTangle", "trytes", len(trytes), lambda t: is_trytes(t, TRANSACTION_LENGTH))
+        return self._list(answer, "attachToTangle", "trytes", len(trytes), _transactions)
 
     def store_transactions(self, trytes: Sequence[str]) -> None:
         self._send_trytes("storeTransactions", trytes)

@@ -43,9 +43,11 @@ additions (DynamoDB ADD), so double and overlapping runs, or a run that dies bet
 only leave hints missing (more lookups), never wrong.
 """
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Protocol
 
 from etp.iota.trytes import ALPHABET
@@ -55,6 +57,7 @@ HASH_KEY = 27  # trytes of a hash kept in the hints (~128 bits: no two hashes of
 ADDRESS_KEY = 12  # trytes of an address in an (address, hour) hint (unique among a day's addresses)
 RECENT_HOURS = 2
 RUN_EVERY = timedelta(minutes=5)
+_address_key = itemgetter(slice(0, ADDRESS_KEY))  # address[:ADDRESS_KEY], called from C
 
 
 def hour_letter(hour: int) -> str:
@@ -157,15 +160,26 @@ def sweep_hour(day: str, now: datetime) -> int | None:
     return hour if hour in older_hours(day, now) else None
 
 
-def catch_up(addresses: Iterable[str], hour: int, seen: set[str]) -> tuple[str, ...]:
+def catch_up(addresses: Sequence[str], hour: int, seen: Mapping[str, set[str]]) -> tuple[str, ...]:
     """The addresses that may have readings of `hour` not processed yet: none seen in that hour,
-    or none in the hour after (the meter went quiet, so `hour` may be partial)."""
-    last = hour == 23  # the day's last hour has no hour after it in this day
-    return tuple(
-        a
-        for a in addresses
-        if address_hour(a, hour) not in seen or (not last and address_hour(a, hour + 1) not in seen)
-    )
+    or none in the hour after (the meter went quiet, so `hour` may be partial). `seen`: by hour
+    letter, the address keys seen then (by_hour_letter)."""
+    complete = seen.get(hour_letter(hour), set())
+    if hour != 23:  # the day's last hour has no hour after it in this day
+        complete = complete & seen.get(hour_letter(hour + 1), set())
+    if not complete:
+        return tuple(addresses)
+    if complete.issuperset(map(_address_key, addresses)):
+        return ()  # the common case, in one C-level pass: every address complete in that hour
+    return tuple(a for a in addresses if a[:ADDRESS_KEY] not in complete)
+
+
+def by_hour_letter(pairs: Iterable[str]) -> dict[str, set[str]]:
+    """`address_hour` pairs grouped by their hour letter: {letter: address keys}."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for pair in pairs:
+        grouped[pair[-1]].add(pair[:-1])
+    return grouped
 
 
 def plan(now: datetime, days: Mapping[str, list[str]], seen: Mapping[str, set[str]]) -> list[Question]:
@@ -181,8 +195,9 @@ def plan(now: datetime, days: Mapping[str, list[str]], seen: Mapping[str, set[st
         swept = sweep_hour(day, now)
         if swept is not None:
             questions.append(Question(day, (swept,), everyone, "sweep"))
+        seen_by_hour = by_hour_letter(seen.get(day, ()))
         for hour in older_hours(day, now):
-            late = catch_up(addresses, hour, seen.get(day, set())) if hour != swept else ()
+            late = catch_up(addresses, hour, seen_by_hour) if hour != swept else ()
             if late:
                 questions.append(Question(day, (hour,), late, "catch-up"))
     return questions

@@ -27,9 +27,8 @@ because the readings stay on the tangle.
 """
 
 import hashlib
-import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +45,7 @@ from etp.meters.readings import ReadingLedger, StoredReading
 from etp.meters.registry import Meter
 
 NULL_TRYTES = "9" * 2673
+METERS_LOOKUP = 100  # meters a lookup: BatchGetItem's limit
 
 
 class AddressBook(Protocol):
@@ -110,13 +110,13 @@ def active_days(now: datetime) -> list[date]:
 class Tracker:
     node: Node
     addresses: AddressBook
-    meters: Callable[[str], Meter | None]  # meter id -> meter
+    meters: Callable[[list[str]], Mapping[str, Meter]]  # meter ids (at most 100) -> the meters found
     store: ReadingLedger
     platform_private_pem: str
     zone: ZoneInfo
     # How far a meter's clock may run ahead (the tracker function passes READING_CLOCK_SKEW_SECONDS).
     clock_skew: timedelta = timedelta(minutes=5)
-    workers: int = 8  # I/O threads looking meters up
+    workers: int = 8  # I/O threads looking meters up, 100 at a time
     processes: int = field(default_factory=openers.cores)  # cores opening envelopes
     get_trytes_batch: int = 500
     find_batch: int = 1000  # addresses per findTransactions: IRI's --max-requests-list
@@ -170,13 +170,14 @@ class Tracker:
         """Checks the fetched transactions and stores the readings that pass; adds every transaction
         with an outcome to `processed`. The address hours (per day) of what was accepted.
 
-        Three steps: each transaction's fields, address, meter (looked up by a pool of I/O threads)
-        and tag; then every envelope opened at once on all the cores (etp.meters.openers: worker
-        processes over pipes, the RSA work being most of the CPU a run spends); then each payload
-        validated, and the accepted readings stored in one `store_many` (which batches its writes)."""
-        owners = _Owners(self.meters)  # looked up when a meter has something new, not every run
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            prepared = list(pool.map(lambda item: self._prepared(item[1], entries, owners), fetched))
+        Four steps: each transaction's fields, address and tag, here (CPU work gains nothing from
+        threads); their meters, 100 a lookup from a pool of I/O threads; every envelope opened at
+        once on all the cores (etp.meters.openers: worker processes over pipes, the RSA work being
+        most of the CPU a run spends); then each payload validated, and the accepted readings stored
+        in one `store_many` (which batches its writes)."""
+        parsed = [_parsed(trytes, entries) for _, trytes in fetched]  # CPU: here, not in threads
+        owners = self._owners(parsed)
+        prepared = [_owned(step, owners) if isinstance(step, _Parsed) else step for step in parsed]
         sealed = [p for p in prepared if isinstance(p, _Sealed)]
         opened = iter(
             openers.open_all(
@@ -270,28 +271,13 @@ class Tracker:
         accepted[reading.id] = (_stored(reading, entry, tx_hash), reading.values, entry.address)
         hours.setdefault(entry.day, set()).add(discovery.address_hour(entry.address, reading.taken_at.hour))
 
-    def _prepared(self, trytes: str, entries: dict, owners: "_Owners") -> "_Sealed | str | None":
-        """A transaction checked up to its envelope, or its rejection reason, or None: not served yet."""
-        if trytes == NULL_TRYTES:
-            return None
-        try:
-            address, tag, fragment = message_fields(trytes)
-        except InvalidTransaction:
-            return "broken trytes"
-        entry = entries.get(address)
-        if entry is None:
-            return "unknown address"
-        meter = owners.get(entry.meter_id)
-        if meter is None or not meter.active:
-            return "meter unknown or inactive"
-        try:
-            kind, hour = readings.parse_tag(tag)
-            raw = trytes_to_bytes(fragment)
-        except readings.ReadingRejected as reason:
-            return str(reason)
-        except ValueError:
-            return "fragment is not a byte string"
-        return _Sealed(raw, entry, meter, kind, hour)
+    def _owners(self, parsed: list) -> Mapping[str, Meter]:
+        """The meters with something new in this run (not every meter, every run), 100 a lookup, from a
+        pool of I/O threads."""
+        wanted = list(dict.fromkeys(step.entry.meter_id for step in parsed if isinstance(step, _Parsed)))
+        parts = [wanted[start : start + METERS_LOOKUP] for start in range(0, len(wanted), METERS_LOOKUP)]
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(parts)))) as pool:
+            return {meter_id: meter for found in pool.map(self.meters, parts) for meter_id, meter in found.items()}
 
     def _finished(self, sealed: "_Sealed", opened: openers.Opened, not_after: datetime):
         """(reading, address entry) or the rejection reason, once its envelope is opened."""
@@ -314,14 +300,52 @@ class Tracker:
 
 
 @dataclass(frozen=True)
+class _Parsed:
+    """A transaction that passed every check but its meter's and its envelope's."""
+
+    raw: bytes
+    entry: Any  # the address book entry (etp.meters.store)
+    kind: str
+    hour: int
+
+
+@dataclass(frozen=True)
 class _Sealed:
     """A transaction that passed every check but its envelope's."""
 
     raw: bytes
-    entry: Any  # the address book entry (etp.meters.store)
-    meter: Meter
+    entry: Any
     kind: str
     hour: int
+    meter: Meter
+
+
+def _parsed(trytes: str, entries: dict) -> "_Parsed | str | None":
+    """A transaction checked up to its meter, or its rejection reason, or None: not served yet."""
+    if trytes == NULL_TRYTES:
+        return None
+    try:
+        address, tag, fragment = message_fields(trytes)
+    except InvalidTransaction:
+        return "broken trytes"
+    entry = entries.get(address)
+    if entry is None:
+        return "unknown address"
+    try:
+        kind, hour = readings.parse_tag(tag)
+        raw = trytes_to_bytes(fragment)
+    except readings.ReadingRejected as reason:
+        return str(reason)
+    except ValueError:
+        return "fragment is not a byte string"
+    return _Parsed(raw, entry, kind, hour)
+
+
+def _owned(parsed: _Parsed, owners: Mapping[str, Meter]) -> "_Sealed | str":
+    meter = owners.get(parsed.entry.meter_id)
+    if meter is None or not meter.active:
+        return "meter unknown or inactive"
+    return _Sealed(parsed.raw, parsed.entry, parsed.kind, parsed.hour, meter)
 
 
 def _stored(reading: readings.Reading, entry, tx_hash: str) -> StoredReading:
@@ -335,20 +359,3 @@ def _stored(reading: readings.Reading, entry, tx_hash: str) -> StoredReading:
         power_kw=reading.power_kw,
         tx_hash=tx_hash,
     )
-
-
-class _Owners:
-    """Meters by id, each looked up once per run, by whichever worker thread needs it first."""
-
-    def __init__(self, lookup: Callable[[str], Meter | None]) -> None:
-        self._lookup = lookup
-        self._found: dict[str, Meter | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, meter_id: str) -> Meter | None:
-        with self._lock:
-            if meter_id in self._found:
-                return self._found[meter_id]
-        meter = self._lookup(meter_id)
-        with self._lock:
-            return self._found.setdefault(meter_id, meter)
