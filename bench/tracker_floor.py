@@ -12,10 +12,10 @@ below on the same machine and emulator. Two parts, measured in the same process 
 import os
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+
+from etp.io_pool import IO_THREADS, io_map, parts
 
 BATCH = 25  # BatchWriteItem's limit
-IO_THREADS = 4  # as the stores' pools (etp.meters.readings_store, rollups_store)
 
 
 def bare_rsa(jobs, platform_private: str) -> float:
@@ -81,10 +81,9 @@ def batched_writes(client, items: dict[str, list[dict]]) -> tuple[float, int, in
     batches = []
     for variable, table_items in items.items():
         copy = _copy_table(client, variable)
-        batches += [(copy, table_items[i : i + BATCH]) for i in range(0, len(table_items), BATCH)]
+        batches += [(copy, part) for part in parts(table_items, BATCH)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-        list(pool.map(lambda batch: _put(client, *batch), batches))
+    io_map(lambda batch: _put(client, *batch), batches)  # as the stores send theirs
     return time.perf_counter() - started, sum(len(v) for v in items.values()), len(batches)
 
 

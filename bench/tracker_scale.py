@@ -252,6 +252,21 @@ def timed(function, total: list[float]):
     return wrapper
 
 
+def noting_hints(updated: set[str]):
+    """The tracker's DynamoHints, adding the key of every hint item it updates to `updated`."""
+    from etp.meters.discovery_store import DynamoHints
+
+    hints = DynamoHints()
+    add = hints._add
+
+    def noted(key, elements, *rest):
+        updated.add(key)
+        add(key, elements, *rest)
+
+    hints._add = noted  # type: ignore[method-assign]
+    return hints
+
+
 def hint_sizes(keys: set[str]) -> list[int]:
     """The size of each of those hint items as DynamoDB counts it (names and values, in bytes)."""
     from etp.meters.discovery_store import HintModel
@@ -268,7 +283,6 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
 
     from etp.iota.node import NodeClient
     from etp.meters import openers, readings_store
-    from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Tracker
@@ -304,18 +318,11 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
                 n[0] += len(meter_ids)
                 return lookup(meter_ids)
 
-            hints = DynamoHints()
+            updated: set[str] = set()
+            hints = noting_hints(updated)
             hinting = [0.0]
             for method in ("seen_hashes", "seen_hours", "add_hashes", "add_hours"):
                 setattr(hints, method, timed(getattr(hints, method), hinting))
-            updated: set[str] = set()
-            add = hints._add
-
-            def noted(key, elements, *rest, keys=updated, add=add):
-                keys.add(key)
-                add(key, elements, *rest)
-
-            hints._add = noted  # type: ignore[method-assign]
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]
                 addresses=DynamoAddressBook(),

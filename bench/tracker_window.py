@@ -7,10 +7,9 @@ from zoneinfo import ZoneInfo
 
 
 def window(tangle, fleet, platform_private: str, workers: int, busy, meters: int) -> int:
-    from tracker_scale import Counted, hint_sizes
+    from tracker_scale import Counted, hint_sizes, noting_hints
 
     from etp.iota.node import NodeClient
-    from etp.meters.discovery_store import DynamoHints
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Shard, Tracker
@@ -21,14 +20,7 @@ def window(tangle, fleet, platform_private: str, workers: int, busy, meters: int
     with DevNode("127.0.0.1", 0, tangle=tangle) as node:
         for index in range(workers):
             client = Counted(NodeClient(node.url, timeout=120))
-            hints = DynamoHints()
-            add = hints._add
-
-            def noted(key, elements, *rest, add=add):
-                updated.add(key)
-                add(key, elements, *rest)
-
-            hints._add = noted  # type: ignore[method-assign]
+            hints = noting_hints(updated)
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]
                 addresses=DynamoAddressBook(),

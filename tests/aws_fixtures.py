@@ -17,9 +17,9 @@ def one_request_at_a_time() -> None:
     """moto's DynamoDB is not thread-safe (concurrent transactions on its tables raise "dictionary changed
     size during iteration"): the stores' I/O pools send one request at a time against it. MiniStack,
     like DynamoDB, takes them concurrently (the e2e tests and the benches)."""
-    from etp.meters import discovery_store, readings_store, rollups_store
+    from etp import io_pool
 
-    readings_store.IO_THREADS = rollups_store.IO_THREADS = discovery_store.IO_THREADS = 1
+    io_pool.IO_THREADS = 1
 
 
 def share_botocore_loader() -> None:

@@ -404,18 +404,10 @@ def test_a_participant_on_both_sides_is_always_refused(bids, participant):
         clear([*bids, Bid("both-a", participant, "buy", 1, 1), Bid("both-b", participant, "sell", 1, 1)])
 
 
-def same_outcome(bids: list[Bid], k: Fraction) -> tuple[object, ...]:
-    """clear()'s result, or the ValueError it raised (its message), with the fills' order."""
+def outcome(clearing, bids: list[Bid], k: Fraction) -> tuple[object, ...]:
+    """A clearing's result, or the ValueError it raised (its message), with the fills' order."""
     try:
-        result = clear(bids, k)
-    except ValueError as error:
-        return ("refused", str(error))
-    return (result, list(result.fills), [type(pair) for pair in result.pairs])
-
-
-def reference_outcome(bids: list[Bid], k: Fraction) -> tuple[object, ...]:
-    try:
-        result = reference_clear(bids, k)
+        result = clearing(bids, k)
     except ValueError as error:
         return ("refused", str(error))
     return (result, list(result.fills), [type(pair) for pair in result.pairs])
@@ -443,7 +435,7 @@ def larger_books(draw) -> list[Bid]:
 def test_the_result_is_the_reference_clearings(bids, k):
     # tests/clearing_reference.py is the straightforward implementation this one replaced: the same Q*, p*, fills
     # (in the same order), pairs (NamedTuples, in the same order), marginal prices, and the same refusals.
-    assert same_outcome(bids, k) == reference_outcome(bids, k)
+    assert outcome(clear, bids, k) == outcome(reference_clear, bids, k)
 
 
 def test_the_result_is_the_reference_clearings_on_a_large_random_book():
@@ -459,4 +451,4 @@ def test_the_result_is_the_reference_clearings_on_a_large_random_book():
         for n in range(3000)
     ]
     for k in (Fraction(0), Fraction(1, 3), HALF, Fraction(1)):
-        assert same_outcome(bids, k) == reference_outcome(bids, k)
+        assert outcome(clear, bids, k) == outcome(reference_clear, bids, k)

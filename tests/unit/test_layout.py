@@ -84,8 +84,8 @@ def test_the_layer_is_split_into_its_contexts():
     top_level = {p.name for p in (PACKAGE_ROOT / "etp").iterdir() if p.suffix == ".py" or p.is_dir()}
     assert set(CONTEXTS) <= top_level
     # what every context may use (retention: how long each context's expiring items are kept; numbers:
-    # the amounts every context parses)
-    kernel = {"__init__.py", "clock.py", "dynamo.py", "numbers.py", "retention.py", "settings.py"}
+    # the amounts every context parses; io_pool: batches sent from a bounded pool of threads)
+    kernel = {"__init__.py", "clock.py", "dynamo.py", "io_pool.py", "numbers.py", "retention.py", "settings.py"}
     assert {name for name in top_level if name.endswith(".py")} <= kernel
 
 

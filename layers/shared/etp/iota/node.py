@@ -17,9 +17,10 @@ import http.client
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from etp.io_pool import parts
 from etp.iota.addresses import is_address, strip_checksum
 from etp.iota.transaction import TRANSACTION_LENGTH
 from etp.iota.trytes import HASH_LENGTH, all_trytes, is_hash, is_tag, is_trytes, pad_tag
@@ -71,11 +72,6 @@ def _transactions(items: list) -> bool:
 
 def _booleans(items: list) -> bool:
     return all(isinstance(item, bool) for item in items)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _error_message(body: bytes) -> str:
@@ -200,7 +196,7 @@ class NodeClient:
         # Intersection distributes over union: splitting one kind and joining the answers is exact.
         split = oversized[0] if oversized else next(iter(query))
         found: dict[str, None] = {}
-        for part in _chunks(query[split], self.max_request_list):
+        for part in parts(query[split], self.max_request_list):
             answer = self._call("findTransactions", **{**query, split: part})
             found.update(dict.fromkeys(self._list(answer, "findTransactions", "hashes", None, _hashes)))
         return list(found)
@@ -210,7 +206,7 @@ class NodeClient:
         if not _hashes(list(hashes)):
             raise ValueError("hashes must be 81-tryte hashes")
         trytes: list[str] = []
-        for part in _chunks(hashes, self.max_request_list):
+        for part in parts(hashes, self.max_request_list):
             answer = self._call("getTrytes", hashes=part)
             trytes += self._list(answer, "getTrytes", "trytes", len(part), _transactions)
         return trytes
@@ -223,7 +219,7 @@ class NodeClient:
         if len(tips) > self.max_request_list:
             raise ValueError(f"at most {self.max_request_list} tips")
         states: list[bool] = []
-        for part in _chunks(transactions, self.max_request_list):
+        for part in parts(transactions, self.max_request_list):
             # `tips` is always sent: IRI before 1.8 requires the key, later ones accept it.
             answer = self._call("getInclusionStates", transactions=part, tips=tips)
             states += self._list(answer, "getInclusionStates", "states", len(part), _booleans)
@@ -261,7 +257,7 @@ class NodeClient:
     def _send_trytes(self, command: str, trytes: Sequence[str]) -> None:
         if not all(is_trytes(t, TRANSACTION_LENGTH) for t in trytes):
             raise ValueError(f"transactions must be {TRANSACTION_LENGTH} trytes")
-        for part in _chunks(trytes, min(self.max_request_list, _TRYTES_PER_BODY)):
+        for part in parts(trytes, min(self.max_request_list, _TRYTES_PER_BODY)):
             self._call(command, trytes=part)
 
 

@@ -27,11 +27,11 @@ See etp.meters.discovery for how the tracker uses them.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
 from etp.dynamo import TableModel, table_meta
+from etp.io_pool import io_map, parts
 from etp.iota.trytes import ALPHABET
 from etp.meters.discovery import HASH_KEY, hour_of
 from etp.retention import hint_expires_at
@@ -63,9 +63,6 @@ def _hours_key(day: str, hour: int, tryte: str) -> str:
     return f"hours#{day}#{hour:02d}#{tryte}"
 
 
-IO_THREADS = 4  # requests in flight at once: within botocore's pool of 10 connections
-
-
 class DynamoHints:
     def __init__(self) -> None:
         self.items_read = 0
@@ -73,9 +70,7 @@ class DynamoHints:
 
     def _get(self, keys: list[str]) -> dict[str, set[str]]:
         """These items (BatchGetItem, 100 keys a request, from a bounded pool of I/O threads)."""
-        chunks = [keys[start : start + BATCH_GET] for start in range(0, len(keys), BATCH_GET)]
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
-            answers = list(pool.map(lambda chunk: list(HintModel.batch_get(chunk)), chunks))
+        answers = io_map(lambda chunk: list(HintModel.batch_get(chunk)), parts(keys, BATCH_GET))
         found = {item.key: set(item.items or ()) for answer in answers for item in answer}
         self.items_read += len(found)
         return found
@@ -87,8 +82,7 @@ class DynamoHints:
         """ADD to each item's set (one UpdateItem each: a BatchWriteItem would replace the items, and
         a transaction would pay twice), sent by a bounded pool of I/O threads."""
         updates = [update for update in updates if update[1]]
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(updates)))) as pool:
-            list(pool.map(lambda update: self._add(*update), updates))
+        io_map(lambda update: self._add(*update), updates)
         self.items_written += len(updates)
 
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:

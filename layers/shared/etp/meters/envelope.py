@@ -1,4 +1,4 @@
-"""The meters' wire envelope (DESIGN.md, "Meter readings on the tangle").
+"""The meters' wire envelope (docs/api.md, "Meter readings on the tangle").
 
 A reading's payload (UTF-8 JSON) travels as `{"data": base64(RSA-PKCS#1 v1.5 encrypt(platform
 public key, payload)), "signature": base64(RSA-PKCS#1 v1.5 sign(SHA-256, payload, meter key))}`.

@@ -11,7 +11,6 @@ rollups existed get theirs from the migration `0002_readings_rollups`.
 """
 
 from collections.abc import Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -20,6 +19,7 @@ from pynamodb.connection import Connection
 
 from etp.clock import day_bounds, from_utc_iso, local_zone, to_utc_iso, utcnow
 from etp.dynamo import conditional
+from etp.io_pool import io_map, parts
 from etp.meters import rollups
 from etp.meters.readings import Outcome, StoredReading
 from etp.meters.readings_items import (
@@ -34,19 +34,17 @@ from etp.meters.readings_items import (
 from etp.meters.rollups_store import DynamoRollups
 
 TRANSACTION = 50  # readings a transaction: a ledger marker and a reading each, 100 actions
-IO_THREADS = 4  # transactions in flight at once: within botocore's pool of 10 connections
 
 
 class DynamoReadingStore:
     def processed(self, hashes: list[str]) -> set[str]:
         """Which of these transactions an earlier run already stored or rejected (BatchGetItem, 100 keys
         a request, from the bounded I/O pool)."""
-        chunks = [[f"tx#{h}" for h in hashes[start : start + 100]] for start in range(0, len(hashes), 100)]
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
-            found = pool.map(
-                lambda keys: [i.key[3:] for i in LedgerModel.batch_get(keys, attributes_to_get=["key"])], chunks
-            )
-            return {tx_hash for chunk in found for tx_hash in chunk}
+        found = io_map(
+            lambda keys: [i.key[3:] for i in LedgerModel.batch_get(keys, attributes_to_get=["key"])],
+            parts([f"tx#{h}" for h in hashes], 100),
+        )
+        return {tx_hash for chunk in found for tx_hash in chunk}
 
     def store_many(self, items: list[tuple[StoredReading, dict[str, float], str]]) -> list[Outcome]:
         """Store (reading, values, address) items, at most 50 per DynamoDB transaction (2 writes
@@ -61,9 +59,7 @@ class DynamoReadingStore:
         another run's), those hours are recomputed again from what is stored."""
         readings = [_as_stored(reading) for reading, _, _ in items]
         refresh_rollups(readings, include=readings, added=_ids(readings))
-        chunks = [items[start : start + TRANSACTION] for start in range(0, len(items), TRANSACTION)]
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
-            outcomes = [outcome for chunk in pool.map(self._chunk_outcomes, chunks) for outcome in chunk]
+        outcomes = [outcome for chunk in io_map(self._chunk_outcomes, parts(items, TRANSACTION)) for outcome in chunk]
         if any(outcome != "stored" for outcome in outcomes):
             stored = [reading for reading, outcome in zip(readings, outcomes, strict=True) if outcome == "stored"]
             refresh_rollups(readings, include=stored)

@@ -19,7 +19,6 @@ The rollups of readings stored before rollups existed come from the migration
 """
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from botocore.exceptions import ClientError
 from pynamodb.attributes import UnicodeAttribute
 
 from etp.dynamo import TableModel, table_meta
+from etp.io_pool import io_map, parts
 from etp.meters import rollups
 
 
@@ -80,7 +80,6 @@ def _key(user_id: str, day: str) -> dict:
     return {"user_id": {"S": user_id}, "day": {"S": day}}
 
 
-IO_THREADS = 4  # concurrent rollup transactions: I/O-bound, within botocore's pool of 10 connections
 TAIL = "s:"
 
 
@@ -163,11 +162,8 @@ class DynamoRollups:
     def load_many(self, keys: list[tuple[str, date]]) -> dict[tuple[str, date], rollups.Kept]:
         """These user-days' rollups as kept (consistent reads, 100 keys a BatchGetItem, from the bounded
         pool of I/O threads); absent: no item."""
-        unique = list(dict.fromkeys(keys))
-        chunks = [unique[start : start + 100] for start in range(0, len(unique), 100)]
         client = _client()
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
-            answers = list(pool.map(lambda chunk: _batch_get(client, chunk), chunks))
+        answers = io_map(lambda chunk: _batch_get(client, chunk), parts(list(dict.fromkeys(keys)), 100))
         return {key: kept for answer in answers for key, kept in answer.items()}
 
     def save_many(self, writes: list[tuple[str, date, rollups.Kept, rollups.Cells, rollups.Tails]]) -> list:
@@ -175,10 +171,9 @@ class DynamoRollups:
         takes no conditions), the transactions sent by a bounded pool of I/O threads; the (user, day)s of
         a cancelled transaction (a concurrent writer's change to one of them) are returned to be redone."""
         changing = [write for write in writes if write[3] or write[4]]
-        chunks = [changing[i : i + TRANSACTION] for i in range(0, len(changing), TRANSACTION)]
+        chunks = parts(changing, TRANSACTION)
         client = _client()
-        with ThreadPoolExecutor(max_workers=max(1, min(IO_THREADS, len(chunks)))) as pool:
-            saved = list(pool.map(lambda chunk: _saved(client, [_update(*write) for write in chunk]), chunks))
+        saved = io_map(lambda chunk: _saved(client, [_update(*write) for write in chunk]), chunks)
         return [(write[0], write[1]) for chunk, ok in zip(chunks, saved, strict=True) if not ok for write in chunk]
 
     def put_day(self, user_id: str, day: date, cells: rollups.Cells, tails: rollups.Tails) -> None:

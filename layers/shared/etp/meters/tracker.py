@@ -29,13 +29,13 @@ because the readings stay on the tangle.
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import utcnow
+from etp.io_pool import io_map, parts
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
@@ -275,9 +275,8 @@ class Tracker:
         """The meters with something new in this run (not every meter, every run), 100 a lookup, from a
         pool of I/O threads."""
         wanted = list(dict.fromkeys(step.entry.meter_id for step in parsed if isinstance(step, _Parsed)))
-        parts = [wanted[start : start + METERS_LOOKUP] for start in range(0, len(wanted), METERS_LOOKUP)]
-        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(parts)))) as pool:
-            return {meter_id: meter for found in pool.map(self.meters, parts) for meter_id, meter in found.items()}
+        found = io_map(self.meters, parts(wanted, METERS_LOOKUP), self.workers)
+        return {meter_id: meter for meters in found for meter_id, meter in meters.items()}
 
     def _finished(self, sealed: "_Sealed", opened: openers.Opened, not_after: datetime):
         """(reading, address entry) or the rejection reason, once its envelope is opened."""
