@@ -23,7 +23,10 @@ in the meters table, looked up as the function does (DynamoMeterStore.get_many: 
 import os
 import random
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -211,34 +214,62 @@ def bare_rsa(messages, fleet, new, keys, platform_private) -> float:
     return time.perf_counter() - started
 
 
+@contextmanager
+def node_process(tangle) -> Iterator[str]:
+    """The URL of a dev node serving `tangle` from a process of its own, as IRI runs beside the tracker,
+    not inside it (its work then does not hold the tracker's GIL). Forked: the tangle is not copied."""
+    import multiprocessing
+
+    from etp_devnode.server import DevNode
+
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+
+    def serve() -> None:
+        with DevNode("127.0.0.1", 0, tangle=tangle) as node:
+            theirs.send(node.url)
+            theirs.recv()  # serves until told to stop
+
+    process = context.Process(target=serve, daemon=True)
+    process.start()
+    try:
+        yield ours.recv()
+    finally:
+        ours.send("stop")
+        process.join(timeout=30)
+
+
 class Counted:
-    """The node client, counting requests by command."""
+    """The node client, counting requests by command (the tracker asks from several threads)."""
 
     def __init__(self, client) -> None:
         self.client = client
         self.calls: dict[str, int] = {"findTransactions": 0, "getTrytes": 0}
-        self.seconds = 0.0
+        self.seconds = 0.0  # summed over the requests: more than their wall time when they overlap
         self.largest_list = self.largest_answer = 0  # items in a request's list, hashes in an answer
+        self.lock = threading.Lock()
+
+    def note(self, command: str, calls: int, items: int, answer: int, seconds: float) -> None:
+        with self.lock:
+            self.calls[command] += calls
+            self.largest_list, self.largest_answer = max(self.largest_list, items), max(self.largest_answer, answer)
+            self.seconds += seconds
 
     def find_transactions(self, **query):
-        self.calls["findTransactions"] += 1
-        self.largest_list = max(self.largest_list, len(query.get("addresses", ())), len(query.get("tags", ())))
-        started = time.perf_counter()
-        try:
+        started, answer = time.perf_counter(), []
+        try:  # a refused request counts too
             answer = self.client.find_transactions(**query)
-            self.largest_answer = max(self.largest_answer, len(answer))
             return answer
         finally:
-            self.seconds += time.perf_counter() - started
+            items = max(len(query.get("addresses", ())), len(query.get("tags", ())))
+            self.note("findTransactions", 1, items, len(answer), time.perf_counter() - started)
 
     def get_trytes(self, hashes):
-        self.calls["getTrytes"] += -(-len(hashes) // self.client.max_request_list)
-        self.largest_list = max(self.largest_list, min(len(hashes), self.client.max_request_list))
-        started = time.perf_counter()
+        started, limit = time.perf_counter(), self.client.max_request_list
         try:
             return self.client.get_trytes(hashes)
         finally:
-            self.seconds += time.perf_counter() - started
+            self.note("getTrytes", -(-len(hashes) // limit), min(len(hashes), limit), 0, time.perf_counter() - started)
 
 
 def timed(function, total: list[float]):
@@ -286,7 +317,6 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Tracker
-    from etp_devnode.server import DevNode
 
     refresh_rollups = getattr(readings_store, "refresh_rollups", None)
 
@@ -296,10 +326,10 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
         f"{'run':<6}{'wall s':>8}{'questions':>11}{'findTx':>8}{'getTrytes':>11}{'hashes':>9}"
         f"{'ledger lookups':>16}{'hint items r/w':>16}{'meters':>8}{'stored':>8}{'ledger+readings writes':>24}"
     )
-    with DevNode("127.0.0.1", 0, tangle=tangle) as node:
+    with node_process(tangle) as node_url:
         results = {}
         for name, at in (("busy", BUSY), ("idle", BUSY + timedelta(minutes=5))):
-            client = Counted(NodeClient(node.url, timeout=60))
+            client = Counted(NodeClient(node_url, timeout=60))
             store = DynamoReadingStore()
             storing, rolling = [0.0], [0.0]
             if hasattr(readings_store, "refresh_rollups"):  # the energy rollups, refreshed as readings are stored
@@ -321,7 +351,7 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
             updated: set[str] = set()
             hints = noting_hints(updated)
             hinting = [0.0]
-            for method in ("seen_hashes", "seen_hours", "add_hashes", "add_hours"):
+            for method in ("seen_hashes", "seen_hours", "add"):
                 setattr(hints, method, timed(getattr(hints, method), hinting))
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]

@@ -7,19 +7,18 @@ from zoneinfo import ZoneInfo
 
 
 def window(tangle, fleet, platform_private: str, workers: int, busy, meters: int) -> int:
-    from tracker_scale import Counted, hint_sizes, noting_hints
+    from tracker_scale import Counted, hint_sizes, node_process, noting_hints
 
     from etp.iota.node import NodeClient
     from etp.meters.readings_store import DynamoReadingStore
     from etp.meters.store import DynamoAddressBook, DynamoMeterStore
     from etp.meters.tracker import Shard, Tracker
-    from etp_devnode.server import DevNode
 
     updated: set[str] = set()
     slowest, stored = 0.0, 0
-    with DevNode("127.0.0.1", 0, tangle=tangle) as node:
+    with node_process(tangle) as node_url:
         for index in range(workers):
-            client = Counted(NodeClient(node.url, timeout=120))
+            client = Counted(NodeClient(node_url, timeout=120))
             hints = noting_hints(updated)
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]

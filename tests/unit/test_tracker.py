@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tangle import demand_payload, found_in, sealed_reading, transaction_trytes
 
+from etp import io_pool
 from etp.iota.curl import curl_hash
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.meters import discovery, envelope
@@ -475,6 +476,34 @@ def test_an_answer_over_the_nodes_limit_is_split_until_it_passes(world):
     publish(world)  # the first meter's hour 10 now holds 4: over the limit on its own
     report = replace(world["tracker"], node=node).run(NOW)
     assert (report.stored, report.over_limit) == (0, 1)
+
+
+def test_the_questions_are_sent_together_and_find_what_one_at_a_time_finds(world, monkeypatch):
+    class Overlapping(FakeNode):
+        """Holds each findTransactions open until another one is in flight."""
+
+        def __init__(self):
+            super().__init__()
+            self.lock, self.in_flight, self.overlapped = threading.Lock(), 0, threading.Event()
+
+        def find_transactions(self, *, addresses, tags):
+            with self.lock:
+                self.in_flight += 1
+                if self.in_flight > 1:
+                    self.overlapped.set()
+            self.overlapped.wait(timeout=2)
+            with self.lock:
+                self.in_flight -= 1
+            return super().find_transactions(addresses=addresses, tags=tags)
+
+    hashes = [publish(world) for _ in range(3)] + [world["node"].add(other_meters_reading(world))]
+    node = Overlapping()
+    node.transactions = world["node"].transactions
+    monkeypatch.setattr(io_pool, "IO_THREADS", 4)
+    report = replace(world["tracker"], node=node).run(NOW)
+    assert node.overlapped.is_set()
+    assert (report.questions, report.find_calls, report.discovered, report.stored) == (11, 11, 4, 4)
+    assert sorted(r.tx_hash for r in world["store"].readings.values()) == sorted(hashes)
 
 
 def test_the_tracker_stays_within_the_dev_nodes_iri_limits(world):

@@ -97,12 +97,13 @@ class Hints(Protocol):
         """Per (day, hour): the HASH_KEY-tryte prefixes of the hashes processed before."""
         ...
 
-    def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None: ...
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         """Per day: the `address_hour` pairs that have a stored reading."""
         ...
 
-    def add_hours(self, day: str, pairs: Iterable[str]) -> None: ...
+    def add(self, hashes: Mapping[tuple[str, int], Iterable[str]], hours: Mapping[str, Iterable[str]]) -> None:
+        """What a run processed: the hashes per (day, hour), and per day the `address_hour` pairs it stored."""
+        ...
 
 
 class MemoryHints:
@@ -115,14 +116,14 @@ class MemoryHints:
     def seen_hashes(self, groups: list[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
         return {group: set(self.hashes.get(group, ())) for group in groups}
 
-    def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
-        self.hashes.setdefault((day, hour), set()).update(h[:HASH_KEY] for h in hashes)
-
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         return {day: set(self.hours.get(day, ())) for day in days}
 
-    def add_hours(self, day: str, pairs: Iterable[str]) -> None:
-        self.hours.setdefault(day, set()).update(pairs)
+    def add(self, hashes: Mapping[tuple[str, int], Iterable[str]], hours: Mapping[str, Iterable[str]]) -> None:
+        for group, found in hashes.items():
+            self.hashes.setdefault(group, set()).update(h[:HASH_KEY] for h in found)
+        for day, pairs in hours.items():
+            self.hours.setdefault(day, set()).update(pairs)
 
 
 def _hour_start(now: datetime) -> datetime:

@@ -26,7 +26,7 @@ See etp.meters.discovery for how the tracker uses them.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
@@ -92,12 +92,6 @@ class DynamoHints:
             seen[keys[key]] |= elements
         return seen
 
-    def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
-        shards: dict[str, set[str]] = defaultdict(set)
-        for tx_hash in hashes:
-            shards[_shard(tx_hash)].add(tx_hash[:HASH_KEY])
-        self._add_all([(_seen_key(day, hour, shard), elements, day) for shard, elements in shards.items()])
-
     def seen_hours(self, days: list[str]) -> dict[str, set[str]]:
         keys = {_hours_key(day, hour, t): day for day in days for hour in range(24) for t in ALPHABET}
         seen: dict[str, set[str]] = {day: set() for day in days}
@@ -105,8 +99,22 @@ class DynamoHints:
             seen[keys[key]] |= elements
         return seen
 
+    def add(self, hashes: Mapping[tuple[str, int], Iterable[str]], hours: Mapping[str, Iterable[str]]) -> None:
+        """A run's hints, every item's update sent by one bounded pool (not a pool per hour)."""
+        shards: dict[tuple[str, int, str], set[str]] = defaultdict(set)
+        for (day, hour), found in hashes.items():
+            for tx_hash in found:
+                shards[day, hour, _shard(tx_hash)].add(tx_hash[:HASH_KEY])
+        updates = [(_seen_key(day, hour, shard), elements, day) for (day, hour, shard), elements in shards.items()]
+        by_letter: dict[tuple[str, int, str], set[str]] = defaultdict(set)
+        for day, pairs in hours.items():
+            for pair in pairs:
+                by_letter[day, hour_of(pair), pair[0]].add(pair)
+        updates += [(_hours_key(day, hour, t), elements, day) for (day, hour, t), elements in by_letter.items()]
+        self._add_all(updates)
+
+    def add_hashes(self, day: str, hour: int, hashes: Iterable[str]) -> None:
+        self.add({(day, hour): hashes}, {})
+
     def add_hours(self, day: str, pairs: Iterable[str]) -> None:
-        shards: dict[tuple[int, str], set[str]] = defaultdict(set)
-        for pair in pairs:
-            shards[hour_of(pair), pair[0]].add(pair)
-        self._add_all([(_hours_key(day, hour, t), elements, day) for (hour, t), elements in shards.items()])
+        self.add({}, {day: pairs})

@@ -1,10 +1,12 @@
 """The IOTA tracker: pull new readings from the node, check them one by one, store the good ones.
 
-One run: the active addresses (today's UTC day, and yesterday's during the first hour of a day)
--> findTransactions narrowed to (address day, UTC hour) questions, addresses AND that hour's
-reading tags, 1,000 addresses a request (etp.meters.discovery: the recent hours, the later ones,
-the catch-up of late readings, one swept older hour) -> the hints drop hashes processed before, the ledger the
-rest of them -> getTrytes for the new ones -> per transaction: parse, check address and tag, open
+One run: the active addresses (today's UTC day, and yesterday's during the first hour of a day),
+read while the hints of which address hours have readings are -> findTransactions narrowed to
+(address day, UTC hour) questions, addresses AND that hour's reading tags, 1,000 addresses a
+request, the requests sent together from the bounded I/O pool while the hints of the hashes
+processed under those hours are read (etp.meters.discovery: the recent hours, the later ones, the
+catch-up of late readings, one swept older hour) -> the hints drop hashes processed before, the
+ledger the rest of them -> getTrytes for the new ones -> per transaction: parse, check address and tag, open
 the envelope (platform key, then the owning meter's key), validate the payload, check it is
 plausible (not from the future, within the meter's rated capacity), store -> the hints learn
 what was processed. A bad transaction is rejected with a reason (and never refetched); it never
@@ -35,7 +37,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import utcnow
-from etp.io_pool import io_map, parts
+from etp.io_pool import alongside, io_map, parts
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
@@ -129,19 +131,26 @@ class Tracker:
 
     def run(self, now: datetime, shard: Shard | None = None) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        entries = {e.address: e for day in active_days(now) for e in self.addresses.of_day(day.isoformat())}
-        if shard is not None:
-            entries = {a: e for a, e in entries.items() if user_shard(e.user_id, shard.of) == shard.index}
+        days = [day.isoformat() for day in active_days(now)]
+        # The address book and the hints of the hours with readings do not depend on each other.
+        entries, seen_hours = alongside(lambda: self.hints.seen_hours(days), lambda: self._entries(days, shard))
         report.addresses = len(entries)
         if not entries or (shard is None and self._fanned_out(report)):
             return report
-        found, new, processed = self._discover(now, entries, report)
+        found, new, processed = self._discover(now, entries, seen_hours, report)
         fetched = self._fetch(new)
         report.fetched = len(fetched)
         not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
         hours = self._check_and_store(report, fetched, entries, not_after, processed)
         self._learn(found, processed, hours)
         return report
+
+    def _entries(self, days: list[str], shard: Shard | None) -> dict:
+        """The address book entries of the run (of its shard's users), by address."""
+        entries = {e.address: e for day in days for e in self.addresses.of_day(day)}
+        if shard is None:
+            return entries
+        return {a: e for a, e in entries.items() if user_shard(e.user_id, shard.of) == shard.index}
 
     def _fanned_out(self, report: RunReport) -> bool:
         """Split a run planned beyond one invocation's share into shard invocations (each idempotent)."""
@@ -194,52 +203,62 @@ class Tracker:
         self._store(report, list(accepted.values()))
         return hours
 
-    def _discover(self, now: datetime, entries: dict, report: RunReport):
+    def _discover(self, now: datetime, entries: dict, seen_hours: dict[str, set[str]], report: RunReport):
         """(hash -> its (day, hour), the hashes to fetch, the ones the ledger already has)."""
         days: dict[str, list[str]] = {}
         for entry in entries.values():
             days.setdefault(entry.day, []).append(entry.address)
-        questions = discovery.plan(now, days, self.hints.seen_hours(list(days)))
+        questions = discovery.plan(now, days, seen_hours)
         report.questions = len(questions)
+        groups = sorted({(question.day, question.hour) for question in questions})
+        # The node's answers and the hints of what was processed under the same (day, hour)s, together.
+        answers, known = alongside(lambda: self.hints.seen_hashes(groups), lambda: self._find_all(questions))
         found: dict[str, tuple[str, int]] = {}
-        for question in questions:
-            for tx_hash in self._find(question, report):
+        for question, answer in answers:
+            report.find_calls += answer.calls
+            report.over_limit += answer.over_limit
+            for tx_hash in answer.hashes:
                 found.setdefault(tx_hash, (question.day, question.hour))
         report.discovered = len(found)
-        known = self.hints.seen_hashes(sorted(set(found.values())))
         unknown = [h for h, group in found.items() if h[: discovery.HASH_KEY] not in known[group]]
         done = self.store.processed(unknown)
         return found, [h for h in unknown if h not in done], set(done)
 
-    def _find(self, question: Question, report: RunReport) -> list[str]:
-        """The hashes answering one question, in requests within the node's limits."""
-        tags = discovery.tags_of_hours(question.hours)
-        addresses = question.addresses
-        pending = [addresses[i : i + self.find_batch] for i in range(0, len(addresses), self.find_batch)]
-        hashes: list[str] = []
+    def _find_all(self, questions: list[Question]) -> list[tuple[Question, "_Answer"]]:
+        """Every question's answer, in requests of at most `find_batch` addresses sent from a pool of I/O
+        threads (the node answers them in parallel), in the questions' order."""
+        requests = [
+            (question, part, discovery.tags_of_hours(question.hours))
+            for question in questions
+            for part in parts(question.addresses, self.find_batch)
+        ]
+        answers = io_map(lambda request: self._find(request[1], request[2]), requests)
+        return [(question, answer) for (question, _, _), answer in zip(requests, answers, strict=True)]
+
+    def _find(self, addresses: list[str], tags: list[str]) -> "_Answer":
+        """The hashes at these addresses with these tags, the request split in halves while the node
+        refuses its answer as too large."""
+        answer, pending = _Answer(), [addresses]
         while pending:
             part = pending.pop()
-            report.find_calls += 1
+            answer.calls += 1
             try:
-                hashes += self.node.find_transactions(addresses=list(part), tags=tags)
+                answer.hashes += self.node.find_transactions(addresses=list(part), tags=tags)
             except NodeError as error:
                 if error.message != OVER_LIMIT:
                     raise
                 if len(part) == 1:
-                    report.over_limit += 1  # an address flooded beyond the node's answer limit
+                    answer.over_limit += 1  # an address flooded beyond the node's answer limit
                 else:
                     pending += [part[: len(part) // 2], part[len(part) // 2 :]]
-        return hashes
+        return answer
 
     def _learn(self, found: dict[str, tuple[str, int]], processed: set[str], hours: dict[str, set[str]]) -> None:
         """Written after the ledger: a run that dies before this leaves hints missing, never wrong."""
         groups: dict[tuple[str, int], list[str]] = {}
         for tx_hash in processed:
             groups.setdefault(found[tx_hash], []).append(tx_hash)
-        for (day, hour), hashes in groups.items():
-            self.hints.add_hashes(day, hour, hashes)
-        for day, pairs in hours.items():
-            self.hints.add_hours(day, pairs)
+        self.hints.add(groups, hours)
 
     def _store(self, report: RunReport, batch: list[tuple[StoredReading, dict[str, float], str]]) -> None:
         if not batch:
@@ -296,6 +315,16 @@ class Tracker:
         except readings.ReadingRejected as reason:
             return str(reason)
         return reading, sealed.entry
+
+
+@dataclass
+class _Answer:
+    """What the node answered to one question's part: the hashes, in how many requests, and how many
+    addresses it left out as over its answer limit."""
+
+    hashes: list[str] = field(default_factory=list)
+    calls: int = 0
+    over_limit: int = 0
 
 
 @dataclass(frozen=True)
