@@ -22,14 +22,3 @@ def io_map[T, R](request: Callable[[T], R], items: Iterable[T], threads: int | N
         return [request(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(threads or IO_THREADS, len(items))) as pool:
         return list(pool.map(request, items))
-
-
-def alongside[A, B](background: Callable[[], A], foreground: Callable[[], B]) -> tuple[B, A]:
-    """(foreground(), background()), the background call running in a thread meanwhile: two requests
-    that do not depend on each other wait on the network together (one after the other when
-    IO_THREADS is 1)."""
-    if IO_THREADS <= 1:
-        return foreground(), background()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        later = pool.submit(background)
-        return foreground(), later.result()

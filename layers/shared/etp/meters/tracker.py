@@ -1,12 +1,11 @@
 """The IOTA tracker: pull new readings from the node, check them one by one, store the good ones.
 
-One run: the active addresses (today's UTC day, and yesterday's during the first hour of a day),
-read while the hints of which address hours have readings are -> findTransactions narrowed to
-(address day, UTC hour) questions, addresses AND that hour's reading tags, 1,000 addresses a
-request, the requests sent together from the bounded I/O pool while the hints of the hashes
-processed under those hours are read (etp.meters.discovery: the recent hours, the later ones, the
-catch-up of late readings, one swept older hour) -> the hints drop hashes processed before, the
-ledger the rest of them -> getTrytes for the new ones -> per transaction: parse, check address and tag, open
+One run: the active addresses (today's UTC day, and yesterday's during the first hour of a day)
+-> findTransactions narrowed to (address day, UTC hour) questions, addresses AND that hour's
+reading tags, 1,000 addresses a request, the requests sent together from the bounded I/O pool
+(etp.meters.discovery: the recent hours, the later ones, the catch-up of late readings, one swept
+older hour) -> the hints drop hashes processed before, the ledger the rest of them -> getTrytes
+for the new ones -> per transaction: parse, check address and tag, open
 the envelope (platform key, then the owning meter's key), validate the payload, check it is
 plausible (not from the future, within the meter's rated capacity), store -> the hints learn
 what was processed. A bad transaction is rejected with a reason (and never refetched); it never
@@ -37,7 +36,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from etp.clock import utcnow
-from etp.io_pool import alongside, io_map, parts
+from etp.io_pool import io_map, parts
 from etp.iota.node import OVER_LIMIT, NodeError
 from etp.iota.transaction import InvalidTransaction, message_fields
 from etp.iota.trytes import trytes_to_bytes
@@ -131,13 +130,11 @@ class Tracker:
 
     def run(self, now: datetime, shard: Shard | None = None) -> RunReport:
         report = RunReport(now=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        days = [day.isoformat() for day in active_days(now)]
-        # The address book and the hints of the hours with readings do not depend on each other.
-        entries, seen_hours = alongside(lambda: self.hints.seen_hours(days), lambda: self._entries(days, shard))
+        entries = self._entries([day.isoformat() for day in active_days(now)], shard)
         report.addresses = len(entries)
         if not entries or (shard is None and self._fanned_out(report)):
             return report
-        found, new, processed = self._discover(now, entries, seen_hours, report)
+        found, new, processed = self._discover(now, entries, report)
         fetched = self._fetch(new)
         report.fetched = len(fetched)
         not_after = max(now, utcnow()) + self.clock_skew  # no reading may be dated later
@@ -203,23 +200,21 @@ class Tracker:
         self._store(report, list(accepted.values()))
         return hours
 
-    def _discover(self, now: datetime, entries: dict, seen_hours: dict[str, set[str]], report: RunReport):
+    def _discover(self, now: datetime, entries: dict, report: RunReport):
         """(hash -> its (day, hour), the hashes to fetch, the ones the ledger already has)."""
         days: dict[str, list[str]] = {}
         for entry in entries.values():
             days.setdefault(entry.day, []).append(entry.address)
-        questions = discovery.plan(now, days, seen_hours)
+        questions = discovery.plan(now, days, self.hints.seen_hours(list(days)))
         report.questions = len(questions)
-        groups = sorted({(question.day, question.hour) for question in questions})
-        # The node's answers and the hints of what was processed under the same (day, hour)s, together.
-        answers, known = alongside(lambda: self.hints.seen_hashes(groups), lambda: self._find_all(questions))
         found: dict[str, tuple[str, int]] = {}
-        for question, answer in answers:
+        for question, answer in self._find_all(questions):
             report.find_calls += answer.calls
             report.over_limit += answer.over_limit
             for tx_hash in answer.hashes:
                 found.setdefault(tx_hash, (question.day, question.hour))
         report.discovered = len(found)
+        known = self.hints.seen_hashes(sorted(set(found.values())))  # only the hours that found something
         unknown = [h for h, group in found.items() if h[: discovery.HASH_KEY] not in known[group]]
         done = self.store.processed(unknown)
         return found, [h for h in unknown if h not in done], set(done)
