@@ -115,6 +115,15 @@ def test_each_building_bids_every_hour_of_the_next_local_day_once():
     assert again.done == {"A_BEMS": 0} and len(api.bids) == 24
 
 
+def test_a_slot_whose_bidding_has_closed_is_not_bid_for():
+    api = FakeApi()
+    late = datetime(2026, 11, 28, 23, 45, tzinfo=ZONE).astimezone(UTC)  # the 29th's 00:00 gate closed at 23:40
+    report = simulators.simulate_bids(bidders("A_BEMS"), late, zone=ZONE, api=api, rng=random.Random(1))
+    assert report.failed == {} and report.done == {"A_BEMS": 23}
+    starts = sorted(b["start_time"] for b in api.bids.values())
+    assert starts[0] == "2026/11/29 01" and starts[-1] == "2026/11/29 23"
+
+
 def test_a_failed_login_or_a_failure_midway_leaves_nothing_of_that_building():
     api = FakeApi(fail_login={"B_BEMS"})
     report = simulators.simulate_bids(bidders("B_BEMS", "A_BEMS"), NOW, zone=ZONE, api=api, rng=random.Random(1))

@@ -130,7 +130,9 @@ def day_bids(plan: BidPlan, day, zone: ZoneInfo, rng: random.Random) -> list[dic
 
 def simulate_bids(buildings: list[Building], now: datetime, *, zone: ZoneInfo, api, rng: random.Random) -> Report:
     """Each building bids every hour of the next local day, skipping slots where it already has a bid
-    of that type (so a re-run adds nothing); a building that fails midway withdraws what it placed."""
+    of that type (so a re-run adds nothing) and slots whose bidding has closed (in the last 20
+    minutes of a local day, the next day's first hour); a building that fails midway withdraws what
+    it placed."""
     report = Report()
     day = now.astimezone(zone).date() + timedelta(days=1)
     for building in buildings:
@@ -143,7 +145,7 @@ def simulate_bids(buildings: list[Building], now: datetime, *, zone: ZoneInfo, a
             token = api.login(building.account, building.password)
             taken = {b["start_time"] for b in api.my_bids(token, plan.side)}
             for body in day_bids(plan, day, zone, rng):
-                if body["start_time"] not in taken:
+                if body["start_time"] not in taken and slots.is_open(slots.parse_dh(body["start_time"], zone), now):
                     placed.append(api.submit_bid(token, body))
             report.done[building.account] = len(placed)
         except Exception as error:  # one building's failure must not stop the others
