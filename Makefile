@@ -95,6 +95,7 @@ bench: setup
 	$(BIN)/python bench/tracker.py
 	$(BIN)/python bench/tracker_scale.py
 	$(BIN)/python bench/clearing.py
+	$(BIN)/python bench/address_job.py
 	$(BIN)/python bench/request_cost.py
 	$(BIN)/python bench/request_cost_stack.py
 	$(BIN)/python bench/cost_model.py

@@ -11,7 +11,7 @@ from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.meters import registry as meters
-from etp.meters.store import DynamoAddressBook, DynamoMeterStore, MeterModel
+from etp.meters.store import AddressModel, AddressRecord, DynamoAddressBook, DynamoMeterStore, MeterModel
 
 meters_function = load_function("meters")
 # a meter's address is of the UTC day: the wall clock stands still (conftest's FROZEN_AT)
@@ -99,6 +99,48 @@ def test_the_daily_job_records_every_active_meters_address_idempotently(fleet):
         meters.daily_address(IOTA_SEED, m.id, date(2026, 11, 26)) for m, _ in fleet.values()
     )
     assert DynamoAddressBook().of_day("2026-11-25") == []
+
+
+def test_the_daily_job_records_only_the_active_meters_with_their_owners(fleet):
+    (off, _), (carlab, _), (ncku, _) = fleet["carlab-2"], fleet["carlab-1"], fleet["ncku-1"]
+    MeterModel(off.id).update(actions=[MeterModel.active.set(False)])
+    result = addresses_function.lambda_handler({"now": "2026-11-26T00:00:00Z"}, FakeLambdaContext())
+    assert result["meters"] == 2
+    recorded = DynamoAddressBook().of_day("2026-11-26")
+    assert sorted((r.meter_id, r.user_id, r.account, r.address) for r in recorded) == sorted(
+        (m.id, m.user_id, m.account, meters.daily_address(IOTA_SEED, m.id, date(2026, 11, 26))) for m in (carlab, ncku)
+    )
+
+
+def test_a_meter_stored_without_the_active_flag_counts_as_active(fleet):
+    meter, _ = fleet["ncku-1"]
+    MeterModel(meter.id).update(actions=[MeterModel.active.remove()])
+    assert "active" not in MeterModel._get_connection().get_item(meter.id)["Item"]
+    owners = DynamoMeterStore().active_owners()
+    assert sorted(o.meter_id for o in owners) == sorted(m.id for m, _ in fleet.values())
+
+
+def test_the_address_book_records_many_in_batches_and_again_alike(aws):
+    book = DynamoAddressBook()
+    entries = [
+        AddressRecord(f"{n:081d}".replace("0", "A"), f"m-{n:02d}", "2026-11-26", f"u-{n % 7}", f"BEMS-{n % 7}")
+        for n in range(60)  # more than two BatchWriteItems of 25
+    ]
+    calls: list[str] = []
+
+    def note(model, **_):
+        calls.append(model.name)
+
+    events = AddressModel._get_connection().connection.client.meta.events
+    events.register("before-call.dynamodb", note)
+    try:
+        assert book.record_many(entries) == 60
+    finally:
+        events.unregister("before-call.dynamodb", note)
+    assert calls == ["BatchWriteItem"] * 3, "25 addresses a request, none alone"
+    assert book.record_many(entries) == 60
+    assert sorted(book.of_day("2026-11-26"), key=lambda r: r.meter_id) == entries
+    assert book.record_many([]) == 0
 
 
 def test_the_daily_job_uses_the_utc_day_of_an_explicit_local_time(fleet):

@@ -1,12 +1,14 @@
 """DynamoDB storage of meters and of their daily addresses (PynamoDB). Imported on first use.
 
 Meters: hash key `id`; GSI `by-user` (a user's meters, for GET /amis); GSI `by-kind` (every
-meter, for the daily address job and the operator CLI) — Queries, never Scans. A meter stored
+meter, for the daily address job and the operator CLI) — Queries, never Scans. The daily job reads
+only each meter's id, owner and state: a fleet's keys would be most of what it reads. A meter stored
 before meters had a rated capacity reads as DEFAULT_RATED_KW (the attribute's default).
 Addresses: hash key `address` (the tracker maps an address back to its meter); GSI `by-day`
 (every meter's address of a UTC day, for the tracker's one discovery call).
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
@@ -14,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from etp.dynamo import TableModel, conditional, table_meta
+from etp.io_pool import io_map, parts
 from etp.meters.registry import DEFAULT_RATED_KW, Meter
 
 
@@ -56,6 +59,13 @@ class MeterModel(TableModel):
 
     by_user = _ByUser()
     by_kind = _ByKind()
+
+
+@dataclass(frozen=True)
+class MeterOwner:
+    meter_id: str
+    user_id: str
+    account: str
 
 
 def _to_meter(item: MeterModel) -> Meter:
@@ -114,6 +124,40 @@ class DynamoMeterStore:
     def all_active(self) -> list[Meter]:
         return [m for m in (_to_meter(item) for item in MeterModel.by_kind.query("meter")) if m.active]
 
+    def active_owners(self) -> list[MeterOwner]:
+        """Every active meter's id and owner: a Query of `by-kind` projected on those (through the
+        low-level client, as DynamoAddressBook.of_day, for the same reason)."""
+        request: dict = {
+            "TableName": MeterModel.Meta.table_name,
+            "IndexName": "by-kind",
+            "KeyConditionExpression": "#kind = :meter",
+            "ProjectionExpression": "#id, #user, #account, #active",
+            "ExpressionAttributeNames": {
+                "#kind": "kind",
+                "#id": "id",
+                "#user": "user_id",
+                "#account": "account",
+                "#active": "active",
+            },
+            "ExpressionAttributeValues": {":meter": {"S": "meter"}},
+        }
+        return [
+            MeterOwner(item["id"]["S"], item["user_id"]["S"], item["account"]["S"])
+            for item in _queried(MeterModel, request)
+            if item.get("active", {"BOOL": True})["BOOL"]  # an item without it is active (the default)
+        ]
+
+
+def _queried(model: type[TableModel], request: dict) -> Iterator[dict]:
+    """The raw items of a Query, page after page."""
+    client = model._get_connection().connection.client
+    while True:
+        answer = client.query(**request)
+        yield from answer["Items"]
+        if "LastEvaluatedKey" not in answer:
+            return
+        request = {**request, "ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
 
 @dataclass(frozen=True)
 class AddressRecord:
@@ -145,17 +189,36 @@ class AddressModel(TableModel):
     by_day = _ByDay()
 
 
+ADDRESS_BATCH = 25  # BatchWriteItem's limit of items a request
+
+
+def _address_item(entry: AddressRecord) -> AddressModel:
+    return AddressModel(
+        address=entry.address, meter_id=entry.meter_id, day=entry.day, user_id=entry.user_id, account=entry.account
+    )
+
+
 class DynamoAddressBook:
     def record(self, entry: AddressRecord) -> None:
         """Idempotent: an address is derived deterministically, so re-recording writes the same item."""
-        AddressModel(
-            address=entry.address, meter_id=entry.meter_id, day=entry.day, user_id=entry.user_id, account=entry.account
-        ).save()
+        _address_item(entry).save()
+
+    def record_many(self, entries: list[AddressRecord]) -> int:
+        """Record them all (the daily job's fleet), idempotently like record(): BatchWriteItem, 25 items a
+        request, the requests sent from the bounded I/O pool; PynamoDB resends what DynamoDB leaves
+        unprocessed and raises when it keeps doing so. How many were recorded."""
+
+        def write(part: list[AddressRecord]) -> int:
+            with AddressModel.batch_write() as batch:
+                for entry in part:
+                    batch.save(_address_item(entry))
+            return len(part)
+
+        return sum(io_map(write, parts(entries, ADDRESS_BATCH)))
 
     def of_day(self, day: str) -> list[AddressRecord]:
         """The day's addresses: a Query of `by-day` through the low-level client (every run reads the
         whole fleet's; building a model per item cost more than the requests)."""
-        client = AddressModel._get_connection().connection.client
         request: dict = {
             "TableName": AddressModel.Meta.table_name,
             "IndexName": "by-day",
@@ -163,15 +226,7 @@ class DynamoAddressBook:
             "ExpressionAttributeNames": {"#d": "day"},
             "ExpressionAttributeValues": {":d": {"S": day}},
         }
-        found: list[AddressRecord] = []
-        while True:
-            answer = client.query(**request)
-            found += [
-                AddressRecord(
-                    **{name: item[name]["S"] for name in ("address", "meter_id", "day", "user_id", "account")}
-                )
-                for item in answer["Items"]
-            ]
-            if "LastEvaluatedKey" not in answer:
-                return found
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return [
+            AddressRecord(**{name: item[name]["S"] for name in ("address", "meter_id", "day", "user_id", "account")})
+            for item in _queried(AddressModel, request)
+        ]

@@ -1,0 +1,133 @@
+"""The daily address job at scale: functions/addresses' record_day for N active meters against a MiniStack of its
+own, beside its two parts done the simple way in the same run (every meter read whole; one PutItem an address).
+
+    .venv/bin/python bench/address_job.py [--meters N]      (or BENCH_ADDRESS_METERS; 10,000 by default)
+
+The meters are stored as registration leaves them (each with a 2048-bit public key's PEM and a token hash),
+written in batches outside the timed region. Each way writes a UTC day of its own, so none overwrites another's
+items. Figures only: nothing here fails on time.
+"""
+
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+METERS = int(os.environ.get("BENCH_ADDRESS_METERS", "10000"))
+DAY = date(2026, 12, 5)
+SEED = "BENCH9SEED"
+
+
+def timed[R](action: Callable[[], R]) -> tuple[float, R]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def run(endpoint: str, count: int) -> int:
+    from aws_fixtures import template
+    from helpers import load_function
+    from tracker import create_tables
+
+    from etp_local.ministack import LOCAL_AWS_ENV
+
+    os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
+    create_tables(endpoint)
+    from etp.meters import registry
+    from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
+
+    store_fleet(count)
+    job = load_function("addresses")
+    meters, book = DynamoMeterStore(), DynamoAddressBook()
+    print(f"address job: {count:,} active meters on MiniStack, each with a 2048-bit key's PEM")
+
+    whole_s, fleet = timed(meters.all_active)
+    owners_s, owners = timed(meters.active_owners)
+    print(
+        f"read the meters:       whole (all_active) {whole_s:6.2f} s   ids and owners (active_owners) {owners_s:6.2f} s"
+    )
+
+    def entries(day: date) -> list[AddressRecord]:
+        return [
+            AddressRecord(
+                registry.daily_address(SEED, m.meter_id, day), m.meter_id, day.isoformat(), m.user_id, m.account
+            )
+            for m in owners
+        ]
+
+    first, second = entries(DAY), entries(DAY + timedelta(days=1))
+
+    def one_by_one() -> None:
+        for entry in first:
+            book.record(entry)
+
+    one_s, _ = timed(one_by_one)
+    batched_s, _ = timed(lambda: book.record_many(second))
+    print(
+        f"write the addresses:   one PutItem each   {one_s:6.2f} s   25 a BatchWriteItem (record_many)  "
+        f"{batched_s:6.2f} s"
+    )
+    job_day = DAY + timedelta(days=2)
+    job_s, recorded = timed(lambda: job.record_day(job_day, meters, book, SEED))
+    assert recorded == len(fleet) == len(owners) == count, (recorded, len(fleet), len(owners))
+    assert len(book.of_day(job_day.isoformat())) == count
+    before = whole_s + one_s
+    print(
+        f"the job as it was (read whole, one PutItem each) {before:.2f} s; as it is {job_s:.2f} s: "
+        f"{before / job_s:.1f}x faster"
+    )
+    tracemalloc.start()
+    job.record_day(DAY + timedelta(days=3), meters, book, SEED)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    function = template()["Resources"]["AddressesFunction"]["Properties"]
+    memory = function.get("MemorySize", template()["Globals"]["Function"]["MemorySize"])
+    print(
+        f"the job's peak of Python memory (tracemalloc, another day): {peak / 2**20:.0f} MB "
+        f"of the function's {memory} MB"
+    )
+    print(f"address job: {count} meters in {job_s:.2f} s of the {function['Timeout']} s timeout")
+    return 0
+
+
+def store_fleet(count: int) -> None:
+    from etp.meters import envelope
+    from etp.meters.registry import token_hash
+    from etp.meters.store import MeterModel
+
+    _, public_pem = envelope.new_key_pair()
+    with MeterModel.batch_write() as batch:
+        for n in range(count):
+            meter_id = f"00000000-0000-4000-8000-{n:012d}"
+            batch.save(
+                MeterModel(
+                    id=meter_id,
+                    user_id=f"u-{n:06d}",
+                    account=f"BEMS-{n:06d}",
+                    name=f"meter {n}",
+                    public_key_pem=public_pem,
+                    token_hash=token_hash(f"{meter_id}.token"),
+                    created_at="2026-11-01T00:00:00Z",
+                )
+            )
+
+
+def main() -> int:
+    import argparse
+
+    from tracker import on_ministack
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=METERS)
+    count = parser.parse_args().meters
+    return on_ministack(lambda endpoint: run(endpoint, count))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
