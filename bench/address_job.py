@@ -39,8 +39,7 @@ def run(endpoint: str, count: int) -> int:
 
     os.environ.update(LOCAL_AWS_ENV, AWS_ENDPOINT_URL=endpoint)
     create_tables(endpoint)
-    from etp.meters import registry
-    from etp.meters.store import AddressRecord, DynamoAddressBook, DynamoMeterStore
+    from etp.meters.store import DynamoAddressBook, DynamoMeterStore
 
     store_fleet(count)
     job = load_function("addresses")
@@ -53,15 +52,7 @@ def run(endpoint: str, count: int) -> int:
         f"read the meters:       whole (all_active) {whole_s:6.2f} s   ids and owners (active_owners) {owners_s:6.2f} s"
     )
 
-    def entries(day: date) -> list[AddressRecord]:
-        return [
-            AddressRecord(
-                registry.daily_address(SEED, m.meter_id, day), m.meter_id, day.isoformat(), m.user_id, m.account
-            )
-            for m in owners
-        ]
-
-    first, second = entries(DAY), entries(DAY + timedelta(days=1))
+    first, second = (job.addresses_of_day(day, owners, SEED) for day in (DAY, DAY + timedelta(days=1)))
 
     def one_by_one() -> None:
         for entry in first:
@@ -86,8 +77,9 @@ def run(endpoint: str, count: int) -> int:
     job.record_day(DAY + timedelta(days=3), meters, book, SEED)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    function = template()["Resources"]["AddressesFunction"]["Properties"]
-    memory = function.get("MemorySize", template()["Globals"]["Function"]["MemorySize"])
+    declared = template()
+    function = declared["Resources"]["AddressesFunction"]["Properties"]
+    memory = function.get("MemorySize", declared["Globals"]["Function"]["MemorySize"])
     print(
         f"the job's peak of Python memory (tracemalloc, another day): {peak / 2**20:.0f} MB "
         f"of the function's {memory} MB"

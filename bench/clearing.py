@@ -17,10 +17,9 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from operator import attrgetter
 
-from etp.market.clearing import Bid, Clearing, Pair, clear
+from etp.market.clearing import Bid, Clearing, _pair, clear
 
 BIDS = int(os.environ.get("BENCH_BIDS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -62,8 +61,8 @@ def result_alone(result: Clearing) -> Callable[[], object]:
     ids, owners and volume in pair order), as clear() must build them at its end."""
     ids, filled = list(result.fills), list(result.fills.values())
     columns = list(zip(*result.pairs, strict=True))
-    as_pair = partial(tuple.__new__, Pair)  # the C constructor clear() uses too
-    return lambda: (dict(zip(ids, filled, strict=True)), tuple(map(as_pair, zip(*columns, strict=True))))
+    # clear()'s own Pair constructor (tuple.__new__, a C call)
+    return lambda: (dict(zip(ids, filled, strict=True)), tuple(map(_pair, zip(*columns, strict=True))))
 
 
 def verdict(met: bool) -> str:

@@ -14,22 +14,23 @@ logger = Logger()
 metrics = Metrics()
 
 
+def addresses_of_day(day, owners, seed: str) -> list:
+    """The AddressRecord of each meter owner's address of `day`."""
+    from etp.meters.store import AddressRecord
+
+    iso_day = day.isoformat()
+    return [
+        AddressRecord(
+            meters.daily_address(seed, owner.meter_id, day), owner.meter_id, iso_day, owner.user_id, owner.account
+        )
+        for owner in owners
+    ]
+
+
 def record_day(day, meter_store, address_book, seed: str) -> int:
     """Record every active meter's address of `day`; how many. One projected read of the fleet, then the
     addresses in batches: one request a meter would not fit a large fleet in the function's timeout."""
-    from etp.meters.store import AddressRecord
-
-    entries = [
-        AddressRecord(
-            meters.daily_address(seed, owner.meter_id, day),
-            owner.meter_id,
-            day.isoformat(),
-            owner.user_id,
-            owner.account,
-        )
-        for owner in meter_store.active_owners()
-    ]
-    return address_book.record_many(entries)
+    return address_book.record_many(addresses_of_day(day, meter_store.active_owners(), seed))
 
 
 @jobs.scheduled_job("address job")
