@@ -5,12 +5,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aws_fixtures import IOTA_SEED, platform_key_pair
+from botocore.exceptions import ClientError
 from helpers import ROOT, FakeLambdaContext, call, load_event, load_function, login_bearer, present
 
 from etp.accounts import service as accounts
 from etp.accounts.store import DynamoUserStore
 from etp.clock import utcnow
 from etp.meters import registry as meters
+from etp.meters import store
 from etp.meters.store import AddressModel, AddressRecord, DynamoAddressBook, DynamoMeterStore, MeterModel
 
 meters_function = load_function("meters")
@@ -118,6 +120,48 @@ def test_a_meter_stored_without_the_active_flag_counts_as_active(fleet):
     assert "active" not in MeterModel._get_connection().get_item(meter.id)["Item"]
     owners = DynamoMeterStore().active_owners()
     assert sorted(o.meter_id for o in owners) == sorted(m.id for m, _ in fleet.values())
+
+
+def queried_indexes(action) -> list[str]:
+    """The IndexName of each Query the meters table's client sends while `action` runs."""
+    indexes: list[str] = []
+
+    def note(params, model, **_):
+        if model.name == "Query":
+            indexes.append(params.get("IndexName"))
+
+    events = MeterModel._get_connection().connection.client.meta.events
+    events.register("provide-client-params.dynamodb.Query", note)
+    try:
+        action()
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", note)
+    return indexes
+
+
+def test_the_daily_job_reads_the_meters_from_the_narrow_owners_index(fleet):
+    owners = []
+    assert queried_indexes(lambda: owners.extend(DynamoMeterStore().active_owners())) == ["owners"]
+    assert sorted((o.meter_id, o.user_id, o.account) for o in owners) == sorted(
+        (m.id, m.user_id, m.account) for m, _ in fleet.values()
+    )
+
+
+def test_the_daily_job_reads_by_kind_while_a_deploy_has_not_built_the_owners_index(fleet, monkeypatch, caplog):
+    monkeypatch.setattr(store, "OWNERS_INDEX", "owners-not-built")  # DynamoDB: "does not have the index"
+    owners = []
+    assert queried_indexes(lambda: owners.extend(DynamoMeterStore().active_owners())) == [
+        "owners-not-built",
+        "by-kind",
+    ]
+    assert sorted(o.meter_id for o in owners) == sorted(m.id for m, _ in fleet.values())
+    assert "owners-not-built not readable yet" in caplog.text
+
+
+def test_another_error_of_the_owners_query_is_not_taken_for_a_missing_index(fleet, monkeypatch):
+    monkeypatch.setattr(MeterModel.Meta, "table_name", "no-such-table")
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        DynamoMeterStore().active_owners()
 
 
 def test_the_address_book_records_many_in_batches_and_again_alike(aws):
