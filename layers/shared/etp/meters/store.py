@@ -3,8 +3,8 @@
 Meters: hash key `id`; GSI `by-user` (a user's meters, for GET /amis); GSI `by-kind` (every
 meter, for the operator CLI); GSI `owners` (every meter's id, owner and state, for the daily address
 job: an entry of ~90 bytes where a meter with its key's PEM is ~700, so a 1 MB page of the Query
-holds 8 times the meters) — Queries, never Scans. A meter stored
-before meters had a rated capacity reads as DEFAULT_RATED_KW (the attribute's default).
+holds 8 times the meters) — Queries, never Scans. A meter stored before meters had a rated
+capacity reads as DEFAULT_RATED_KW (the attribute's default).
 Addresses: hash key `address` (the tracker maps an address back to its meter); GSI `by-day`
 (every meter's address of a UTC day, for the tracker's one discovery call).
 """
