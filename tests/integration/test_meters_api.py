@@ -122,21 +122,25 @@ def test_a_meter_stored_without_the_active_flag_counts_as_active(fleet):
     assert sorted(o.meter_id for o in owners) == sorted(m.id for m, _ in fleet.values())
 
 
-def queried_indexes(action) -> list[str]:
-    """The IndexName of each Query the meters table's client sends while `action` runs."""
-    indexes: list[str] = []
+def requests_sent(model, action) -> list[tuple[str, dict]]:
+    """(operation, parameters) of each request `model`'s client sends while `action` runs."""
+    sent: list[tuple[str, dict]] = []
 
     def note(params, model, **_):
-        if model.name == "Query":
-            indexes.append(params.get("IndexName"))
+        sent.append((model.name, params))
 
-    events = MeterModel._get_connection().connection.client.meta.events
-    events.register("provide-client-params.dynamodb.Query", note)
+    events = model._get_connection().connection.client.meta.events
+    events.register("provide-client-params.dynamodb", note)
     try:
         action()
     finally:
-        events.unregister("provide-client-params.dynamodb.Query", note)
-    return indexes
+        events.unregister("provide-client-params.dynamodb", note)
+    return sent
+
+
+def queried_indexes(action) -> list[str]:
+    """The IndexName of each Query the meters table's client sends while `action` runs."""
+    return [params.get("IndexName") for name, params in requests_sent(MeterModel, action) if name == "Query"]
 
 
 def test_the_daily_job_reads_the_meters_from_the_narrow_owners_index(fleet):
@@ -170,17 +174,9 @@ def test_the_address_book_records_many_in_batches_and_again_alike(aws):
         AddressRecord(f"{n:081d}".replace("0", "A"), f"m-{n:02d}", "2026-11-26", f"u-{n % 7}", f"BEMS-{n % 7}")
         for n in range(60)  # more than two BatchWriteItems of 25
     ]
-    calls: list[str] = []
-
-    def note(model, **_):
-        calls.append(model.name)
-
-    events = AddressModel._get_connection().connection.client.meta.events
-    events.register("before-call.dynamodb", note)
-    try:
-        assert book.record_many(entries) == 60
-    finally:
-        events.unregister("before-call.dynamodb", note)
+    recorded = []
+    calls = [name for name, _ in requests_sent(AddressModel, lambda: recorded.append(book.record_many(entries)))]
+    assert recorded == [60]
     assert calls == ["BatchWriteItem"] * 3, "25 addresses a request, none alone"
     assert book.record_many(entries) == 60
     assert sorted(book.of_day("2026-11-26"), key=lambda r: r.meter_id) == entries
