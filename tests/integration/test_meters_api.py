@@ -138,7 +138,7 @@ def requests_sent(model, action) -> list[tuple[str, dict]]:
     return sent
 
 
-def queried_indexes(action) -> list[str]:
+def queried_indexes(action) -> list[str | None]:
     """The IndexName of each Query the meters table's client sends while `action` runs."""
     return [params.get("IndexName") for name, params in requests_sent(MeterModel, action) if name == "Query"]
 
