@@ -42,7 +42,7 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
     assert tx_hash in on_tangle  # with other tests' readings of today, when their slot falls on it
 
     # The stack's own tracker runs every 5 minutes, so the reading is stored by whichever run comes
-    # first: this one or a scheduled one. The runs' counts are shared; what is stored is not.
+    # first: this one or a scheduled one. This run's counts depend on that timing; what is stored does not.
     day = taken_at.astimezone(local_zone()).strftime("%Y/%m/%d")
     link = f"{deployment.node}/explorer/transaction/{tx_hash}"
     first = json.loads(admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat()))
