@@ -34,21 +34,10 @@ def timed[R](action: Callable[[], R]) -> tuple[float, R]:
     return time.perf_counter() - started, result
 
 
-def adding[**P, R](action: Callable[P, R], seconds: list[float]) -> Callable[P, R]:
-    """`action`, adding the seconds each call takes to seconds[0]."""
-
-    def timed_action(*args: P.args, **kwargs: P.kwargs) -> R:
-        took, result = timed(lambda: action(*args, **kwargs))
-        seconds[0] += took
-        return result
-
-    return timed_action
-
-
 def run(endpoint: str, count: int, job_only: bool) -> int:
     from aws_fixtures import template
     from helpers import load_function
-    from tracker import create_tables
+    from tracker import adding, create_tables
 
     from etp_local.ministack import LOCAL_AWS_ENV
 

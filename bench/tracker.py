@@ -28,6 +28,19 @@ TARGET = 0.70
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
 
+def adding[**P, R](action: Callable[P, R], seconds: list[float]) -> Callable[P, R]:
+    """`action`, adding the seconds each call takes (returning or raising) to seconds[0]."""
+
+    def timed_action(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.perf_counter()
+        try:
+            return action(*args, **kwargs)
+        finally:
+            seconds[0] += time.perf_counter() - started
+
+    return timed_action
+
+
 def on_ministack(run: Callable[[str], int]) -> int:
     """`run(endpoint)` against a MiniStack of its own on a free loopback port, stopped after."""
     from etp_local.ministack import MiniStack, free_port

@@ -272,17 +272,6 @@ class Counted:
             self.note("getTrytes", -(-len(hashes) // limit), min(len(hashes), limit), 0, time.perf_counter() - started)
 
 
-def timed(function, total: list[float]):
-    def wrapper(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            total[0] += time.perf_counter() - started
-
-    return wrapper
-
-
 def noting_hints(updated: set[str]):
     """The tracker's DynamoHints, adding the key of every hint item it updates to `updated`."""
     from etp.meters.discovery_store import DynamoHints
@@ -311,6 +300,7 @@ def hint_sizes(keys: set[str]) -> list[int]:
 def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
     import boto3
     import tracker_floor
+    from tracker import adding
 
     from etp.iota.node import NodeClient
     from etp.meters import openers, readings_store
@@ -333,8 +323,8 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
             store = DynamoReadingStore()
             storing, rolling = [0.0], [0.0]
             if hasattr(readings_store, "refresh_rollups"):  # the energy rollups, refreshed as readings are stored
-                readings_store.refresh_rollups = timed(refresh_rollups, rolling)
-            store.store_many = timed(store.store_many, storing)  # type: ignore[method-assign]
+                readings_store.refresh_rollups = adding(refresh_rollups, rolling)
+            store.store_many = adding(store.store_many, storing)  # type: ignore[method-assign]
             lookups = [0]
 
             def processed(hashes, n=lookups, ledger=store.processed):
@@ -352,7 +342,7 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
             hints = noting_hints(updated)
             hinting = [0.0]
             for method in ("seen_hashes", "seen_hours", "add"):
-                setattr(hints, method, timed(getattr(hints, method), hinting))
+                setattr(hints, method, adding(getattr(hints, method), hinting))
             tracker = Tracker(
                 node=client,  # type: ignore[arg-type]
                 addresses=DynamoAddressBook(),

@@ -75,12 +75,10 @@ def eventually[T](probe: Callable[[], T | None], timeout: float = 90) -> T:
     return answer
 
 
-def power_rows(deployment, account: str, day: str, link: str) -> list[dict]:
-    """The /power_info rows of the account's local day (YYYY/MM/DD) whose address is `link` (a
-    transaction's explorer link), as the account sees them."""
+def power_rows(deployment, headers: dict[str, str], day: str, link: str) -> list[dict]:
+    """The /power_info rows of a local day (YYYY/MM/DD) whose address is `link` (a transaction's explorer
+    link), as the account logged in with `headers` (bearer()) sees them."""
     whole_day: dict[str, str | int] = {"per_page": 1000, "page": 1, "time": day}
-    answer = requests.get(
-        f"{deployment.api}/power_info", headers=bearer(deployment.api, account), timeout=30, params=whole_day
-    )
+    answer = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30, params=whole_day)
     assert answer.status_code == 200, answer.text
     return [row for row in answer.json()["data"] if row["address"] == link]

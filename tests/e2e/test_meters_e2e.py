@@ -45,15 +45,15 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
     # first: this one or a scheduled one. This run's counts depend on that timing; what is stored does not.
     day = taken_at.astimezone(local_zone()).strftime("%Y/%m/%d")
     link = f"{deployment.node}/explorer/transaction/{tx_hash}"
+    headers = bearer(deployment.api, "ABRI_BEMS")
     first = json.loads(admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat()))
     assert first["discovered"] >= 1, first
-    assert len(power_rows(deployment, "ABRI_BEMS", day, link)) == 1, "stored by the time the run ends"
+    assert len(power_rows(deployment, headers, day, link)) == 1, "stored by the time the run ends"
     admin(deployment, "jobs", "run", "tracker", "--now", now.isoformat())
-    rows = power_rows(deployment, "ABRI_BEMS", day, link)
+    rows = power_rows(deployment, headers, day, link)
     assert len(rows) == 1, "stored once: a second run as of the same moment adds nothing"
     assert (rows[0]["data_type"], rows[0]["power_display"]) == ("NetLoad", 21.96)
     assert requests.get(link, timeout=30).json()["hash"] == tx_hash
-    headers = bearer(deployment.api, "ABRI_BEMS")
     summary = requests.get(
         f"{deployment.api}/power_info", headers=headers, timeout=30, params={"summary_date": day}
     ).json()
@@ -61,7 +61,9 @@ def test_a_reading_travels_from_meter_to_power_info(deployment):
     chart = requests.get(f"{deployment.api}/power_info", headers=headers, timeout=30, params={"chart_date": day}).json()
     assert len(chart) == 7 and chart[-1]["Demand"] == summary["Demand"]
 
-    assert power_rows(deployment, "NCKU_BEMS", day, link) == [], "a BEMS sees only its own readings"
+    assert power_rows(deployment, bearer(deployment.api, "NCKU_BEMS"), day, link) == [], (
+        "a BEMS sees only its own readings"
+    )
 
 
 def test_amis_lists_the_demo_meter_and_address_refuses_unknown_tokens(deployment):
