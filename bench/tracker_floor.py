@@ -87,7 +87,9 @@ def batched_writes(client, items: dict[str, list[dict]]) -> tuple[float, int, in
     return time.perf_counter() - started, sum(len(v) for v in items.values()), len(batches)
 
 
-def report(busy_wall: float, rsa: float, writes: tuple[float, int, int], items: dict[str, list[dict]]) -> None:
+def report(
+    busy_wall: float, idle_wall: float, rsa: float, writes: tuple[float, int, int], items: dict[str, list[dict]]
+) -> None:
     seconds, count, requests = writes
     counts = ", ".join(f"{variable.split('_')[0].lower()} {len(v):,}" for variable, v in items.items())
     print(
@@ -96,6 +98,12 @@ def report(busy_wall: float, rsa: float, writes: tuple[float, int, int], items: 
         f"{IO_THREADS} at a time: {seconds:.2f} s"
     )
     floor = rsa + seconds
+    # The idle run is what every run pays before it has anything new (the address book, discovery, the
+    # hints); what the busy run takes beyond it is the work its new readings bring.
+    print(
+        f"the busy run beyond the idle run: {busy_wall - idle_wall:.2f} s = {(busy_wall - idle_wall) / floor:.2f}x"
+        f" the floor; the idle run {idle_wall:.2f} s = {idle_wall / floor:.2f}x"
+    )
     print(
         f"floor: busy run {busy_wall:.2f} s = {busy_wall / floor:.2f}x the floor "
         f"({floor:.2f} s: RSA {rsa:.2f} s + batched writes {seconds:.2f} s)"

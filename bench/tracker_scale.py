@@ -353,8 +353,16 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
                 hints=hints,
                 processes=int(os.environ.get("BENCH_PROCESSES", "0")) or openers.cores(),
             )
+            phases = {method: [0.0] for method in ("_entries", "_discover", "_fetch", "_check_and_store", "_learn")}
+            for method, seconds in phases.items():
+                setattr(tracker, method, adding(getattr(tracker, method), seconds))
+            opening, open_all = [0.0], openers.open_all
+            openers.open_all = adding(open_all, opening)
             started = time.perf_counter()
-            report = tracker.run(at)
+            try:
+                report = tracker.run(at)
+            finally:
+                openers.open_all = open_all
             wall = time.perf_counter() - started
             results[name] = (wall, report)
             written[name] = updated
@@ -367,6 +375,12 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
             print(
                 f"{'':<6}of which: node requests {client.seconds:.2f} s, storing (store_many) {storing[0]:.2f} s "
                 f"(the energy rollups {rolling[0]:.2f} s of it), hints {hinting[0]:.2f} s"
+            )
+            print(
+                f"{'':<6}phases: address book {phases['_entries'][0]:.2f} s, discovery {phases['_discover'][0]:.2f} s,"
+                f" getTrytes {phases['_fetch'][0]:.2f} s, checks"
+                f" {phases['_check_and_store'][0] - storing[0]:.2f} s (envelopes {opening[0]:.2f} s),"
+                f" storing {storing[0]:.2f} s, hints learned {phases['_learn'][0]:.2f} s"
             )
             if updated:
                 sizes = hint_sizes(updated)
@@ -389,7 +403,8 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
     client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
     items = tracker_floor.run_items(client, written["busy"])
     writes = tracker_floor.batched_writes(client, items)
-    tracker_floor.report(busy_wall, tracker_floor.bare_rsa(jobs, platform_private), writes, items)
+    rsa_floor = tracker_floor.bare_rsa(jobs, platform_private)
+    tracker_floor.report(busy_wall, results["idle"][0], rsa_floor, writes, items)
     return 0
 
 
