@@ -14,7 +14,7 @@ setup: $(STAMP)
 
 # SAM CLI and checkov get a venv of their own each (inside .venv): each pins a boto3 that the project's
 # pins (MiniStack's botocore) refuse.
-$(STAMP): requirements-dev.txt requirements-sam.txt requirements-checkov.txt constraints.txt constraints-sam.txt constraints-checkov.txt layers/shared/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt requirements-sam.txt requirements-checkov.txt constraints.txt constraints-sam.txt constraints-checkov.txt layers/shared/requirements.txt functions/market_jobs/requirements.txt pyproject.toml
 	@echo "==> setting up $(VENV) (first run, or a requirements file changed): a few minutes, once"
 	@$(PYTHON) local/etp_local/steps.py --step 1/6 "creating $(VENV) with $(PYTHON)" -- \
 		$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,7 @@
 """The operator's console against the deployed stack: etp-admin status, market show --plot, readings chart.
 
 The pictures' lines come back in the commands' --json (`plot.lines`), so the test holds them against
-the book (in clearing.merit_order's order, Q* and p* as cleared) and the stored readings."""
+the book (in merit.merit_order's order, Q* and p* as cleared) and the stored readings."""
 
 import json
 from datetime import datetime, time, timedelta

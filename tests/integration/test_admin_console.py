@@ -1,7 +1,7 @@
 """The operator's console against moto: market show --plot, readings chart, status.
 
 Each picture is checked twice: the file is a PNG, and the lines etp_admin.plots drew (read back from
-the figure) are the book as clearing.merit_order orders it and Q*, p* as clearing.clear makes them,
+the figure) are the book as merit.merit_order orders it and Q*, p* as clearing.clear makes them,
 or the readings as the store holds them.
 """
 
@@ -19,7 +19,7 @@ from etp.accounts.store import DynamoUserStore
 from etp.audit.store import DynamoOutbox
 from etp.audit.trail import Record
 from etp.clock import to_utc_iso, utcnow
-from etp.market import bids, clearing
+from etp.market import bids, clearing, merit
 from etp.market.store import DynamoBidStore, StoredBid
 from etp.meters import last_run
 from etp.meters.readings import StoredReading
@@ -137,7 +137,7 @@ def test_market_show_plot_draws_the_book_the_auction_sees(stack, capsys, tmp_pat
     code, out = run(stack, capsys, "market", "show", "--slot", "2030-01-01T10:00", "--plot", str(picture))
     assert code == 0 and picture.read_bytes().startswith(PNG), out.err
     (before,) = drawn["merit_order"]
-    buys, sells = clearing.merit_order(DynamoBidStore().of_slot(SLOT))
+    buys, sells = merit.merit_order(DynamoBidStore().of_slot(SLOT))
     assert before.lines["demand"] == _expected_steps(buys) and before.lines["supply"] == _expected_steps(sells)
     preview = _auction(book)  # not cleared yet: the picture shows what the auction would make of the bids
     assert before.lines["Q*"][0] == (preview.volume_wh / 1000,) * 2

@@ -8,7 +8,8 @@ from clearing_reference import reference_clear
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etp.market.clearing import Bid, Clearing, Pair, clear, settlement_milli
+from etp.market import clearing
+from etp.market.clearing import Bid, Clearing, Pair, auction, clear, settlement_milli
 
 HALF = Fraction(1, 2)
 
@@ -132,6 +133,50 @@ def test_the_marginal_bids_set_the_price_and_pairs_follow_priority():
     assert pairs_of(result) == [("b1", "s1", 100), ("b1", "s2", 50), ("b2", "s2", 50)]
 
 
+def test_the_auction_answers_in_columns_over_the_positions_of_its_input():
+    # The example above, in another arrival order: positions refer to the list as given.
+    bids = [
+        sell("s3", 100, 7000),
+        buy("b2", 100, 5500),
+        sell("s1", 100, 1000),
+        buy("b1", 150, 6000),
+        sell("s2", 100, 2000),
+    ]
+    result = auction(iter(bids))
+    assert result.bids == bids
+    assert (result.volume_wh, result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli) == (
+        200,
+        3750,
+        5500,
+        2000,
+    )
+    assert result.fills.tolist() == [0, 50, 100, 150, 100]
+    assert result.pair_buys.tolist() == [3, 3, 1]
+    assert result.pair_sells.tolist() == [2, 4, 4]
+    assert result.pair_volumes.tolist() == [100, 50, 50]
+    assert result.by_id() == clear(bids)
+
+
+def test_an_auction_that_clears_nothing_has_empty_columns():
+    result = auction([buy("b", 10, 1000), sell("s", 10, 2000)])
+    assert (result.volume_wh, result.price_milli, result.fills.tolist()) == (0, None, [0, 0])
+    assert (result.pair_buys.tolist(), result.pair_sells.tolist(), result.pair_volumes.tolist()) == ([], [], [])
+
+
+def test_a_slot_beyond_the_exact_totals_is_refused(monkeypatch):
+    monkeypatch.setattr(clearing, "BIDS_LIMIT", 3)
+    with pytest.raises(ValueError, match="3 bids in one slot: at most 2"):
+        auction([buy("a", 1, 1), buy("b", 1, 1), sell("c", 1, 1)])
+
+
+def test_the_largest_amounts_stay_exact():
+    # 2**23 - 1 bids of 2**40 - 1 Wh would still sum below 2**63; two of them show the totals are not floats.
+    top = 2**40 - 1
+    result = auction([buy("b1", top, top), buy("b2", top, top), sell("s1", top, 1), sell("s2", top - 1, 1)])
+    assert result.volume_wh == 2 * top - 1 and result.fills.tolist() == [top, top - 1, top, top - 1]
+    assert result.price_milli == 1 + (top - 1) // 2  # s + ½ · (b - s), b - s even
+
+
 def test_the_fills_list_every_bid_in_id_order():
     bids = [sell("z", 10, 1000), buy("m", 10, 900), buy("a", 10, 2000)]
     assert list(clear(bids).fills) == ["a", "m", "z"]
@@ -164,6 +209,8 @@ def test_duplicate_ids_are_refused():
         ("volume_wh", -5),
         ("price_milli", 0),
         ("price_milli", -1),
+        ("volume_wh", 2**40),  # beyond what int64 running totals of a slot can hold exactly
+        ("price_milli", 2**40),
         ("volume_wh", True),
         ("price_milli", False),
         ("volume_wh", 1.0),

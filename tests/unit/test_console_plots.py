@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from helpers import ROOT
 
-from etp.market import bids, clearing
+from etp.market import bids, clearing, merit
 from etp.market.slots import SlotState
 from etp_admin import plots
 from etp_admin.cli.status import slot_state
@@ -27,7 +27,7 @@ def test_the_merit_order_picture_is_the_clearings_book_and_result(tmp_path):
         clearing.Bid("s2", "S2", "sell", 6000, 2500),
         clearing.Bid("s1", "S1", "sell", 2000, 1000),
     ]
-    buys, sells = clearing.merit_order(book)
+    buys, sells = merit.merit_order(book)
     result = clearing.clear(book, Fraction(1, 2))
     assert result.price_milli is not None
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from etp.clock import local_zone, to_utc_iso
 from etp.market import clearing
 from etp.market.bids import StoredBid
-from etp.market.clearing import merit_order
 from etp.market.jobs import outcome
+from etp.market.merit import merit_order
 from etp.market.store import DynamoBidStore
 from etp.settings import settings
 from etp_admin import plots  # matplotlib itself only once something is drawn
@@ -48,7 +48,7 @@ def show(stack: Stack, args: argparse.Namespace) -> None:
 
 
 def _book(slot: datetime, buys: list[StoredBid], sells: list[StoredBid]) -> dict:
-    """A slot's bids, buys then sells, each in priority order (clearing.merit_order's), and its clearing
+    """A slot's bids, buys then sells, each in priority order (merit.merit_order's), and its clearing
     (None until cleared, or when nothing crossed): kWh, NT$/kWh and NT$, as the API answers them."""
     book = buys + sells
     cleared = outcome(book)

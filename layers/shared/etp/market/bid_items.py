@@ -157,7 +157,7 @@ def open_user(user_id: str, side: str) -> str:
 def open_key(bid: StoredBid) -> str:
     """A bid's `by-user-open` sort key, in the list's order: its slot, its price priority (buy: the
     highest price first; sell: the lowest), then its id, as the merit order breaks ties
-    (etp.market.clearing.merit_order); the price a fixed width of digits, so text order is number order."""
+    (etp.market.merit.merit_order); the price a fixed width of digits, so text order is number order."""
     price = MAX_PRICE_MILLI - bid.price_milli if bid.side == "buy" else bid.price_milli
     return f"{to_utc_iso(bid.slot)}#{min(max(price, 0), MAX_PRICE_MILLI):06d}#{bid.id}"
 

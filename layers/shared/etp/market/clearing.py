@@ -17,26 +17,38 @@ Rules (volumes in Wh, prices in milli-NT$ per kWh):
   pointers), so each bid's pairs sum to its fill.
 - Self-trades: the platform forbids one participant from having both a buy and a sell in a slot, so such input
   raises ValueError (whether or not both would fill); no pair can then match a participant with itself.
-- Equal prices are ordered by bid id, so the result never depends on the order the bids arrive in (fills too are
-  listed in bid-id order).
+- Equal prices are ordered by bid id, so the result never depends on the order the bids arrive in.
 
-Cost: O(n log n): one sort by id, one stable integer-key sort per side; Q* by binary search; the rest is linear.
+Two results. `auction()` answers in columns over the positions of its input (what the market-jobs function
+uses): each bid's fill, and each pair as its buy's and sell's positions and its volume. `clear()` answers the
+same auction by bid id (fills in id order, pairs with ids and owners): small books, the console, the tests.
+
+Cost of auction(): the bids' prices and volumes read once into numpy int64 columns; one integer argsort a side;
+Q* by binary search over the running totals; ids compared only to order the bids that fill at equal prices; the
+pairs from the merged ends of the two sides' fills (searchsorted), with no loop per pair. Volumes and prices are
+below 2**40 and a slot holds fewer than 2**23 bids, so every running total is exact in int64.
 """
 
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
-from itertools import accumulate, compress
-from operator import attrgetter, sub
-from typing import Literal, NamedTuple, Protocol, cast
+from itertools import compress, pairwise
+from operator import attrgetter, not_
+from typing import Literal, NamedTuple, cast
+
+import numpy as np
+from numpy.typing import NDArray
 
 SIDES = ("buy", "sell")
 WH_PER_KWH = 1000
+AMOUNT_LIMIT = 2**40  # volumes and prices stay below it (the API's limits are far lower)
+BIDS_LIMIT = 2**23  # bids a slot: with amounts below 2**40, running totals stay below 2**63
 _ID, _PRICE, _VOLUME = attrgetter("id"), attrgetter("price_milli"), attrgetter("volume_wh")
-_OWNER = attrgetter("participant")
+_OWNER, _SIDE = attrgetter("participant"), attrgetter("side")
+Positions = NDArray[np.intp]
+Amounts = NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +69,13 @@ class Bid:
         for name in ("volume_wh", "price_milli"):
             value = getattr(self, name)
             # type() rather than isinstance(): bool is an int subclass and must be refused.
-            if type(value) is not int or value <= 0:
-                raise ValueError(f"bid {self.id!r}: {name} must be a positive int, got {value!r}")
+            if type(value) is not int or not 0 < value < AMOUNT_LIMIT:
+                raise ValueError(f"bid {self.id!r}: {name} must be a positive int below 2**40, got {value!r}")
 
 
 class Pair(NamedTuple):
-    """A NamedTuple rather than a frozen dataclass: a clearing makes one per match, and a tuple is
-    several times cheaper to create (it is most of the time of a 100 000-bid clearing otherwise)."""
+    """A NamedTuple rather than a frozen dataclass: one per match, and a tuple is several times cheaper to
+    create."""
 
     buy_id: str
     sell_id: str
@@ -74,6 +86,8 @@ class Pair(NamedTuple):
 
 @dataclass(frozen=True)
 class Clearing:
+    """An auction by bid id."""
+
     volume_wh: int  # Q*
     price_milli: int | None  # p*; None when nothing clears
     fills: dict[str, int]  # every input bid id, in id order -> Wh filled (0 when unfilled)
@@ -82,22 +96,66 @@ class Clearing:
     marginal_sell_milli: int | None  # s
 
 
+@dataclass(frozen=True, eq=False)
+class Auction:
+    """An auction in columns over the positions of `bids` (its input, as a list). Pairs are in priority order:
+    the filled buys best price first, each taking its Wh from the filled sells best price first."""
+
+    bids: list[Bid]
+    volume_wh: int  # Q*
+    price_milli: int | None  # p*; None when nothing clears
+    marginal_buy_milli: int | None  # b
+    marginal_sell_milli: int | None  # s
+    fills: Amounts  # fills[i]: the Wh bids[i] filled
+    pair_buys: Positions  # each pair's buy, as a position in bids
+    pair_sells: Positions
+    pair_volumes: Amounts
+
+    def by_id(self) -> Clearing:
+        """The same auction by bid id: fills in id order, pairs with ids and owners."""
+        ids, filled = list(map(_ID, self.bids)), self.fills.tolist()
+        by_id = sorted(range(len(ids)), key=ids.__getitem__)
+        fills = dict(zip(map(ids.__getitem__, by_id), map(filled.__getitem__, by_id), strict=True))
+        buys = list(map(self.bids.__getitem__, self.pair_buys.tolist()))
+        sells = list(map(self.bids.__getitem__, self.pair_sells.tolist()))
+        columns = (map(_ID, buys), map(_ID, sells), map(_OWNER, buys), map(_OWNER, sells), self.pair_volumes.tolist())
+        pairs = tuple(map(_pair, zip(*columns, strict=True)))
+        return Clearing(
+            self.volume_wh, self.price_milli, fills, pairs, self.marginal_buy_milli, self.marginal_sell_milli
+        )
+
+
 def clear(bids: Iterable[Bid], k: Fraction | int = Fraction(1, 2)) -> Clearing:
-    """Clear one slot by the rules in the module docstring. Raises ValueError on invalid k or bids."""
+    """Clear one slot by the rules in the module docstring, by bid id. Raises ValueError on invalid k or bids."""
+    return auction(bids, k).by_id()
+
+
+def auction(bids: Iterable[Bid], k: Fraction | int = Fraction(1, 2)) -> Auction:
+    """Clear one slot by the rules in the module docstring, in columns. Raises ValueError on invalid k or bids."""
     share = _checked_share(k)
-    by_id = sorted(bids, key=_ID)
-    fills = _zero_fills(by_id)
-    buys, sells = _priority_orders(by_id)
-    buy_totals, sell_totals = list(accumulate(map(_VOLUME, buys))), list(accumulate(map(_VOLUME, sells)))
-    volume = _cleared_volume(buys, buy_totals, sells, sell_totals)
+    book = list(bids)
+    ids = list(map(_ID, book))
+    buying = [side == "buy" for side in map(_SIDE, book)]
+    _check_book(ids, list(map(_OWNER, book)), buying)
+    prices = np.fromiter(map(_PRICE, book), np.int64, len(book))
+    volumes = np.fromiter(map(_VOLUME, book), np.int64, len(book))
+    is_buy = np.array(buying, dtype=bool)
+    # One ascending sort key for both sides: buys rank by falling price, sells by rising price.
+    rank = np.where(is_buy, -prices, prices)
+    buys, sells = _Side.of(np.flatnonzero(is_buy), rank, volumes), _Side.of(np.flatnonzero(~is_buy), rank, volumes)
+    volume = _cleared_volume(buys, sells)
+    fills = np.zeros(len(book), np.int64)
     if volume == 0:
-        return Clearing(0, None, fills, (), None, None)
-    buy_fills, sell_fills = _side_fills(buys, buy_totals, volume), _side_fills(sells, sell_totals, volume)
-    for filled in (buy_fills, sell_fills):
-        fills.update(zip(filled.ids, map(sub, filled.ends, [0, *filled.ends]), strict=True))
-    high = buys[bisect_left(buy_totals, volume)].price_milli
-    low = sells[bisect_left(sell_totals, volume)].price_milli
-    return Clearing(volume, _uniform_price(high, low, share), fills, _pairs(buy_fills, sell_fills), high, low)
+        nothing = np.zeros(0, np.intp)
+        return Auction(book, 0, None, None, None, fills, nothing, nothing, np.zeros(0, np.int64))
+    high, low = -buys.rank_at(volume), sells.rank_at(volume)
+    buy_fills, sell_fills = buys.fills(volume, ids, volumes), sells.fills(volume, ids, volumes)
+    for filled, ends in (buy_fills, sell_fills):
+        fills[filled] = np.diff(ends, prepend=0)
+    pair_buys, pair_sells, pair_volumes = _pairs(buy_fills, sell_fills)
+    return Auction(
+        book, volume, _uniform_price(high, low, share), high, low, fills, pair_buys, pair_sells, pair_volumes
+    )
 
 
 def settlement_milli(price_milli: int, contracted_wh: int, achievement: Fraction | int) -> int:
@@ -126,97 +184,75 @@ def _checked_share(k: Fraction | int) -> Fraction:
     return Fraction(k)
 
 
-def _zero_fills(bids: list[Bid]) -> dict[str, int]:
-    fills = dict.fromkeys(map(_ID, bids), 0)
-    if len(fills) < len(bids):
-        duplicates = sorted(bid_id for bid_id, count in Counter(map(_ID, bids)).items() if count > 1)
+def _check_book(ids: list[str], owners: list[str], buying: list[bool]) -> None:
+    """ValueError for a duplicate bid id, a participant on both sides, or more bids than the totals allow."""
+    if len(set(ids)) < len(ids):
+        duplicates = sorted(bid_id for bid_id, count in Counter(ids).items() if count > 1)
         raise ValueError(f"duplicate bid ids: {duplicates}")
-    return fills
-
-
-class Ranked(Protocol):
-    """What a bid's place in the merit order depends on (a clearing Bid, a StoredBid)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def side(self) -> str: ...
-    @property
-    def price_milli(self) -> int: ...
-
-
-def merit_order[B: Ranked](bids: Iterable[B]) -> tuple[list[B], list[B]]:
-    """(buys, sells) in priority order: buys highest price first, sells lowest first, equal prices by
-    bid id."""
-    return _by_price(sorted(bids, key=_ID))
-
-
-def _by_price[B: Ranked](by_id: list[B]) -> tuple[list[B], list[B]]:
-    """merit_order() of bids already in id order. The sorts are stable (reverse=True too), so equal prices stay
-    in id order: one cheap integer-key sort a side instead of tuple keys."""
-    buys = [bid for bid in by_id if bid.side == "buy"]
-    sells = [bid for bid in by_id if bid.side == "sell"]
-    buys.sort(key=_PRICE, reverse=True)
-    sells.sort(key=_PRICE)
-    return buys, sells
-
-
-def _priority_orders(by_id: list[Bid]) -> tuple[list[Bid], list[Bid]]:
-    """The merit order of a slot's bids (in id order); ValueError when a participant has both a buy and a sell."""
-    buys, sells = _by_price(by_id)
-    buyers = set(map(_OWNER, buys))
-    if not buyers.isdisjoint(map(_OWNER, sells)):
-        both = buyers.intersection(map(_OWNER, sells))
+    buyers = set(compress(owners, buying))
+    if not buyers.isdisjoint(compress(owners, map(not_, buying))):
+        both = buyers.intersection(compress(owners, map(not_, buying)))
         raise ValueError(f"participants with both a buy and a sell in the slot: {sorted(both)}")
-    return buys, sells
+    if len(ids) >= BIDS_LIMIT:
+        raise ValueError(f"{len(ids):,} bids in one slot: at most {BIDS_LIMIT - 1:,}")
 
 
-def _cleared_volume(buys: list[Bid], buy_totals: list[int], sells: list[Bid], sell_totals: list[int]) -> int:
+@dataclass(frozen=True)
+class _Side:
+    """One side's bids by rank (equal prices in no particular order: only the bids that fill are put in id order,
+    in fills(); Q*, the marginal prices and who fills do not depend on it), their ranks and the running total of
+    their volumes."""
+
+    order: Positions
+    ranks: Amounts
+    totals: Amounts
+
+    @classmethod
+    def of(cls, positions: Positions, rank: Amounts, volumes: Amounts) -> "_Side":
+        order = positions[np.argsort(rank[positions])]  # not stable: a few times faster
+        return cls(order, rank[order], np.cumsum(volumes[order]))
+
+    def rank_at(self, wh: int) -> int:
+        """The rank of the bid holding the side's wh-th Wh (its first bid whose running total reaches wh)."""
+        return int(self.ranks[np.searchsorted(self.totals, wh)])
+
+    def fills(self, volume: int, ids: list[str], volumes: Amounts) -> tuple[Positions, Amounts]:
+        """(the positions of the bids that fill, in priority order with equal prices by id; where each one's fill
+        ends on the running total of the side's fills, the last end being Q*). In full before the marginal
+        price group, pro-rata within it (a bid whose share rounds to 0 is left out)."""
+        marginal = self.ranks[np.searchsorted(self.totals, volume)]
+        start, end = np.searchsorted(self.ranks, marginal, "left"), np.searchsorted(self.ranks, marginal, "right")
+        ahead = np.array(_by_id_within_ranks(self.order[:start], self.ranks[:start], ids), np.intp)
+        group = sorted(self.order[start:end].tolist(), key=ids.__getitem__)
+        before = int(self.totals[start - 1]) if start else 0
+        shares = _pro_rata([int(volumes[n]) for n in group], [ids[n] for n in group], volume - before)
+        rationed = np.array(list(compress(group, shares)), np.intp)
+        ends = np.cumsum(np.concatenate((volumes[ahead], np.array(list(filter(None, shares)), np.int64))))
+        return np.concatenate((ahead, rationed)), ends
+
+
+def _by_id_within_ranks(order: Positions, ranks: Amounts, ids: list[str]) -> list[int]:
+    """The positions in `order` (by rank) with each run of equal ranks put in id order: sorting only the runs
+    compares fewer ids than sorting them all and needs no second sort by rank."""
+    positions = order.tolist()
+    bounds = [0, *(np.flatnonzero(ranks[1:] != ranks[:-1]) + 1).tolist(), len(positions)]
+    for start, end in pairwise(bounds):
+        if end - start > 1:
+            positions[start:end] = sorted(positions[start:end], key=ids.__getitem__)
+    return positions
+
+
+def _cleared_volume(buys: _Side, sells: _Side) -> int:
     """Q*: the largest x whose x-th Wh of demand (highest price first) is priced at least as high as the x-th Wh
     of supply (lowest first). Demand prices only fall and supply prices only rise along x, so the test holds for
     every Wh up to Q* and for none after it: a binary search finds Q*."""
-
-    def crosses(wh: int) -> bool:
-        # The wh-th Wh of a side lies in its first bid whose running total reaches wh.
-        return buys[bisect_left(buy_totals, wh)].price_milli >= sells[bisect_left(sell_totals, wh)].price_milli
-
-    low, high = 0, min(buy_totals[-1], sell_totals[-1]) if buys and sells else 0
+    if not len(buys.totals) or not len(sells.totals):
+        return 0
+    low, high = 0, int(min(buys.totals[-1], sells.totals[-1]))
     while low < high:
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if crosses(middle) else (low, middle - 1)
+        low, high = (middle, high) if -buys.rank_at(middle) >= sells.rank_at(middle) else (low, middle - 1)
     return low
-
-
-class _Filled(NamedTuple):
-    """The bids of one side that fill, in priority order: ids, owners, and where each one's fill ends on the
-    running total of the side's fills (the last end is Q*)."""
-
-    ids: list[str]
-    owners: list[str]
-    ends: list[int]
-
-
-def _side_fills(ordered: list[Bid], totals: list[int], volume: int) -> _Filled:
-    """The bids of one side that fill: in full before the marginal price group, pro-rata within it (a bid whose
-    share rounds to 0 is left out). The running totals give the ends, so no bid's volume is read again."""
-    start, end = _price_group(ordered, bisect_left(totals, volume))
-    group = ordered[start:end]
-    before = totals[start - 1] if start else 0
-    shares = _pro_rata([bid.volume_wh for bid in group], [bid.id for bid in group], volume - before)
-    filled = ordered[:start] + list(compress(group, shares))
-    ends = totals[:start] + list(accumulate(filter(None, shares), initial=before))[1:]
-    return _Filled(list(map(_ID, filled)), list(map(_OWNER, filled)), ends)
-
-
-def _price_group(ordered: list[Bid], index: int) -> tuple[int, int]:
-    """[start, end) of the run of bids sharing ordered[index]'s price."""
-    price = ordered[index].price_milli
-    start, end = index, index + 1
-    while start and ordered[start - 1].price_milli == price:
-        start -= 1
-    while end < len(ordered) and ordered[end].price_milli == price:
-        end += 1
-    return start, end
 
 
 def _pro_rata(volumes: list[int], ids: list[str], amount: int) -> list[int]:
@@ -235,23 +271,19 @@ def _pro_rata(volumes: list[int], ids: list[str], amount: int) -> list[int]:
 _pair = cast(Callable[[tuple[str, str, str, str, int]], Pair], partial(tuple.__new__, Pair))
 
 
-def _pairs(buys: _Filled, sells: _Filled) -> tuple[Pair, ...]:
+def _pairs(buys: tuple[Positions, Amounts], sells: tuple[Positions, Amounts]) -> tuple[Positions, Positions, Amounts]:
     """Each filled buy, best price first, takes its Wh from the filled sells in order, best price first: one pair
-    per overlap of a buy's stretch of the running total with a sell's (both sides' ends finish at Q*)."""
-    pairs: list[Pair] = []
-    add, sell_ids, sellers, sell_ends, last = pairs.append, sells.ids, sells.owners, sells.ends, len(sells.ends) - 1
-    j, at, sell_end = 0, 0, sell_ends[0]  # the current sell, where the last pair ended, where the sell's fill ends
-    for buy_id, buyer, buy_end in zip(buys.ids, buys.owners, buys.ends, strict=True):
-        while sell_end < buy_end:
-            add(_pair((buy_id, sell_ids[j], buyer, sellers[j], sell_end - at)))
-            at, j = sell_end, j + 1
-            sell_end = sell_ends[j]
-        add(_pair((buy_id, sell_ids[j], buyer, sellers[j], buy_end - at)))
-        at = buy_end
-        if sell_end == buy_end and j < last:
-            j += 1
-            sell_end = sell_ends[j]
-    return tuple(pairs)
+    per stretch of the running total between two consecutive ends of either side (both sides end at Q*). A
+    stretch belongs to the buy and the sell whose fills are the first to reach its end."""
+    (buy_positions, buy_ends), (sell_positions, sell_ends) = buys, sells
+    ends = np.concatenate((buy_ends, sell_ends))
+    ends.sort(kind="stable")  # two ascending runs: merged in one pass
+    cuts = ends[np.concatenate(([True], ends[1:] != ends[:-1]))]  # an end both sides share is one cut
+    return (
+        buy_positions[np.searchsorted(buy_ends, cuts)],
+        sell_positions[np.searchsorted(sell_ends, cuts)],
+        np.diff(cuts, prepend=0),
+    )
 
 
 def _uniform_price(high: int, low: int, k: Fraction) -> int:

@@ -253,23 +253,25 @@ def outcome(book: list) -> dict:
 
 def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
     """Run the auction over the book and write the outcome of each bid still 已投標; how many were written."""
-    result = clearing.clear(
-        (
+    result = clearing.auction(
+        [
             clearing.Bid(id=b.id, participant=b.user_id, side=b.side, volume_wh=b.volume_wh, price_milli=b.price_milli)
             for b in book
-        ),
+        ],
         k,
     )
     accounts = {b.user_id: b.account for b in book}
-    pairs = defaultdict(list)
-    for pair in result.pairs:
-        pairs[pair.buy_id].append((pair.seller, pair.volume_wh))
-        pairs[pair.sell_id].append((pair.buyer, pair.volume_wh))
+    pairs = defaultdict(list)  # by the bid's position in the book: its counterparts and volumes, in pair order
+    columns = (result.pair_buys.tolist(), result.pair_sells.tolist(), result.pair_volumes.tolist())
+    for buy, sell, volume in zip(*columns, strict=True):
+        pairs[buy].append((book[sell].user_id, volume))
+        pairs[sell].append((book[buy].user_id, volume))
+    fills = result.fills.tolist()
     changed = 0
-    for bid in book:
+    for position, bid in enumerate(book):
         if bid.status != bids.SEALED:
             continue
-        fill = result.fills[bid.id]
+        fill = fills[position]
         written = store.record_outcome(
             bid,
             status=bids.WON if fill else bids.LOST,
@@ -278,7 +280,7 @@ def _clear_book(store: BidStore, book: list, k: Fraction) -> int:
             cleared_price_milli=result.price_milli,
             pairs=tuple(
                 BidPair(counterpart_id=user, counterpart=accounts[user], volume_wh=volume)
-                for user, volume in pairs[bid.id]
+                for user, volume in pairs[position]
             ),
         )
         changed += written

@@ -25,7 +25,7 @@ from etp.market.bids import (
     StoredBid,
     won_in_slot,
 )
-from etp.market.clearing import merit_order
+from etp.market.merit import merit_order
 from etp.market.slots import SlotState
 
 
