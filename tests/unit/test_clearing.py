@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etp.market import clearing
-from etp.market.clearing import Bid, Clearing, Pair, auction, clear, settlement_milli
+from etp.market.clearing import Auction, Bid, Clearing, Pair, auction, clear, settlement_milli
 
 HALF = Fraction(1, 2)
 
@@ -111,45 +111,36 @@ def test_pro_rata_with_two_leftover_wh_and_a_share_that_rounds_to_zero():
     assert pairs_of(result) == [("a", "s", 2), ("b", "s", 2), ("c", "s", 1)]
 
 
+# Demand: b1 150 at 6 000, b2 100 at 5 500. Supply: s1 100 at 1 000, s2 100 at 2 000, s3 100 at 7 000.
+# Wh 200 still crosses (5 500 >= 2 000), Wh 201 does not (5 500 < 7 000): Q* = 200, b = 5 500, s = 2 000.
+# b2 is rationed to 50; s1 and s2 fill in full; s3 nothing. Price 2 000 + ½ · 3 500 = 3 750.
+MARGINAL_BOOK = [
+    buy("b1", 150, 6000),
+    buy("b2", 100, 5500),
+    sell("s1", 100, 1000),
+    sell("s2", 100, 2000),
+    sell("s3", 100, 7000),
+]
+MARGINAL_RESULT = (200, 3750, 5500, 2000)  # Q*, p*, b, s
+
+
+def headline(result: Clearing | Auction) -> tuple[int, int | None, int | None, int | None]:
+    return result.volume_wh, result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli
+
+
 def test_the_marginal_bids_set_the_price_and_pairs_follow_priority():
-    # Demand: b1 150 at 6 000, b2 100 at 5 500. Supply: s1 100 at 1 000, s2 100 at 2 000, s3 100 at 7 000.
-    # Wh 200 still crosses (5 500 >= 2 000), Wh 201 does not (5 500 < 7 000): Q* = 200, b = 5 500, s = 2 000.
-    # b2 is rationed to 50; s1 and s2 fill in full; s3 nothing. Price 2 000 + ½ · 3 500 = 3 750.
-    bids = [
-        buy("b1", 150, 6000),
-        buy("b2", 100, 5500),
-        sell("s1", 100, 1000),
-        sell("s2", 100, 2000),
-        sell("s3", 100, 7000),
-    ]
-    result = clear(bids)
-    assert (result.volume_wh, result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli) == (
-        200,
-        3750,
-        5500,
-        2000,
-    )
+    result = clear(MARGINAL_BOOK)
+    assert headline(result) == MARGINAL_RESULT
     assert result.fills == {"b1": 150, "b2": 50, "s1": 100, "s2": 100, "s3": 0}
     assert pairs_of(result) == [("b1", "s1", 100), ("b1", "s2", 50), ("b2", "s2", 50)]
 
 
 def test_the_auction_answers_in_columns_over_the_positions_of_its_input():
-    # The example above, in another arrival order: positions refer to the list as given.
-    bids = [
-        sell("s3", 100, 7000),
-        buy("b2", 100, 5500),
-        sell("s1", 100, 1000),
-        buy("b1", 150, 6000),
-        sell("s2", 100, 2000),
-    ]
+    # The example above, in another arrival order (s3, b2, s1, b1, s2): positions refer to the list as given.
+    bids = [MARGINAL_BOOK[n] for n in (4, 1, 2, 0, 3)]
     result = auction(iter(bids))
     assert result.bids == bids
-    assert (result.volume_wh, result.price_milli, result.marginal_buy_milli, result.marginal_sell_milli) == (
-        200,
-        3750,
-        5500,
-        2000,
-    )
+    assert headline(result) == MARGINAL_RESULT
     assert result.fills.tolist() == [0, 50, 100, 150, 100]
     assert result.pair_buys.tolist() == [3, 3, 1]
     assert result.pair_sells.tolist() == [2, 4, 4]

@@ -220,7 +220,7 @@ class _Side:
         """(the positions of the bids that fill, in priority order with equal prices by id; where each one's fill
         ends on the running total of the side's fills, the last end being Q*). In full before the marginal
         price group, pro-rata within it (a bid whose share rounds to 0 is left out)."""
-        marginal = self.ranks[np.searchsorted(self.totals, volume)]
+        marginal = self.rank_at(volume)
         start, end = np.searchsorted(self.ranks, marginal, "left"), np.searchsorted(self.ranks, marginal, "right")
         ahead = np.array(_by_id_within_ranks(self.order[:start], self.ranks[:start], ids), np.intp)
         group = sorted(self.order[start:end].tolist(), key=ids.__getitem__)
