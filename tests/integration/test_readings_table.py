@@ -361,10 +361,13 @@ def test_a_reading_time_with_a_fraction_of_a_second_counts_as_it_is_stored(aws):
 def test_a_rollup_write_that_meets_a_concurrent_writer_is_redone(aws):
     store, day = DynamoRollups(), date(2025, 3, 12)
     cells = {3: {"Demand": (Fraction(900), 1)}}
-    assert store.save_many([("u-1", day, rollups.Kept(), cells, {})]) == []
+    tails = {("m-1", "Demand"): rollups.Tail(datetime(2025, 3, 11, 19, 15, tzinfo=UTC), 2.5)}
+    assert store.save_many([("u-1", day, rollups.Kept(), cells, tails)]) == []
     kept = store.load_many([("u-1", day)])[("u-1", day)]
-    assert kept.cells == cells and kept.token
+    assert kept.cells == cells and kept.tails == tails and kept.token
     assert store.save_many([("u-1", day, kept, {4: {"PV": (Fraction(1), 1)}}, {})]) == []
+    again = store.load_many([("u-1", day)])[("u-1", day)]
+    assert again.tails == tails and again.token != kept.token, "what a write does not change, it keeps"
     emptied: rollups.Cells = {3: {}}
     no_tails: rollups.Tails = {}
     stale = [("u-1", day, kept, emptied, no_tails), ("u-2", day, rollups.Kept(), cells, no_tails)]
