@@ -189,9 +189,8 @@ def _check_book(ids: list[str], owners: list[str], buying: list[bool]) -> None:
     if len(set(ids)) < len(ids):
         duplicates = sorted(bid_id for bid_id, count in Counter(ids).items() if count > 1)
         raise ValueError(f"duplicate bid ids: {duplicates}")
-    buyers = set(compress(owners, buying))
-    if not buyers.isdisjoint(compress(owners, map(not_, buying))):
-        both = buyers.intersection(compress(owners, map(not_, buying)))
+    both = set(compress(owners, buying)).intersection(compress(owners, map(not_, buying)))
+    if both:
         raise ValueError(f"participants with both a buy and a sell in the slot: {sorted(both)}")
     if len(ids) >= BIDS_LIMIT:
         raise ValueError(f"{len(ids):,} bids in one slot: at most {BIDS_LIMIT - 1:,}")
