@@ -38,6 +38,10 @@ class Tangle:
         self._by_bundle: dict[str, dict[str, None]] = {}
         self._by_tag: dict[str, dict[str, None]] = {}
         self._by_obsolete_tag: dict[str, dict[str, None]] = {}
+        # findTransactions by addresses AND tags (the tracker's every question) answered from the pairs
+        # asked, not by intersecting two unions of the day's hashes: same answers, a fraction of the CPU
+        # the node would otherwise take from the tracker on a machine they share.
+        self._by_address_tag: dict[tuple[str, str], dict[str, None]] = {}
         self._approvers: dict[str, dict[str, None]] = {}
         self._tips: dict[str, None] = {}
         self._file: int | None = None
@@ -69,6 +73,7 @@ class Tangle:
         _index(self._by_address, transaction.address, tx_hash)
         _index(self._by_bundle, transaction.bundle_hash, tx_hash)
         _index(self._by_tag, transaction.tag, tx_hash)
+        self._by_address_tag.setdefault((transaction.address, transaction.tag), {})[tx_hash] = None
         _index(self._by_obsolete_tag, transaction.obsolete_tag, tx_hash)
         for approved in (transaction.trunk, transaction.branch):
             _index(self._approvers, approved, tx_hash)
@@ -97,6 +102,7 @@ class Tangle:
             for tx_hash, address, tag in zip(hashes, addresses, tags, strict=True):
                 _index(self._by_address, address, tx_hash)
                 _index(self._by_tag, tag, tx_hash)
+                self._by_address_tag.setdefault((address, tag), {})[tx_hash] = None
 
     def store_trusted(self, items: Sequence[tuple[str, str]]) -> None:
         """Keep (hash, trytes) pairs whose hash the caller vouches for, in memory only (benchmarks:
@@ -141,6 +147,21 @@ class Tangle:
         Tags are 27 trytes; when no transaction has one of them as its tag, IRI falls back to
         the obsolete tags, and so does this.
         """
+        if addresses is not None and tags is not None and bundles is None and approvees is None:
+            with self._lock:
+                # Some transaction has one of the tags (else IRI falls back to the obsolete tags, the
+                # general way below): the (address, tag) index has the answer.
+                if any(tag in self._by_tag for tag in tags):
+                    return self._limited(self._by_pairs(addresses, tags))
+        return self._limited(self._intersection(addresses, bundles, tags, approvees))
+
+    def _intersection(
+        self,
+        addresses: Sequence[str] | None,
+        bundles: Sequence[str] | None,
+        tags: Sequence[str] | None,
+        approvees: Sequence[str] | None,
+    ) -> dict[str, None]:
         with self._lock:
             kinds = []
             for values, index in (
@@ -157,6 +178,17 @@ class Tangle:
         found = kinds[0]
         for other in kinds[1:]:
             found = {h: None for h in found if h in other}
+        return found
+
+    def _by_pairs(self, addresses: Sequence[str], tags: Sequence[str]) -> dict[str, None]:
+        found: dict[str, None] = {}
+        distinct_tags = dict.fromkeys(tags)
+        for address in dict.fromkeys(addresses):
+            for tag in distinct_tags:
+                found.update(self._by_address_tag.get((address, tag), {}))
+        return found
+
+    def _limited(self, found: dict[str, None]) -> list[str]:
         if len(found) > self.max_find_transactions:
             raise TooManyResults
         return list(found)

@@ -124,6 +124,22 @@ def test_find_unions_within_a_kind_and_intersects_across(client):
     assert client.find_transactions(addresses=[]) == []  # an empty kind matches nothing, no request needed
 
 
+def test_addresses_and_tags_answer_exactly_the_pairs_asked(client):
+    """The tracker's question (addresses AND tags, answered from the node's (address, tag) index): every
+    hash whose address and tag were both asked, once, whatever the repeats in either list."""
+    drafts = [(a, tag) for a in (30, 31, 32) for tag in ("PAIRTAGA", "PAIRTAGB", "PAIRTAGC")]
+    sent = store(client, *(build_message_transaction(address(a), tag, b"%d" % a, 1) for a, tag in drafts))
+    by_pair = dict(zip(drafts, sent, strict=True))
+    for asked_addresses, asked_tags in [
+        ([30, 32], ["PAIRTAGA", "PAIRTAGC"]),
+        ([31, 31, 33], ["PAIRTAGB", "PAIRTAGB", "NOSUCHTAG"]),
+        ([30, 31, 32], ["PAIRTAGC"]),
+    ]:
+        answer = client.find_transactions(addresses=[address(a) for a in asked_addresses], tags=asked_tags)
+        wanted = {h for (a, tag), h in by_pair.items() if a in asked_addresses and tag in asked_tags}
+        assert sorted(answer) == sorted(wanted) and len(answer) == len(wanted)
+
+
 def test_tags_fall_back_to_obsolete_tags_like_iri(client):
     draft = build_message_transaction(address(20), "NEWTAGXYZ", b"t", 1)
     old = draft.replace(obsolete_tag="OLDTAGXYZ".ljust(27, "9"))
@@ -131,6 +147,8 @@ def test_tags_fall_back_to_obsolete_tags_like_iri(client):
     assert client.find_transactions(tags=["NEWTAGXYZ"]) == [stored]
     assert client.find_transactions(tags=["OLDTAGXYZ"]) == [stored]  # no tag matches: obsolete tags searched
     assert client.find_transactions(tags=["NEWTAGXYZ", "NOSUCHTAG"]) == [stored]
+    assert client.find_transactions(addresses=[address(20)], tags=["OLDTAGXYZ"]) == [stored]  # with addresses too
+    assert client.find_transactions(addresses=[address(21)], tags=["OLDTAGXYZ"]) == []
 
 
 def test_unknown_hashes_read_as_nines_and_are_not_included(client):
