@@ -29,7 +29,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--storage-price", type=float, default=0.25, help="USD per GB-month")
     p.add_argument("--lambda-gb-s-price", type=float, default=0.0000166667, help="USD per GB-second (x86)")
     p.add_argument("--lambda-request-price", type=float, default=0.20, help="USD per million invocations")
-    p.add_argument("--tracker-busy-s", type=float, default=4.8, help="measured: bench/tracker_scale.py")
+    p.add_argument("--tracker-busy-s", type=float, default=5.1, help="measured: bench/tracker_scale.py")
     p.add_argument("--tracker-idle-s", type=float, default=1.3, help="measured: bench/tracker_scale.py")
     p.add_argument("--tracker-memory-gb", type=float, default=3008 / 1024, help="template.yaml: 2 vCPUs")
     p.add_argument("--request-ms", type=float, default=60.0, help="an API request's Lambda time")

@@ -18,10 +18,12 @@ ledger, where the earlier runs' hints are written as a real run writes them (Dyn
 earlier transactions' `tx#` ledger markers are not written (900,000 items): the tracker only
 looks up hashes its hints do not know, and the figures show how many it looked up. The meters are
 in the meters table, looked up as the function does (DynamoMeterStore.get_many: 100 a BatchGetItem).
+Each run, and the floor's parts, also print the CPU seconds each process spent (from /proc, on Linux).
 """
 
 import os
 import random
+import resource
 import sys
 import threading
 import time
@@ -287,6 +289,40 @@ def noting_hints(updated: set[str]):
     return hints
 
 
+def cpu_seconds() -> dict[str, float] | None:
+    """CPU seconds so far (user + system): of this process (the tracker, with its own share of the RSA),
+    of its children that have ended (the RSA worker processes, joined in each run), and of the live
+    ones (MiniStack; the dev node, a fork of this process). None where there is no /proc."""
+    if not Path("/proc").is_dir():
+        return None
+    me, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    found = {"tracker": me.ru_utime + me.ru_stime, "RSA workers": ended.ru_utime + ended.ru_stime}
+    found |= {"MiniStack": 0.0, "node": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command's name: state, ppid, ...
+            if int(fields[1]) != os.getpid():
+                continue
+            name = "MiniStack" if b"ministack" in (stat.parent / "cmdline").read_bytes() else "node"
+        except OSError:  # a process that ended meanwhile
+            continue
+        found[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return found
+
+
+def cpu_line(before: dict[str, float] | None, wall: float) -> str:
+    """What each process spent between `before` and now, and how busy that kept the cores."""
+    from etp.meters import openers
+
+    after = cpu_seconds()
+    if before is None or after is None:
+        return "CPU: not measured here (no /proc)"
+    spent = {name: after[name] - before[name] for name in before}
+    total, cores = sum(spent.values()), openers.cores()
+    parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in spent.items())
+    return f"CPU: {parts}: {total:.2f} CPU-s in {wall:.2f} s, its {cores} cores {total / (wall * cores):.0%} busy"
+
+
 def hint_sizes(keys: set[str]) -> list[int]:
     """The size of each of those hint items as DynamoDB counts it (names and values, in bytes)."""
     from etp.meters.discovery_store import HintModel
@@ -358,12 +394,13 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
                 setattr(tracker, method, adding(getattr(tracker, method), seconds))
             opening, open_all = [0.0], openers.open_all
             openers.open_all = adding(open_all, opening)
-            started = time.perf_counter()
+            cpu, started = cpu_seconds(), time.perf_counter()
             try:
                 report = tracker.run(at)
             finally:
                 openers.open_all = open_all
             wall = time.perf_counter() - started
+            spent = cpu_line(cpu, wall)
             results[name] = (wall, report)
             written[name] = updated
             writes = 2 * (report.stored + report.duplicates) + sum(report.rejected.values())
@@ -382,6 +419,7 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
                 f" {phases['_check_and_store'][0] - storing[0]:.2f} s (envelopes {opening[0]:.2f} s),"
                 f" storing {storing[0]:.2f} s, hints learned {phases['_learn'][0]:.2f} s"
             )
+            print(f"{'':<6}{spent}")
             if updated:
                 sizes = hint_sizes(updated)
                 print(
@@ -402,8 +440,10 @@ def measure(tangle, fleet, platform_private, rsa: float, jobs) -> int:
     )
     client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
     items = tracker_floor.run_items(client, written["busy"])
+    cpu, started = cpu_seconds(), time.perf_counter()
     writes = tracker_floor.batched_writes(client, items)
     rsa_floor = tracker_floor.bare_rsa(jobs, platform_private)
+    print(f"the floor's parts, with making the empty tables: {cpu_line(cpu, time.perf_counter() - started)}")
     tracker_floor.report(busy_wall, results["idle"][0], rsa_floor, writes, items)
     return 0
 
