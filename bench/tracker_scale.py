@@ -296,8 +296,8 @@ def cpu_seconds() -> dict[str, float] | None:
     if not Path("/proc").is_dir():
         return None
     me, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    found = {"tracker": me.ru_utime + me.ru_stime, "RSA workers": ended.ru_utime + ended.ru_stime}
-    found |= {"MiniStack": 0.0, "node": 0.0}
+    found = {"tracker": me.ru_utime + me.ru_stime, "RSA workers": ended.ru_utime + ended.ru_stime, "MiniStack": 0.0}
+    found["node"], tick = 0.0, os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command's name: state, ppid, ...
@@ -306,7 +306,7 @@ def cpu_seconds() -> dict[str, float] | None:
             name = "MiniStack" if b"ministack" in (stat.parent / "cmdline").read_bytes() else "node"
         except OSError:  # a process that ended meanwhile
             continue
-        found[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        found[name] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return found
 
 

@@ -9,6 +9,7 @@ and cut from the file, at the next start. The hash is kept so a restart need not
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import product
 from pathlib import Path
 
 from etp.iota.transaction import NULL_HASH, TRANSACTION_LENGTH, Transaction
@@ -25,7 +26,7 @@ class TooManyResults(Exception):
     """More matches than the node returns at once (IRI's maxFindTransactions)."""
 
 
-def _index(index: dict[str, dict[str, None]], key: str, tx_hash: str) -> None:
+def _index[K](index: dict[K, dict[str, None]], key: K, tx_hash: str) -> None:
     index.setdefault(key, {})[tx_hash] = None
 
 
@@ -73,7 +74,7 @@ class Tangle:
         _index(self._by_address, transaction.address, tx_hash)
         _index(self._by_bundle, transaction.bundle_hash, tx_hash)
         _index(self._by_tag, transaction.tag, tx_hash)
-        self._by_address_tag.setdefault((transaction.address, transaction.tag), {})[tx_hash] = None
+        _index(self._by_address_tag, (transaction.address, transaction.tag), tx_hash)
         _index(self._by_obsolete_tag, transaction.obsolete_tag, tx_hash)
         for approved in (transaction.trunk, transaction.branch):
             _index(self._approvers, approved, tx_hash)
@@ -102,7 +103,7 @@ class Tangle:
             for tx_hash, address, tag in zip(hashes, addresses, tags, strict=True):
                 _index(self._by_address, address, tx_hash)
                 _index(self._by_tag, tag, tx_hash)
-                self._by_address_tag.setdefault((address, tag), {})[tx_hash] = None
+                _index(self._by_address_tag, (address, tag), tx_hash)
 
     def store_trusted(self, items: Sequence[tuple[str, str]]) -> None:
         """Keep (hash, trytes) pairs whose hash the caller vouches for, in memory only (benchmarks:
@@ -152,7 +153,7 @@ class Tangle:
                 # Some transaction has one of the tags (else IRI falls back to the obsolete tags, the
                 # general way below): the (address, tag) index has the answer.
                 if any(tag in self._by_tag for tag in tags):
-                    return self._limited(self._by_pairs(addresses, tags))
+                    return self._limited(self._union(self._by_address_tag, product(addresses, tags)))
         return self._limited(self._intersection(addresses, bundles, tags, approvees))
 
     def _intersection(
@@ -180,21 +181,13 @@ class Tangle:
             found = {h: None for h in found if h in other}
         return found
 
-    def _by_pairs(self, addresses: Sequence[str], tags: Sequence[str]) -> dict[str, None]:
-        found: dict[str, None] = {}
-        distinct_tags = dict.fromkeys(tags)
-        for address in dict.fromkeys(addresses):
-            for tag in distinct_tags:
-                found.update(self._by_address_tag.get((address, tag), {}))
-        return found
-
     def _limited(self, found: dict[str, None]) -> list[str]:
         if len(found) > self.max_find_transactions:
             raise TooManyResults
         return list(found)
 
     @staticmethod
-    def _union(index: dict[str, dict[str, None]], keys: Iterable[str]) -> dict[str, None]:
+    def _union[K](index: dict[K, dict[str, None]], keys: Iterable[K]) -> dict[str, None]:
         union: dict[str, None] = {}
         for key in keys:
             union.update(index.get(key, {}))
