@@ -296,8 +296,13 @@ def cpu_seconds() -> dict[str, float] | None:
     if not Path("/proc").is_dir():
         return None
     me, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    found = {"tracker": me.ru_utime + me.ru_stime, "RSA workers": ended.ru_utime + ended.ru_stime, "MiniStack": 0.0}
-    found["node"], tick = 0.0, os.sysconf("SC_CLK_TCK")
+    found = {
+        "tracker": me.ru_utime + me.ru_stime,
+        "RSA workers": ended.ru_utime + ended.ru_stime,
+        "MiniStack": 0.0,
+        "node": 0.0,
+    }
+    tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command's name: state, ppid, ...
